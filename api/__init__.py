@@ -1,0 +1,1 @@
+"""flyonce api package."""

@@ -1,0 +1,1 @@
+"""flyonce detection package."""

@@ -1,0 +1,1 @@
+"""flyonce dispatch package."""

@@ -1,0 +1,1 @@
+"""flyonce simulators package."""
