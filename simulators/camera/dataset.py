@@ -1,0 +1,103 @@
+"""Rendered training data in YOLO format: images, one label file each, and a data.yaml."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from simulators.camera.geometry import CameraPose, Intrinsics
+from simulators.camera.randomise import Look
+from simulators.camera.render import DroneCamera, RenderedFrame
+from simulators.town import VIOLATION_CLASSES, Town, build_town
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """One split: the towns it is rendered from (by seed), how many images, the pose seed."""
+
+    town_seeds: tuple[int, ...]
+    images: int
+    seed: int
+
+
+# Train, val and test never share a town layout nor a pose seed.
+DEFAULT_SPLITS: dict[str, SplitSpec] = {
+    "train": SplitSpec((101, 102, 103, 104, 105, 106), 600, 1),
+    "val": SplitSpec((201,), 100, 2),
+    "test": SplitSpec((301, 302), 150, 3),
+}
+
+
+def sample_pose(town: Town, rng: np.random.Generator) -> CameraPose:
+    """A random survey pose: mostly aimed near a violation or a look-alike, 30-120 m, any heading."""
+    targets = [o for o in town.objects if o.label is not None or o.kind in (
+        "van", "delivery_tricycle", "market_stall")]
+    e_lo, n_lo, e_hi, n_hi = town.bounds_m
+    alt = float(rng.uniform(30, 120))
+    if targets and rng.random() < 0.8:
+        t = targets[int(rng.integers(len(targets)))]
+        spread = 0.35 * alt
+        e = t.east_m + rng.uniform(-spread, spread)
+        n = t.north_m + rng.uniform(-spread, spread)
+    else:
+        e, n = rng.uniform(e_lo + 50, e_hi - 50), rng.uniform(n_lo + 50, n_hi - 50)
+    pitch = float(rng.uniform(-90, -75) if rng.random() < 0.7 else rng.uniform(-75, -45))
+    if pitch > -75:  # step back so the oblique view is centred on the chosen spot
+        back = alt / np.tan(np.radians(-pitch))
+        heading = float(rng.uniform(0, 360))
+        e -= back * np.sin(np.radians(heading))
+        n -= back * np.cos(np.radians(heading))
+        return CameraPose(float(e), float(n), alt, heading, pitch)
+    return CameraPose(float(e), float(n), alt, float(rng.uniform(0, 360)), pitch)
+
+
+def yolo_label_lines(frame: RenderedFrame, width_px: int, height_px: int) -> list[str]:
+    """The YOLO label file of a frame: ``class cx cy w h``, all normalised to 0..1."""
+    lines = []
+    for b in frame.boxes:
+        x0, y0, x1, y1 = b.xyxy
+        lines.append(f"{b.class_id} {(x0 + x1) / 2 / width_px:.6f} {(y0 + y1) / 2 / height_px:.6f}"
+                     f" {(x1 - x0) / width_px:.6f} {(y1 - y0) / height_px:.6f}")
+    return lines
+
+
+def export_yolo(out_dir: Path | str, splits: dict[str, SplitSpec] | None = None,
+                intrinsics: Intrinsics = Intrinsics(), town_size_m: float = 700.0,
+                progress=None) -> Path:
+    """Render every split into ``out_dir/{images,labels}/<split>/`` and return its data.yaml."""
+    out = Path(out_dir)
+    splits = splits or DEFAULT_SPLITS
+    half = town_size_m / 2
+    for name, spec in splits.items():
+        (out / "images" / name).mkdir(parents=True, exist_ok=True)
+        (out / "labels" / name).mkdir(parents=True, exist_ok=True)
+        towns = [build_town(s, bounds_m=(-half, -half, half, half)) for s in spec.town_seeds]
+        cams = [DroneCamera(t, intrinsics) for t in towns]
+        rng = np.random.default_rng(spec.seed)
+        for i in range(spec.images):
+            cam = cams[i % len(cams)]
+            frame = cam.render(sample_pose(cam.town, rng), Look.sample(rng), rng)
+            stem = f"{name}_{i:05d}"
+            cv2.imwrite(str(out / "images" / name / f"{stem}.jpg"), frame.image_bgr,
+                        [cv2.IMWRITE_JPEG_QUALITY, 95])
+            lines = yolo_label_lines(frame, intrinsics.width_px, intrinsics.height_px)
+            (out / "labels" / name / f"{stem}.txt").write_text("\n".join(lines) + ("\n" if lines
+                                                                                  else ""))
+            if progress:
+                progress(name, i + 1, spec.images)
+    return write_data_yaml(out, list(splits))
+
+
+def write_data_yaml(out: Path, split_names: Sequence[str]) -> Path:
+    """The data.yaml ultralytics reads: the root, the split folders, the class names."""
+    lines = [f"path: {out.resolve()}"]
+    lines += [f"{s}: images/{s}" for s in split_names]
+    lines.append("names:")
+    lines += [f"  {i}: {n}" for i, n in enumerate(VIOLATION_CLASSES)]
+    path = out / "data.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
