@@ -113,9 +113,11 @@ class ZoneSet:
         lons = np.asarray(lons, dtype=float).ravel()
         if lats.shape != lons.shape:
             raise ValueError(f"lats and lons must have the same length, got {lats.size} and {lons.size}")
-        out = np.full(lats.shape, self.default_target_s)
+        out = np.full(lats.shape, np.inf)
         point_idx, zone_idx = self._tree.query(shapely.points(lons, lats), predicate="intersects")
         np.minimum.at(out, point_idx, self._targets[zone_idx])
+        # The default applies only where no zone holds the point; it never caps a zone's target.
+        out[np.isinf(out)] = self.default_target_s
         return out
 
     def _indices_at(self, lat: float, lon: float) -> np.ndarray:

@@ -1,0 +1,199 @@
+"""The visibility graph over buffered obstacles, in local metres: built once, queried many times.
+
+Shortest paths around polygons bend only at convex obstacle vertices, and every leg is
+tangent to the obstacle at each end it touches (the obstacle's edges there lie on one side of
+the leg). So the graph keeps only convex vertices and bitangent legs, and a query adds the two
+endpoints' tangent legs. Blocking is tested against obstacles shrunk by ``EPS_M``, so legs that
+run along a buffered boundary, or graze one of its corners, count as clear.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import networkx as nx
+import numpy as np
+import shapely
+from scipy.sparse.csgraph import shortest_path
+from shapely.geometry import Polygon
+
+__all__ = ["VisibilityGraph", "EPS_M"]
+
+# Legs may touch the buffered boundary; this much inside still counts as touching.
+EPS_M = 1e-3
+# Above this many vertices the all-pairs table (N^2 * 12 bytes) costs more memory than it
+# saves time; search the networkx graph per query instead.
+TABLE_MAX_NODES = 2000
+
+
+class VisibilityGraph:
+    """Shortest obstacle-avoiding paths among merged polygons (local metres, closed interiors)."""
+
+    def __init__(self, obstacles: list[Polygon], *, table_max_nodes: int = TABLE_MAX_NODES) -> None:
+        # Merge overlapping obstacles: a gap between two overlapping zones is not flyable.
+        merged = shapely.get_parts(shapely.unary_union(obstacles)) if obstacles else np.array([])
+        self.obstacles: list[Polygon] = [shapely.orient_polygons(p) for p in merged if p.area > 0]
+        inner = [p.buffer(-EPS_M, join_style="mitre") for p in self.obstacles]
+        self._inner = np.array(inner, dtype=object)
+        self._filled = np.array([Polygon(p.exterior) for p in self.obstacles], dtype=object)
+        shapely.prepare(self._inner)
+        shapely.prepare(self._filled)
+        self._inner_tree = shapely.STRtree(self._inner)
+        self._filled_tree = shapely.STRtree(self._filled)
+        self._edges_a, self._edges_b, self._edge_tree = _edges_of(inner)
+        self.nodes, self._prev, self._next = _convex_vertices(self.obstacles)
+        self.graph = self._build_graph()
+        self._lock = threading.Lock()
+        self._dist: np.ndarray | None = None
+        self._pred: np.ndarray | None = None
+        if 0 < len(self.nodes) <= table_max_nodes:
+            matrix = nx.to_scipy_sparse_array(self.graph, nodelist=range(len(self.nodes)), weight="weight")
+            self._dist, self._pred = shortest_path(matrix, method="D", directed=False, return_predecessors=True)
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def blocked_at(self, point: np.ndarray) -> int | None:
+        """Index of the obstacle whose (shrunk) interior holds the point, else None."""
+        hits = self._inner_tree.query(shapely.Point(point), predicate="intersects")
+        return int(hits.min()) if len(hits) else None
+
+    def enclosed_at(self, point: np.ndarray) -> int | None:
+        """Index of an obstacle that rings the point in (the point is in one of its holes), else None."""
+        hits = self._filled_tree.query(shapely.Point(point), predicate="intersects")
+        return int(hits.min()) if len(hits) else None
+
+    def segments_blocked(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """For legs a[k] -> b[k] (k x 2 arrays), whether each crosses an obstacle's interior."""
+        a = np.asarray(a, dtype=float).reshape(-1, 2)
+        b = np.asarray(b, dtype=float).reshape(-1, 2)
+        out = np.zeros(len(a), dtype=bool)
+        if len(a) == 0 or self._edge_tree is None:
+            return out
+        legs = shapely.linestrings(np.stack([a, b], axis=1))
+        leg_idx, edge_idx = self._edge_tree.query(legs)
+        if len(leg_idx) == 0:
+            return out
+        p, q = a[leg_idx], b[leg_idx]
+        r, s = self._edges_a[edge_idx], self._edges_b[edge_idx]
+        # Closed-segment intersection; the index already guarantees overlapping boxes, which
+        # settles the collinear case.
+        hit = (_orient(p, q, r) * _orient(p, q, s) <= 0) & (_orient(r, s, p) * _orient(r, s, q) <= 0)
+        out[leg_idx[hit]] = True
+        return out
+
+    def shortest_path(self, start: np.ndarray, goal: np.ndarray) -> np.ndarray | None:
+        """The shortest clear polyline start -> goal (m x 2, local metres), or None if none exists."""
+        start = np.asarray(start, dtype=float)
+        goal = np.asarray(goal, dtype=float)
+        if not self.segments_blocked(start[None], goal[None])[0]:
+            return np.stack([start, goal])
+        s_idx, s_len = self._tangent_legs(start)
+        g_idx, g_len = self._tangent_legs(goal)
+        if len(s_idx) == 0 or len(g_idx) == 0:
+            return None
+        if self._dist is not None:
+            chain = self._search_table(s_idx, s_len, g_idx, g_len)
+        else:
+            chain = self._search_networkx(s_idx, s_len, g_idx, g_len)
+        if chain is None:
+            return None
+        return np.vstack([start[None], self.nodes[chain], goal[None]])
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _tangent_legs(self, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.nodes) == 0:
+            return np.empty(0, dtype=int), np.empty(0)
+        tangent = _tangent_at(self.nodes, self._prev, self._next, point[None])
+        idx = np.flatnonzero(tangent)
+        clear = ~self.segments_blocked(np.broadcast_to(point, (len(idx), 2)), self.nodes[idx])
+        idx = idx[clear]
+        return idx, np.hypot(*(self.nodes[idx] - point).T)
+
+    def _search_table(self, s_idx, s_len, g_idx, g_len) -> list[int] | None:
+        total = s_len[:, None] + self._dist[np.ix_(s_idx, g_idx)] + g_len[None, :]
+        best = int(np.argmin(total))
+        if not np.isfinite(total.flat[best]):
+            return None
+        i, j = s_idx[best // len(g_idx)], g_idx[best % len(g_idx)]
+        chain = [int(j)]
+        while chain[-1] != i:
+            chain.append(int(self._pred[i, chain[-1]]))
+        return chain[::-1]
+
+    def _search_networkx(self, s_idx, s_len, g_idx, g_len) -> list[int] | None:
+        # Temporary endpoint nodes on the shared graph; the lock keeps concurrent queries apart.
+        with self._lock:
+            graph = self.graph
+            graph.add_weighted_edges_from(("start", int(i), float(d)) for i, d in zip(s_idx, s_len))
+            graph.add_weighted_edges_from(("goal", int(j), float(d)) for j, d in zip(g_idx, g_len))
+            try:
+                _, path = nx.bidirectional_dijkstra(graph, "start", "goal", weight="weight")
+            except nx.NetworkXNoPath:
+                return None
+            finally:
+                graph.remove_nodes_from(["start", "goal"])
+        return [int(n) for n in path[1:-1]]
+
+    def _build_graph(self) -> nx.Graph:
+        graph = nx.Graph()
+        n = len(self.nodes)
+        graph.add_nodes_from(range(n))
+        if n < 2:
+            return graph
+        i, j = np.triu_indices(n, k=1)
+        # Bitangent at both ends, checked in numpy before any geometry.
+        keep = _tangent_at(self.nodes[i], self._prev[i], self._next[i], self.nodes[j]) & _tangent_at(
+            self.nodes[j], self._prev[j], self._next[j], self.nodes[i]
+        )
+        i, j = i[keep], j[keep]
+        clear = np.ones(len(i), dtype=bool)
+        for chunk in range(0, len(i), 20_000):  # bounds the memory of the pair arrays
+            sl = slice(chunk, chunk + 20_000)
+            clear[sl] = ~self.segments_blocked(self.nodes[i[sl]], self.nodes[j[sl]])
+        i, j = i[clear], j[clear]
+        lengths = np.hypot(*(self.nodes[i] - self.nodes[j]).T)
+        graph.add_weighted_edges_from(zip(i.tolist(), j.tolist(), lengths.tolist()))
+        return graph
+
+
+def _orient(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    return (q[:, 0] - p[:, 0]) * (r[:, 1] - p[:, 1]) - (q[:, 1] - p[:, 1]) * (r[:, 0] - p[:, 0])
+
+
+def _tangent_at(v: np.ndarray, prev: np.ndarray, nxt: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Whether the line v -> other leaves both obstacle edges at v on one side (k-vectorised)."""
+    d = other - v
+    side_prev = d[:, 0] * (prev[:, 1] - v[:, 1]) - d[:, 1] * (prev[:, 0] - v[:, 0])
+    side_next = d[:, 0] * (nxt[:, 1] - v[:, 1]) - d[:, 1] * (nxt[:, 0] - v[:, 0])
+    return side_prev * side_next >= 0
+
+
+def _convex_vertices(obstacles: list[Polygon]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    nodes, prevs, nexts = [], [], []
+    for polygon in obstacles:
+        ring = np.asarray(polygon.exterior.coords)[:-1]  # counter-clockwise after orient_polygons
+        prev, nxt = np.roll(ring, 1, axis=0), np.roll(ring, -1, axis=0)
+        turn = _orient(prev, ring, nxt)
+        convex = turn > 1e-9
+        nodes.append(ring[convex])
+        prevs.append(prev[convex])
+        nexts.append(nxt[convex])
+    if not nodes:
+        empty = np.empty((0, 2))
+        return empty, empty, empty
+    return np.vstack(nodes), np.vstack(prevs), np.vstack(nexts)
+
+
+def _edges_of(polygons: list[Polygon]) -> tuple[np.ndarray, np.ndarray, shapely.STRtree | None]:
+    starts, ends = [], []
+    for polygon in polygons:
+        for part in shapely.get_parts(polygon):
+            for ring in [part.exterior, *part.interiors]:
+                coords = np.asarray(ring.coords)
+                starts.append(coords[:-1])
+                ends.append(coords[1:])
+    if not starts:
+        return np.empty((0, 2)), np.empty((0, 2)), None
+    a, b = np.vstack(starts), np.vstack(ends)
+    return a, b, shapely.STRtree(shapely.linestrings(np.stack([a, b], axis=1)))
