@@ -1,0 +1,44 @@
+# flyonce: `make demo` runs the main job on embedded defaults, `make test` runs the tests.
+# Both create the virtual environment ($(VENV), default .venv) and install what they need.
+
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.flyonce-installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench install browser clean help
+
+help:
+	@echo "make demo   - start flyonce with an example control room on http://127.0.0.1:8000"
+	@echo "make test   - run the test suite (set FLYONCE_TEST_DATABASE_URL / FLYONCE_TEST_REDIS_URL for PostgreSQL / Redis)"
+	@echo "make bench  - run the benchmarks in tests/bench (one JSON line each)"
+
+install: $(STAMP)
+
+# Re-install whenever pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip wheel setuptools
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Debian's Chromium drives the web-page tests (Playwright never downloads a browser here).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || { echo "error: could not install chromium; run: apt-get install chromium" >&2; exit 1; }; }
+
+demo: $(STAMP)
+	$(BIN)/flyonce demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@for b in tests/bench/bench_*.py; do echo "== $$b" >&2; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,111 @@
+"""The `flyonce` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="flyonce: drone patrol and dispatch for a city control room.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (use Redis to share alerts).")] = 1,
+    log_level: Annotated[str, typer.Option()] = "info",
+) -> None:
+    """Run the control-room service (HTTP + WebSocket)."""
+    import uvicorn
+
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level=log_level)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option("--role", "-r", help="operator, ground_team, evaluator, admin or detector")],
+    team: Annotated[str | None, typer.Option(help="Team id (ground_team users).")] = None,
+    password: Annotated[str | None, typer.Option(help="Prompted for when omitted.")] = None,
+) -> None:
+    """Create a user with a hashed password."""
+    from sqlmodel import Session
+
+    from api import db, users
+    from api.errors import ServiceError
+    from api.settings import get_settings
+
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        _fail("the password needs at least 8 characters")
+    engine = db.create_db_engine(get_settings().resolved_database_url)
+    db.upgrade(engine)
+    with Session(engine) as session:
+        try:
+            user = users.add_user(session, name, password, role, team_id=team)
+        except ServiceError as exc:
+            _fail(exc.message)
+    typer.echo(f"created user {user.username} ({user.role})")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (never drops data)."""
+    from api import db
+    from api.settings import get_settings
+
+    url = get_settings().resolved_database_url
+    db.upgrade(db.create_db_engine(url))
+    typer.echo(f"database at {url.split('@')[-1]} is up to date")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="TCP port for the service.")] = 8000,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database and media.")] = Path("var/demo"),
+) -> None:
+    """Start the service with an example control room (accounts, drones, teams, events)."""
+    import os
+
+    os.environ.setdefault("FLYONCE_DATA_DIR", str(data_dir))
+    from sqlmodel import Session
+
+    from api import db
+    from api.clock import SystemClock
+    from api.seed import DEMO_PASSWORD, seed
+    from api.settings import get_settings
+    from api.zones import ZoneIndex
+
+    settings = get_settings()
+    engine = db.create_db_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    zones = ZoneIndex.load(settings.zones_file, default_target_s=settings.default_target_s)
+    with Session(engine) as session:
+        zones.sync(session)
+        report = seed(session, zones, SystemClock())
+    engine.dispose()
+    base = f"http://127.0.0.1:{port}"
+    typer.echo(
+        f"flyonce demo: {report.events} example events, {report.drones} drones, {report.teams} teams\n"
+        f"  data:     {settings.data_dir.resolve()}\n"
+        f"  API docs: {base}/docs\n"
+        f"  accounts: {', '.join(report.users)} (password '{DEMO_PASSWORD}')\n"
+        f"  try:      TOKEN=$(curl -s -d 'username=operator&password={DEMO_PASSWORD}' "
+        f"{base}/api/v1/auth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n"
+        f"            curl -s -H \"Authorization: Bearer $TOKEN\" {base}/api/v1/events\n"
+        "  Ctrl-C stops it."
+    )
+    serve(port=port)

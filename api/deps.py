@@ -1,0 +1,107 @@
+"""Dependencies for routes, as `Annotated` aliases so a route's signature reads like a sentence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session, select
+
+from api.auth import Role, decode_token
+from api.bus import AlertBus
+from api.clock import Clock
+from api.errors import Forbidden, ServiceError
+from api.models import User
+from api.settings import Settings
+from api.zones import ZoneIndex
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+def get_clock(request: Request) -> Clock:
+    return request.app.state.clock
+
+
+def get_bus(request: Request) -> AlertBus:
+    return request.app.state.bus
+
+
+def get_zones(request: Request) -> ZoneIndex:
+    return request.app.state.zones
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+BusDep = Annotated[AlertBus, Depends(get_bus)]
+ZonesDep = Annotated[ZoneIndex, Depends(get_zones)]
+TokenDep = Annotated[str, Depends(oauth2_scheme)]
+
+
+def user_from_token(session: Session, settings: Settings, token: str) -> User:
+    """The active user a bearer token names; Unauthorized when it is invalid or expired."""
+    try:
+        claims = decode_token(token, secret=settings.resolved_secret_key())
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("your login has expired; log in again") from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized("invalid token; log in at /api/v1/auth/token") from exc
+    user = session.exec(select(User).where(User.username == claims.get("sub"))).first()
+    if user is None or user.disabled:
+        raise Unauthorized("this account no longer exists or is disabled")
+    return user
+
+
+def get_current_user(session: SessionDep, settings: SettingsDep, token: TokenDep) -> User:
+    return user_from_token(session, settings, token)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require(*roles: Role):  # noqa: ANN201
+    """A dependency admitting only users of `roles`."""
+    allowed = {r.value for r in roles}
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise Forbidden(
+                f"role '{user.role}' may not do this; it needs one of: {', '.join(sorted(allowed))}"
+            )
+        return user
+
+    return check
+
+
+Reporter = Annotated[User, Depends(require(Role.OPERATOR, Role.ADMIN, Role.DETECTOR))]
+Operator = Annotated[User, Depends(require(Role.OPERATOR, Role.ADMIN))]
+FieldWorker = Annotated[User, Depends(require(Role.OPERATOR, Role.ADMIN, Role.GROUND_TEAM))]
+Reader = Annotated[User, Depends(require(Role.OPERATOR, Role.ADMIN, Role.EVALUATOR, Role.GROUND_TEAM))]
+Analyst = Annotated[User, Depends(require(Role.OPERATOR, Role.ADMIN, Role.EVALUATOR))]
+Admin = Annotated[User, Depends(require(Role.ADMIN))]
+TeamMember = Annotated[User, Depends(require(Role.GROUND_TEAM))]
+
+
+def team_scope(user: User) -> str | None:
+    """The team a ground-team user is confined to; None for roles that see every event."""
+    if user.role != Role.GROUND_TEAM:
+        return None
+    if not user.team_id:
+        raise Forbidden("this ground-team account is not linked to a team; ask an admin to set it")
+    return user.team_id

@@ -1,0 +1,175 @@
+"""SQLModel tables: what the service stores. Schemas for the HTTP edge live in `schemas.py`.
+
+Times are UTC and timezone-aware on the way in and out, whatever the database does with them.
+Positions are WGS84 degrees; altitudes say their reference in the column name.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC; naive values are refused, reads come back UTC-aware."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; flyonce stores timezone-aware UTC only")
+        value = value.astimezone(UTC)
+        # SQLite keeps no zone: store naive UTC there, aware elsewhere.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(nullable: bool = True, index: bool = False):  # noqa: ANN202
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=64)
+    password_hash: str
+    role: str = Field(max_length=20)
+    team_id: str | None = Field(default=None, foreign_key="ground_teams.id")
+    disabled: bool = False
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class Zone(SQLModel, table=True):
+    __tablename__ = "zones"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    kind: str = Field(index=True, max_length=32)
+    response_target_s: float | None = None
+    geometry_geojson: str = Field(sa_type=sa.Text)
+
+
+class Drone(SQLModel, table=True):
+    __tablename__ = "drones"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    mavlink_url: str | None = None
+    dock_lat: float
+    dock_lon: float
+    cruise_speed_mps: float = 12.0
+    # Last telemetry seen, for the map; dispatch keeps the live state.
+    lat: float | None = None
+    lon: float | None = None
+    alt_rel_m: float | None = None
+    mode: str | None = None
+    battery_pct: float | None = None
+    status: str = Field(default="unknown", max_length=32)
+    updated_at: datetime | None = _ts()
+
+
+class GroundTeam(SQLModel, table=True):
+    __tablename__ = "ground_teams"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    department: str = "城管执法"
+    lat: float
+    lon: float
+    status: str = Field(default="available", max_length=32)
+    updated_at: datetime | None = _ts()
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (sa.UniqueConstraint("source", "source_event_id", name="uq_events_source_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    type: str = Field(index=True, max_length=32)
+    state: str = Field(index=True, max_length=16)
+    lat: float
+    lon: float
+    confidence: float
+    source: str = Field(max_length=128)
+    source_event_id: str = Field(max_length=128)
+    position_error_m: float | None = None
+    sightings: int = 1
+    detector_drone_id: str | None = None
+    report_note: str | None = None
+    zone_id: str | None = Field(default=None, index=True)
+    zone_name: str | None = None
+    zone_kind: str | None = Field(default=None, index=True)
+    target_s: float
+    at_risk: bool = False
+    disposition: str | None = None
+    resolution_note: str | None = None
+    reject_reason: str | None = None
+    # One timestamp per stage (mission time when the service runs on a simulator clock).
+    detected_at: datetime | None = _ts(nullable=False, index=True)
+    alerted_at: datetime | None = _ts()
+    reviewed_at: datetime | None = _ts()
+    assigned_at: datetime | None = _ts()
+    on_scene_at: datetime | None = _ts()
+    resolved_at: datetime | None = _ts()
+    evaluated_at: datetime | None = _ts()
+    # Frozen at evaluation, computed from the stage times above.
+    response_time_s: float | None = None
+    within_target: bool | None = None
+    time_to_resolve_s: float | None = None
+
+
+class Evidence(SQLModel, table=True):
+    __tablename__ = "evidence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    kind: str = Field(max_length=16)  # snapshot | resolution | report
+    path: str  # relative to the media dir
+    content_type: str
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    uploaded_by: str
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "tasks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    kind: str = Field(max_length=8)  # drone | team
+    drone_id: str | None = Field(default=None, foreign_key="drones.id")
+    team_id: str | None = Field(default=None, foreign_key="ground_teams.id", index=True)
+    state: str = Field(default="assigned", max_length=16)  # assigned accepted on_scene done cancelled
+    eta_s: float | None = None
+    at_risk: bool = False
+    created_by: str
+    created_at: datetime | None = _ts(nullable=False)
+    accepted_at: datetime | None = _ts()
+    on_scene_at: datetime | None = _ts()
+    done_at: datetime | None = _ts()
+
+
+class AuditEntry(SQLModel, table=True):
+    """One lifecycle transition: append-only, written in the transition's own transaction."""
+
+    __tablename__ = "audit_trail"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    at: datetime | None = _ts(nullable=False)
+    actor: str
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str = Field(max_length=16)
+    reason: str | None = None

@@ -1,0 +1,247 @@
+"""Events: ingest candidates, list and read them, and move them through the lifecycle."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi.responses import FileResponse
+from sqlmodel import Session, func, select
+
+from api import events as verbs
+from api.bus import AlertBus
+from api.deps import (
+    BusDep, ClockDep, FieldWorker, Operator, Reader, Reporter, SessionDep, SettingsDep, ZonesDep,
+    team_scope,
+)
+from api.errors import BadInput, NotFound
+from api.lifecycle import State
+from api.media import store_image
+from api.models import AuditEntry, Event, Evidence, Task
+from api.schemas import (
+    AssignIn, AuditPublic, CandidateIn, Disposition, EventDetail, EventPage, EventPublic,
+    EventType, EvidencePublic, NoteIn, ReviewIn, TaskPublic,
+)
+from api.settings import Settings
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+
+def _commit_and_publish(session: Session, bus: AlertBus, outcome: verbs.Outcome) -> None:
+    session.commit()
+    for alert in outcome.alerts:
+        bus.publish(alert)
+
+
+def _add_evidence(
+    session: Session, settings: Settings, event_id: int, data: bytes, *, kind: str, by: str,
+    now: datetime,
+) -> Evidence:
+    stored = store_image(settings.resolved_media_dir, event_id, data,
+                         max_bytes=settings.max_upload_bytes)
+    evidence = Evidence(event_id=event_id, kind=kind, path=stored.path,
+                        content_type=stored.content_type, size_bytes=stored.size_bytes,
+                        sha256=stored.sha256, uploaded_by=by, created_at=now)
+    session.add(evidence)
+    return evidence
+
+
+def _detail(session: Session, event: Event) -> EventDetail:
+    detail = EventDetail.model_validate(verbs.event_public(event).model_dump())
+    detail.timeline = [AuditPublic.model_validate(a) for a in session.exec(
+        select(AuditEntry).where(AuditEntry.event_id == event.id).order_by(AuditEntry.id)).all()]
+    detail.evidence = []
+    for ev in session.exec(select(Evidence).where(Evidence.event_id == event.id)
+                           .order_by(Evidence.id)).all():
+        view = EvidencePublic.model_validate(ev)
+        view.url = f"/api/v1/evidence/{ev.id}"
+        detail.evidence.append(view)
+    detail.tasks = [TaskPublic.model_validate(t) for t in session.exec(
+        select(Task).where(Task.event_id == event.id).order_by(Task.id)).all()]
+    return detail
+
+
+def _visible_event(session: Session, user, event_id: int) -> Event:  # noqa: ANN001
+    event = session.get(Event, event_id)
+    if event is None:
+        raise NotFound(f"no event with id {event_id}; list events with GET /api/v1/events")
+    team_id = team_scope(user)
+    if team_id is not None:
+        verbs.team_task(session, event_id, team_id)
+    return event
+
+
+@router.post(
+    "/candidates",
+    response_model=EventPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "A retry of an already stored candidate: the same event."}},
+    summary="Ingest a candidate from a detection worker or a manual / hotline report",
+)
+def ingest_candidate(
+    candidate: CandidateIn, response: Response, user: Reporter, session: SessionDep,
+    settings: SettingsDep, clock: ClockDep, zones: ZonesDep, bus: BusDep,
+) -> EventPublic:
+    snapshot = base64.b64decode(candidate.snapshot_jpeg_b64) if candidate.snapshot_jpeg_b64 else None
+    if snapshot is not None:
+        from api.media import check_image
+
+        check_image(snapshot, max_bytes=settings.max_upload_bytes)  # refuse before storing anything
+    now = clock.now()
+    outcome = verbs.ingest_committed(session, candidate, zones=zones, actor=user.username, now=now)
+    if not outcome.created:
+        response.status_code = status.HTTP_200_OK
+        return verbs.event_public(outcome.event)
+    if snapshot is not None:
+        _add_evidence(session, settings, outcome.event.id, snapshot, kind="snapshot",
+                      by=user.username, now=now)
+        session.commit()
+    for alert in outcome.alerts:
+        bus.publish(alert)
+    return verbs.event_public(outcome.event)
+
+
+@router.get("/events", response_model=EventPage, summary="List events, newest first, with filters")
+def list_events(
+    user: Reader,
+    session: SessionDep,
+    state: Annotated[list[State] | None, Query()] = None,
+    type: Annotated[list[EventType] | None, Query()] = None,  # noqa: A002
+    zone_id: str | None = None,
+    zone_kind: str | None = None,
+    since: datetime | None = Query(None, description="detected at or after (ISO 8601)"),
+    until: datetime | None = Query(None, description="detected before (ISO 8601)"),
+    bbox: str | None = Query(None, description="min_lon,min_lat,max_lon,max_lat"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> EventPage:
+    clauses: list[sa.ColumnElement[bool]] = []
+    if state:
+        clauses.append(Event.state.in_([s.value for s in state]))
+    if type:
+        clauses.append(Event.type.in_([t.value for t in type]))
+    if zone_id:
+        clauses.append(Event.zone_id == zone_id)
+    if zone_kind:
+        clauses.append(Event.zone_kind == zone_kind)
+    for value, name in ((since, "since"), (until, "until")):
+        if value is not None and value.tzinfo is None:
+            raise BadInput(f"'{name}' needs a timezone, e.g. 2026-11-25T08:00:00Z")
+    if since:
+        clauses.append(Event.detected_at >= since)
+    if until:
+        clauses.append(Event.detected_at < until)
+    if bbox:
+        clauses.append(verbs.bbox_clause(bbox))
+    team_id = team_scope(user)
+    if team_id is not None:
+        clauses.append(Event.id.in_(select(Task.event_id).where(Task.team_id == team_id)))
+    where = sa.and_(sa.true(), *clauses)
+    total = session.exec(select(func.count()).select_from(Event).where(where)).one()
+    rows = session.exec(select(Event).where(where).order_by(Event.detected_at.desc(), Event.id.desc())
+                        .offset(offset).limit(limit)).all()
+    return EventPage(total=total, items=[verbs.event_public(e) for e in rows])
+
+
+@router.get("/events/{event_id}", response_model=EventDetail,
+            summary="One event with its whole timeline, evidence and tasks")
+def get_event(event_id: int, user: Reader, session: SessionDep) -> EventDetail:
+    return _detail(session, _visible_event(session, user, event_id))
+
+
+@router.get("/events/{event_id}/audit", response_model=list[AuditPublic],
+            summary="The event's audit trail: every transition, who, when, why")
+def get_audit(event_id: int, user: Reader, session: SessionDep) -> list[AuditPublic]:
+    _visible_event(session, user, event_id)
+    return [AuditPublic.model_validate(a) for a in session.exec(
+        select(AuditEntry).where(AuditEntry.event_id == event_id).order_by(AuditEntry.id)).all()]
+
+
+@router.post("/events/{event_id}/review", response_model=EventPublic,
+             summary="Confirm or reject an alerted event")
+def review_event(event_id: int, body: ReviewIn, user: Operator, session: SessionDep,
+                 clock: ClockDep, bus: BusDep) -> EventPublic:
+    outcome = verbs.review(session, event_id, confirm=body.decision == "confirm", reason=body.reason,
+                           actor=user.username, now=clock.now())
+    _commit_and_publish(session, bus, outcome)
+    return verbs.event_public(outcome.event)
+
+
+@router.post("/events/{event_id}/assign", response_model=EventDetail,
+             summary="Task a drone and/or a ground team with a confirmed event")
+def assign_event(event_id: int, body: AssignIn, user: Operator, session: SessionDep,
+                 clock: ClockDep, bus: BusDep) -> EventDetail:
+    outcome, _tasks = verbs.assign(session, event_id, body, actor=user.username, now=clock.now())
+    _commit_and_publish(session, bus, outcome)
+    return _detail(session, outcome.event)
+
+
+@router.post("/events/{event_id}/on-scene", response_model=EventPublic,
+             summary="Record arrival: a drone over the scene or a team checking in")
+def on_scene_event(event_id: int, user: FieldWorker, session: SessionDep, clock: ClockDep,
+                   bus: BusDep, body: NoteIn | None = None) -> EventPublic:
+    outcome = verbs.on_scene(session, event_id, actor=user.username, now=clock.now(),
+                             team_id=team_scope(user), reason=body.reason if body else None)
+    _commit_and_publish(session, bus, outcome)
+    return verbs.event_public(outcome.event)
+
+
+@router.post("/events/{event_id}/resolve", response_model=EventDetail,
+             summary="Report how the event was resolved, with an optional photo")
+def resolve_event(
+    event_id: int,
+    user: FieldWorker,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    bus: BusDep,
+    disposition: Annotated[Disposition, Form()],
+    note: Annotated[str | None, Form(max_length=4000)] = None,
+    photo: Annotated[UploadFile | None, File()] = None,
+) -> EventDetail:
+    # A form whose file field was left empty sends a part with no filename: that is "no photo".
+    data = photo.file.read(settings.max_upload_bytes + 1) if photo is not None and photo.filename else None
+    now = clock.now()
+    outcome = verbs.resolve(session, event_id, disposition=disposition.value, note=note,
+                            actor=user.username, now=now, team_id=team_scope(user),
+                            auto_evaluate=settings.auto_evaluate)
+    if data is not None:
+        _add_evidence(session, settings, event_id, data, kind="resolution", by=user.username, now=now)
+    _commit_and_publish(session, bus, outcome)
+    return _detail(session, outcome.event)
+
+
+@router.post("/events/{event_id}/evaluate", response_model=EventPublic,
+             summary="Freeze the figures of a resolved or rejected event")
+def evaluate_event(event_id: int, user: Operator, session: SessionDep, clock: ClockDep,
+                   bus: BusDep) -> EventPublic:
+    outcome = verbs.evaluate(session, event_id, actor=user.username, now=clock.now())
+    _commit_and_publish(session, bus, outcome)
+    return verbs.event_public(outcome.event)
+
+
+@router.post("/events/{event_id}/evidence", response_model=EvidencePublic,
+             status_code=status.HTTP_201_CREATED, summary="Attach a photo to an event")
+def upload_evidence(event_id: int, photo: Annotated[UploadFile, File()], user: FieldWorker,
+                    session: SessionDep, settings: SettingsDep, clock: ClockDep) -> EvidencePublic:
+    _visible_event(session, user, event_id)
+    data = photo.file.read(settings.max_upload_bytes + 1)
+    evidence = _add_evidence(session, settings, event_id, data, kind="report", by=user.username,
+                             now=clock.now())
+    session.commit()
+    view = EvidencePublic.model_validate(evidence)
+    view.url = f"/api/v1/evidence/{evidence.id}"
+    return view
+
+
+@router.get("/evidence/{evidence_id}", response_class=FileResponse, summary="An evidence image")
+def get_evidence(evidence_id: int, user: Reader, session: SessionDep,
+                 settings: SettingsDep) -> FileResponse:
+    evidence = session.get(Evidence, evidence_id)
+    if evidence is None:
+        raise NotFound(f"no evidence with id {evidence_id}")
+    _visible_event(session, user, evidence.event_id)
+    return FileResponse(settings.resolved_media_dir / evidence.path, media_type=evidence.content_type)

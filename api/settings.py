@@ -1,0 +1,82 @@
+"""One validated settings object for the service, read from `FLYONCE_*` environment variables.
+
+Only `api/` reads settings; the domain packages take plain arguments (STYLE.md, habit 2).
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Service configuration; every field can be set as `FLYONCE_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="FLYONCE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where the SQLite file, media and secrets live.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; defaults to a SQLite file in data_dir."
+    )
+    media_dir: Path | None = Field(None, description="Evidence images; defaults to data_dir/media.")
+    redis_url: str | None = Field(
+        None, description="With it, live alerts fan out across processes through Redis pub/sub."
+    )
+    redis_channel: str = "flyonce:alerts"
+    secret_key: str | None = Field(
+        None, description="Signs login tokens; defaults to a random key kept in data_dir/secret_key."
+    )
+    token_ttl_s: int = 12 * 3600
+    max_upload_bytes: int = 8 * 1024 * 1024
+    zones_file: Path | None = Field(
+        None, description="GeoJSON of zones; defaults to geofence's sample town."
+    )
+    default_target_s: float = 300.0
+    auto_evaluate: bool = Field(
+        True, description="Freeze figures as soon as an event is resolved or rejected."
+    )
+    sim_clock: str | None = Field(
+        None, description="A simulators SimClock spec: the service then reads mission time."
+    )
+    cors_origins: list[str] = []
+
+    @field_validator("max_upload_bytes")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be positive")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL to connect to (the SQLite default made absolute)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'flyonce.db').resolve()}"
+
+    @property
+    def resolved_media_dir(self) -> Path:
+        return (self.media_dir or self.data_dir / "media").resolve()
+
+    def resolved_secret_key(self) -> str:
+        """The token-signing key; a random one is created once and kept beside the data."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

@@ -1,0 +1,176 @@
+"""Fixtures for the service: a database per test (SQLite, and PostgreSQL when configured),
+an app with a hand-driven clock, users of every role, and a real uvicorn process when needed."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from api.app import create_app
+from api.auth import create_token, hash_password
+from api.models import Drone, GroundTeam, User
+from api.seed import DEMO_PASSWORD
+from api.settings import Settings
+
+PG_URL = os.environ.get("FLYONCE_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("FLYONCE_TEST_REDIS_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+ROOT = Path(__file__).resolve().parents[2]
+TEST_SECRET = "flyonce-test-secret-0123456789abcdef0123456789"
+
+# A point inside the sample town's residential block "Dongyuan" and one in its permitted market.
+START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+class ManualClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self.t = start
+
+    def now(self) -> datetime:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += timedelta(seconds=seconds)
+
+
+@contextlib.contextmanager
+def pg_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL confined to a fresh schema, dropped afterwards."""
+    assert PG_URL
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'flyonce.db'}"
+    else:
+        with pg_schema_url() as url:
+            yield url
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key=TEST_SECRET,
+                    max_upload_bytes=200_000)
+
+
+@pytest.fixture
+def client(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
+    app = create_app(settings, clock=clock)
+    with TestClient(app) as test_client:
+        seed_fleet(app.state.engine)
+        yield test_client
+
+
+def seed_fleet(engine: sa.Engine) -> None:
+    """Two drones and two teams near the sample town's origin, and one user per role."""
+    with Session(engine) as session:
+        session.add(Drone(id="d1", name="D1", dock_lat=29.50, dock_lon=120.90))
+        session.add(Drone(id="d2", name="D2", dock_lat=29.49, dock_lon=120.91))
+        session.add(GroundTeam(id="t1", name="T1", lat=29.50, lon=120.90))
+        session.add(GroundTeam(id="t2", name="T2", lat=29.49, lon=120.91))
+        session.commit()
+        for name, role, team in ROLE_USERS:
+            session.add(User(username=name, password_hash=demo_hash(), role=role, team_id=team,
+                             created_at=START))
+        session.commit()
+
+
+@functools.cache
+def demo_hash() -> str:
+    """One argon2 hash of the demo password, shared by every test user (hashing is slow on purpose)."""
+    return hash_password(DEMO_PASSWORD)
+
+
+ROLE_USERS = [("op", "operator", None), ("adm", "admin", None), ("eva", "evaluator", None),
+              ("tm1", "ground_team", "t1"), ("tm2", "ground_team", "t2"), ("det", "detector", None)]
+
+
+def login(client: TestClient | httpx.Client, username: str) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+def headers(client: TestClient) -> dict[str, dict[str, str]]:
+    """Authorization headers by user name (op, adm, eva, tm1, tm2, det), minted like a login does."""
+    return {name: {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=600)}"}
+            for name, role, _ in ROLE_USERS}
+
+
+def candidate(**overrides) -> dict:
+    body = {"source": "detector:drone-1", "source_event_id": uuid.uuid4().hex, "type": "street_stall",
+            "lat": 29.5, "lon": 120.9, "confidence": 0.9}
+    body.update(overrides)
+    return body
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """`flyonce serve`'s app in a real uvicorn process, for tests that need real concurrency."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        full_env = {**os.environ, **env}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "warning"],
+            cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.proc.stdout.read().decode()[-2000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("server did not become healthy in 60 s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(10)
+        if self.proc.poll() is None:
+            self.proc.kill()
