@@ -35,7 +35,11 @@ class VisibilityGraph:
         self.obstacles: list[Polygon] = [shapely.orient_polygons(p) for p in merged if p.area > 0]
         inner = [p.buffer(-EPS_M, join_style="mitre") for p in self.obstacles]
         self._inner = np.array(inner, dtype=object)
-        self._filled = np.array([Polygon(p.exterior) for p in self.obstacles], dtype=object)
+        # Rings of the shrunk obstacles, holes filled: a free point inside one is in a hole,
+        # while a point on an obstacle's outer boundary stays outside.
+        filled = [(k, Polygon(part.exterior)) for k, p in enumerate(inner) for part in shapely.get_parts(p)]
+        self._filled_owner = np.array([k for k, _ in filled], dtype=int)
+        self._filled = np.array([f for _, f in filled], dtype=object)
         shapely.prepare(self._inner)
         shapely.prepare(self._filled)
         self._inner_tree = shapely.STRtree(self._inner)
@@ -60,7 +64,7 @@ class VisibilityGraph:
     def enclosed_at(self, point: np.ndarray) -> int | None:
         """Index of an obstacle that rings the point in (the point is in one of its holes), else None."""
         hits = self._filled_tree.query(shapely.Point(point), predicate="intersects")
-        return int(hits.min()) if len(hits) else None
+        return int(self._filled_owner[hits].min()) if len(hits) else None
 
     def segments_blocked(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """For legs a[k] -> b[k] (k x 2 arrays), whether each crosses an obstacle's interior."""
@@ -164,9 +168,14 @@ def _orient(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> np.ndarray:
 def _tangent_at(v: np.ndarray, prev: np.ndarray, nxt: np.ndarray, other: np.ndarray) -> np.ndarray:
     """Whether the line v -> other leaves both obstacle edges at v on one side (k-vectorised)."""
     d = other - v
-    side_prev = d[:, 0] * (prev[:, 1] - v[:, 1]) - d[:, 1] * (prev[:, 0] - v[:, 0])
-    side_next = d[:, 0] * (nxt[:, 1] - v[:, 1]) - d[:, 1] * (nxt[:, 0] - v[:, 0])
-    return side_prev * side_next >= 0
+    e_prev, e_next = prev - v, nxt - v
+    norm_d = np.hypot(d[:, 0], d[:, 1]) + 1e-300
+    # Sines of the angles between the leg and each edge; a leg along an edge is tangent, and
+    # float noise must not decide which side a collinear edge is on.
+    sin_prev = (d[:, 0] * e_prev[:, 1] - d[:, 1] * e_prev[:, 0]) / (norm_d * np.hypot(*e_prev.T) + 1e-300)
+    sin_next = (d[:, 0] * e_next[:, 1] - d[:, 1] * e_next[:, 0]) / (norm_d * np.hypot(*e_next.T) + 1e-300)
+    collinear = (np.abs(sin_prev) < 1e-9) | (np.abs(sin_next) < 1e-9)
+    return (sin_prev * sin_next >= 0) | collinear
 
 
 def _convex_vertices(obstacles: list[Polygon]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
