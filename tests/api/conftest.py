@@ -28,7 +28,8 @@ from api.seed import DEMO_PASSWORD
 from api.settings import Settings
 
 PG_URL = os.environ.get("FLYONCE_TEST_DATABASE_URL")
-REDIS_URL = os.environ.get("FLYONCE_TEST_REDIS_URL")
+# Redis runs on every flyonce machine; CI names it explicitly.
+REDIS_URL = os.environ.get("FLYONCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 ROOT = Path(__file__).resolve().parents[2]
 TEST_SECRET = "flyonce-test-secret-0123456789abcdef0123456789"

@@ -1,0 +1,39 @@
+"""The `flyonce` command line: creating users and migrating, as a person would run them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from api import db
+from api.auth import verify_password
+from api.models import User
+
+
+def flyonce(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "FLYONCE_DATA_DIR": str(data_dir)}
+    env.pop("FLYONCE_DATABASE_URL", None)
+    return subprocess.run([sys.executable, "-m", "api", *args], env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_users_add_stores_a_hashed_password(tmp_path: Path) -> None:
+    done = flyonce("users", "add", "alice", "--role", "operator", "--password", "s3cret-pass", data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "created user alice (operator)" in done.stdout
+    engine = db.create_db_engine(f"sqlite:///{tmp_path / 'flyonce.db'}")
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.username == "alice")).one()
+        assert user.role == "operator" and user.password_hash != "s3cret-pass"
+        assert verify_password("s3cret-pass", user.password_hash)
+    engine.dispose()
+
+
+def test_users_add_explains_a_bad_role(tmp_path: Path) -> None:
+    done = flyonce("users", "add", "bob", "--role", "pilot", "--password", "s3cret-pass", data_dir=tmp_path)
+    assert done.returncode == 2
+    assert "unknown role 'pilot'" in done.stderr and "operator" in done.stderr
