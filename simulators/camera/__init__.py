@@ -5,8 +5,14 @@
     frame.image_bgr, frame.boxes
 """
 
-from simulators.camera.geometry import (CameraPose, Intrinsics, ground_to_image, image_to_ground,
-                                        project, world_to_camera)
+from simulators.camera.geometry import (
+                                        CameraPose,
+                                        Intrinsics,
+                                        ground_to_image,
+                                        image_to_ground,
+                                        project,
+                                        world_to_camera,
+)
 from simulators.camera.randomise import Look, apply_look
 from simulators.camera.render import DroneCamera, RenderedFrame, TrueBox
 

@@ -7,8 +7,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from simulators.camera.geometry import (CameraPose, Intrinsics, ground_to_image, image_to_ground,
-                                        project)
+from simulators.camera.geometry import (
+    CameraPose,
+    Intrinsics,
+    ground_to_image,
+    image_to_ground,
+    project,
+)
 from simulators.camera.randomise import Look, apply_look
 from simulators.town import VIOLATION_CLASSES, Town, render_ortho
 

@@ -1,0 +1,51 @@
+"""The event candidate: what detection hands to the service, exactly its ingest body."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+EVENT_TYPES: tuple[str, ...] = ("street_stall", "mobile_fuel_sale")
+
+
+@dataclass(frozen=True)
+class EventCandidate:
+    """One merged, geolocated finding; ``source_event_id`` is stable, so re-posting is idempotent."""
+
+    source: str  # e.g. "detector:drone-3"
+    source_event_id: str
+    type: str  # one of EVENT_TYPES
+    lat: float
+    lon: float
+    confidence: float  # 0..1
+    detected_at: datetime  # UTC aware, mission time of the first sighting
+    position_error_m: float | None
+    sightings: int
+    drone_id: str | None
+    snapshot_jpeg: bytes | None
+
+    def __post_init__(self) -> None:
+        if self.type not in EVENT_TYPES:
+            raise ValueError(f"type must be one of {EVENT_TYPES}, got {self.type!r}")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be in 0..1, got {self.confidence}")
+        if self.detected_at.tzinfo is None or self.detected_at.utcoffset() is None:
+            raise ValueError("detected_at must be timezone-aware (UTC)")
+
+    def to_json(self) -> dict:
+        """The service's ingest body (POST /api/v1/candidates)."""
+        return {
+            "source": self.source,
+            "source_event_id": self.source_event_id,
+            "type": self.type,
+            "lat": self.lat,
+            "lon": self.lon,
+            "confidence": self.confidence,
+            "detected_at": self.detected_at.isoformat(),
+            "position_error_m": self.position_error_m,
+            "sightings": self.sightings,
+            "drone_id": self.drone_id,
+            "snapshot_jpeg_b64": (base64.b64encode(self.snapshot_jpeg).decode("ascii")
+                                  if self.snapshot_jpeg is not None else None),
+        }

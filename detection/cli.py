@@ -1,0 +1,153 @@
+"""Command-line entry points for the lead to register: ``flyonce detect`` and ``flyonce train``.
+
+Imports stay light here; the model and OpenCV load inside the functions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def detect(
+    source: Annotated[str, typer.Argument(help="video file, RTSP/HTTP URL, or folder of images")],
+    telemetry: Annotated[Path | None, typer.Option(
+        help="pose per frame: DJI .SRT sidecar or .csv (default: SOURCE's .SRT if present)")] = None,
+    weights: Annotated[Path | None, typer.Option(
+        help=".pt (PyTorch) or .onnx (ONNX Runtime); default: the shipped model")] = None,
+    api: Annotated[str | None, typer.Option(help="service URL; POST candidates there")] = None,
+    token: Annotated[str | None, typer.Option(envvar="FLYONCE_API_TOKEN",
+                                                 help="bearer token for --api")] = None,
+    drone_id: Annotated[str, typer.Option(help="drone that flew the clip")] = "drone-1",
+    rate_hz: Annotated[float, typer.Option(help="frames per second of clip to analyse")] = 2.0,
+    conf: Annotated[float, typer.Option(help="minimum detection confidence")] = 0.25,
+    min_sightings: Annotated[int, typer.Option(help="sightings before a candidate")] = 2,
+    origin: Annotated[str | None, typer.Option(
+        help="LAT,LON of the local frame (default: the first pose)")] = None,
+    start: Annotated[str | None, typer.Option(
+        help="ISO 8601 time of the first frame, when the telemetry has no clock")] = None,
+    folder_fps: Annotated[float, typer.Option(help="frame rate of a folder of images")] = 1.0,
+) -> None:
+    """Detect street stalls and mobile fuel sales in drone video; print or post candidates."""
+    from detection.errors import DetectionError
+
+    try:
+        result = run_detect(source, telemetry=telemetry, weights=weights, drone_id=drone_id,
+                            rate_hz=rate_hz, conf=conf, min_sightings=min_sightings,
+                            origin=origin, start=start, folder_fps=folder_fps)
+    except DetectionError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    candidates, stats = result
+    if api:
+        try:
+            for c, status in post_candidates(api, token or os.environ.get("FLYONCE_API_TOKEN"),
+                                             candidates):
+                typer.echo(json.dumps({"source_event_id": c.source_event_id, "status": status}))
+        except DetectionError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(3) from exc
+    else:
+        for c in candidates:
+            typer.echo(json.dumps(c.to_json()))
+    typer.echo(json.dumps({"stats": stats}), err=True)
+
+
+def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate_hz=2.0,
+               conf=0.25, min_sightings=2, origin=None, start=None, folder_fps=1.0,
+               detector=None, on_skip=None):
+    """(candidates, stats dict) for one clip; the body of ``flyonce detect`` without printing."""
+    from detection.errors import TelemetryError
+    from detection.model import Detector
+    from detection.pipeline import Pipeline, Sampler
+    from detection.sources import open_source
+    from detection.telemetry import read_telemetry
+    from geofence.frame import LocalFrame
+
+    if telemetry is None and "://" not in str(source):
+        for suffix in (".SRT", ".srt", ".csv"):
+            guess = Path(str(source)).with_suffix(suffix)
+            if Path(str(source)).is_file() and guess.is_file():
+                telemetry = guess
+                break
+    if telemetry is None:
+        raise TelemetryError(f"no telemetry for {source}: pass --telemetry FILE (.SRT or .csv)")
+    poses = read_telemetry(telemetry)
+    if poses.skipped:
+        print(f"warning: {poses.skipped} telemetry records could not be parsed and were skipped",
+              file=sys.stderr)
+    if origin:
+        try:
+            lat, lon = (float(v) for v in origin.split(","))
+        except ValueError as exc:
+            raise TelemetryError(f"--origin must be LAT,LON, got {origin!r}") from exc
+    else:
+        lat, lon = poses.samples[0].pose.lat, poses.samples[0].pose.lon
+    start_time = None
+    if start:
+        start_time = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        if start_time.tzinfo is None:
+            start_time = start_time.replace(tzinfo=UTC)
+    detector = detector or Detector(weights, conf=conf)
+    detector.reset_tracker()
+    pipe = Pipeline(detector, LocalFrame(lat, lon), source=f"detector:{drone_id}",
+                    drone_id=drone_id, start_time=start_time, min_sightings=min_sightings)
+    frames = open_source(source, folder_fps=folder_fps, wanted=Sampler(rate_hz))
+    candidates = pipe.run(frames, poses, on_skip=on_skip)
+    return candidates, pipe.stats.to_json()
+
+
+def post_candidates(api: str, token: str | None, candidates, timeout_s: float = 10.0):
+    """POST each candidate to ``{api}/api/v1/candidates``; yields (candidate, HTTP status).
+
+    201 is a new event, 200 a retry the service already had (same source_event_id).
+    """
+    import httpx
+
+    from detection.errors import PublishError
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    url = api.rstrip("/") + "/api/v1/candidates"
+    with httpx.Client(timeout=timeout_s, headers=headers) as client:
+        for c in candidates:
+            try:
+                r = client.post(url, json=c.to_json())
+            except httpx.HTTPError as exc:
+                raise PublishError(f"cannot reach {url}: {exc}") from exc
+            if r.status_code not in (200, 201):
+                raise PublishError(f"{url} answered {r.status_code}: {r.text[:300]}")
+            yield c, r.status_code
+
+
+def train(
+    data: Annotated[Path, typer.Argument(help="data.yaml of a YOLO dataset (flyonce dataset)")],
+    out: Annotated[Path, typer.Option(help="folder for the run")] = Path("var/runs"),
+    epochs: Annotated[int, typer.Option()] = 8,
+    imgsz: Annotated[int, typer.Option()] = 320,
+    batch: Annotated[int, typer.Option()] = 16,
+    seed: Annotated[int, typer.Option()] = 0,
+    threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
+    device: Annotated[str, typer.Option(help="cpu, or a CUDA index such as 0")] = "cpu",
+    ship: Annotated[bool, typer.Option(help="copy the best weights into detection/weights "
+                                            "and export ONNX")] = False,
+) -> None:
+    """Train the detector from scratch (no download) with the shipped settings; print figures."""
+    from detection import train as training
+    from detection.errors import DetectionError
+
+    settings = training.TrainSettings(epochs=epochs, imgsz=imgsz, batch=batch, seed=seed,
+                                      threads=threads, device=device)
+    try:
+        result = training.train(data, out, settings)
+        if ship:
+            result["shipped"] = training.ship(result["best"])
+    except DetectionError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(json.dumps(result))

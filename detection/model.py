@@ -1,0 +1,63 @@
+"""The one adapter to ultralytics: load weights (PyTorch or ONNX), predict, track.
+
+Everything ultralytics returns is turned into ``Detections`` here and goes no further.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from detection.detections import Detections
+from detection.errors import WeightsError
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "flyonce-yolo.pt"
+
+
+class Detector:
+    """A YOLO detector over BGR frames; ``.onnx`` weights run on ONNX Runtime, ``.pt`` on PyTorch."""
+
+    def __init__(self, weights: Path | str | None = None, *, imgsz: int = 640, conf: float = 0.25,
+                 iou: float = 0.5, device: str = "cpu"):
+        path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+        if not path.is_file():
+            raise WeightsError(f"weights {path} not found; pass --weights FILE (.pt or .onnx)")
+        os.environ.setdefault("YOLO_OFFLINE", "1")
+        from ultralytics import YOLO
+
+        try:
+            self._model = YOLO(str(path), task="detect")
+        except Exception as exc:  # ultralytics raises many kinds for a bad file
+            raise WeightsError(f"cannot load weights {path}: {exc}") from exc
+        self.weights = path
+        self.backend = "onnxruntime" if path.suffix.lower() == ".onnx" else "pytorch"
+        self.imgsz, self.conf, self.iou, self.device = imgsz, conf, iou, device
+        names = self._model.names
+        self.names: tuple[str, ...] = tuple(names[i] for i in sorted(names))
+
+    def _kw(self) -> dict:
+        return dict(imgsz=self.imgsz, conf=self.conf, iou=self.iou, device=self.device,
+                    verbose=False)
+
+    def predict(self, images_bgr: list[np.ndarray]) -> list[Detections]:
+        """Detections for each image, run as one batch (ONNX: one by one, its batch is fixed)."""
+        if not images_bgr:
+            return []
+        if self.backend == "onnxruntime":
+            return [Detections.from_ultralytics(self._model.predict(im, **self._kw())[0])
+                    for im in images_bgr]
+        return [Detections.from_ultralytics(r) for r in self._model.predict(images_bgr,
+                                                                             **self._kw())]
+
+    def track(self, image_bgr: np.ndarray) -> Detections:
+        """Detections of the next frame of one stream, with ByteTrack ids kept across calls."""
+        r = self._model.track(image_bgr, persist=True, tracker="bytetrack.yaml", **self._kw())
+        return Detections.from_ultralytics(r[0])
+
+    def reset_tracker(self) -> None:
+        """Forget the tracks (a new stream begins)."""
+        predictor = getattr(self._model, "predictor", None)
+        for t in getattr(predictor, "trackers", None) or []:
+            t.reset()

@@ -1,0 +1,150 @@
+"""Frames and poses in, deduplicated geolocated EventCandidates out."""
+
+from __future__ import annotations
+
+import logging
+import time as _time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from detection.candidate import EVENT_TYPES, EventCandidate
+from detection.errors import FrameError, TelemetryError
+from detection.georef import CameraModel, Pose, ground_offsets_m, position_error_m
+from detection.merge import Sighting, SightingMerger
+from detection.sources import Frame, require_image
+from detection.telemetry import PoseTrack
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PipelineStats:
+    """What a run did: frames seen, used, skipped (by reason), and where the time went."""
+
+    frames_in: int = 0
+    frames_used: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    detections: int = 0
+    sightings: int = 0
+    inference_s: float = 0.0
+    total_s: float = 0.0
+
+    def to_json(self) -> dict:
+        """The figures as a plain dict."""
+        return {"frames_in": self.frames_in, "frames_used": self.frames_used,
+                "frames_skipped": sum(self.skipped.values()), "skipped": dict(self.skipped),
+                "detections": self.detections, "sightings": self.sightings,
+                "inference_s": round(self.inference_s, 3), "total_s": round(self.total_s, 3)}
+
+
+class Sampler:
+    """Passes frames at ``rate_hz`` of clip time (all frames when None)."""
+
+    def __init__(self, rate_hz: float | None):
+        self.period_s = 1.0 / rate_hz if rate_hz else 0.0
+        self._next = -1e-9
+
+    def __call__(self, t_s: float) -> bool:
+        if t_s + 1e-6 < self._next:
+            return False
+        self._next = max(self._next + self.period_s, t_s + self.period_s * 0.5)
+        return True
+
+
+class Pipeline:
+    """Runs a detector over frames, georeferences every detection, merges sightings.
+
+    ``frame`` is the local metric frame (geofence's ``LocalFrame``) in which sightings are merged;
+    ``start_time`` anchors clip seconds to mission time when the telemetry carries no clock.
+    """
+
+    def __init__(self, detector, frame, *, source: str, drone_id: str | None = None,
+                 camera: CameraModel = CameraModel(), start_time: datetime | None = None,
+                 track: bool = True, radius_m: float = 8.0, window_s: float = 900.0,
+                 min_sightings: int = 2, min_alt_m: float = 5.0):
+        self.detector = detector
+        self.frame = frame
+        self.camera = camera
+        self.source, self.drone_id = source, drone_id
+        self.start_time = start_time
+        self.track = track
+        self.min_alt_m = min_alt_m
+        self.merger = SightingMerger(frame.to_wgs84, source, radius_m=radius_m,
+                                     window_s=window_s, min_sightings=min_sightings)
+        self.stats = PipelineStats()
+
+    def run(self, frames: Iterable[Frame], poses: PoseTrack | None = None,
+            on_skip: Callable[[Frame, str], None] | None = None) -> list[EventCandidate]:
+        """Process every frame; bad frames are skipped, counted and reported, never fatal."""
+        t0 = _time.perf_counter()
+        for f in frames:
+            self.stats.frames_in += 1
+            try:
+                self._one(f, poses)
+            except (FrameError, TelemetryError) as exc:
+                reason = "telemetry" if isinstance(exc, TelemetryError) else "frame"
+                self.stats.skipped[reason] += 1
+                log.warning("frame %s skipped: %s", f.index, exc)
+                if on_skip:
+                    on_skip(f, str(exc))
+        self.stats.total_s += _time.perf_counter() - t0
+        return self.merger.candidates()
+
+    def _pose(self, f: Frame, poses: PoseTrack | None) -> Pose:
+        if f.pose is not None:
+            return f.pose
+        if poses is None:
+            raise TelemetryError("no pose for this frame: give telemetry (.SRT or .csv)")
+        return poses.at(f.t_s)
+
+    def _time_of(self, f: Frame, pose: Pose) -> datetime:
+        if pose.time is not None:
+            return pose.time
+        if self.start_time is None:
+            raise TelemetryError("no mission time: the telemetry has no clock; give a start time")
+        return self.start_time + timedelta(seconds=f.t_s)
+
+    def _one(self, f: Frame, poses: PoseTrack | None) -> None:
+        image = require_image(f)
+        if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 32:
+            raise FrameError(f"frame {f.index}: unusable image of shape {image.shape}")
+        pose = self._pose(f, poses)
+        if not pose.alt_rel_m >= self.min_alt_m:
+            raise TelemetryError(f"frame {f.index}: altitude {pose.alt_rel_m} m above home is "
+                                 f"below {self.min_alt_m} m, cannot place detections")
+        when = self._time_of(f, pose)
+        t = _time.perf_counter()
+        dets = self.detector.track(image) if self.track else self.detector.predict([image])[0]
+        self.stats.inference_s += _time.perf_counter() - t
+        self.stats.frames_used += 1
+        self.stats.detections += len(dets)
+        if len(dets) == 0:
+            return
+        h, w = image.shape[:2]
+        offsets = ground_offsets_m(self.camera, pose, dets.centres(), w, h)
+        errors = position_error_m(self.camera, pose, offsets, w, h)
+        de, dn = self.frame.to_local(pose.lat, pose.lon)
+        names = self.detector.names
+        for i in range(len(dets)):
+            if not np.isfinite(offsets[i]).all():
+                continue
+            kind = names[int(dets.class_id[i])]
+            if kind not in EVENT_TYPES:
+                continue
+            tid = int(dets.tracker_id[i])
+            s = Sighting(when, kind, float(de + offsets[i, 0]), float(dn + offsets[i, 1]),
+                         float(dets.confidence[i]), float(errors[i]), self.drone_id,
+                         (self.drone_id, tid) if tid >= 0 else None, f.index,
+                         tuple(float(v) for v in dets.xyxy[i]))
+            self.stats.sightings += 1
+            self.merger.add(s, image)
+
+
+def sampled(frames: Iterable[Frame], rate_hz: float | None) -> Iterator[Frame]:
+    """Only the frames that fall on a ``rate_hz`` grid of clip time."""
+    keep = Sampler(rate_hz)
+    return (f for f in frames if keep(f.t_s))

@@ -1,0 +1,75 @@
+"""Training the detector with ultralytics from an architecture file: no pretrained download."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from detection.errors import TrainingError
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The settings that reproduce the shipped weights (defaults are the shipped run)."""
+
+    architecture: str = "yolo11n.yaml"
+    epochs: int = 8
+    imgsz: int = 320  # the training crops are 320 px; the pipeline runs whole frames at 640
+    batch: int = 16
+    seed: int = 0
+    threads: int = 2  # run it under `nice`: the CPU is shared
+    device: str = "cpu"
+    workers: int = 0
+    patience: int = 100
+    close_mosaic: int = 2
+
+
+def train(data_yaml: Path | str, out_dir: Path | str, settings: TrainSettings = TrainSettings(),
+          ) -> dict:
+    """Train from scratch on ``data_yaml``; return the run's figures and its best weights' path.
+
+    Nothing is downloaded: the architecture comes from ultralytics' bundled YAML, AMP checks
+    (which fetch a model) are off, plots (which fetch a font) are off, the hub is offline.
+    """
+    data_yaml = Path(data_yaml)
+    if not data_yaml.is_file():
+        raise TrainingError(f"no dataset at {data_yaml}: render one first with "
+                            "`flyonce dataset OUT_DIR` (simulators.camera.cli:dataset)")
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    import torch
+    from ultralytics import YOLO
+
+    torch.set_num_threads(max(1, settings.threads))
+    model = YOLO(settings.architecture)
+    out_dir = Path(out_dir).resolve()
+    results = model.train(
+        data=str(data_yaml), epochs=settings.epochs, imgsz=settings.imgsz, batch=settings.batch,
+        seed=settings.seed, deterministic=True, device=settings.device, workers=settings.workers,
+        pretrained=False, amp=False, plots=False, project=str(out_dir), name="run",
+        exist_ok=True, patience=settings.patience, close_mosaic=settings.close_mosaic,
+        flipud=0.5, fliplr=0.5, verbose=False,
+    )
+    best = out_dir / "run" / "weights" / "best.pt"
+    figures = {k: float(v) for k, v in getattr(results, "results_dict", {}).items()}
+    return {"best": str(best), "figures": figures, "settings": asdict(settings)}
+
+
+def ship(best_pt: Path | str, weights_dir: Path | str = WEIGHTS_DIR, imgsz: int = 640) -> dict:
+    """Copy trained weights into the package as flyonce-yolo.pt and export flyonce-yolo.onnx."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    from ultralytics import YOLO
+
+    weights_dir = Path(weights_dir)
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    pt = weights_dir / "flyonce-yolo.pt"
+    shutil.copyfile(best_pt, pt)
+    onnx_tmp = YOLO(str(pt)).export(format="onnx", imgsz=imgsz, dynamic=False, simplify=False,
+                                    opset=17)
+    onnx = weights_dir / "flyonce-yolo.onnx"
+    if Path(onnx_tmp).resolve() != onnx.resolve():
+        shutil.move(onnx_tmp, onnx)
+    return {"pt": str(pt), "onnx": str(onnx)}

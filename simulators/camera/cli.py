@@ -1,0 +1,37 @@
+"""Command-line entry points for the lead to register: ``flyonce dataset`` and ``flyonce clip``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def dataset(
+    out: Annotated[Path, typer.Argument(help="folder to write the YOLO dataset into")],
+) -> None:
+    """Render the train/val/test splits (different towns and seeds) in YOLO format."""
+    from simulators.camera.dataset import export_yolo
+
+    typer.echo(str(export_yolo(out)))
+
+
+def clip(
+    out_stem: Annotated[Path, typer.Argument(help="writes STEM.mp4, STEM.SRT, STEM.truth.json")],
+    east_m: Annotated[float, typer.Option(help="patrol area centre, metres east of origin")] = 0.0,
+    north_m: Annotated[float, typer.Option(help="metres north of the origin")] = 0.0,
+    size_m: Annotated[float, typer.Option(help="side of the square patrol area")] = 240.0,
+    alt_rel_m: Annotated[float, typer.Option()] = 60.0,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Render a patrol flight over the sample town as a DJI-style clip with its ground truth."""
+    from simulators.camera.patrol import PatrolPlan, write_clip
+    from simulators.camera.render import DroneCamera
+    from simulators.town.sample import sample_world
+
+    half = size_m / 2
+    plan = PatrolPlan(east_m - half, north_m - half, east_m + half, north_m + half, alt_rel_m)
+    paths = write_clip(DroneCamera(sample_world()), plan, out_stem, seed=seed)
+    typer.echo(json.dumps({k: str(v) for k, v in paths.items()}))
