@@ -220,7 +220,7 @@ class _Placer:
         if b.kind == "market":
             for e in np.arange(b.east_min_m + 6, b.east_max_m - 5, 4.0):
                 for n in np.arange(b.north_min_m + 6, b.north_max_m - 5, 9.0):
-                    if rng.random() < 0.85:
+                    if rng.random() < 0.85 and self.in_market(e + 1.5, n):
                         self.add("market_stall", e + 1.5, n, 0, 3.0, 3.0, 2.4,
                                  variant=str(rng.choice(STALL_VARIANTS[:3])))
                     if rng.random() < 0.3:

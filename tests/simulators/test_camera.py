@@ -1,0 +1,123 @@
+"""The drone camera: pinhole geometry by hand, rendered boxes where the truth is, YOLO export."""
+
+import math
+
+import numpy as np
+import pytest
+
+from simulators.camera import CameraPose, DroneCamera, Intrinsics, Look
+from simulators.camera.dataset import SplitSpec, export_yolo
+from simulators.camera.geometry import ground_to_image, image_to_ground, project
+from simulators.town import build_town
+
+INTR = Intrinsics(640, 480, 84.0)
+# half diagonal 400 px over tan(42 deg): the focal length of an 84 deg, 640x480 camera
+F_PX = 400 / math.tan(math.radians(42))
+
+
+@pytest.fixture(scope="module")
+def town():
+    return build_town(11, bounds_m=(-250, -250, 250, 250))
+
+
+def test_focal_length_of_84_degree_camera():
+    assert INTR.focal_px == pytest.approx(F_PX)
+    assert F_PX == pytest.approx(444.25, abs=0.01)
+
+
+@pytest.mark.parametrize("alt", [30.0, 60.0, 120.0])
+def test_nadir_footprint_is_image_size_times_altitude_over_focal(alt):
+    pose = CameraPose(0, 0, alt, 0.0, -90.0)
+    corners = image_to_ground(INTR, pose, np.array([[0, 0], [640, 0], [640, 480], [0, 480]]))
+    width = corners[:, 0].max() - corners[:, 0].min()
+    depth = corners[:, 1].max() - corners[:, 1].min()
+    assert width == pytest.approx(640 * alt / F_PX)
+    assert depth == pytest.approx(480 * alt / F_PX)
+
+
+@pytest.mark.parametrize("heading,point,expected_uv", [
+    # heading north, a point 10 m north at 60 m: up the image by f*10/60 px
+    (0.0, (0.0, 10.0), (320.0, 240.0 - F_PX * 10 / 60)),
+    # heading east: east is up the image, north is to the left
+    (90.0, (10.0, 0.0), (320.0, 240.0 - F_PX * 10 / 60)),
+    (90.0, (0.0, 10.0), (320.0 - F_PX * 10 / 60, 240.0)),
+    # heading south: north is down the image
+    (180.0, (0.0, 10.0), (320.0, 240.0 + F_PX * 10 / 60)),
+])
+def test_nadir_projection_follows_the_heading(heading, point, expected_uv):
+    h = ground_to_image(INTR, CameraPose(0, 0, 60.0, heading, -90.0))
+    assert project(h, np.array([point]))[0] == pytest.approx(expected_uv)
+
+
+def test_oblique_centre_ray_meets_ground_at_alt_over_tan_pitch():
+    # pitch -45: the optical axis meets the ground as far ahead as the drone is high
+    pose = CameraPose(100.0, 200.0, 50.0, 90.0, -45.0)
+    centre = image_to_ground(INTR, pose, np.array([[320.0, 240.0]]))[0]
+    assert centre == pytest.approx([150.0, 200.0])
+
+
+@pytest.mark.parametrize("pose", [CameraPose(3, -7, 35, 17, -90), CameraPose(0, 0, 110, 250, -60),
+                                  CameraPose(-50, 20, 80, 123, -45)])
+def test_project_and_back_round_trip(pose):
+    uv = np.array([[0, 0], [639, 10], [320, 240], [17, 470]], dtype=float)
+    ground = image_to_ground(INTR, pose, uv)
+    assert project(ground_to_image(INTR, pose), ground) == pytest.approx(uv, abs=1e-6)
+
+
+def test_rendered_boxes_sit_where_the_violations_are(town):
+    g = town.violations()[3]
+    cam = DroneCamera(town)
+    pose = CameraPose(g.east_m + 4.0, g.north_m - 6.0, 50.0, 30.0, -90.0)
+    frame = cam.render(pose)
+    box = next(b for b in frame.boxes if b.object_id == g.object_id)
+    cx, cy = (box.xyxy[0] + box.xyxy[2]) / 2, (box.xyxy[1] + box.xyxy[3]) / 2
+    back = image_to_ground(INTR, pose, np.array([[cx, cy]]))[0]
+    # a rectangle's box centre is its centre under a nadir view (affine)
+    assert back == pytest.approx([g.east_m, g.north_m], abs=0.05)
+    assert frame.image_bgr.shape == (480, 640, 3)
+
+
+def test_every_box_is_inside_the_frame_and_labelled(town):
+    cam = DroneCamera(town)
+    rng = np.random.default_rng(4)
+    g = town.violations()[0]
+    frame = cam.render(CameraPose(g.east_m, g.north_m - 40, 70, 0, -55), Look.sample(rng), rng)
+    assert frame.boxes
+    for b in frame.boxes:
+        x0, y0, x1, y1 = b.xyxy
+        assert 0 <= x0 < x1 <= 640 and 0 <= y0 < y1 <= 480
+        assert b.label in ("street_stall", "mobile_fuel_sale")
+        assert b.class_id == ("street_stall", "mobile_fuel_sale").index(b.label)
+
+
+@pytest.mark.parametrize("pitch,alt", [(-30.0, 60.0), (-95.0, 60.0), (-90.0, 0.5)])
+def test_impossible_poses_are_refused_with_a_reason(town, pitch, alt):
+    with pytest.raises(ValueError, match="pitch|altitude"):
+        DroneCamera(town).render(CameraPose(0, 0, alt, 0, pitch))
+
+
+def test_randomised_looks_change_the_pixels_not_the_boxes(town):
+    cam = DroneCamera(town)
+    pose = CameraPose(0, 0, 60, 0, -90)
+    clear = cam.render(pose)
+    rng = np.random.default_rng(1)
+    hazy = cam.render(pose, Look.sample(rng), rng)
+    assert [b.xyxy for b in hazy.boxes] == [b.xyxy for b in clear.boxes]
+    assert np.abs(hazy.image_bgr.astype(int) - clear.image_bgr.astype(int)).mean() > 3
+
+
+def test_yolo_export_writes_normalised_labels(tmp_path):
+    splits = {"train": SplitSpec((1,), 3, 1, crop_px=320), "val": SplitSpec((2,), 2, 2),
+              "test": SplitSpec((3,), 2, 3)}
+    data = export_yolo(tmp_path, splits, town_size_m=300)
+    text = data.read_text()
+    assert "train: images/train" in text and "0: street_stall" in text
+    assert "1: mobile_fuel_sale" in text
+    assert len(list((tmp_path / "images" / "train").glob("*.jpg"))) == 6  # 2 crops a frame
+    assert len(list((tmp_path / "images" / "test").glob("*.jpg"))) == 2
+    rows = [line.split() for p in (tmp_path / "labels").rglob("*.txt")
+            for line in p.read_text().splitlines()]
+    assert rows, "the rendered frames should hold at least one violation"
+    for r in rows:
+        assert r[0] in ("0", "1") and len(r) == 5
+        assert all(0.0 <= float(v) <= 1.0 for v in r[1:])
