@@ -1,0 +1,67 @@
+"""Merging sightings into candidates: radius, time window, tracks, stable ids, best snapshot."""
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from detection.merge import Sighting, SightingMerger
+
+T0 = datetime(2025, 6, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def to_wgs84(e, n):
+    return 29.5 + n / 111_000.0, 120.9 + e / 96_000.0
+
+
+def s(t=0.0, kind="street_stall", e=0.0, n=0.0, conf=0.5, drone="d1", track=None):
+    return Sighting(T0 + timedelta(seconds=t), kind, e, n, conf, 2.0, drone,
+                    (drone, track) if track is not None else None, 0, (10, 10, 30, 30))
+
+
+@pytest.mark.parametrize("second,expected_candidates", [
+    (s(t=5, e=3.0, n=4.0), 1),  # 5 m away: the same stall
+    (s(t=5, e=30.0), 2),  # 30 m away: another one
+    (s(t=5000, e=1.0), 2),  # same place, hours later: a new event
+    (s(t=5, kind="mobile_fuel_sale", e=1.0), 2),  # another type at the same place
+    (s(t=5, e=1.0, drone="d2"), 1),  # another drone, same object
+])
+def test_merge_by_radius_window_and_type(second, expected_candidates):
+    m = SightingMerger(to_wgs84, "detector:d1", radius_m=8.0, window_s=900.0, min_sightings=1)
+    m.add(s())
+    m.add(second)
+    assert len(m.candidates()) == expected_candidates
+
+
+def test_track_ids_keep_a_moving_estimate_together():
+    m = SightingMerger(to_wgs84, "src", radius_m=2.0, min_sightings=1)
+    for i in range(5):  # drifts 3 m a frame, more than the radius, but the tracker follows it
+        m.add(s(t=i, e=3.0 * i, track=7))
+    (c,) = m.candidates()
+    assert c.sightings == 5
+
+
+def test_candidate_position_is_confidence_weighted_and_best_snapshot_kept():
+    m = SightingMerger(to_wgs84, "src", min_sightings=2)
+    img_low = np.zeros((100, 100, 3), np.uint8)
+    img_best = np.full((100, 100, 3), 200, np.uint8)
+    m.add(s(e=0.0, conf=0.25), img_low)
+    m.add(s(t=1, e=4.0, conf=0.75), img_best)
+    (c,) = m.candidates()
+    lat, lon = to_wgs84(3.0, 0.0)  # (0*0.25 + 4*0.75) / 1.0
+    assert (c.lat, c.lon) == pytest.approx((lat, lon))
+    assert c.confidence == 0.75 and c.sightings == 2 and c.detected_at == T0
+    assert c.snapshot_jpeg[:2] == b"\xff\xd8"
+
+
+def test_single_sightings_are_held_back_and_ids_are_stable():
+    def run():
+        m = SightingMerger(to_wgs84, "src", min_sightings=2)
+        m.add(s())
+        m.add(s(t=1, e=1.0))
+        m.add(s(t=2, e=50.0))  # seen once: not yet a candidate
+        return m.candidates()
+
+    a, b = run(), run()
+    assert len(a) == 1
+    assert a[0].source_event_id == b[0].source_event_id
