@@ -36,7 +36,9 @@ def lawnmower(
     a footprint inside the area, so the camera sees to its edges.
     """
     if not (math.isfinite(footprint_width_m) and footprint_width_m > 0):
-        raise ValueError(f"footprint_width_m must be a positive number of metres, got {footprint_width_m!r}")
+        raise ValueError(
+            f"footprint_width_m must be a positive number of metres, got {footprint_width_m!r}"
+        )
     router = avoid if isinstance(avoid, Router) else Router(avoid, frame, margin_m=margin_m)
     geometry = area.geometry if isinstance(area, Zone) else area
     area_m = to_local_geometry(geometry, frame)
@@ -56,14 +58,20 @@ def lawnmower(
     lo, hi = (coords @ across).min(), (coords @ across).max()
     a_lo, a_hi = (coords @ along).min() - 1.0, (coords @ along).max() + 1.0
     lanes = max(1, math.ceil((hi - lo) / footprint_width_m - 1e-9))
-    offsets = np.minimum(lo + footprint_width_m * (np.arange(lanes) + 0.5), hi - footprint_width_m / 2)
+    offsets = np.minimum(
+        lo + footprint_width_m * (np.arange(lanes) + 0.5), hi - footprint_width_m / 2
+    )
     if lanes == 1:
         offsets = np.array([(lo + hi) / 2])
 
     waypoints: list[np.ndarray] = []
     for k, offset in enumerate(offsets):
         lane = LineString([offset * across + a_lo * along, offset * across + a_hi * along])
-        pieces = [p for p in shapely.get_parts(lane.intersection(free)) if isinstance(p, LineString) and p.length > 0]
+        pieces = [
+            p
+            for p in shapely.get_parts(lane.intersection(free))
+            if isinstance(p, LineString) and p.length > 0
+        ]
         ends = (np.asarray(p.coords)[[0, -1]] for p in pieces)
         ordered = [seg[np.argsort(seg @ along)] for seg in ends]  # each piece runs with the lane
         ordered.sort(key=lambda seg: float(seg[0] @ along))
@@ -79,7 +87,7 @@ def lawnmower(
 
 def _detour(points: np.ndarray, router: Router) -> np.ndarray:
     """The points with a route around the obstacles spliced into every hop that crosses one."""
-    graph = router._graph_for(frozenset())  # noqa: SLF001 - same package, same static graph
+    graph = router._graph_for(frozenset())
     blocked = graph.segments_blocked(points[:-1], points[1:])
     out = [points[0]]
     for i in range(1, len(points)):

@@ -24,7 +24,9 @@ class LocalFrame:
 
     def __init__(self, origin_lat: float, origin_lon: float) -> None:
         if not (math.isfinite(origin_lat) and -90.0 < origin_lat < 90.0):
-            raise ValueError(f"origin_lat must be a latitude in (-90, 90) degrees, got {origin_lat!r}")
+            raise ValueError(
+                f"origin_lat must be a latitude in (-90, 90) degrees, got {origin_lat!r}"
+            )
         if not (math.isfinite(origin_lon) and -180.0 <= origin_lon <= 180.0):
             raise ValueError(
                 f"origin_lon must be a longitude in [-180, 180] degrees, got {origin_lon!r}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["QuietWindow", "DEFAULT_TZ"]
+__all__ = ["DEFAULT_TZ", "QuietWindow"]
 
 DEFAULT_TZ = "Asia/Shanghai"
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -28,25 +28,33 @@ class QuietWindow:
 
     def __post_init__(self) -> None:
         if not self.weekdays or not self.weekdays <= set(range(7)):
-            raise ValueError(f"weekdays must be a non-empty subset of 0..6 (0 = Monday), got {set(self.weekdays)}")
+            raise ValueError(
+                f"weekdays must be a non-empty subset of 0..6 (0 = Monday), got {set(self.weekdays)}"
+            )
         if self.start == self.end:
             raise ValueError(f"a quiet window needs start != end, got {self.start} twice")
         try:
             ZoneInfo(self.tz)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {self.tz!r}; use an IANA name like 'Asia/Shanghai'") from exc
+            raise ValueError(
+                f"unknown time zone {self.tz!r}; use an IANA name like 'Asia/Shanghai'"
+            ) from exc
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, object]) -> QuietWindow:
         """A window from GeoJSON properties: {"days": ["mon", ...], "start": "HH:MM", "end": "HH:MM", "tz": ...}."""
         if not isinstance(raw, Mapping):
-            raise ValueError(f"a quiet window must be an object with days/start/end, got {raw!r}")
+            raise ValueError(f"a quiet window must be an object with days/start/end, got {raw!r}")  # noqa: TRY004 - loader maps ValueError to InvalidZones
         unknown = set(raw) - {"days", "start", "end", "tz"}
         if unknown:
-            raise ValueError(f"unknown quiet window keys {sorted(unknown)}; allowed: days, start, end, tz")
+            raise ValueError(
+                f"unknown quiet window keys {sorted(unknown)}; allowed: days, start, end, tz"
+            )
         days = raw.get("days")
         if not isinstance(days, list) or not days:
-            raise ValueError(f'quiet window "days" must be a non-empty list like ["mon", "tue"], got {days!r}')
+            raise ValueError(
+                f'quiet window "days" must be a non-empty list like ["mon", "tue"], got {days!r}'
+            )
         weekdays = set()
         for day in days:
             if not isinstance(day, str) or day.lower()[:3] not in _DAYS:
@@ -54,8 +62,13 @@ class QuietWindow:
             weekdays.add(_DAYS.index(day.lower()[:3]))
         tz = raw.get("tz", DEFAULT_TZ)
         if not isinstance(tz, str):
-            raise ValueError(f'quiet window "tz" must be a time zone name, got {tz!r}')
-        return cls(frozenset(weekdays), _parse_time(raw.get("start"), "start"), _parse_time(raw.get("end"), "end"), tz)
+            raise ValueError(f'quiet window "tz" must be a time zone name, got {tz!r}')  # noqa: TRY004 - loader maps ValueError to InvalidZones
+        return cls(
+            frozenset(weekdays),
+            _parse_time(raw.get("start"), "start"),
+            _parse_time(raw.get("end"), "end"),
+            tz,
+        )
 
     def contains(self, at: datetime) -> bool:
         """True when the aware instant ``at`` falls inside this window."""
@@ -73,7 +86,7 @@ class QuietWindow:
 
 def _parse_time(raw: object, key: str) -> time:
     if not isinstance(raw, str):
-        raise ValueError(f'quiet window "{key}" must be a "HH:MM" string, got {raw!r}')
+        raise ValueError(f'quiet window "{key}" must be a "HH:MM" string, got {raw!r}')  # noqa: TRY004 - loader maps ValueError to InvalidZones
     try:
         return time.fromisoformat(raw)
     except ValueError as exc:

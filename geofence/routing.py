@@ -67,7 +67,9 @@ class Router:
         self._table_max_nodes = table_max_nodes
         self._no_fly = tuple(z for z in zones if z.kind == NO_FLY)
         self._quiet = tuple(z for z in zones if z.quiet_windows and z.kind != NO_FLY)
-        self._local = {z.id: to_local_geometry(z.geometry, frame) for z in self._no_fly + self._quiet}
+        self._local = {
+            z.id: to_local_geometry(z.geometry, frame) for z in self._no_fly + self._quiet
+        }
         self._buffered = {zid: _buffer(g, self.margin_m) for zid, g in self._local.items()}
         self._graphs: dict[frozenset[str], VisibilityGraph] = {}
         self._graph_for(frozenset())  # the static part, built now rather than on the first query
@@ -83,7 +85,9 @@ class Router:
         """The shortest route start -> goal, both (lat, lon); raises NoRouteFound when none exists."""
         start_en = self.frame.to_local(*_lat_lon(start, "start"))
         goal_en = self.frame.to_local(*_lat_lon(goal, "goal"))
-        return self.route_local(start_en, goal_en, avoid_quiet_at=avoid_quiet_at, flag_quiet_at=flag_quiet_at)
+        return self.route_local(
+            start_en, goal_en, avoid_quiet_at=avoid_quiet_at, flag_quiet_at=flag_quiet_at
+        )
 
     def route_local(
         self,
@@ -104,7 +108,9 @@ class Router:
             quiet_zone_ids=quiet,
         )
 
-    def distance_m(self, start: LatLon, goal: LatLon, *, avoid_quiet_at: datetime | None = None) -> float:
+    def distance_m(
+        self, start: LatLon, goal: LatLon, *, avoid_quiet_at: datetime | None = None
+    ) -> float:
         """The flyable distance start -> goal in metres (the route's length, without building it)."""
         start_en = self.frame.to_local(*_lat_lon(start, "start"))
         goal_en = self.frame.to_local(*_lat_lon(goal, "goal"))
@@ -121,7 +127,9 @@ class Router:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _path(self, start: EastNorth, goal: EastNorth, avoid_quiet_at: datetime | None) -> np.ndarray:
+    def _path(
+        self, start: EastNorth, goal: EastNorth, avoid_quiet_at: datetime | None
+    ) -> np.ndarray:
         start_xy = np.asarray(start, dtype=float)
         goal_xy = np.asarray(goal, dtype=float)
         graph = self._graph_for(self._active_quiet(avoid_quiet_at))
@@ -141,8 +149,10 @@ class Router:
         blocked = graph.blocked_at(point)
         if blocked is not None:
             names = self._zones_near(graph.obstacles[blocked], point, at)
-            where = "inside" if any(self._local[z.id].intersects(shapely.Point(point)) for z in names) else (
-                f"within the {self.margin_m:g} m safety margin of"
+            where = (
+                "inside"
+                if any(self._local[z.id].intersects(shapely.Point(point)) for z in names)
+                else (f"within the {self.margin_m:g} m safety margin of")
             )
             raise NoRouteFound(
                 f"{which} {self._describe(point)} is {where} {_names(names)}; "
@@ -160,7 +170,9 @@ class Router:
                 zone_names=tuple(z.name for z in names),
             )
 
-    def _zones_near(self, obstacle: Polygon, point: np.ndarray | None, at: datetime | None) -> list[Zone]:
+    def _zones_near(
+        self, obstacle: Polygon, point: np.ndarray | None, at: datetime | None
+    ) -> list[Zone]:
         active = self._active_quiet(at)
         candidates = [z for z in self._no_fly + self._quiet if z.kind == NO_FLY or z.id in active]
         if point is not None:
@@ -193,7 +205,9 @@ class Router:
 
     def _quiet_crossed(self, path: np.ndarray, at: datetime) -> tuple[str, ...]:
         line = LineString(path) if len(path) > 1 else shapely.Point(path[0])
-        return tuple(z.id for z in self._quiet if z.is_quiet(at) and self._local[z.id].intersects(line))
+        return tuple(
+            z.id for z in self._quiet if z.is_quiet(at) and self._local[z.id].intersects(line)
+        )
 
 
 def to_local_geometry(geometry: BaseGeometry, frame: LocalFrame) -> BaseGeometry:
@@ -232,4 +246,6 @@ def _lat_lon(point: Sequence[float], what: str) -> LatLon:
 def _names(zones: Sequence[Zone]) -> str:
     if not zones:
         return "a no-fly zone"
-    return ", ".join(f"{'no-fly zone' if z.kind == NO_FLY else 'quiet zone'} {z.name!r}" for z in zones)
+    return ", ".join(
+        f"{'no-fly zone' if z.kind == NO_FLY else 'quiet zone'} {z.name!r}" for z in zones
+    )

@@ -14,7 +14,7 @@ from geofence.frame import LocalFrame
 from geofence.zone_file import read_geojson
 from geofence.zones import ZoneSet
 
-__all__ = ["Dock", "Town", "load_docks", "sample_town", "SAMPLE_ORIGIN_LAT", "SAMPLE_ORIGIN_LON"]
+__all__ = ["SAMPLE_ORIGIN_LAT", "SAMPLE_ORIGIN_LON", "Dock", "Town", "load_docks", "sample_town"]
 
 SAMPLE_ORIGIN_LAT = 29.50
 SAMPLE_ORIGIN_LON = 120.90
@@ -65,12 +65,23 @@ def load_docks(source: Mapping[str, object] | str | Path) -> tuple[Dock, ...]:
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
         props = (feature.get("properties") if isinstance(feature, dict) else None) or {}
         coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
-        if not (isinstance(geometry, dict) and geometry.get("type") == "Point" and isinstance(coords, list)
-                and len(coords) >= 2 and all(isinstance(v, (int, float)) for v in coords[:2])):
-            raise InvalidZones("a dock must be a Point feature with [lon, lat] coordinates", feature_index=index)
+        if not (
+            isinstance(geometry, dict)
+            and geometry.get("type") == "Point"
+            and isinstance(coords, list)
+            and len(coords) >= 2
+            and all(isinstance(v, (int, float)) for v in coords[:2])
+        ):
+            raise InvalidZones(
+                "a dock must be a Point feature with [lon, lat] coordinates", feature_index=index
+            )
         lon, lat = float(coords[0]), float(coords[1])
-        if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
-            raise InvalidZones(f"dock position {coords!r} is not [lon, lat] degrees", feature_index=index)
+        if not (
+            math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
+        ):
+            raise InvalidZones(
+                f"dock position {coords!r} is not [lon, lat] degrees", feature_index=index
+            )
         dock_id = str(props.get("id", feature.get("id", f"dock-{index}")))
         docks.append(Dock(id=dock_id, name=str(props.get("name", dock_id)), lat=lat, lon=lon))
     return tuple(docks)

@@ -4,7 +4,8 @@ Shortest paths around polygons bend only at convex obstacle vertices, and every 
 tangent to the obstacle at each end it touches (the obstacle's edges there lie on one side of
 the leg). So the graph keeps only convex vertices and bitangent legs, and a query adds the two
 endpoints' tangent legs. Blocking is tested against obstacles shrunk by ``EPS_M``, so legs that
-run along a buffered boundary, or graze one of its corners, count as clear.
+run along a buffered boundary, or graze one of its corners, count as clear. Blocking is one
+prepared GEOS geometry of all shrunk obstacles, tested against many legs at once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import shapely
 from scipy.sparse.csgraph import shortest_path
 from shapely.geometry import Polygon
 
-__all__ = ["VisibilityGraph", "EPS_M"]
+__all__ = ["EPS_M", "VisibilityGraph"]
 
 # Legs may touch the buffered boundary; this much inside still counts as touching.
 EPS_M = 1e-3
@@ -37,22 +38,32 @@ class VisibilityGraph:
         self._inner = np.array(inner, dtype=object)
         # Rings of the shrunk obstacles, holes filled: a free point inside one is in a hole,
         # while a point on an obstacle's outer boundary stays outside.
-        filled = [(k, Polygon(part.exterior)) for k, p in enumerate(inner) for part in shapely.get_parts(p)]
+        filled = [
+            (k, Polygon(part.exterior))
+            for k, p in enumerate(inner)
+            for part in shapely.get_parts(p)
+        ]
         self._filled_owner = np.array([k for k, _ in filled], dtype=int)
         self._filled = np.array([f for _, f in filled], dtype=object)
         shapely.prepare(self._inner)
         shapely.prepare(self._filled)
         self._inner_tree = shapely.STRtree(self._inner)
         self._filled_tree = shapely.STRtree(self._filled)
-        self._edges_a, self._edges_b, self._edge_tree = _edges_of(inner)
+        self._blocker = shapely.union_all(self._inner) if inner else None
+        if self._blocker is not None:
+            shapely.prepare(self._blocker)
         self.nodes, self._prev, self._next = _convex_vertices(self.obstacles)
         self.graph = self._build_graph()
         self._lock = threading.Lock()
         self._dist: np.ndarray | None = None
         self._pred: np.ndarray | None = None
         if 0 < len(self.nodes) <= table_max_nodes:
-            matrix = nx.to_scipy_sparse_array(self.graph, nodelist=range(len(self.nodes)), weight="weight")
-            self._dist, self._pred = shortest_path(matrix, method="D", directed=False, return_predecessors=True)
+            matrix = nx.to_scipy_sparse_array(
+                self.graph, nodelist=range(len(self.nodes)), weight="weight"
+            )
+            self._dist, self._pred = shortest_path(
+                matrix, method="D", directed=False, return_predecessors=True
+            )
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -71,18 +82,14 @@ class VisibilityGraph:
         a = np.asarray(a, dtype=float).reshape(-1, 2)
         b = np.asarray(b, dtype=float).reshape(-1, 2)
         out = np.zeros(len(a), dtype=bool)
-        if len(a) == 0 or self._edge_tree is None:
+        # A zero-length leg is a point already known to be clear (a node, or a checked endpoint).
+        real = np.any(a != b, axis=1)
+        if self._blocker is None or not real.any():
             return out
-        legs = shapely.linestrings(np.stack([a, b], axis=1))
-        leg_idx, edge_idx = self._edge_tree.query(legs)
-        if len(leg_idx) == 0:
-            return out
-        p, q = a[leg_idx], b[leg_idx]
-        r, s = self._edges_a[edge_idx], self._edges_b[edge_idx]
-        # Closed-segment intersection; the index already guarantees overlapping boxes, which
-        # settles the collinear case.
-        hit = (_orient(p, q, r) * _orient(p, q, s) <= 0) & (_orient(r, s, p) * _orient(r, s, q) <= 0)
-        out[leg_idx[hit]] = True
+        legs = shapely.linestrings(np.stack([a[real], b[real]], axis=1))
+        # One prepared geometry of all shrunk obstacles: GEOS indexes its edges once, and each
+        # leg is then tested in microseconds (touching the shrunk set = entering by >= EPS_M).
+        out[real] = shapely.intersects(self._blocker, legs)
         return out
 
     def shortest_path(self, start: np.ndarray, goal: np.ndarray) -> np.ndarray | None:
@@ -147,13 +154,13 @@ class VisibilityGraph:
             return graph
         i, j = np.triu_indices(n, k=1)
         # Bitangent at both ends, checked in numpy before any geometry.
-        keep = _tangent_at(self.nodes[i], self._prev[i], self._next[i], self.nodes[j]) & _tangent_at(
-            self.nodes[j], self._prev[j], self._next[j], self.nodes[i]
-        )
+        keep = _tangent_at(
+            self.nodes[i], self._prev[i], self._next[i], self.nodes[j]
+        ) & _tangent_at(self.nodes[j], self._prev[j], self._next[j], self.nodes[i])
         i, j = i[keep], j[keep]
         clear = np.ones(len(i), dtype=bool)
-        for chunk in range(0, len(i), 20_000):  # bounds the memory of the pair arrays
-            sl = slice(chunk, chunk + 20_000)
+        for chunk in range(0, len(i), 50_000):  # bounds the memory of the leg geometries
+            sl = slice(chunk, chunk + 50_000)
             clear[sl] = ~self.segments_blocked(self.nodes[i[sl]], self.nodes[j[sl]])
         i, j = i[clear], j[clear]
         lengths = np.hypot(*(self.nodes[i] - self.nodes[j]).T)
@@ -172,8 +179,12 @@ def _tangent_at(v: np.ndarray, prev: np.ndarray, nxt: np.ndarray, other: np.ndar
     norm_d = np.hypot(d[:, 0], d[:, 1]) + 1e-300
     # Sines of the angles between the leg and each edge; a leg along an edge is tangent, and
     # float noise must not decide which side a collinear edge is on.
-    sin_prev = (d[:, 0] * e_prev[:, 1] - d[:, 1] * e_prev[:, 0]) / (norm_d * np.hypot(*e_prev.T) + 1e-300)
-    sin_next = (d[:, 0] * e_next[:, 1] - d[:, 1] * e_next[:, 0]) / (norm_d * np.hypot(*e_next.T) + 1e-300)
+    sin_prev = (d[:, 0] * e_prev[:, 1] - d[:, 1] * e_prev[:, 0]) / (
+        norm_d * np.hypot(*e_prev.T) + 1e-300
+    )
+    sin_next = (d[:, 0] * e_next[:, 1] - d[:, 1] * e_next[:, 0]) / (
+        norm_d * np.hypot(*e_next.T) + 1e-300
+    )
     collinear = (np.abs(sin_prev) < 1e-9) | (np.abs(sin_next) < 1e-9)
     return (sin_prev * sin_next >= 0) | collinear
 
@@ -192,17 +203,3 @@ def _convex_vertices(obstacles: list[Polygon]) -> tuple[np.ndarray, np.ndarray, 
         empty = np.empty((0, 2))
         return empty, empty, empty
     return np.vstack(nodes), np.vstack(prevs), np.vstack(nexts)
-
-
-def _edges_of(polygons: list[Polygon]) -> tuple[np.ndarray, np.ndarray, shapely.STRtree | None]:
-    starts, ends = [], []
-    for polygon in polygons:
-        for part in shapely.get_parts(polygon):
-            for ring in [part.exterior, *part.interiors]:
-                coords = np.asarray(ring.coords)
-                starts.append(coords[:-1])
-                ends.append(coords[1:])
-    if not starts:
-        return np.empty((0, 2)), np.empty((0, 2)), None
-    a, b = np.vstack(starts), np.vstack(ends)
-    return a, b, shapely.STRtree(shapely.linestrings(np.stack([a, b], axis=1)))

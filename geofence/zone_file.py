@@ -30,16 +30,22 @@ def read_geojson(source: Mapping[str, object] | str | Path) -> Mapping[str, obje
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise InvalidZones(f"cannot read {path}: {exc.strerror or exc}; pass the path of a GeoJSON file") from exc
+            raise InvalidZones(
+                f"cannot read {path}: {exc.strerror or exc}; pass the path of a GeoJSON file"
+            ) from exc
         origin = str(path)
     else:
         raise InvalidZones(f"expected a dict, a path or JSON text, got {type(source).__name__}")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidZones(f"{origin} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        raise InvalidZones(
+            f"{origin} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
     if not isinstance(data, dict):
-        raise InvalidZones(f"{origin} must hold a GeoJSON FeatureCollection object, got {type(data).__name__}")
+        raise InvalidZones(
+            f"{origin} must hold a GeoJSON FeatureCollection object, got {type(data).__name__}"
+        )
     return data
 
 
@@ -54,13 +60,17 @@ def load_zones(
     kind_targets = dict(DEFAULT_TARGETS_S)
     for kind, target in (targets_s or {}).items():
         if kind not in KNOWN_KINDS:
-            raise ValueError(f"targets_s names unknown kind {kind!r}; known kinds: {sorted(KNOWN_KINDS)}")
+            raise ValueError(
+                f"targets_s names unknown kind {kind!r}; known kinds: {sorted(KNOWN_KINDS)}"
+            )
         kind_targets[kind] = _positive_seconds(target, f"targets_s[{kind!r}]")
     _positive_seconds(default_target_s, "default_target_s")
 
     data = read_geojson(source)
     if data.get("type") != "FeatureCollection":
-        raise InvalidZones(f'top-level "type" must be "FeatureCollection", got {data.get("type")!r}')
+        raise InvalidZones(
+            f'top-level "type" must be "FeatureCollection", got {data.get("type")!r}'
+        )
     features = data.get("features")
     if not isinstance(features, list):
         raise InvalidZones('"features" must be a list of GeoJSON Feature objects')
@@ -82,7 +92,11 @@ def load_zones(
 
 
 def _zone_of(
-    index: int, feature: object, kind_targets: Mapping[str, float], default_target_s: float, repair: bool
+    index: int,
+    feature: object,
+    kind_targets: Mapping[str, float],
+    default_target_s: float,
+    repair: bool,
 ) -> Zone:
     def fail(reason: str) -> InvalidZones:
         return InvalidZones(reason, feature_index=index)
@@ -139,9 +153,13 @@ def _geometry_of(raw: object, label: str, fail, repair: bool) -> BaseGeometry:
     if not geometry.is_valid:
         reason = shapely.is_valid_reason(geometry)
         if not repair:
-            raise fail(f"invalid polygon ({reason}); fix the ring, or load with repair=True to repair it")
+            raise fail(
+                f"invalid polygon ({reason}); fix the ring, or load with repair=True to repair it"
+            )
         repaired = shapely.make_valid(geometry)
-        polygonal = [g for g in shapely.get_parts(repaired) if isinstance(g, Polygon) and g.area > 0]
+        polygonal = [
+            g for g in shapely.get_parts(repaired) if isinstance(g, Polygon) and g.area > 0
+        ]
         if not polygonal:
             raise fail(f"invalid polygon ({reason}) with no area left after repair")
         geometry = polygonal[0] if len(polygonal) == 1 else MultiPolygon(polygonal)
@@ -170,7 +188,9 @@ def _ring_of(ring: object, label: str, fail) -> list[tuple[float, float]]:
         if (
             not isinstance(position, list)
             or len(position) < 2
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in position[:2])
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in position[:2]
+            )
         ):
             raise fail(f"position {position!r} is not a [lon, lat] pair of numbers")
         lon, lat = float(position[0]), float(position[1])
@@ -199,6 +219,11 @@ def _ring_of(ring: object, label: str, fail) -> list[tuple[float, float]]:
 
 
 def _positive_seconds(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise ValueError(f"{what} must be a positive number of seconds, got {value!r}")
     return float(value)

@@ -20,11 +20,21 @@ from shapely.geometry.base import BaseGeometry
 
 from geofence.quiet import QuietWindow
 
-__all__ = ["Zone", "ZoneSet", "KNOWN_KINDS", "DEFAULT_TARGETS_S", "DEFAULT_TARGET_S", "NO_FLY"]
+__all__ = ["DEFAULT_TARGETS_S", "DEFAULT_TARGET_S", "KNOWN_KINDS", "NO_FLY", "Zone", "ZoneSet"]
 
 NO_FLY = "no_fly"
 KNOWN_KINDS = frozenset(
-    {"residential", "forest", "commercial", "industrial", "market", "park", "water", "no_vending", NO_FLY}
+    {
+        "residential",
+        "forest",
+        "commercial",
+        "industrial",
+        "market",
+        "park",
+        "water",
+        "no_vending",
+        NO_FLY,
+    }
 )
 # Response targets the client fixed: residential 3 minutes, forest 6 minutes.
 DEFAULT_TARGETS_S: Mapping[str, float] = {"residential": 180.0, "forest": 360.0}
@@ -54,10 +64,14 @@ class Zone:
 class ZoneSet:
     """An immutable set of zones with a spatial index for point queries."""
 
-    def __init__(self, zones: Iterable[Zone], *, default_target_s: float = DEFAULT_TARGET_S) -> None:
+    def __init__(
+        self, zones: Iterable[Zone], *, default_target_s: float = DEFAULT_TARGET_S
+    ) -> None:
         self._zones: tuple[Zone, ...] = tuple(zones)
         if not (math.isfinite(default_target_s) and default_target_s > 0):
-            raise ValueError(f"default_target_s must be a positive number of seconds, got {default_target_s!r}")
+            raise ValueError(
+                f"default_target_s must be a positive number of seconds, got {default_target_s!r}"
+            )
         seen: set[str] = set()
         for zone in self._zones:
             if zone.id in seen:
@@ -87,9 +101,11 @@ class ZoneSet:
         Invalid input raises ``InvalidZones`` naming the feature; an unclosed ring is closed with
         a ``ZoneRepairedWarning``; a self-intersecting ring is rejected unless ``repair=True``.
         """
-        from geofence.zone_file import load_zones  # noqa: PLC0415 - keeps the parser out of the query path
+        from geofence.zone_file import load_zones
 
-        zones = load_zones(source, default_target_s=default_target_s, targets_s=targets_s, repair=repair)
+        zones = load_zones(
+            source, default_target_s=default_target_s, targets_s=targets_s, repair=repair
+        )
         return cls(zones, default_target_s=default_target_s)
 
     def zones_at(self, lat: float, lon: float) -> list[Zone]:
@@ -112,7 +128,9 @@ class ZoneSet:
         lats = np.asarray(lats, dtype=float).ravel()
         lons = np.asarray(lons, dtype=float).ravel()
         if lats.shape != lons.shape:
-            raise ValueError(f"lats and lons must have the same length, got {lats.size} and {lons.size}")
+            raise ValueError(
+                f"lats and lons must have the same length, got {lats.size} and {lons.size}"
+            )
         out = np.full(lats.shape, np.inf)
         point_idx, zone_idx = self._tree.query(shapely.points(lons, lats), predicate="intersects")
         np.minimum.at(out, point_idx, self._targets[zone_idx])
@@ -122,13 +140,14 @@ class ZoneSet:
 
     def _indices_at(self, lat: float, lon: float) -> np.ndarray:
         if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
-            raise ValueError(f"({lat!r}, {lon!r}) is not a WGS84 (lat, lon) in degrees; check the order")
-        candidates = self._tree.query(shapely.Point(lon, lat))
-        if len(candidates) == 0:
-            return candidates
-        candidates.sort()
-        hits = shapely.intersects_xy(self._geoms[candidates], lon, lat)
-        return candidates[hits]
+            raise ValueError(
+                f"({lat!r}, {lon!r}) is not a WGS84 (lat, lon) in degrees; check the order"
+            )
+        # One call: the index finds the boxes and GEOS tests the predicate on those candidates.
+        hits = self._tree.query(shapely.Point(lon, lat), predicate="intersects")
+        if len(hits) > 1:
+            hits.sort()  # file order, whatever order the tree walked
+        return hits
 
     @property
     def no_fly(self) -> tuple[Zone, ...]:

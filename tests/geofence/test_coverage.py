@@ -40,7 +40,11 @@ def _local(points):
     ],
 )
 def test_lanes_by_hand(width_m, height_m, footprint_m, heading_deg, lanes, length_m):
-    points = _local(lawnmower(_lonlat(box(0, 0, width_m, height_m)), footprint_m, frame=FRAME, heading_deg=heading_deg))
+    points = _local(
+        lawnmower(
+            _lonlat(box(0, 0, width_m, height_m)), footprint_m, frame=FRAME, heading_deg=heading_deg
+        )
+    )
     assert len(points) == 2 * lanes
     assert np.hypot(*np.diff(points, axis=0).T).sum() == pytest.approx(length_m, abs=0.01)
 
@@ -60,7 +64,9 @@ def test_lanes_cut_by_a_no_fly_zone_and_the_hop_detours():
 
 @settings(max_examples=40, deadline=None)
 @given(
-    width_m=st.floats(50, 600), height_m=st.floats(50, 600), footprint_m=st.floats(10, 80),
+    width_m=st.floats(50, 600),
+    height_m=st.floats(50, 600),
+    footprint_m=st.floats(10, 80),
     angle_deg=st.floats(0, 180),
 )
 def test_covers_every_point_of_a_rotated_rectangle(width_m, height_m, footprint_m, angle_deg):
@@ -76,11 +82,17 @@ def test_covers_every_point_of_a_rotated_rectangle(width_m, height_m, footprint_
 @given(seed=st.integers(0, 10_000), footprint_m=st.floats(15, 60))
 def test_never_enters_a_buffered_zone(seed, footprint_m):
     rng = np.random.default_rng(seed)
-    zones = [Zone(f"z{i}", "z", "no_fly", _lonlat(box(x, y, x + w, y + h)), 300.0)
-             for i, (x, y, w, h) in enumerate(zip(*rng.uniform([0, 0, 10, 10], [400, 400, 80, 80], (4, 4)).T))]
+    zones = [
+        Zone(f"z{i}", "z", "no_fly", _lonlat(box(x, y, x + w, y + h)), 300.0)
+        for i, (x, y, w, h) in enumerate(
+            zip(*rng.uniform([0, 0, 10, 10], [400, 400, 80, 80], (4, 4)).T)
+        )
+    ]
     router = Router(zones, FRAME, margin_m=20.0)
     try:
-        points = _local(lawnmower(_lonlat(box(0, 0, 500, 500)), footprint_m, frame=FRAME, avoid=router))
+        points = _local(
+            lawnmower(_lonlat(box(0, 0, 500, 500)), footprint_m, frame=FRAME, avoid=router)
+        )
     except NoRouteFound:
         pytest.fail("a 500 m field with four small zones must leave something to cover")
     path = LineString(points)

@@ -41,7 +41,9 @@ def test_hand_computed_offsets(origin, point, east_m, north_m, tol_m):
     origin_lat=st.floats(-60.0, 60.0),
     origin_lon=st.floats(-179.0, 179.0),
 )
-def test_distance_and_bearing_from_origin_are_geodesic(distance_m, azimuth_deg, origin_lat, origin_lon):
+def test_distance_and_bearing_from_origin_are_geodesic(
+    distance_m, azimuth_deg, origin_lat, origin_lon
+):
     # Azimuthal equidistant: a point a geodesic distance d away at azimuth az lands at
     # d * (sin az, cos az). pyproj.Geod solves the geodesic independently of the projection.
     lon, lat, _ = WGS84.fwd(origin_lon, origin_lat, azimuth_deg, distance_m)
@@ -74,7 +76,9 @@ def test_vectorised_matches_scalar():
     np.testing.assert_allclose(lon2, lons, atol=1e-10)
 
 
-@pytest.mark.parametrize(("lat", "lon"), [(91.0, 120.0), (-90.0, 0.0), (29.5, 181.0), (math.nan, 120.9)])
+@pytest.mark.parametrize(
+    ("lat", "lon"), [(91.0, 120.0), (-90.0, 0.0), (29.5, 181.0), (math.nan, 120.9)]
+)
 def test_bad_origin_is_refused_with_the_range(lat, lon):
     with pytest.raises(ValueError, match="origin_l"):
         LocalFrame(lat, lon)

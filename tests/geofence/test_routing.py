@@ -47,7 +47,9 @@ def test_detour_around_one_square(start, goal, length_m, n_points):
     route = router.route_local(start, goal)
     assert route.length_m == pytest.approx(length_m, abs=0.01)  # zone corners round-trip to < 1 mm
     assert len(route.points) == n_points
-    assert router.distance_m(FRAME.to_wgs84(*start), FRAME.to_wgs84(*goal)) == pytest.approx(length_m, abs=0.01)
+    assert router.distance_m(FRAME.to_wgs84(*start), FRAME.to_wgs84(*goal)) == pytest.approx(
+        length_m, abs=0.01
+    )
 
 
 def test_margin_zero_hugs_the_zone():
@@ -62,7 +64,9 @@ def test_sample_town_south_dock_goes_around_the_school():
     # South dock (600, -1300) to the middle of Nanyuan (600, -650); the school, buffered, is
     # (480, -1170)-(720, -980): hypot(120, 130) + 190 + hypot(120, 330) = 718.0588 m.
     route = router.route_local((600, -1300), (600, -650))
-    assert route.length_m == pytest.approx(math.hypot(120, 130) + 190 + math.hypot(120, 330), abs=0.01)
+    assert route.length_m == pytest.approx(
+        math.hypot(120, 130) + 190 + math.hypot(120, 330), abs=0.01
+    )
     # The lat/lon form is the same polyline.
     back = np.column_stack(town.frame.to_local(*np.asarray(route.points).T))
     np.testing.assert_allclose(back, route.points_local, atol=1e-6)
@@ -72,7 +76,12 @@ def test_sample_town_south_dock_goes_around_the_school():
     ("start", "goal", "reason", "message"),
     [
         ((50, 50), (300, 300), "start_blocked", "inside no-fly zone 'square'"),
-        ((300, 300), (110, 50), "goal_blocked", "within the 20 m safety margin of no-fly zone 'square'"),
+        (
+            (300, 300),
+            (110, 50),
+            "goal_blocked",
+            "within the 20 m safety margin of no-fly zone 'square'",
+        ),
     ],
 )
 def test_blocked_endpoints_say_why(start, goal, reason, message):
@@ -111,18 +120,29 @@ def test_table_and_networkx_search_agree():
 
 
 def test_quiet_zone_avoided_for_routine_and_flagged_for_urgent():
-    quiet = _zone_m("quiet", box(0, 0, 100, 100), kind="industrial",
-                    quiet=(QuietWindow(frozenset(range(5)), time(12), time(14)),))  # weekdays 12-14
+    quiet = _zone_m(
+        "quiet",
+        box(0, 0, 100, 100),
+        kind="industrial",
+        quiet=(QuietWindow(frozenset(range(5)), time(12), time(14)),),
+    )  # weekdays 12-14
     router = Router([quiet], FRAME, margin_m=20.0)
     wednesday_noon = datetime(2026, 11, 25, 12, 30, tzinfo=CST)
     wednesday_night = datetime(2026, 11, 25, 20, 0, tzinfo=CST)
     straight = 300.0
     detour = 2 * math.hypot(80, 70) + 140  # the same square as above
-    assert router.route_local((-100, 50), (200, 50), avoid_quiet_at=wednesday_noon).length_m == pytest.approx(detour, abs=0.01)
-    assert router.route_local((-100, 50), (200, 50), avoid_quiet_at=wednesday_night).length_m == pytest.approx(straight)
+    assert router.route_local(
+        (-100, 50), (200, 50), avoid_quiet_at=wednesday_noon
+    ).length_m == pytest.approx(detour, abs=0.01)
+    assert router.route_local(
+        (-100, 50), (200, 50), avoid_quiet_at=wednesday_night
+    ).length_m == pytest.approx(straight)
     urgent = router.route_local((-100, 50), (200, 50), flag_quiet_at=wednesday_noon)
     assert urgent.length_m == pytest.approx(straight) and urgent.quiet_zone_ids == ("quiet",)
-    assert router.route_local((-100, 50), (200, 50), flag_quiet_at=wednesday_night).quiet_zone_ids == ()
+    assert (
+        router.route_local((-100, 50), (200, 50), flag_quiet_at=wednesday_night).quiet_zone_ids
+        == ()
+    )
 
 
 @pytest.mark.parametrize("bad", [(120.9, 29.5), (float("nan"), 120.9), ("a", "b"), (29.5,)])
@@ -132,6 +152,7 @@ def test_bad_points_are_refused(bad):
 
 
 # -- properties ------------------------------------------------------------------------------
+
 
 def _random_obstacles(seed, count):
     rng = np.random.default_rng(seed)
@@ -169,7 +190,9 @@ def test_route_properties(seed, start, goal):
         assert not line.intersects(obstacle.buffer(-0.01))
     # Never shorter than the straight line; equal to it exactly when the line is clear.
     assert route.length_m >= straight - 1e-9
-    clear = not any(LineString([start, goal]).intersects(o.buffer(-0.01)) for o in router.obstacles_local)
+    clear = not any(
+        LineString([start, goal]).intersects(o.buffer(-0.01)) for o in router.obstacles_local
+    )
     if clear:
         assert route.length_m == pytest.approx(straight, abs=1e-6)
     else:

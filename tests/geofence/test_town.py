@@ -50,8 +50,13 @@ def test_kinds_and_counts():
     for zone in zones:
         counts[zone.kind] = counts.get(zone.kind, 0) + 1
     assert counts == {
-        "residential": 5, "forest": 1, "commercial": 1, "no_vending": 1,
-        "market": 1, "industrial": 1, "no_fly": 2,
+        "residential": 5,
+        "forest": 1,
+        "commercial": 1,
+        "no_vending": 1,
+        "market": 1,
+        "industrial": 1,
+        "no_fly": 2,
     }
     assert {z.name for z in zones.no_fly} == {"Experimental primary school", "110 kV substation"}
 

@@ -30,20 +30,55 @@ def _collection(*features):
         ({"type": "Feature"}, None, "FeatureCollection"),
         ({"type": "FeatureCollection", "features": {}}, None, "must be a list"),
         (_collection(_feature(), _feature(kind="casino")), 1, "unknown kind 'casino'"),
-        (_collection(_feature(coords=[[[29.50, 120.90], [29.51, 120.90], [29.51, 120.91], [29.50, 120.90]]])), 0,
-         "looks like \\[lat, lon\\]"),
-        (_collection(_feature(coords=[[[200.0, 29.5], [201.0, 29.5], [201.0, 30.0], [200.0, 29.5]]])), 0,
-         "out of range"),
+        (
+            _collection(
+                _feature(
+                    coords=[[[29.50, 120.90], [29.51, 120.90], [29.51, 120.91], [29.50, 120.90]]]
+                )
+            ),
+            0,
+            "looks like \\[lat, lon\\]",
+        ),
+        (
+            _collection(
+                _feature(coords=[[[200.0, 29.5], [201.0, 29.5], [201.0, 30.0], [200.0, 29.5]]])
+            ),
+            0,
+            "out of range",
+        ),
         # A bow-tie: the ring crosses itself.
-        (_collection(_feature(coords=[[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]])), 0, "Self-intersection"),
+        (
+            _collection(_feature(coords=[[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]])),
+            0,
+            "Self-intersection",
+        ),
         (_collection(_feature(coords=[[[0, 0], [1, 1], [0, 0]]])), 0, "at least 3 distinct"),
-        (_collection(_feature(coords=[[[0, 0], [1, 1], [2, 2], [0, 0]]])), 0, "invalid polygon|no area"),
+        (
+            _collection(_feature(coords=[[[0, 0], [1, 1], [2, 2], [0, 0]]])),
+            0,
+            "invalid polygon|no area",
+        ),
         (_collection(_feature(coords=[[[0, 0], ["a", 1], [1, 0], [0, 0]]])), 0, "pair of numbers"),
-        (_collection({"type": "Feature", "properties": {"kind": "forest"},
-                      "geometry": {"type": "Point", "coordinates": [120.9, 29.5]}}), 0, "Polygon or MultiPolygon"),
+        (
+            _collection(
+                {
+                    "type": "Feature",
+                    "properties": {"kind": "forest"},
+                    "geometry": {"type": "Point", "coordinates": [120.9, 29.5]},
+                }
+            ),
+            0,
+            "Polygon or MultiPolygon",
+        ),
         (_collection(_feature(response_target_s=-5)), 0, "positive number of seconds"),
         (_collection(_feature(response_target_s=True)), 0, "positive number of seconds"),
-        (_collection(_feature(quiet_windows=[{"days": ["mon"], "start": "9am", "end": "10:00"}])), 0, "HH:MM"),
+        (
+            _collection(
+                _feature(quiet_windows=[{"days": ["mon"], "start": "9am", "end": "10:00"}])
+            ),
+            0,
+            "HH:MM",
+        ),
         (_collection(_feature(id="a"), _feature(id="a")), 1, "already used by feature 0"),
         (_collection({"type": "Feature", "geometry": None}), 0, "properties"),
     ],
@@ -69,7 +104,7 @@ def test_self_intersection_is_repaired_only_on_request():
     with pytest.warns(ZoneRepairedWarning, match="feature 0 .*Self-intersection"):
         zones = ZoneSet.from_geojson(_collection(_feature(coords=bowtie)), repair=True)
     # make_valid splits the bow-tie into its two triangles, each of area 2 * 1 / 2 = 1.
-    assert list(zones)[0].geometry.area == pytest.approx(2.0)
+    assert next(iter(zones)).geometry.area == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +120,7 @@ def test_self_intersection_is_repaired_only_on_request():
 )
 def test_target_resolution(kind, props, kwargs, target_s):
     zones = ZoneSet.from_geojson(_collection(_feature(kind=kind, **props)), **kwargs)
-    assert list(zones)[0].response_target_s == target_s
+    assert next(iter(zones)).response_target_s == target_s
     assert zones.target_s(29.505, 120.905) == target_s
 
 
@@ -104,7 +139,9 @@ def test_reads_paths_and_text(tmp_path):
         assert len(ZoneSet.from_geojson(path.read_text(encoding="utf-8"))) == 2
 
 
-@pytest.mark.parametrize(("content", "message"), [(None, "cannot read"), ("{not json", "not valid JSON: .* line 1")])
+@pytest.mark.parametrize(
+    ("content", "message"), [(None, "cannot read"), ("{not json", "not valid JSON: .* line 1")]
+)
 def test_unreadable_files(tmp_path, content, message):
     path = tmp_path / "zones.geojson"
     if content is not None:
@@ -116,8 +153,11 @@ def test_unreadable_files(tmp_path, content, message):
 def test_multipolygon_and_holes():
     ring = [[120.90, 29.50], [120.94, 29.50], [120.94, 29.54], [120.90, 29.54], [120.90, 29.50]]
     hole = [[120.91, 29.51], [120.91, 29.53], [120.93, 29.53], [120.93, 29.51], [120.91, 29.51]]
-    feature = {"type": "Feature", "properties": {"kind": "forest", "name": "ring forest"},
-               "geometry": {"type": "MultiPolygon", "coordinates": [[ring, hole]]}}
+    feature = {
+        "type": "Feature",
+        "properties": {"kind": "forest", "name": "ring forest"},
+        "geometry": {"type": "MultiPolygon", "coordinates": [[ring, hole]]},
+    }
     zones = ZoneSet.from_geojson(_collection(feature))
     assert zones.kinds_at(29.505, 120.905) == {"forest"}
     assert zones.kinds_at(29.52, 120.92) == set()  # in the hole

@@ -1,6 +1,6 @@
 """Point queries, response targets and quiet windows on the sample town and on tiny hand-made sets."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -93,9 +93,12 @@ def test_swapped_or_out_of_range_query_says_check_the_order(lat, lon):
         (datetime(2026, 11, 25, 13, 30, tzinfo=CST), False),  # closing minute is outside
         (datetime(2026, 11, 28, 12, 30, tzinfo=CST), False),  # Saturday noon
         (datetime(2026, 11, 28, 23, 0, tzinfo=CST), True),  # Saturday night
-        (datetime(2026, 11, 29, 5, 59, tzinfo=CST), True),  # Sunday before dawn, from Saturday's window
-        (datetime(2026, 11, 25, 4, 30, tzinfo=timezone.utc), True),  # 12:30 in Shanghai
-        (datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc), False),  # 16:00 in Shanghai
+        (
+            datetime(2026, 11, 29, 5, 59, tzinfo=CST),
+            True,
+        ),  # Sunday before dawn, from Saturday's window
+        (datetime(2026, 11, 25, 4, 30, tzinfo=UTC), True),  # 12:30 in Shanghai
+        (datetime(2026, 11, 25, 8, 0, tzinfo=UTC), False),  # 16:00 in Shanghai
     ],
 )
 def test_quiet_windows(local_time, quiet):
@@ -114,8 +117,14 @@ def test_quiet_window_needs_an_aware_time():
         ({"days": ["someday"], "start": "12:00", "end": "13:00"}, "unknown weekday"),
         ({"days": ["mon"], "start": "noon", "end": "13:00"}, "HH:MM"),
         ({"days": ["mon"], "start": "12:00", "end": "12:00"}, "start != end"),
-        ({"days": ["mon"], "start": "12:00", "end": "13:00", "tz": "Mars/Olympus"}, "unknown time zone"),
-        ({"days": ["mon"], "start": "12:00", "end": "13:00", "every": 2}, "unknown quiet window keys"),
+        (
+            {"days": ["mon"], "start": "12:00", "end": "13:00", "tz": "Mars/Olympus"},
+            "unknown time zone",
+        ),
+        (
+            {"days": ["mon"], "start": "12:00", "end": "13:00", "every": 2},
+            "unknown quiet window keys",
+        ),
     ],
 )
 def test_bad_quiet_windows(raw, message):
