@@ -6,7 +6,7 @@ import pytest
 
 from geofence import Dock, sample_town
 
-# The design of the town, in metres east/north of 29.50 N, 120.90 E (see docs/geofence.md).
+# The design of the town, in metres east/north of 29.50 N, 120.90 E (the file holds lon/lat).
 RECTANGLES_M = {
     "res-beiyuan": (200, 500, 700, 1000),
     "res-xiyuan": (-700, 400, -200, 900),
