@@ -1,0 +1,102 @@
+"""``flyonce sim``: a fleet of simulated copters at the sample town's docks, until Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["sim"]
+
+
+def sim(
+    drones: Annotated[int, typer.Option(help="How many copters to start.", min=1, max=250)] = 6,
+    speedup: Annotated[float, typer.Option(help="Mission seconds per wall second (1-50 is "
+                                           "typical).", min=0.01, max=1000)] = 10.0,
+    docks: Annotated[Path | None, typer.Option(help="GeoJSON FeatureCollection of dock Points "
+                                               "(properties id, name); default: the sample "
+                                               "town's docks.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for wind gusts and GPS noise.")] = 0,
+    base_port: Annotated[int, typer.Option(help="TCP port of vehicle 1; vehicle i listens on "
+                                           "base_port + 10*(i-1). 0 picks free ports.",
+                                           min=0, max=65000)] = 5760,
+    udp_port: Annotated[int | None, typer.Option(help="Also send vehicle i's MAVLink to UDP "
+                                                 "udp_port + 10*(i-1) (SITL uses 14550).")] = None,
+    stream_hz: Annotated[float, typer.Option(help="Stream all telemetry at this rate without "
+                                             "being asked (0: only HEARTBEAT until asked, as "
+                                             "ArduCopter).", min=0, max=50)] = 0.0,
+    wind: Annotated[float, typer.Option(help="Steady wind speed in m/s (SIM_WIND_SPD).",
+                                        min=0, max=20)] = 0.0,
+    fault: Annotated[list[str] | None, typer.Option(help="Inject a fault: SYSID:KIND[:ARG]"
+                                                    "[@AT_S], e.g. 2:drop_link:30@60, "
+                                                    "1:fail_battery, 3:refuse_arm:Compass, "
+                                                    "2:lose_gps:20. Repeatable.")] = None,
+) -> None:
+    """Start simulated copters, print one line per vehicle, and run until Ctrl-C."""
+    from geofence import load_docks, sample_town
+    from geofence.errors import GeofenceError
+    from simulators.errors import SimulatorError
+    from simulators.faults import inject, parse_fault
+    from simulators.fleet import Fleet
+    from simulators.vehicle import Home
+
+    try:
+        faults = [parse_fault(spec) for spec in fault or []]
+        places = load_docks(docks) if docks is not None else sample_town().docks
+    except (SimulatorError, GeofenceError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    for f in faults:
+        if f.sysid > drones:
+            typer.echo(f"error: fault {f} names vehicle {f.sysid} but only {drones} are started",
+                       err=True)
+            raise typer.Exit(2)
+    homes = [_home_at_dock(places, i, Home) for i in range(drones)]
+    try:
+        fleet = Fleet.start(
+            homes,
+            speedup=speedup,
+            seed=seed,
+            base_tcp_port=base_port,
+            udp_out_ports=[udp_port + 10 * i for i in range(drones)] if udp_port else None,
+            stream_hz=stream_hz,
+            params={"SIM_WIND_SPD": wind, "SIM_WIND_TURB": wind / 4.0},
+        )
+    except SimulatorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with fleet:
+        for f in faults:
+            vehicle = fleet.vehicles[f.sysid - 1]
+            fleet.at(f.at_s, lambda v=vehicle, f=f: inject(v, f))
+        typer.echo(f"clock {fleet.clock.spec()}")
+        for v in fleet.vehicles:
+            udp = f" {v.udp_out}" if v.udp_out else ""
+            typer.echo(f"sysid {v.sysid} dock {v.home.name} {v.endpoint}{udp}", )
+        typer.echo(f"{drones} vehicles at {speedup:g}x; Ctrl-C stops", err=True)
+        while not stop.wait(0.5):
+            pass
+    signal.signal(signal.SIGINT, previous)
+    typer.echo("stopped", err=True)
+
+
+def _home_at_dock(docks: tuple, index: int, home_type: type) -> object:
+    """Vehicle ``index``'s home: docks in turn, extra vehicles 5 m further east at the same dock."""
+    from geofence.frame import LocalFrame
+
+    dock = docks[index % len(docks)]
+    slot = index // len(docks)
+    lat, lon = (dock.lat, dock.lon) if slot == 0 else \
+        LocalFrame(dock.lat, dock.lon).to_wgs84(5.0 * slot, 0.0)
+    name = dock.id if slot == 0 else f"{dock.id}#{slot + 1}"
+    return home_type(lat, lon, 10.0, name)
+
+
+if __name__ == "__main__":
+    typer.run(sim)

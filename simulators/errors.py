@@ -1,0 +1,68 @@
+"""Errors raised by the simulators; each says what went wrong and what to do.
+
+    SimulatorError                base of everything simulators raise on purpose
+    ├── CommandRefused            a vehicle would not obey a command now (.text is what an
+    │   │                         ArduCopter would say in STATUSTEXT, or "")
+    │   ├── CommandDenied         not allowed in this mode or state (MAV_RESULT_DENIED)
+    │   └── CommandFailed         checks failed or the request cannot be met (MAV_RESULT_FAILED)
+    ├── BadClockSpec              a SimClock spec string could not be read (also a ValueError)
+    ├── BadFaultSpec              a fault given on the command line could not be read (also ValueError)
+    ├── EndpointUnavailable       a vehicle's TCP/UDP port could not be opened (.port)
+    └── NotStepped                advance() called on a fleet that follows a wall clock
+
+Only the MAVLink endpoint turns CommandRefused into COMMAND_ACK results; the CLI turns the
+others into a message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BadClockSpec",
+    "BadFaultSpec",
+    "CommandDenied",
+    "CommandFailed",
+    "CommandRefused",
+    "EndpointUnavailable",
+    "NotStepped",
+    "SimulatorError",
+]
+
+
+class SimulatorError(Exception):
+    """Base class of every error the simulators raise on purpose."""
+
+
+class CommandRefused(SimulatorError):
+    """A vehicle refused a command; ``text`` is the STATUSTEXT an ArduCopter would send ("" if none)."""
+
+    def __init__(self, text: str = "", *, why: str | None = None) -> None:
+        self.text = text
+        super().__init__(why or text or type(self).__name__)
+
+
+class CommandDenied(CommandRefused):
+    """The command is not allowed in the vehicle's current mode or state."""
+
+
+class CommandFailed(CommandRefused):
+    """The command was allowed but its checks failed or it cannot be carried out."""
+
+
+class BadClockSpec(SimulatorError, ValueError):
+    """A clock spec string is malformed; make it with ``SimClock.spec()``."""
+
+
+class BadFaultSpec(SimulatorError, ValueError):
+    """A fault spec is malformed; the message shows the accepted form."""
+
+
+class EndpointUnavailable(SimulatorError):
+    """A port for a vehicle's endpoint could not be opened."""
+
+    def __init__(self, message: str, *, port: int) -> None:
+        self.port = port
+        super().__init__(message)
+
+
+class NotStepped(SimulatorError):
+    """``Fleet.advance`` needs a fleet started with a ``SteppedClock``."""

@@ -1,0 +1,100 @@
+"""Helpers for flying simulated copters over real TCP with pymavlink."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from pymavlink import mavutil
+
+from simulators.clock import SteppedClock
+from simulators.fleet import Fleet
+
+HANGZHOU = (30.2741, 120.1551)
+SECOND_HOME = (30.2800, 120.1600)
+WAIT_S = 5.0
+
+
+class Client:
+    """A pymavlink ground station (system id 255) on one vehicle's TCP endpoint."""
+
+    def __init__(self, endpoint: str, source_system: int = 255) -> None:
+        self.m = mavutil.mavlink_connection(endpoint, source_system=source_system,
+                                            source_component=190, autoreconnect=False)
+        self.hb = self.m.wait_heartbeat(timeout=WAIT_S)
+        assert self.hb is not None, f"no heartbeat from {endpoint}"
+        self.sysid = self.m.target_system
+
+    def recv(self, type_: str | list[str], timeout: float = WAIT_S, **fields: object):
+        """The next message of ``type_`` whose fields match, or None after ``timeout`` wall s."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            msg = self.m.recv_match(type=type_, blocking=True, timeout=left)
+            if msg is None:
+                return None
+            if all(getattr(msg, k) == v for k, v in fields.items()):
+                return msg
+        return None
+
+    def drain(self, type_: str | list[str]) -> list:
+        """Every message of ``type_`` already waiting (reads for a short while)."""
+        out = []
+        while (msg := self.m.recv_match(type=type_, blocking=True, timeout=0.3)) is not None:
+            out.append(msg)
+        return out
+
+    def command(self, command: int, *params: float, target: int | None = None) -> int | None:
+        """Send COMMAND_LONG and return the COMMAND_ACK result (None if none came)."""
+        p = list(params) + [0.0] * (7 - len(params))
+        self.m.mav.command_long_send(self.sysid if target is None else target, 1, command, 0, *p)
+        ack = self.recv("COMMAND_ACK", command=command)
+        return None if ack is None else ack.result
+
+    def command_int(self, command: int, frame: int, p1: float, p2: float, x: int, y: int,
+                    z: float) -> int | None:
+        """Send COMMAND_INT and return the COMMAND_ACK result."""
+        self.m.mav.command_int_send(self.sysid, 1, frame, command, 0, 0, p1, p2, 0, 0, x, y, z)
+        ack = self.recv("COMMAND_ACK", command=command)
+        return None if ack is None else ack.result
+
+    def set_mode(self, mode: int) -> int | None:
+        return self.command(176, 1, mode)
+
+    def set_param(self, name: str, value: float):
+        self.m.mav.param_set_send(self.sysid, 1, name.encode(), value, 9)
+        return self.recv("PARAM_VALUE", param_id=name)
+
+    def close(self) -> None:
+        self.m.close()
+
+
+@pytest.fixture
+def stepped_fleet() -> Iterator:
+    """A factory of deterministic fleets on free ports, stopped after the test."""
+    fleets: list[Fleet] = []
+
+    def start(homes=(HANGZHOU,), **kwargs) -> Fleet:
+        kwargs.setdefault("clock", SteppedClock())
+        fleet = Fleet.start(list(homes), base_tcp_port=0, **kwargs)
+        fleets.append(fleet)
+        return fleet
+
+    yield start
+    for fleet in fleets:
+        fleet.stop()
+
+
+@pytest.fixture
+def clients() -> Iterator:
+    """A factory of pymavlink clients, closed after the test."""
+    made: list[Client] = []
+
+    def connect(endpoint: str, source_system: int = 255) -> Client:
+        client = Client(endpoint, source_system)
+        made.append(client)
+        return client
+
+    yield connect
+    for client in made:
+        client.close()
