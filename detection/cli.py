@@ -91,7 +91,7 @@ def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate
         lat, lon = poses.samples[0].pose.lat, poses.samples[0].pose.lon
     start_time = None
     if start:
-        start_time = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        start_time = datetime.fromisoformat(start)
         if start_time.tzinfo is None:
             start_time = start_time.replace(tzinfo=UTC)
     detector = detector or Detector(weights, conf=conf)
@@ -128,7 +128,7 @@ def post_candidates(api: str, token: str | None, candidates, timeout_s: float = 
 def train(
     data: Annotated[Path, typer.Argument(help="data.yaml of a YOLO dataset (flyonce dataset)")],
     out: Annotated[Path, typer.Option(help="folder for the run")] = Path("var/runs"),
-    epochs: Annotated[int, typer.Option()] = 8,
+    epochs: Annotated[int, typer.Option()] = 20,
     imgsz: Annotated[int, typer.Option()] = 320,
     batch: Annotated[int, typer.Option()] = 16,
     seed: Annotated[int, typer.Option()] = 0,
@@ -142,7 +142,8 @@ def train(
     from detection.errors import DetectionError
 
     settings = training.TrainSettings(epochs=epochs, imgsz=imgsz, batch=batch, seed=seed,
-                                      threads=threads, device=device)
+                                      threads=threads, device=device,
+                                      close_mosaic=min(3, max(0, epochs - 1)))
     try:
         result = training.train(data, out, settings)
         if ship:

@@ -133,7 +133,7 @@ def snapshot_jpeg(image_bgr: np.ndarray, xyxy, max_width_px: int = 960) -> bytes
     """The frame with the box drawn and an enlarged crop of the object inset top-left, as JPEG."""
     img = image_bgr.copy()
     h, w = img.shape[:2]
-    x0, y0, x1, y1 = (int(round(v)) for v in xyxy)
+    x0, y0, x1, y1 = (round(v) for v in xyxy)
     pad = max(8, (x1 - x0) // 2, (y1 - y0) // 2)
     crop = image_bgr[max(0, y0 - pad):min(h, y1 + pad), max(0, x0 - pad):min(w, x1 + pad)]
     cv2.rectangle(img, (x0, y0), (x1, y1), (0, 0, 255), 2)

@@ -38,8 +38,8 @@ class Detector:
         self.names: tuple[str, ...] = tuple(names[i] for i in sorted(names))
 
     def _kw(self) -> dict:
-        return dict(imgsz=self.imgsz, conf=self.conf, iou=self.iou, device=self.device,
-                    verbose=False)
+        return {"imgsz": self.imgsz, "conf": self.conf, "iou": self.iou, "device": self.device,
+                    "verbose": False}
 
     def predict(self, images_bgr: list[np.ndarray]) -> list[Detections]:
         """Detections for each image, run as one batch (ONNX: one by one, its batch is fixed)."""

@@ -63,12 +63,12 @@ class Pipeline:
     """
 
     def __init__(self, detector, frame, *, source: str, drone_id: str | None = None,
-                 camera: CameraModel = CameraModel(), start_time: datetime | None = None,
+                 camera: CameraModel | None = None, start_time: datetime | None = None,
                  track: bool = True, radius_m: float = 8.0, window_s: float = 900.0,
                  min_sightings: int = 2, min_alt_m: float = 5.0):
         self.detector = detector
         self.frame = frame
-        self.camera = camera
+        self.camera = camera or CameraModel()
         self.source, self.drone_id = source, drone_id
         self.start_time = start_time
         self.track = track

@@ -39,12 +39,14 @@ class PoseTrack:
     """Poses over a clip, linearly interpolated; headings missing from the log come from the
     course over ground, a missing gimbal pitch is ``default_pitch_deg``."""
 
-    def __init__(self, samples: list[PoseSample], skipped: int = 0, max_gap_s: float = 2.0):
+    def __init__(self, samples: list[PoseSample], skipped: int = 0, max_gap_s: float = 2.0,
+                 edge_s: float = 0.5):
         if not samples:
             raise TelemetryError("the telemetry holds no usable pose")
         self.samples = sorted(samples, key=lambda s: s.t_s)
         self.skipped = skipped  # unparsable records that were dropped
-        self.max_gap_s = max_gap_s
+        self.max_gap_s = max_gap_s  # longest gap between records bridged by interpolation
+        self.edge_s = edge_s  # how far past the first/last record its pose is still trusted
         self._t = [s.t_s for s in self.samples]
 
     @property
@@ -56,7 +58,7 @@ class PoseTrack:
     def at(self, t_s: float) -> Pose:
         """The pose ``t_s`` seconds into the clip; TelemetryError outside the log or in a gap."""
         t = self._t
-        if t_s < t[0] - self.max_gap_s or t_s > t[-1] + self.max_gap_s:
+        if t_s < t[0] - self.edge_s or t_s > t[-1] + self.edge_s:
             raise TelemetryError(f"no telemetry at t={t_s:.2f} s: the log covers "
                                  f"{t[0]:.2f}..{t[-1]:.2f} s")
         i = bisect.bisect_right(t, t_s)
@@ -162,7 +164,7 @@ def read_csv(path: Path | str, default_pitch_deg: float = -90.0) -> PoseTrack:
         try:
             stamp = None
             if col["time"] and r.get(col["time"]):
-                stamp = datetime.fromisoformat(r[col["time"]].replace("Z", "+00:00"))
+                stamp = datetime.fromisoformat(r[col["time"]])
                 if stamp.tzinfo is None:
                     stamp = stamp.replace(tzinfo=UTC)
             if col["t_s"] and r.get(col["t_s"]):

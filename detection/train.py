@@ -17,7 +17,7 @@ class TrainSettings:
     """The settings that reproduce the shipped weights (defaults are the shipped run)."""
 
     architecture: str = "yolo11n.yaml"
-    epochs: int = 8
+    epochs: int = 20
     imgsz: int = 320  # the training crops are 320 px; the pipeline runs whole frames at 640
     batch: int = 16
     seed: int = 0
@@ -25,7 +25,7 @@ class TrainSettings:
     device: str = "cpu"
     workers: int = 0
     patience: int = 100
-    close_mosaic: int = 2
+    close_mosaic: int = 3
 
 
 def train(data_yaml: Path | str, out_dir: Path | str, settings: TrainSettings = TrainSettings(),

@@ -70,10 +70,11 @@ def yolo_label_lines(boxes: Sequence[TrueBox], width_px: int, height_px: int) ->
 
 
 def export_yolo(out_dir: Path | str, splits: dict[str, SplitSpec] | None = None,
-                intrinsics: Intrinsics = Intrinsics(), town_size_m: float = 700.0,
+                intrinsics: Intrinsics | None = None, town_size_m: float = 700.0,
                 progress=None) -> Path:
     """Render every split into ``out_dir/{images,labels}/<split>/`` and return its data.yaml."""
     out = Path(out_dir)
+    intrinsics = intrinsics or Intrinsics()
     splits = splits or DEFAULT_SPLITS
     half = town_size_m / 2
     for name, spec in splits.items():

@@ -6,6 +6,7 @@ altitude and gimbal angles per frame) and a truth .json with every violation the
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Iterator
@@ -38,7 +39,7 @@ class PatrolPlan:
 
     def poses(self) -> Iterator[tuple[float, CameraPose]]:
         """(seconds from start, pose) for every frame; the camera faces the way it flies."""
-        lanes = max(1, int(math.floor((self.east_max_m - self.east_min_m) / self.lane_spacing_m))
+        lanes = max(1, math.floor((self.east_max_m - self.east_min_m) / self.lane_spacing_m)
                     + 1)
         points = []
         for k in range(lanes):
@@ -47,7 +48,7 @@ class PatrolPlan:
             points += [(e, ns[k % 2]), (e, ns[(k + 1) % 2])]
         step = self.speed_mps / self.fps
         t = 0.0
-        for (e0, n0), (e1, n1) in zip(points, points[1:]):
+        for (e0, n0), (e1, n1) in itertools.pairwise(points):
             length = math.hypot(e1 - e0, n1 - n0)
             if length < 1e-6:
                 continue
@@ -77,7 +78,7 @@ def srt_block(index: int, t_s: float, dt_s: float, when: datetime, lat: float, l
               alt_rel_m: float, heading_deg: float, pitch_deg: float) -> str:
     """One subtitle block the way DJI writes it (local time without a zone; here UTC)."""
     def ts(x: float) -> str:
-        ms = int(round(x * 1000))
+        ms = round(x * 1000)
         return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
 
     yaw = (heading_deg + 180) % 360 - 180

@@ -60,7 +60,7 @@ def apply_look(image_bgr: np.ndarray, look: Look, rng: np.random.Generator,
         img = img * (1 - h) + np.array([0.85, 0.83, 0.80], np.float32) * h
     img = np.clip(img * 255.0, 0, 255)
     if look.blur_px >= 1.0:
-        k = int(math.ceil(look.blur_px)) | 1
+        k = math.ceil(look.blur_px) | 1
         kernel = np.zeros((k, k), np.float32)
         kernel[k // 2, :] = 1.0
         rot = cv2.getRotationMatrix2D((k / 2 - 0.5, k / 2 - 0.5), look.blur_angle_deg, 1.0)
@@ -71,6 +71,6 @@ def apply_look(image_bgr: np.ndarray, look: Look, rng: np.random.Generator,
         img = img + rng.normal(0.0, look.noise_sigma, img.shape).astype(np.float32)
     out = np.clip(img, 0, 255).astype(np.uint8)
     if look.jpeg_quality < 100:
-        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, look.jpeg_quality])
+        _ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, look.jpeg_quality])
         out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     return out

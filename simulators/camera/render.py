@@ -46,9 +46,9 @@ class RenderedFrame:
 class DroneCamera:
     """Renders a town through a pinhole camera by warping the ground plane (OpenCV homography)."""
 
-    def __init__(self, town: Town, intrinsics: Intrinsics = Intrinsics()):
+    def __init__(self, town: Town, intrinsics: Intrinsics | None = None):
         self.town = town
-        self.intrinsics = intrinsics
+        self.intrinsics = intrinsics or Intrinsics()
 
     def pose_at(self, lat: float, lon: float, alt_rel_m: float, heading_deg: float,
                 gimbal_pitch_deg: float = -90.0) -> CameraPose:

@@ -19,8 +19,8 @@ class Canvas:
         e0, n0, e1, n1 = bounds_m
         self.bounds_m = bounds_m
         self.px_per_m = float(px_per_m)
-        self.width_px = max(1, int(math.ceil((e1 - e0) * px_per_m)))
-        self.height_px = max(1, int(math.ceil((n1 - n0) * px_per_m)))
+        self.width_px = max(1, math.ceil((e1 - e0) * px_per_m))
+        self.height_px = max(1, math.ceil((n1 - n0) * px_per_m))
         self.image = np.empty((self.height_px, self.width_px, 3), np.uint8)
         self.image[:] = fill_bgr
 
@@ -46,13 +46,13 @@ class Canvas:
     def circle(self, e: float, n: float, radius_m: float, bgr) -> None:
         """Fill a disc."""
         c = self._fixed(np.array([e, n]))
-        r = max(1, int(round(radius_m * self.px_per_m * _SCALE)))
+        r = max(1, round(radius_m * self.px_per_m * _SCALE))
         cv2.circle(self.image, (int(c[0]), int(c[1])), r, _c(bgr), -1, cv2.LINE_AA, _SHIFT)
 
     def line(self, en: np.ndarray, width_m: float, bgr) -> None:
         """Draw a polyline through (N, 2) east/north metres."""
         pts = self._fixed(en)
-        t = max(1, int(round(width_m * self.px_per_m)))
+        t = max(1, round(width_m * self.px_per_m))
         cv2.polylines(self.image, [pts], False, _c(bgr), t, cv2.LINE_AA, _SHIFT)
 
     def darken(self, ens: list[np.ndarray], factor: float) -> None:

@@ -1,19 +1,19 @@
 """The candidate contract with the service."""
 
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from detection.candidate import EventCandidate
 
-WHEN = datetime(2025, 6, 1, 9, 0, 5, tzinfo=timezone.utc)
+WHEN = datetime(2025, 6, 1, 9, 0, 5, tzinfo=UTC)
 
 
 def make(**kw):
-    base = dict(source="detector:drone-3", source_event_id="abc", type="street_stall", lat=29.5,
-                lon=120.9, confidence=0.8, detected_at=WHEN, position_error_m=2.5, sightings=4,
-                drone_id="drone-3", snapshot_jpeg=b"\xff\xd8jpeg")
+    base = {"source": "detector:drone-3", "source_event_id": "abc", "type": "street_stall", "lat": 29.5,
+                "lon": 120.9, "confidence": 0.8, "detected_at": WHEN, "position_error_m": 2.5, "sightings": 4,
+                "drone_id": "drone-3", "snapshot_jpeg": b"\xff\xd8jpeg"}
     base.update(kw)
     return EventCandidate(**base)
 

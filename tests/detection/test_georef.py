@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from detection.georef import CameraModel, Pose, ground_offsets_m, position_error_m
-from simulators.camera.geometry import (CameraPose, Intrinsics, ground_to_image,
-                                        image_to_ground, project)
+from simulators.camera.geometry import (
+    CameraPose,
+    Intrinsics,
+    ground_to_image,
+    image_to_ground,
+    project,
+)
 
 CAM = CameraModel(84.0)
 F_PX = 400 / math.tan(math.radians(42))  # 640x480 at 84 deg diagonal

@@ -1,13 +1,13 @@
 """Merging sightings into candidates: radius, time window, tracks, stable ids, best snapshot."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
 from detection.merge import Sighting, SightingMerger
 
-T0 = datetime(2025, 6, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
 
 
 def to_wgs84(e, n):

@@ -1,6 +1,6 @@
 """Poses from DJI .SRT sidecars and CSV logs, interpolated per frame."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -49,8 +49,8 @@ def test_new_dji_srt_gives_position_altitude_gimbal_and_clock(tmp_path):
     p = track.at(0.0)
     assert (p.lat, p.lon, p.alt_rel_m, p.heading_deg, p.gimbal_pitch_deg) == (
         29.5, 120.9, 60.0, 270.0, -90.0)
-    assert p.time == datetime(2025, 6, 1, 9, 0, tzinfo=timezone.utc)
-    assert track.start_time == datetime(2025, 6, 1, 9, 0, tzinfo=timezone.utc)
+    assert p.time == datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
+    assert track.start_time == datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("t_s,lat,alt,heading", [
@@ -83,7 +83,7 @@ def test_csv_with_iso_times(tmp_path):
     assert track.skipped == 1
     p = track.at(1.0)
     assert p.lon == pytest.approx(120.9001)
-    assert p.time == datetime(2025, 6, 1, 9, 0, 1, tzinfo=timezone.utc)
+    assert p.time == datetime(2025, 6, 1, 9, 0, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("name,text,message", [

@@ -1,0 +1,135 @@
+"""Detection figures, one JSON line: mAP on the held-out test split, event-level recall/precision
+and georeference error on a rendered patrol, pipeline throughput against bare predict, PyTorch
+against ONNX Runtime. Run: python tests/bench/bench_detection.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+from detection.cli import run_detect
+from detection.model import DEFAULT_WEIGHTS, Detector
+from detection.pipeline import Pipeline
+from detection.sources import open_source
+from detection.telemetry import read_telemetry
+from simulators.camera import DroneCamera
+from simulators.camera.dataset import DEFAULT_SPLITS, SplitSpec, export_yolo
+from simulators.camera.patrol import PatrolPlan, write_clip
+from simulators.town.sample import sample_world
+
+
+def test_map(tmp: Path, images: int) -> dict:
+    """mAP50 / mAP50-95 of the shipped .pt on a freshly rendered test split (towns 301, 302)."""
+    from ultralytics import YOLO
+
+    spec = DEFAULT_SPLITS["test"]
+    data = export_yolo(tmp / "ds", {"test": SplitSpec(spec.town_seeds, images, spec.seed),
+                                    "val": SplitSpec(spec.town_seeds, 1, spec.seed)})
+    out = {}
+    for name, weights in (("pt", DEFAULT_WEIGHTS), ("onnx", DEFAULT_WEIGHTS.with_suffix(".onnx"))):
+        m = YOLO(str(weights), task="detect").val(data=str(data), split="test", imgsz=640,
+                                                   batch=1, device="cpu", plots=False,
+                                                   verbose=False, project=str(tmp / "val"))
+        out[f"map50_{name}"] = round(float(m.box.map50), 4)
+        out[f"map50_95_{name}"] = round(float(m.box.map), 4)
+    out["test_images"] = images
+    return out
+
+
+def distance_m(lat0, lon0, lat1, lon1) -> float:
+    return math.hypot((lat1 - lat0) * 111_195.0,
+                      (lon1 - lon0) * 111_195.0 * math.cos(math.radians(lat0)))
+
+
+def patrol(tmp: Path, size_m: float, detector: Detector) -> tuple[dict, Path]:
+    """Event-level recall, precision and georeference error on a rendered patrol at 60 m."""
+    world = sample_world()
+    pts = np.array([(g.east_m, g.north_m) for g in world.violations()])
+    half = size_m / 2
+    counts = [np.sum((np.abs(pts[:, 0] - e) < half) & (np.abs(pts[:, 1] - n) < half))
+              for e, n in pts[::5]]
+    e, n = pts[::5][int(np.argmax(counts))]
+    plan = PatrolPlan(e - half, n - half, e + half, n + half, alt_rel_m=60.0, fps=2.0)
+    paths = write_clip(DroneCamera(world), plan, tmp / "patrol", seed=11)
+    truth = json.loads(paths["truth"].read_text())["violations"]
+    cands, stats = run_detect(paths["video"], detector=detector, rate_hz=2.0)
+    # one-to-one greedy matching: same type, within 10 m, nearest first
+    pairs = sorted((distance_m(t["lat"], t["lon"], c.lat, c.lon), i, j)
+                   for i, t in enumerate(truth) for j, c in enumerate(cands)
+                   if c.type == t["type"])
+    used_t, used_c, errors = set(), set(), []
+    for d, i, j in pairs:
+        if d <= 10.0 and i not in used_t and j not in used_c:
+            used_t.add(i)
+            used_c.add(j)
+            errors.append(d)
+    return {
+        "patrol_frames": stats["frames_used"], "true_violations": len(truth),
+        "candidates": len(cands), "event_recall": round(len(used_t) / max(1, len(truth)), 3),
+        "event_precision": round(len(used_c) / max(1, len(cands)), 3),
+        "georef_median_m": round(float(np.median(errors)), 2) if errors else None,
+        "georef_p90_m": round(float(np.percentile(errors, 90)), 2) if errors else None,
+    }, paths
+
+
+def throughput(paths: dict, frames_n: int) -> dict:
+    """Frames/s: bare ultralytics predict vs the whole pipeline (track, georef, merge), and
+    PyTorch vs ONNX Runtime for bare predict; the same decoded frames for each."""
+    from ultralytics import YOLO
+
+    from geofence.frame import LocalFrame
+
+    frames = [f for f in open_source(paths["video"])][:frames_n]
+    poses = read_telemetry(paths["srt"])
+    out = {"frames": len(frames)}
+    for name, weights in (("pt", DEFAULT_WEIGHTS), ("onnx", DEFAULT_WEIGHTS.with_suffix(".onnx"))):
+        bare = YOLO(str(weights), task="detect")
+        bare.predict(frames[0].image_bgr, imgsz=640, device="cpu", verbose=False)  # warm up
+        t = time.perf_counter()
+        for f in frames:
+            bare.predict(f.image_bgr, imgsz=640, conf=0.25, device="cpu", verbose=False)
+        out[f"bare_predict_fps_{name}"] = round(len(frames) / (time.perf_counter() - t), 2)
+    det = Detector(DEFAULT_WEIGHTS)
+    det.predict([frames[0].image_bgr])
+    p0 = poses.samples[0].pose
+    pipe = Pipeline(det, LocalFrame(p0.lat, p0.lon), source="bench", drone_id="bench")
+    t = time.perf_counter()
+    pipe.run(frames, poses)
+    out["pipeline_fps_pt"] = round(len(frames) / (time.perf_counter() - t), 2)
+    out["pipeline_overhead_pct"] = round(
+        100 * (out["bare_predict_fps_pt"] / out["pipeline_fps_pt"] - 1), 1)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer images and a smaller patrol")
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(2)
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        figures = {"weights": DEFAULT_WEIGHTS.name, "cpu_threads": torch.get_num_threads()}
+        figures.update(test_map(tmp, 40 if args.quick else 150))
+        det = Detector(DEFAULT_WEIGHTS)
+        pf, paths = patrol(tmp, 160.0 if args.quick else 300.0, det)
+        figures.update(pf)
+        figures.update(throughput(paths, 30 if args.quick else 80))
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
