@@ -156,6 +156,7 @@ class VehicleEndpoint:
         self.link_down_until_s = -math.inf
         self._mission_retry_s = mission_retry_s
         self._upload: _Upload | None = None
+        self._after_ack: list[mav.MAVLink_message] = []
         self._messages: dict[int, Callable[[], mav.MAVLink_message]] = {
             mav.MAVLINK_MSG_ID_HEARTBEAT: self._heartbeat,
             mav.MAVLINK_MSG_ID_SYS_STATUS: self._sys_status,
@@ -246,6 +247,7 @@ class VehicleEndpoint:
             if not self._for_us(msg):
                 continue
             handler(channel, msg)
+        self._say_events()  # a mode change's HEARTBEAT goes out now, not at the next step
 
     def _for_us(self, msg: mav.MAVLink_message) -> bool:
         target_system = getattr(msg, "target_system", 0)
@@ -264,20 +266,8 @@ class VehicleEndpoint:
     def tick(self) -> None:
         """Say what the vehicle has to say, send the streams that are due, retry mission requests."""
         vehicle = self.vehicle
-        link_up = self.link_up
-        for event in vehicle.outbox:
-            if not link_up:
-                continue
-            if isinstance(event, Text):
-                self.broadcast(self._statustext(event.severity, event.text))
-            elif isinstance(event, ModeChanged):
-                self.broadcast(self._heartbeat())
-            elif isinstance(event, ItemReached):
-                self.broadcast(mav.MAVLink_mission_item_reached_message(event.seq))
-            elif isinstance(event, CurrentItem):
-                self.broadcast(self._mission_current())
-        vehicle.outbox.clear()
-        if not link_up:
+        self._say_events()
+        if not self.link_up:
             return
         now = vehicle.time_s
         for channel in self.channels:
@@ -299,6 +289,21 @@ class VehicleEndpoint:
             else:
                 upload.retries += 1
                 self._request_item(upload)
+
+    def _say_events(self) -> None:
+        """Send what the vehicle put in its outbox (nothing while the link is down)."""
+        vehicle = self.vehicle
+        if self.link_up:
+            for event in vehicle.outbox:
+                if isinstance(event, Text):
+                    self.broadcast(self._statustext(event.severity, event.text))
+                elif isinstance(event, ModeChanged):
+                    self.broadcast(self._heartbeat())
+                elif isinstance(event, ItemReached):
+                    self.broadcast(mav.MAVLink_mission_item_reached_message(event.seq))
+                elif isinstance(event, CurrentItem):
+                    self.broadcast(self._mission_current())
+        vehicle.outbox.clear()
 
     def _say(self, channel: Channel, severity: int, text: str) -> None:
         channel.send(self._statustext(severity, text))
@@ -438,10 +443,15 @@ class VehicleEndpoint:
 
     def _on_command(self, channel: Channel, msg: mav.MAVLink_message, *, is_int: bool) -> None:
         handler = self._commands.get(msg.command)
+        self._after_ack.clear()
         result = UNSUPPORTED if handler is None else handler(channel, msg, is_int)
         channel.send(mav.MAVLink_command_ack_message(
             msg.command, result, 0, 0, msg.get_srcSystem(), msg.get_srcComponent()
         ))
+        # ArduPilot queues a requested message behind the ACK; clients wait for the ACK first
+        for reply in self._after_ack:
+            channel.send(reply)
+        self._after_ack.clear()
 
     def _refusable(self, action: Callable[[], None]) -> int:
         try:
@@ -521,7 +531,7 @@ class VehicleEndpoint:
         make = self._messages.get(int(msg.param1))
         if make is None:
             return FAILED
-        channel.send(make())
+        self._after_ack.append(make())
         return ACCEPTED
 
     def _cmd_set_message_interval(self, channel: Channel, msg: mav.MAVLink_message,
@@ -542,13 +552,13 @@ class VehicleEndpoint:
         return ACCEPTED
 
     def _cmd_get_home(self, channel: Channel, msg: mav.MAVLink_message, is_int: bool) -> int:
-        channel.send(self._home_position())
+        self._after_ack.append(self._home_position())
         return ACCEPTED
 
     def _cmd_capabilities(self, channel: Channel, msg: mav.MAVLink_message, is_int: bool) -> int:
         if int(msg.param1) != 1:
             return DENIED
-        channel.send(self._autopilot_version())
+        self._after_ack.append(self._autopilot_version())
         return ACCEPTED
 
     # ------------------------------------------------------------------ other messages

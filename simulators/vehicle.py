@@ -420,6 +420,8 @@ class Vehicle:
 
     def lose_gps(self, duration_s: float) -> None:
         """Lose the GPS fix for ``duration_s`` mission seconds."""
+        if self.gps_ok:
+            self._gps_lost_since_s = self.time_s
         self.gps_lost_until_s = max(self.gps_lost_until_s, self.time_s + duration_s)
 
     # ---------------------------------------------------------------- simulation
@@ -696,7 +698,8 @@ class Vehicle:
         elif self._frozen_est is None:
             self._frozen_est = (self.east_m + self._err_e, self.north_m + self._err_n,
                                 self.up_m + self._err_u)
-            self._gps_lost_since_s = self.time_s
+            if self._gps_lost_since_s is None:
+                self._gps_lost_since_s = self.time_s
             self._say(CRITICAL, "GPS 1: lost fix")
 
     def _move(self, dt_s: float) -> None:
@@ -810,7 +813,7 @@ class Vehicle:
             self._batt_low_since_s = None
         low = (p["BATT_LOW_MAH"] > 0 and self.battery.remaining_mah < p["BATT_LOW_MAH"]) or (
             self._batt_low_since_s is not None
-            and self.time_s - self._batt_low_since_s >= p["BATT_LOW_TIMER"]
+            and self.time_s - self._batt_low_since_s >= p["BATT_LOW_TIMER"] - 1e-9
         )
         if low and "battery" not in self.failsafes:
             self.failsafes.add("battery")
@@ -837,7 +840,7 @@ class Vehicle:
         if (
             self._gps_lost_since_s is not None
             and "ekf" not in self.failsafes
-            and self.time_s - self._gps_lost_since_s >= _EKF_FAILSAFE_AFTER_S
+            and self.time_s - self._gps_lost_since_s >= _EKF_FAILSAFE_AFTER_S - 1e-9
             and self.armed and not self.landed and self.mode in POSITION_MODES
         ):
             self.failsafes.add("ekf")

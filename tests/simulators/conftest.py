@@ -25,30 +25,43 @@ class Client:
         self.hb = self.m.wait_heartbeat(timeout=WAIT_S)
         assert self.hb is not None, f"no heartbeat from {endpoint}"
         self.sysid = self.m.target_system
+        self.log: list = []  # everything received through recv/drain, in order
 
     def recv(self, type_: str | list[str], timeout: float = WAIT_S, **fields: object):
         """The next message of ``type_`` whose fields match, or None after ``timeout`` wall s."""
+        types = {type_} if isinstance(type_, str) else set(type_)
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
-            msg = self.m.recv_match(type=type_, blocking=True, timeout=left)
+            msg = self.m.recv_match(blocking=True, timeout=left)
             if msg is None:
                 return None
-            if all(getattr(msg, k) == v for k, v in fields.items()):
+            self.log.append(msg)
+            if msg.get_type() in types and all(getattr(msg, k) == v for k, v in fields.items()):
                 return msg
         return None
 
+    def texts(self) -> list[str]:
+        """Every STATUSTEXT received so far, including those passed over by ``recv``."""
+        self.drain("STATUSTEXT")
+        return [m.text for m in self.log if m.get_type() == "STATUSTEXT"]
+
     def drain(self, type_: str | list[str]) -> list:
         """Every message of ``type_`` already waiting (reads for a short while)."""
+        types = {type_} if isinstance(type_, str) else set(type_)
         out = []
-        while (msg := self.m.recv_match(type=type_, blocking=True, timeout=0.3)) is not None:
-            out.append(msg)
+        while (msg := self.m.recv_match(blocking=True, timeout=0.3)) is not None:
+            self.log.append(msg)
+            if msg.get_type() in types:
+                out.append(msg)
         return out
 
-    def command(self, command: int, *params: float, target: int | None = None) -> int | None:
+    def command(self, command: int, *params: float, target: int | None = None,
+                component: int = 1, timeout: float = WAIT_S) -> int | None:
         """Send COMMAND_LONG and return the COMMAND_ACK result (None if none came)."""
         p = list(params) + [0.0] * (7 - len(params))
-        self.m.mav.command_long_send(self.sysid if target is None else target, 1, command, 0, *p)
-        ack = self.recv("COMMAND_ACK", command=command)
+        self.m.mav.command_long_send(self.sysid if target is None else target, component,
+                                     command, 0, *p)
+        ack = self.recv("COMMAND_ACK", timeout=timeout, command=command)
         return None if ack is None else ack.result
 
     def command_int(self, command: int, frame: int, p1: float, p2: float, x: int, y: int,
