@@ -131,8 +131,10 @@ def test_battery_failsafe_triggers_rtl_at_the_configured_threshold(stepped_fleet
     assert threshold_mah - 1.0 <= state.battery_remaining_mah < threshold_mah
     assert "battery" in state.failsafes
     assert "Battery Failsafe" in client.texts()
-    beat = client.recv("HEARTBEAT", custom_mode=RTL)
-    assert beat.system_status == mav.MAV_STATE_CRITICAL
+    fleet.advance(1.0)  # at least one more 1 Hz HEARTBEAT
+    client.drain("HEARTBEAT")
+    beats = [m for m in client.log if m.get_type() == "HEARTBEAT" and m.custom_mode == RTL]
+    assert beats and all(b.system_status == mav.MAV_STATE_CRITICAL for b in beats)
 
 
 def test_failed_cell_triggers_failsafe_after_batt_low_timer(stepped_fleet, clients):
