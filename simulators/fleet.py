@@ -302,7 +302,7 @@ class Fleet:
                     timeout = self._step_what_is_due()
                     self._flush()
                 self._service_io(timeout)
-        except BaseException as exc:  # noqa: BLE001 - surfaced by advance() and stats users
+        except BaseException as exc:
             self._error = exc
             self._reached.set()
             raise

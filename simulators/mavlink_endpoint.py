@@ -18,16 +18,16 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 from simulators.errors import CommandDenied, CommandRefused
 from simulators.mission import MissionItem, alt_rel_m_of
 from simulators.vehicle import (
+    POSITION_MODES,
     CurrentItem,
     ItemReached,
     Mode,
     ModeChanged,
-    POSITION_MODES,
     Text,
     Vehicle,
 )
 
-__all__ = ["Channel", "VehicleEndpoint", "STREAM_GROUPS", "MAX_STREAM_HZ"]
+__all__ = ["MAX_STREAM_HZ", "STREAM_GROUPS", "Channel", "VehicleEndpoint"]
 
 COMPONENT_ID = 1
 MAX_STREAM_HZ = 50.0

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ABSOLUTE_FRAMES",
-    "MissionItem",
+    "DO_CHANGE_SPEED",
     "NAV_COMMANDS",
     "NAV_LAND",
     "NAV_LOITER_TIME",
@@ -18,7 +18,7 @@ __all__ = [
     "NAV_RETURN_TO_LAUNCH",
     "NAV_TAKEOFF",
     "NAV_WAYPOINT",
-    "DO_CHANGE_SPEED",
+    "MissionItem",
     "alt_rel_m_of",
     "first_nav_from",
 ]

@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["INT", "REAL", "ParamSpec", "Params", "DEFAULT_PARAMS"]
+__all__ = ["DEFAULT_PARAMS", "INT", "REAL", "ParamSpec", "Params"]
 
 # MAV_PARAM_TYPE values; ArduPilot sends integers as float-valued PARAM_VALUEs of these types.
 INT = 6  # MAV_PARAM_TYPE_INT32

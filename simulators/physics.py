@@ -11,7 +11,7 @@ import math
 import random
 from dataclasses import dataclass
 
-__all__ = ["Airframe", "Battery", "Wind", "sqrt_speed", "limit_airspeed"]
+__all__ = ["Airframe", "Battery", "Wind", "limit_airspeed", "sqrt_speed"]
 
 GRAVITY_MPS2 = 9.80665
 

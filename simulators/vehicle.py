@@ -31,11 +31,11 @@ from simulators.params import Params
 from simulators.physics import GRAVITY_MPS2, Airframe, Battery, Wind, limit_airspeed, sqrt_speed
 
 __all__ = [
+    "CurrentItem",
     "Home",
+    "ItemReached",
     "LandedState",
     "Mode",
-    "ItemReached",
-    "CurrentItem",
     "ModeChanged",
     "Text",
     "Vehicle",

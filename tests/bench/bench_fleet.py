@@ -19,7 +19,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 
 CHILD = r"""
 import json, sys, time
