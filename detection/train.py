@@ -51,7 +51,8 @@ def train(data_yaml: Path | str, out_dir: Path | str, settings: TrainSettings = 
         seed=settings.seed, deterministic=True, device=settings.device, workers=settings.workers,
         pretrained=False, amp=False, plots=False, project=str(out_dir), name="run",
         exist_ok=True, patience=settings.patience, close_mosaic=settings.close_mosaic,
-        flipud=0.5, fliplr=0.5, verbose=False,
+        # aerial views have no up: flip both ways; objects are a few pixels wide, so zoom gently
+        flipud=0.5, fliplr=0.5, scale=0.3, verbose=False,
     )
     best = out_dir / "run" / "weights" / "best.pt"
     figures = {k: float(v) for k, v in getattr(results, "results_dict", {}).items()}
