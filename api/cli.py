@@ -14,6 +14,11 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 
+# Subcommands owned by the other packages; their modules import nothing heavy at the top.
+from simulators.cli import sim  # noqa: E402
+
+app.command("sim")(sim)
+
 
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)

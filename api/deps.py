@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -54,6 +55,12 @@ ZonesDep = Annotated[ZoneIndex, Depends(get_zones)]
 TokenDep = Annotated[str, Depends(oauth2_scheme)]
 
 
+# Accounts change rarely and every request needs one: a short cache spares a query per request,
+# at the cost of a disabled account keeping access for at most this long.
+USER_CACHE_TTL_S = 5.0
+_user_cache: dict[str, tuple[float, User]] = {}
+
+
 def user_from_token(session: Session, settings: Settings, token: str) -> User:
     """The active user a bearer token names; Unauthorized when it is invalid or expired."""
     try:
@@ -62,14 +69,24 @@ def user_from_token(session: Session, settings: Settings, token: str) -> User:
         raise Unauthorized("your login has expired; log in again") from exc
     except jwt.InvalidTokenError as exc:
         raise Unauthorized("invalid token; log in at /api/v1/auth/token") from exc
-    user = session.exec(select(User).where(User.username == claims.get("sub"))).first()
+    username = str(claims.get("sub"))
+    key = f"{id(session.get_bind())}:{username}"
+    cached = _user_cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < USER_CACHE_TTL_S:
+        return cached[1]
+    user = session.exec(select(User).where(User.username == username)).first()
     if user is None or user.disabled:
+        _user_cache.pop(key, None)
         raise Unauthorized("this account no longer exists or is disabled")
+    session.expunge(user)
+    _user_cache[key] = (time.monotonic(), user)
     return user
 
 
 def get_current_user(session: SessionDep, settings: SettingsDep, token: TokenDep) -> User:
-    return user_from_token(session, settings, token)
+    user = user_from_token(session, settings, token)
+    session.commit()  # end the read so no transaction is held between dependency and route
+    return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

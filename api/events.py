@@ -79,12 +79,10 @@ def ingest(
 ) -> Outcome:
     """Store a candidate as `detected`, then alert it or reject it by the zone rules.
 
-    Idempotent on (source, source_event_id): a retry returns the stored event, created=False.
-    The caller commits; on a race with a concurrent retry, `ingest_committed` resolves it.
+    The caller commits. Idempotency on (source, source_event_id) is the database's unique
+    constraint: a retry fails to insert, and `ingest_committed` returns the stored event instead
+    (no look-up first: retries are rare, and the constraint is right even under races).
     """
-    existing = find_by_source_key(session, candidate.source, candidate.source_event_id)
-    if existing is not None:
-        return Outcome(existing, created=False)
     place = zones.locate(candidate.lat, candidate.lon)
     event = Event(
         type=candidate.type.value,
@@ -127,7 +125,7 @@ def ingest(
 def ingest_committed(
     session: Session, candidate: CandidateIn, *, zones: ZoneIndex, actor: str, now: datetime
 ) -> Outcome:
-    """`ingest` and commit; a concurrent duplicate that won the race is returned instead."""
+    """`ingest` and commit; a retry of a stored candidate returns that event, created=False."""
     try:
         outcome = ingest(session, candidate, zones=zones, actor=actor, now=now)
         session.commit()

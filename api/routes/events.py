@@ -13,6 +13,7 @@ from sqlmodel import Session, func, select
 
 from api import events as verbs
 from api.bus import AlertBus
+from api.db import writing
 from api.deps import (
     BusDep, ClockDep, FieldWorker, Operator, Reader, Reporter, SessionDep, SettingsDep, ZonesDep,
     team_scope,
@@ -91,14 +92,15 @@ def ingest_candidate(
 
         check_image(snapshot, max_bytes=settings.max_upload_bytes)  # refuse before storing anything
     now = clock.now()
-    outcome = verbs.ingest_committed(session, candidate, zones=zones, actor=user.username, now=now)
+    with writing(session):
+        outcome = verbs.ingest_committed(session, candidate, zones=zones, actor=user.username, now=now)
+        if outcome.created and snapshot is not None:
+            _add_evidence(session, settings, outcome.event.id, snapshot, kind="snapshot",
+                          by=user.username, now=now)
+            session.commit()
     if not outcome.created:
         response.status_code = status.HTTP_200_OK
         return verbs.event_public(outcome.event)
-    if snapshot is not None:
-        _add_evidence(session, settings, outcome.event.id, snapshot, kind="snapshot",
-                      by=user.username, now=now)
-        session.commit()
     for alert in outcome.alerts:
         bus.publish(alert)
     return verbs.event_public(outcome.event)
@@ -164,9 +166,10 @@ def get_audit(event_id: int, user: Reader, session: SessionDep) -> list[AuditPub
              summary="Confirm or reject an alerted event")
 def review_event(event_id: int, body: ReviewIn, user: Operator, session: SessionDep,
                  clock: ClockDep, bus: BusDep) -> EventPublic:
-    outcome = verbs.review(session, event_id, confirm=body.decision == "confirm", reason=body.reason,
-                           actor=user.username, now=clock.now())
-    _commit_and_publish(session, bus, outcome)
+    with writing(session):
+        outcome = verbs.review(session, event_id, confirm=body.decision == "confirm", reason=body.reason,
+                               actor=user.username, now=clock.now())
+        _commit_and_publish(session, bus, outcome)
     return verbs.event_public(outcome.event)
 
 
@@ -174,8 +177,9 @@ def review_event(event_id: int, body: ReviewIn, user: Operator, session: Session
              summary="Task a drone and/or a ground team with a confirmed event")
 def assign_event(event_id: int, body: AssignIn, user: Operator, session: SessionDep,
                  clock: ClockDep, bus: BusDep) -> EventDetail:
-    outcome, _tasks = verbs.assign(session, event_id, body, actor=user.username, now=clock.now())
-    _commit_and_publish(session, bus, outcome)
+    with writing(session):
+        outcome, _tasks = verbs.assign(session, event_id, body, actor=user.username, now=clock.now())
+        _commit_and_publish(session, bus, outcome)
     return _detail(session, outcome.event)
 
 
@@ -183,9 +187,10 @@ def assign_event(event_id: int, body: AssignIn, user: Operator, session: Session
              summary="Record arrival: a drone over the scene or a team checking in")
 def on_scene_event(event_id: int, user: FieldWorker, session: SessionDep, clock: ClockDep,
                    bus: BusDep, body: NoteIn | None = None) -> EventPublic:
-    outcome = verbs.on_scene(session, event_id, actor=user.username, now=clock.now(),
-                             team_id=team_scope(user), reason=body.reason if body else None)
-    _commit_and_publish(session, bus, outcome)
+    with writing(session):
+        outcome = verbs.on_scene(session, event_id, actor=user.username, now=clock.now(),
+                                 team_id=team_scope(user), reason=body.reason if body else None)
+        _commit_and_publish(session, bus, outcome)
     return verbs.event_public(outcome.event)
 
 
@@ -205,12 +210,14 @@ def resolve_event(
     # A form whose file field was left empty sends a part with no filename: that is "no photo".
     data = photo.file.read(settings.max_upload_bytes + 1) if photo is not None and photo.filename else None
     now = clock.now()
-    outcome = verbs.resolve(session, event_id, disposition=disposition.value, note=note,
-                            actor=user.username, now=now, team_id=team_scope(user),
-                            auto_evaluate=settings.auto_evaluate)
-    if data is not None:
-        _add_evidence(session, settings, event_id, data, kind="resolution", by=user.username, now=now)
-    _commit_and_publish(session, bus, outcome)
+    with writing(session):
+        outcome = verbs.resolve(session, event_id, disposition=disposition.value, note=note,
+                                actor=user.username, now=now, team_id=team_scope(user),
+                                auto_evaluate=settings.auto_evaluate)
+        if data is not None:
+            _add_evidence(session, settings, event_id, data, kind="resolution", by=user.username,
+                          now=now)
+        _commit_and_publish(session, bus, outcome)
     return _detail(session, outcome.event)
 
 
@@ -218,8 +225,9 @@ def resolve_event(
              summary="Freeze the figures of a resolved or rejected event")
 def evaluate_event(event_id: int, user: Operator, session: SessionDep, clock: ClockDep,
                    bus: BusDep) -> EventPublic:
-    outcome = verbs.evaluate(session, event_id, actor=user.username, now=clock.now())
-    _commit_and_publish(session, bus, outcome)
+    with writing(session):
+        outcome = verbs.evaluate(session, event_id, actor=user.username, now=clock.now())
+        _commit_and_publish(session, bus, outcome)
     return verbs.event_public(outcome.event)
 
 
@@ -229,9 +237,10 @@ def upload_evidence(event_id: int, photo: Annotated[UploadFile, File()], user: F
                     session: SessionDep, settings: SettingsDep, clock: ClockDep) -> EvidencePublic:
     _visible_event(session, user, event_id)
     data = photo.file.read(settings.max_upload_bytes + 1)
-    evidence = _add_evidence(session, settings, event_id, data, kind="report", by=user.username,
-                             now=clock.now())
-    session.commit()
+    with writing(session):
+        evidence = _add_evidence(session, settings, event_id, data, kind="report", by=user.username,
+                                 now=clock.now())
+        session.commit()
     view = EvidencePublic.model_validate(evidence)
     view.url = f"/api/v1/evidence/{evidence.id}"
     return view
