@@ -50,17 +50,17 @@ def seed(session: Session, zones: ZoneIndex, clock: Clock) -> SeedReport:
         if session.exec(select(User).where(User.username == name)).first() is None:
             users.add_user(session, name, DEMO_PASSWORD, role, team_id=team)
     created = 0
-    # Four findings around the origin, taken to different stages of the loop.
-    lat0, lon0 = town.origin_lat, town.origin_lon
+    # Four findings inside the town's zones, taken to different stages of the loop.
     examples = [
-        ("street_stall", 0.0010, 0.0012, 0.91, "alerted"),
-        ("mobile_fuel_sale", -0.0015, 0.0020, 0.84, "confirmed"),
-        ("street_stall", 0.0022, -0.0011, 0.88, "assigned"),
-        ("street_stall", -0.0008, -0.0025, 0.95, "evaluated"),
+        ("street_stall", "com-gushan", 0.91, "alerted"),
+        ("mobile_fuel_sale", "forest-wofo", 0.84, "confirmed"),
+        ("street_stall", "res-beiyuan", 0.88, "assigned"),
+        ("street_stall", "res-nanyuan", 0.95, "evaluated"),
     ]
-    for i, (etype, dlat, dlon, conf, stage) in enumerate(examples):
+    for i, (etype, zone_id, conf, stage) in enumerate(examples):
+        spot = town.zones.get(zone_id).geometry.representative_point()
         candidate = CandidateIn(source="demo-seed", source_event_id=f"seed-{i}", type=etype,
-                                lat=lat0 + dlat, lon=lon0 + dlon, confidence=conf,
+                                lat=spot.y, lon=spot.x, confidence=conf,
                                 detected_at=now - timedelta(minutes=10 - i))
         outcome = verbs.ingest_committed(session, candidate, zones=zones, actor="detector", now=now)
         if not outcome.created:
