@@ -41,7 +41,7 @@ class _Cluster:
     count: int = 0
     type_score: dict[str, float] = field(default_factory=dict)
     best: Sighting | None = None
-    best_jpeg: bytes | None = None
+    best_image: np.ndarray | None = None  # encoded once, when the candidate is made
     min_error_m: float = math.inf
     drones: set = field(default_factory=set)
 
@@ -95,7 +95,7 @@ class SightingMerger:
         if s.track_key is not None:
             self._by_track[s.track_key] = c
         if c.add(s) and image_bgr is not None:
-            c.best_jpeg = snapshot_jpeg(image_bgr, s.xyxy)
+            c.best_image = image_bgr
 
     def _nearest(self, s: Sighting) -> _Cluster | None:
         best, best_d = None, self.radius_m
@@ -125,7 +125,9 @@ class SightingMerger:
                 lat=float(lat), lon=float(lon),
                 confidence=float(min(1.0, c.best.confidence if c.best else 0.0)),
                 detected_at=f.time, position_error_m=round(float(c.min_error_m), 2),
-                sightings=c.count, drone_id=f.drone_id, snapshot_jpeg=c.best_jpeg))
+                sightings=c.count, drone_id=f.drone_id,
+                snapshot_jpeg=snapshot_jpeg(c.best_image, c.best.xyxy)
+                if c.best_image is not None and c.best is not None else None))
         return out
 
 

@@ -129,3 +129,39 @@ def write_clip(camera: DroneCamera, plan: PatrolPlan, out_stem: Path | str, seed
     paths["truth"].write_text(json.dumps({"plan": {k: str(v) for k, v in plan.__dict__.items()},
                                           "violations": truth}, indent=1))
     return paths
+
+
+@dataclass(frozen=True)
+class LivePose:
+    """A frame's pose as detection's pipeline reads it (same attribute names as its ``Pose``)."""
+
+    time: datetime
+    lat: float
+    lon: float
+    alt_rel_m: float
+    heading_deg: float
+    gimbal_pitch_deg: float
+
+
+@dataclass(frozen=True)
+class LiveFrame:
+    """A rendered frame shaped like detection's ``Frame``: the simulated camera as a live source."""
+
+    index: int
+    t_s: float
+    image_bgr: np.ndarray
+    pose: LivePose
+    error: str | None = None
+
+
+def live_frames(camera: DroneCamera, plan: PatrolPlan, seed: int = 0,
+                randomise: bool = True) -> Iterator[LiveFrame]:
+    """The patrol as a stream of frames carrying their own poses (no video, no sidecar)."""
+    frame = camera.town.frame
+    if frame is None:
+        raise ValueError("a live patrol needs a town with a geographic frame")
+    for i, (t, f) in enumerate(fly(camera, plan, seed, randomise)):
+        lat, lon = frame.to_wgs84(f.pose.east_m, f.pose.north_m)
+        yield LiveFrame(i, t, f.image_bgr, LivePose(
+            plan.start + timedelta(seconds=t), float(lat), float(lon), f.pose.alt_rel_m,
+            f.pose.heading_deg, f.pose.gimbal_pitch_deg))
