@@ -1,0 +1,82 @@
+"""Errors the dispatch package raises, all under ``DispatchError``.
+
+::
+
+    DispatchError
+    ├── LinkError                  the MAVLink link could not do what was asked
+    │   ├── LinkTimeout            no heartbeat / no ACK in time (after the retries)
+    │   ├── CommandRejected        COMMAND_ACK said no; carries ``result`` (MAV_RESULT name) and ``command``
+    │   └── MissionRejected        MISSION_ACK said no; carries ``result`` (MAV_MISSION_RESULT name)
+    ├── DroneUnavailable           the drone cannot take this task (unknown, busy, no link, battery)
+    ├── NoFeasibleDrone            no drone of the fleet can reach the event with its battery
+    ├── MissionAborted             a flight was given up (link lost, failsafe, refusal); ``reason`` says why
+    └── FleetFileError             the fleet file is unreadable or malformed; the message says where
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CommandRejected",
+    "DispatchError",
+    "DroneUnavailable",
+    "FleetFileError",
+    "LinkError",
+    "LinkTimeout",
+    "MissionAborted",
+    "MissionRejected",
+    "NoFeasibleDrone",
+]
+
+
+class DispatchError(Exception):
+    """Base of every dispatch error."""
+
+
+class LinkError(DispatchError):
+    """The MAVLink link to a drone failed to do what was asked."""
+
+    def __init__(self, message: str, *, drone_id: str = "") -> None:
+        super().__init__(message)
+        self.drone_id = drone_id
+
+
+class LinkTimeout(LinkError):
+    """No heartbeat or no acknowledgement arrived in time, retries included."""
+
+
+class CommandRejected(LinkError):
+    """The autopilot answered a command with a result other than ACCEPTED."""
+
+    def __init__(self, message: str, *, command: str, result: str, drone_id: str = "") -> None:
+        super().__init__(message, drone_id=drone_id)
+        self.command = command
+        self.result = result
+
+
+class MissionRejected(LinkError):
+    """The autopilot refused a mission upload (MISSION_ACK other than ACCEPTED)."""
+
+    def __init__(self, message: str, *, result: str, drone_id: str = "") -> None:
+        super().__init__(message, drone_id=drone_id)
+        self.result = result
+
+
+class DroneUnavailable(DispatchError):
+    """The drone cannot take the task now; the message says why."""
+
+
+class NoFeasibleDrone(DispatchError):
+    """No drone can reach the event and get back to a dock on its battery."""
+
+
+class MissionAborted(DispatchError):
+    """A flight to a scene was given up; ``reason`` is a short phrase for the audit trail."""
+
+    def __init__(self, reason: str, *, drone_id: str = "") -> None:
+        super().__init__(f"drone {drone_id}: {reason}" if drone_id else reason)
+        self.reason = reason
+        self.drone_id = drone_id
+
+
+class FleetFileError(DispatchError):
+    """The fleet file could not be read; the message names the entry and the fix."""

@@ -1,0 +1,492 @@
+"""One drone over MAVLink: a live telemetry snapshot and named async verbs, each awaiting its ACK.
+
+Every pymavlink call in flyonce lives in this module (STYLE.md). ``DroneLink`` speaks to an
+ArduCopter (real, SITL, or ``simulators``) as a ground station with system id 255:
+
+    link = DroneLink("tcp:127.0.0.1:5760", drone_id="drone-1", clock=clock)
+    await link.connect()
+    await link.set_mode("GUIDED"); await link.arm(); await link.takeoff(30)
+    await link.fly_route([(29.50, 120.90), (29.51, 120.91)], alt_rel_m=30)
+    await link.return_to_launch()
+
+Reads happen in one thread per link (pymavlink blocks); the verbs run on the asyncio loop and
+wait on futures that thread resolves. Each command waits ``ack_timeout_s`` wall seconds for
+its COMMAND_ACK, is sent again up to ``retries`` times, and raises ``CommandRejected`` carrying
+the MAV_RESULT name when refused, ``LinkTimeout`` when never answered. Ages of telemetry
+(link alive = a heartbeat within ``link_timeout_s``) are measured on the injected clock, so
+they are mission seconds when the service runs on a simulator's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from dispatch.errors import CommandRejected, LinkError, LinkTimeout, MissionAborted, MissionRejected
+
+__all__ = ["Clock", "DroneLink", "SystemClock", "Telemetry"]
+
+# ArduCopter's custom_mode numbers.
+MODES = {"STABILIZE": 0, "AUTO": 3, "GUIDED": 4, "LOITER": 5, "RTL": 6, "LAND": 9, "BRAKE": 17}
+MODE_NAMES = {v: k for k, v in MODES.items()}
+LANDED_STATES = {0: "UNDEFINED", 1: "ON_GROUND", 2: "IN_AIR", 3: "TAKEOFF", 4: "LANDING"}
+SYSTEM_STATUS = {0: "UNINIT", 1: "BOOT", 2: "CALIBRATING", 3: "STANDBY", 4: "ACTIVE",
+                 5: "CRITICAL", 6: "EMERGENCY", 7: "POWEROFF", 8: "FLIGHT_TERMINATION"}
+_READ_POLL_S = 0.05
+_EARTH_RADIUS_M = 6_371_008.8
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """Wall-clock UTC time (the default when no mission clock is injected)."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """What the drone last said about itself; None where it has not said yet."""
+
+    lat: float | None = None
+    lon: float | None = None
+    alt_rel_m: float | None = None
+    groundspeed_mps: float = 0.0
+    mode: str = "UNKNOWN"
+    armed: bool = False
+    battery_pct: float | None = None
+    landed_state: str = "UNDEFINED"
+    system_status: str = "UNINIT"
+    last_heartbeat_at: datetime | None = None
+    position_at: datetime | None = None
+    last_text: str = ""
+    connected: bool = False
+
+    @property
+    def in_failsafe(self) -> bool:
+        """True while the autopilot reports CRITICAL or EMERGENCY (a failsafe is active)."""
+        return self.system_status in ("CRITICAL", "EMERGENCY")
+
+    @property
+    def airborne(self) -> bool:
+        """True when flying (in the air, taking off or landing)."""
+        return self.landed_state in ("IN_AIR", "TAKEOFF", "LANDING")
+
+    def heartbeat_age_s(self, now: datetime) -> float:
+        """Seconds since the last heartbeat (inf before the first)."""
+        if self.last_heartbeat_at is None:
+            return math.inf
+        return (now - self.last_heartbeat_at).total_seconds()
+
+    def distance_m(self, lat: float, lon: float) -> float:
+        """Horizontal metres from the drone to (lat, lon); inf before the first position."""
+        if self.lat is None or self.lon is None:
+            return math.inf
+        p1, p2 = math.radians(self.lat), math.radians(lat)
+        dp, dl = p2 - p1, math.radians(lon - self.lon)
+        h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+        return 2.0 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+class DroneLink:
+    """A MAVLink connection to one drone with MAVSDK-like named async verbs."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        drone_id: str = "",
+        clock: Clock | None = None,
+        source_system: int = 255,
+        source_component: int = 190,
+        ack_timeout_s: float = 1.0,
+        retries: int = 2,
+        stream_hz: float = 5.0,
+        link_timeout_s: float = 3.0,
+        heartbeat_period_s: float = 1.0,
+    ) -> None:
+        self.url = url
+        self.drone_id = drone_id or url
+        self.clock = clock or SystemClock()
+        self.ack_timeout_s = ack_timeout_s
+        self.retries = retries
+        self.stream_hz = stream_hz
+        self.link_timeout_s = link_timeout_s
+        self._source = (source_system, source_component)
+        self._heartbeat_period_s = heartbeat_period_s
+        self._conn: Any = None
+        self._mav: Any = None  # the dialect module
+        self.sysid = 0
+        self._telemetry = Telemetry()
+        self._lock = threading.Lock()  # guards _telemetry
+        self._write_lock = threading.Lock()  # pymavlink's sender is not thread-safe
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._acks: dict[int, asyncio.Future[Any]] = {}
+        self._mission_ack: asyncio.Future[Any] | None = None
+        self._mission_items: list[tuple] = []
+        self._update_waiters: list[asyncio.Future[None]] = []
+        self.texts: list[str] = []
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def connect(self, timeout_s: float = 10.0) -> Telemetry:
+        """Open the link, wait for the autopilot's heartbeat, ask for telemetry; LinkTimeout if silent."""
+        self._loop = asyncio.get_running_loop()
+        try:
+            await asyncio.to_thread(self._open, timeout_s)
+        except LinkError:
+            raise
+        except Exception as exc:  # socket errors, bad URLs: pymavlink raises many kinds
+            raise LinkError(f"cannot open {self.url}: {exc}", drone_id=self.drone_id) from exc
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._read_loop, name=f"mavlink-{self.drone_id}",
+                                        daemon=True)
+        self._thread.start()
+        await self._request_streams()
+        return self.telemetry
+
+    def _open(self, timeout_s: float) -> None:
+        from pymavlink import mavutil
+
+        conn = mavutil.mavlink_connection(
+            self.url, source_system=self._source[0], source_component=self._source[1],
+            autoreconnect=False, retries=1,
+        )
+        deadline = time.monotonic() + timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                conn.close()
+                raise LinkTimeout(f"no heartbeat from {self.url} within {timeout_s:g} s; is the "
+                                  "drone powered and the URL right?", drone_id=self.drone_id)
+            msg = conn.recv_match(type="HEARTBEAT", blocking=True, timeout=min(left, 0.5))
+            if msg is not None and msg.get_srcComponent() == 1 and msg.type != 6:  # not a GCS
+                break
+        self._conn = conn
+        self._mav = mavutil.mavlink
+        self.sysid = msg.get_srcSystem()
+        self._on_message(msg)
+
+    async def close(self) -> None:
+        """Stop reading and close the socket; safe to call twice."""
+        self._stop.set()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, 2.0)
+            self._thread = None
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+        with self._lock:
+            self._telemetry = replace(self._telemetry, connected=False)
+
+    # ---------------------------------------------------------------- reading
+
+    @property
+    def telemetry(self) -> Telemetry:
+        """The latest snapshot (a frozen copy)."""
+        with self._lock:
+            return self._telemetry
+
+    def alive(self) -> bool:
+        """True when connected and a heartbeat came within ``link_timeout_s`` (clock seconds)."""
+        t = self.telemetry
+        return t.connected and t.heartbeat_age_s(self.clock.now()) <= self.link_timeout_s
+
+    async def wait_update(self, timeout_s: float = 0.5) -> Telemetry:
+        """The snapshot after the next position or heartbeat (or after ``timeout_s`` wall seconds)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._update_waiters.append(fut)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(fut, timeout_s)
+        return self.telemetry
+
+    def _read_loop(self) -> None:
+        conn = self._conn
+        next_beat = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= next_beat:
+                next_beat = now + self._heartbeat_period_s
+                self._send(lambda m: m.heartbeat_send(6, 8, 0, 0, 4))  # GCS, no autopilot, active
+            try:
+                msg = conn.recv_match(blocking=True, timeout=_READ_POLL_S)
+            except Exception:  # the socket died; the heartbeat age will tell everyone
+                break
+            if msg is not None:
+                self._on_message(msg)
+        with self._lock:
+            self._telemetry = replace(self._telemetry, connected=False)
+
+    def _on_message(self, msg: Any) -> None:
+        if msg.get_srcSystem() != self.sysid or msg.get_srcComponent() != 1:
+            return
+        kind = msg.get_type()
+        now = self.clock.now()
+        notify = False
+        with self._lock:
+            t = self._telemetry
+            if kind == "HEARTBEAT":
+                t = replace(t, mode=MODE_NAMES.get(msg.custom_mode, f"MODE{msg.custom_mode}"),
+                            armed=bool(msg.base_mode & 128), last_heartbeat_at=now,
+                            system_status=SYSTEM_STATUS.get(msg.system_status, "UNKNOWN"),
+                            connected=True)
+                notify = True
+            elif kind == "GLOBAL_POSITION_INT":
+                t = replace(t, lat=msg.lat / 1e7, lon=msg.lon / 1e7,
+                            alt_rel_m=msg.relative_alt / 1000.0,
+                            groundspeed_mps=math.hypot(msg.vx, msg.vy) / 100.0, position_at=now)
+                notify = True
+            elif kind == "SYS_STATUS" and msg.battery_remaining >= 0:
+                t = replace(t, battery_pct=float(msg.battery_remaining))
+            elif kind == "BATTERY_STATUS" and msg.battery_remaining >= 0:
+                t = replace(t, battery_pct=float(msg.battery_remaining))
+            elif kind == "EXTENDED_SYS_STATE":
+                t = replace(t, landed_state=LANDED_STATES.get(msg.landed_state, "UNDEFINED"))
+            elif kind == "STATUSTEXT":
+                t = replace(t, last_text=msg.text)
+                self.texts.append(msg.text)
+                del self.texts[:-50]
+            self._telemetry = t
+        if kind == "COMMAND_ACK":
+            self._resolve(self._acks.get(msg.command), msg)
+        elif kind == "MISSION_ACK":
+            self._resolve(self._mission_ack, msg)
+        elif kind in ("MISSION_REQUEST_INT", "MISSION_REQUEST"):
+            self._send_mission_item(msg.seq)
+        if notify and self._update_waiters and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake_waiters)
+
+    def _wake_waiters(self) -> None:
+        waiters, self._update_waiters = self._update_waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
+    def _resolve(self, fut: asyncio.Future[Any] | None, msg: Any) -> None:
+        if fut is None or self._loop is None:
+            return
+
+        def settle() -> None:
+            if not fut.done():
+                fut.set_result(msg)
+
+        self._loop.call_soon_threadsafe(settle)
+
+    def _send(self, write: Callable[[Any], None]) -> None:
+        conn = self._conn
+        if conn is None:
+            raise LinkError(f"link to {self.drone_id} is not connected; call connect() first",
+                            drone_id=self.drone_id)
+        with self._write_lock:
+            try:
+                write(conn.mav)
+            except OSError as exc:
+                raise LinkError(f"link to {self.drone_id} failed: {exc}",
+                                drone_id=self.drone_id) from exc
+
+    # ---------------------------------------------------------------- commands
+
+    async def _command(self, command: int, *params: float, name: str,
+                       as_int: tuple[int, int, float] | None = None) -> None:
+        """Send a command (COMMAND_LONG, or COMMAND_INT with ``as_int`` = (frame, x, y… z)) and await ACCEPTED."""
+        loop = asyncio.get_running_loop()
+        p = list(params) + [0.0] * (7 - len(params))
+        for attempt in range(self.retries + 1):
+            fut: asyncio.Future[Any] = loop.create_future()
+            self._acks[command] = fut
+            if as_int is None:
+                self._send(lambda m, c=attempt: m.command_long_send(
+                    self.sysid, 1, command, c, p[0], p[1], p[2], p[3], p[4], p[5], p[6]))
+            else:
+                frame, x, y = as_int[0], int(p[4]), int(p[5])
+                self._send(lambda m: m.command_int_send(
+                    self.sysid, 1, frame, command, 0, 0, p[0], p[1], p[2], p[3], x, y, p[6]))
+            try:
+                ack = await asyncio.wait_for(fut, self.ack_timeout_s)
+            except TimeoutError:
+                continue
+            finally:
+                if self._acks.get(command) is fut:
+                    del self._acks[command]
+            result = self._result_name(ack.result)
+            if result == "ACCEPTED":
+                return
+            if result == "TEMPORARILY_REJECTED" and attempt < self.retries:
+                await asyncio.sleep(self.ack_timeout_s / 2)
+                continue
+            text = self.telemetry.last_text
+            raise CommandRejected(
+                f"drone {self.drone_id} refused {name}: {result}" + (f" ({text})" if text else ""),
+                command=name, result=result, drone_id=self.drone_id,
+            )
+        raise LinkTimeout(f"drone {self.drone_id} did not acknowledge {name} "
+                          f"({self.retries + 1} tries, {self.ack_timeout_s:g} s each)",
+                          drone_id=self.drone_id)
+
+    def _result_name(self, result: int) -> str:
+        enum = self._mav.enums["MAV_RESULT"]
+        return enum[result].name.removeprefix("MAV_RESULT_") if result in enum else str(result)
+
+    async def set_mode(self, mode: str) -> None:
+        """Switch flight mode by name (GUIDED, AUTO, LOITER, RTL, LAND …)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; one of {sorted(MODES)}")
+        await self._command(176, 1, MODES[mode], name=f"mode {mode}")  # DO_SET_MODE, custom
+
+    async def arm(self) -> None:
+        """Arm the motors (the autopilot's pre-arm checks apply)."""
+        await self._command(400, 1, name="arm")
+
+    async def disarm(self) -> None:
+        """Disarm the motors (refused in flight)."""
+        await self._command(400, 0, name="disarm")
+
+    async def takeoff(self, alt_rel_m: float) -> None:
+        """Climb to ``alt_rel_m`` metres above home (armed, on the ground, in GUIDED)."""
+        await self._command(22, 0, 0, 0, 0, 0, 0, alt_rel_m, name="takeoff")
+
+    async def goto(self, lat: float, lon: float, alt_rel_m: float) -> None:
+        """Fly to (lat, lon) at ``alt_rel_m`` above home (DO_REPOSITION, switching to GUIDED)."""
+        await self._command(192, -1, 1, 0, math.nan, lat * 1e7, lon * 1e7, alt_rel_m,
+                            name="goto", as_int=(6, 0, 0.0))  # frame 6: GLOBAL_RELATIVE_ALT_INT
+
+    async def hold(self) -> None:
+        """Hold position where the drone is now (a goto to its own position, staying GUIDED)."""
+        t = self.telemetry
+        if t.lat is None or t.lon is None or t.alt_rel_m is None:
+            raise LinkError(f"drone {self.drone_id} has sent no position yet", drone_id=self.drone_id)
+        await self.goto(t.lat, t.lon, t.alt_rel_m)
+
+    async def return_to_launch(self) -> None:
+        """Fly home and land (RTL)."""
+        await self._command(20, name="return to launch")
+
+    async def land(self) -> None:
+        """Land where the drone is."""
+        await self._command(21, name="land")
+
+    async def start_mission(self) -> None:
+        """Run the uploaded mission in AUTO from its first item."""
+        await self._command(300, 0, 0, name="start mission")
+
+    async def fly_route(
+        self,
+        points: Sequence[tuple[float, float]],
+        *,
+        alt_rel_m: float,
+        switch_radius_m: float = 10.0,
+        arrival_radius_m: float = 2.0,
+        on_update: Callable[[Telemetry], None] | None = None,
+    ) -> Telemetry:
+        """Fly through ``points`` (lat, lon) in GUIDED; returns once within ``arrival_radius_m`` of the last.
+
+        Each waypoint is replaced by the next once the drone is within ``switch_radius_m`` of it
+        (less than the routing margin, so cut corners stay outside the no-fly zones). Raises
+        ``LinkTimeout`` when heartbeats stop for ``link_timeout_s`` and ``MissionAborted`` when
+        the autopilot leaves GUIDED (a failsafe or a pilot took over).
+        """
+        if not points:
+            raise ValueError("a route needs at least one point")
+        t = self.telemetry
+        for index, (lat, lon) in enumerate(points):
+            last = index == len(points) - 1
+            radius = arrival_radius_m if last else switch_radius_m
+            if not last and t.distance_m(lat, lon) <= radius:
+                continue
+            await self.goto(lat, lon, alt_rel_m)
+            while True:
+                t = await self.wait_update(self.link_timeout_s / 4)
+                if on_update is not None:
+                    on_update(t)
+                self.check_flying("GUIDED")
+                if t.distance_m(lat, lon) <= radius:
+                    break
+        return t
+
+    def check_flying(self, mode: str) -> None:
+        """Raise if the link is dead, a failsafe is active, or the drone left ``mode``."""
+        t = self.telemetry
+        if not self.alive():
+            raise LinkTimeout(f"drone {self.drone_id}: no heartbeat for "
+                              f"{t.heartbeat_age_s(self.clock.now()):.1f} s", drone_id=self.drone_id)
+        if t.in_failsafe:
+            raise MissionAborted(f"failsafe ({t.last_text or t.system_status}), now in {t.mode}",
+                                 drone_id=self.drone_id)
+        if t.mode != mode:
+            raise MissionAborted(f"left {mode} for {t.mode}", drone_id=self.drone_id)
+
+    # ---------------------------------------------------------------- missions
+
+    async def upload_mission(self, waypoints: Sequence[tuple[float, float]], *, alt_rel_m: float,
+                             loiter_s: float = 0.0, return_home: bool = True) -> int:
+        """Upload takeoff, a waypoint per (lat, lon) at ``alt_rel_m``, then RTL; returns the item count.
+
+        MISSION_COUNT, then one MISSION_ITEM_INT per MISSION_REQUEST_INT, until MISSION_ACK;
+        ``MissionRejected`` carries the autopilot's MAV_MISSION_RESULT when refused.
+        """
+        if not waypoints:
+            raise ValueError("a mission needs at least one waypoint")
+        frame = 6  # GLOBAL_RELATIVE_ALT_INT
+        items: list[tuple] = [(0, 16, 0.0, 0, 0, 0.0)]  # home, ignored by ArduPilot
+        items.append((frame, 22, 0.0, 0, 0, alt_rel_m))  # NAV_TAKEOFF
+        for lat, lon in waypoints:
+            items.append((frame, 16, loiter_s, int(lat * 1e7), int(lon * 1e7), alt_rel_m))
+        if return_home:
+            items.append((frame, 20, 0.0, 0, 0, 0.0))
+        self._mission_items = items
+        loop = asyncio.get_running_loop()
+        for _attempt in range(self.retries + 1):
+            self._mission_ack = loop.create_future()
+            self._send(lambda m: m.mission_count_send(self.sysid, 1, len(items), 0))
+            try:
+                ack = await asyncio.wait_for(self._mission_ack,
+                                             self.ack_timeout_s * (3 + len(items)))
+            except TimeoutError:
+                continue
+            finally:
+                self._mission_ack = None
+            enum = self._mav.enums["MAV_MISSION_RESULT"]
+            result = enum[ack.type].name.removeprefix("MAV_MISSION_") if ack.type in enum \
+                else str(ack.type)
+            if result != "ACCEPTED":
+                raise MissionRejected(f"drone {self.drone_id} refused the mission: {result}",
+                                      result=result, drone_id=self.drone_id)
+            return len(items)
+        raise LinkTimeout(f"drone {self.drone_id} did not accept the mission upload in time",
+                          drone_id=self.drone_id)
+
+    def _send_mission_item(self, seq: int) -> None:
+        if not 0 <= seq < len(self._mission_items):
+            return
+        frame, command, param1, x, y, z = self._mission_items[seq]
+        self._send(lambda m: m.mission_item_int_send(
+            self.sysid, 1, seq, frame, command, 0, 1, param1, 0, 0, 0, x, y, z, 0))
+
+    # ---------------------------------------------------------------- streams
+
+    async def _request_streams(self) -> None:
+        interval_us = 1e6 / self.stream_hz
+        try:
+            for message_id, us in ((33, interval_us), (1, 1e6), (245, 1e6)):
+                await self._command(511, message_id, us, name="set message interval")
+        except CommandRejected:
+            # an autopilot without SET_MESSAGE_INTERVAL: ask for every stream the old way
+            self._send(lambda m: m.request_data_stream_send(self.sysid, 1, 0,
+                                                            max(1, round(self.stream_hz)), 1))
+
+    def __repr__(self) -> str:
+        return f"DroneLink({self.url!r}, drone_id={self.drone_id!r}, sysid={self.sysid})"
