@@ -15,9 +15,12 @@ app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 
 # Subcommands owned by the other packages; their modules import nothing heavy at the top.
+from detection.cli import detect, train  # noqa: E402
 from simulators.cli import sim  # noqa: E402
 
 app.command("sim")(sim)
+app.command("detect")(detect)
+app.command("train")(train)
 
 
 def _fail(message: str) -> None:
