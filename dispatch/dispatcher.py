@@ -1,0 +1,411 @@
+"""The closed loop's drone side: a fleet of links, the planner, and the flights to scenes.
+
+``Dispatcher`` connects every drone of the fleet, keeps their state, answers "who should go"
+(``suggest``), and flies missions (``dispatch``): GUIDED, arm, take off, fly the planned route
+around the no-fly zones, report arrival within the arrival radius, hold over the scene until
+``release``, then return to launch. A drone that loses its link, is refused a command or hits a
+failsafe mid-task is replaced by the next best drone at once. Every step is reported as a
+``MissionUpdate`` to the ``on_update`` callback (called on the event loop), which is how the
+service (api/dispatcher.py) or a demo hears of it:
+
+    dispatcher = Dispatcher(entries, planner, clock=clock, on_update=print)
+    await dispatcher.start()
+    assignment = await dispatcher.dispatch(Incident("ev-1", lat, lon, target_s=180))
+    ...
+    await dispatcher.release("ev-1")
+    await dispatcher.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dispatch.errors import DispatchError, DroneUnavailable, LinkError, MissionAborted, NoFeasibleDrone
+from dispatch.fleet import FleetEntry, availability
+from dispatch.link import Clock, DroneLink, SystemClock, Telemetry
+from dispatch.planner import Assignment, DroneStatus, Incident, Option, Planner
+
+__all__ = ["Dispatcher", "DroneView", "Mission", "MissionUpdate"]
+
+log = logging.getLogger("flyonce.dispatch")
+
+
+@dataclass(frozen=True)
+class MissionUpdate:
+    """One step of a mission, for the audit trail and the control room.
+
+    ``kind``: ``assigned`` (the first command was accepted), ``on_scene`` (within the arrival
+    radius), ``replaced`` (the drone failed; ``reason`` says why, a new ``assigned`` follows),
+    ``unserved`` (no drone can go), ``released`` (sent home), ``patrol`` (a patrol started).
+    """
+
+    kind: str
+    incident_id: str | int | None
+    drone_id: str | None
+    at: datetime
+    eta_s: float | None = None
+    at_risk: bool = False
+    reason: str = ""
+
+
+@dataclass
+class Mission:
+    """A drone's task on one event, as it stands."""
+
+    incident: Incident
+    drone_id: str
+    option: Option
+    stage: str = "launching"  # launching, en_route, on_scene, returning, failed
+    assigned_at: datetime | None = None
+    on_scene_at: datetime | None = None
+    failed_drones: list[str] = field(default_factory=list)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+
+@dataclass(frozen=True)
+class DroneView:
+    """A drone for the control room: identity, last telemetry, whether it can go, its task."""
+
+    id: str
+    name: str
+    url: str
+    dock_lat: float
+    dock_lon: float
+    telemetry: Telemetry
+    available: bool
+    reason: str
+    incident_id: str | int | None
+    on_patrol: bool
+    stage: str | None
+
+
+@dataclass
+class _Drone:
+    entry: FleetEntry
+    link: DroneLink
+    incident_id: str | int | None = None
+    on_patrol: bool = False
+    fault: str | None = None
+
+
+class Dispatcher:
+    """Drones, plans and missions for one fleet; see the module docstring."""
+
+    def __init__(
+        self,
+        entries: Iterable[FleetEntry],
+        planner: Planner,
+        *,
+        clock: Clock | None = None,
+        on_update: Callable[[MissionUpdate], Any] | None = None,
+        switch_radius_m: float = 10.0,
+        link_timeout_s: float = 3.0,
+        stream_hz: float = 5.0,
+        ack_timeout_s: float = 1.0,
+        reconnect_s: float = 5.0,
+        link_factory: Callable[..., DroneLink] = DroneLink,
+    ) -> None:
+        self.planner = planner
+        self.clock = clock or SystemClock()
+        self.on_update = on_update
+        self.alt_rel_m = planner.alt_rel_m
+        self.arrival_radius_m = planner.arrival_radius_m
+        self.switch_radius_m = min(switch_radius_m, planner.router.margin_m / 2 or switch_radius_m)
+        self.link_timeout_s = link_timeout_s
+        self.reconnect_s = reconnect_s
+        self._drones: dict[str, _Drone] = {}
+        for entry in entries:
+            link = link_factory(entry.url, drone_id=entry.id, clock=self.clock,
+                                stream_hz=stream_hz, link_timeout_s=link_timeout_s,
+                                ack_timeout_s=ack_timeout_s)
+            self._drones[entry.id] = _Drone(entry, link)
+        self.missions: dict[str | int, Mission] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._lock: asyncio.Lock | None = None
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def start(self, *, connect_timeout_s: float = 10.0) -> dict[str, str]:
+        """Connect every drone; returns {drone_id: error} for those that did not answer (retried later)."""
+        self._lock = asyncio.Lock()
+        results = await asyncio.gather(
+            *(d.link.connect(connect_timeout_s) for d in self._drones.values()),
+            return_exceptions=True,
+        )
+        errors: dict[str, str] = {}
+        for drone, result in zip(self._drones.values(), results):
+            if isinstance(result, BaseException):
+                errors[drone.entry.id] = str(result)
+                log.warning("drone %s not connected: %s", drone.entry.id, result)
+        if errors:
+            self._spawn(self._reconnect_loop(), "reconnect")
+        return errors
+
+    async def stop(self) -> None:
+        """Cancel missions and close every link (drones keep doing what they were told last)."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await asyncio.gather(*(d.link.close() for d in self._drones.values()))
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _reconnect_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.reconnect_s)
+            for drone in self._drones.values():
+                if not drone.link.telemetry.connected:
+                    with contextlib.suppress(DispatchError, OSError):
+                        await drone.link.connect(self.reconnect_s)
+
+    # ---------------------------------------------------------------- state
+
+    def link(self, drone_id: str) -> DroneLink:
+        """The link of one drone; DroneUnavailable names the known ids when unknown."""
+        return self._drone(drone_id).link
+
+    def _drone(self, drone_id: str) -> _Drone:
+        try:
+            return self._drones[drone_id]
+        except KeyError:
+            raise DroneUnavailable(f"no drone {drone_id!r} in the fleet; known: "
+                                   f"{sorted(self._drones)}") from None
+
+    def drones(self) -> list[DroneView]:
+        """Every drone with its live state and task."""
+        now = self.clock.now()
+        views = []
+        for drone in self._drones.values():
+            telemetry = drone.link.telemetry
+            self._maybe_clear_fault(drone, telemetry, now)
+            ok, reason = self._availability(drone, telemetry, now)
+            mission = self.missions.get(drone.incident_id) if drone.incident_id is not None else None
+            views.append(DroneView(
+                id=drone.entry.id, name=drone.entry.name or drone.entry.id, url=drone.entry.url,
+                dock_lat=drone.entry.dock_lat, dock_lon=drone.entry.dock_lon,
+                telemetry=telemetry, available=ok, reason=reason, incident_id=drone.incident_id,
+                on_patrol=drone.on_patrol, stage=mission.stage if mission else None,
+            ))
+        return views
+
+    def _availability(self, drone: _Drone, telemetry: Telemetry, now: datetime) -> tuple[bool, str]:
+        busy = f"event {drone.incident_id}" if drone.incident_id is not None else None
+        return availability(telemetry, now, link_timeout_s=self.link_timeout_s,
+                            busy_with=busy, fault=drone.fault)
+
+    def _maybe_clear_fault(self, drone: _Drone, telemetry: Telemetry, now: datetime) -> None:
+        # A failed drone is trusted again once it is home: landed, disarmed, linked, no failsafe.
+        if drone.fault and telemetry.landed_state == "ON_GROUND" and not telemetry.armed and \
+                not telemetry.in_failsafe and telemetry.heartbeat_age_s(now) <= self.link_timeout_s:
+            drone.fault = None
+
+    def statuses(self, *, exclude: Sequence[str] = ()) -> list[DroneStatus]:
+        """The planner's view of every drone (unavailable ones carry their reason)."""
+        out = []
+        for view in self.drones():
+            t = view.telemetry
+            lat = t.lat if t.lat is not None else view.dock_lat
+            lon = t.lon if t.lon is not None else view.dock_lon
+            available = view.available and view.id not in exclude
+            reason = view.reason if view.id not in exclude else "failed on this event"
+            out.append(DroneStatus(id=view.id, lat=lat, lon=lon, battery_pct=t.battery_pct or 0.0,
+                                   available=available, airborne=t.airborne,
+                                   on_patrol=view.on_patrol, reason=reason))
+        return out
+
+    # ---------------------------------------------------------------- planning
+
+    def suggest(self, incident: Incident) -> list[Option]:
+        """Every drone ranked for ``incident``: feasible by ETA first, each with its reason if not."""
+        return self.planner.options(incident, self.statuses())
+
+    def plan(self, incidents: Sequence[Incident]) -> list[Assignment]:
+        """A joint assignment of the waiting ``incidents`` over the drones available now."""
+        return self.planner.assign(incidents, self.statuses())
+
+    # ---------------------------------------------------------------- missions
+
+    async def dispatch(self, incident: Incident, *, drone_id: str | None = None) -> Assignment:
+        """Send the best drone (or ``drone_id``) to ``incident``; the flight goes on in the background.
+
+        Returns the planner's assignment at once (``option`` None and an ``unserved`` update
+        when no drone can go); ``assigned`` follows once the drone accepts its first command.
+        Raises DroneUnavailable when ``drone_id`` is named but cannot go.
+        """
+        assert self._lock is not None, "call start() first"
+        async with self._lock:
+            if incident.id in self.missions and self.missions[incident.id].stage != "failed":
+                raise DroneUnavailable(f"event {incident.id} already has drone "
+                                       f"{self.missions[incident.id].drone_id}")
+            assignment = self._choose(incident, drone_id, exclude=())
+            if assignment.option is None:
+                self._emit("unserved", incident.id, None, reason=assignment.reason, at_risk=True)
+                return assignment
+            self._launch(incident, assignment.option, failed=[])
+            return assignment
+
+    async def dispatch_many(self, incidents: Sequence[Incident]) -> list[Assignment]:
+        """Assign several waiting events together (fewest missed targets, then least ETA) and fly."""
+        assert self._lock is not None, "call start() first"
+        async with self._lock:
+            pending = [i for i in incidents if i.id not in self.missions]
+            assignments = self.plan(pending)
+            for incident, assignment in zip(pending, assignments):
+                if assignment.option is None:
+                    self._emit("unserved", incident.id, None, reason=assignment.reason,
+                               at_risk=True)
+                else:
+                    self._launch(incident, assignment.option, failed=[])
+            return assignments
+
+    def _choose(self, incident: Incident, drone_id: str | None, exclude: Sequence[str]) -> Assignment:
+        options = self.planner.options(incident, self.statuses(exclude=exclude))
+        if drone_id is not None:
+            self._drone(drone_id)
+            option = next((o for o in options if o.drone_id == drone_id), None)
+            if option is None or not option.feasible:
+                why = option.reason if option else "unknown drone"
+                raise DroneUnavailable(f"drone {drone_id} cannot take event {incident.id}: {why}")
+            return Assignment(incident.id, option, option.at_risk, "chosen by operator",
+                              tuple(options))
+        best = options[0] if options and options[0].feasible else None
+        if best is None:
+            reasons = sorted({o.reason for o in options if o.reason})
+            return Assignment(incident.id, None, True,
+                              "no feasible drone: " + ("; ".join(reasons[:3]) or "empty fleet"),
+                              tuple(options))
+        return Assignment(incident.id, best, best.at_risk,
+                          f"eta {best.eta_s:.0f} s, {best.slack_s:+.0f} s vs target",
+                          tuple(options))
+
+    def _launch(self, incident: Incident, option: Option, failed: list[str]) -> Mission:
+        drone = self._drone(option.drone_id)
+        drone.incident_id = incident.id
+        drone.on_patrol = False
+        mission = Mission(incident, option.drone_id, option, failed_drones=failed)
+        old = self.missions.get(incident.id)
+        if old is not None and old.on_scene_at is not None:
+            mission.on_scene_at = old.on_scene_at
+        self.missions[incident.id] = mission
+        mission.task = self._spawn(self._fly(mission), f"mission-{incident.id}")
+        return mission
+
+    async def release(self, incident_id: str | int) -> None:
+        """End the task on ``incident_id``: the drone returns to launch (KeyError if none)."""
+        mission = self.missions.get(incident_id)
+        if mission is None:
+            raise KeyError(f"no mission for event {incident_id}")
+        mission.released.set()
+        if mission.task is not None:
+            with contextlib.suppress(asyncio.CancelledError, DispatchError):
+                await mission.task
+
+    async def _fly(self, mission: Mission) -> None:
+        drone = self._drone(mission.drone_id)
+        link, incident = drone.link, mission.incident
+        try:
+            t = link.telemetry
+            start = (t.lat, t.lon) if t.lat is not None else (drone.entry.dock_lat,
+                                                              drone.entry.dock_lon)
+            route = self.planner.route(start, (incident.lat, incident.lon))
+            await link.set_mode("GUIDED")
+            mission.assigned_at = self.clock.now()
+            self._emit("assigned", incident.id, drone.entry.id, eta_s=mission.option.eta_s,
+                       at_risk=mission.option.at_risk,
+                       reason=f"route {route.length_m:.0f} m, {len(route.points) - 2} turns")
+            if not t.airborne:
+                await link.arm()
+                await link.takeoff(self.alt_rel_m)
+                while (link.telemetry.alt_rel_m or 0.0) < self.alt_rel_m - 1.0:
+                    await link.wait_update(self.link_timeout_s / 4)
+                    link.check_flying("GUIDED")
+            mission.stage = "en_route"
+            await link.fly_route(route.points[1:], alt_rel_m=self.alt_rel_m,
+                                 switch_radius_m=self.switch_radius_m,
+                                 arrival_radius_m=self.arrival_radius_m)
+            if mission.on_scene_at is None:
+                mission.on_scene_at = self.clock.now()
+                self._emit("on_scene", incident.id, drone.entry.id,
+                           reason=f"within {self.arrival_radius_m:g} m")
+            mission.stage = "on_scene"
+            await link.goto(incident.lat, incident.lon, self.alt_rel_m)
+            while not mission.released.is_set():
+                await link.wait_update(self.link_timeout_s / 4)
+                link.check_flying("GUIDED")
+            mission.stage = "returning"
+            await link.return_to_launch()
+            self._emit("released", incident.id, drone.entry.id, reason="returning to launch")
+        except (LinkError, MissionAborted) as exc:
+            await self._replace(mission, drone, exc)
+        finally:
+            if drone.incident_id == incident.id:
+                drone.incident_id = None
+
+    async def _replace(self, mission: Mission, drone: _Drone, exc: Exception) -> None:
+        reason = getattr(exc, "reason", None) or str(exc)
+        drone.fault = f"failed on event {mission.incident.id}: {reason}"
+        drone.incident_id = None
+        mission.stage = "failed"
+        with contextlib.suppress(DispatchError):  # bring it home if it still listens
+            if drone.link.alive() and not drone.link.telemetry.in_failsafe:
+                await drone.link.return_to_launch()
+        failed = [*mission.failed_drones, drone.entry.id]
+        if mission.released.is_set():
+            return
+        incident = mission.incident
+        waited = incident.waited_s
+        if mission.assigned_at is not None:
+            waited += (self.clock.now() - mission.assigned_at).total_seconds()
+        incident = Incident(incident.id, incident.lat, incident.lon, incident.target_s, waited)
+        choice = self._choose(incident, None, exclude=failed)
+        self._emit("replaced", incident.id, drone.entry.id, reason=f"{drone.entry.id}: {reason}"
+                   + (f"; sending {choice.option.drone_id}" if choice.option else ""))
+        if choice.option is None:
+            self._emit("unserved", incident.id, None, reason=choice.reason, at_risk=True)
+            return
+        self._launch(incident, choice.option, failed)
+
+    # ---------------------------------------------------------------- patrols
+
+    async def patrol(self, drone_id: str, waypoints: Sequence[tuple[float, float]], *,
+                     alt_rel_m: float | None = None) -> int:
+        """Upload a coverage mission (takeoff, waypoints, RTL) to an idle drone and run it in AUTO."""
+        drone = self._drone(drone_id)
+        now = self.clock.now()
+        ok, reason = self._availability(drone, drone.link.telemetry, now)
+        if not ok:
+            raise DroneUnavailable(f"drone {drone_id} cannot patrol: {reason}")
+        link = drone.link
+        count = await link.upload_mission(list(waypoints), alt_rel_m=alt_rel_m or self.alt_rel_m)
+        if not link.telemetry.airborne:
+            await link.set_mode("GUIDED")
+            await link.arm()
+        await link.start_mission()
+        drone.on_patrol = True
+        self._emit("patrol", None, drone_id, reason=f"{count} mission items")
+        return count
+
+    # ---------------------------------------------------------------- updates
+
+    def _emit(self, kind: str, incident_id: str | int | None, drone_id: str | None, *,
+              eta_s: float | None = None, at_risk: bool = False, reason: str = "") -> None:
+        update = MissionUpdate(kind, incident_id, drone_id, self.clock.now(), eta_s, at_risk, reason)
+        log.info("%s", update)
+        if self.on_update is not None:
+            try:
+                self.on_update(update)
+            except Exception:  # a listener's bug must not ground the fleet
+                log.exception("on_update failed for %s", update)

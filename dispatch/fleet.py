@@ -1,0 +1,104 @@
+"""The fleet: which drones exist (a fleet file or the API), and whether each can take a task now."""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from dispatch.errors import FleetFileError
+from dispatch.link import Telemetry
+
+__all__ = ["FleetEntry", "availability", "load_fleet"]
+
+
+@dataclass(frozen=True)
+class FleetEntry:
+    """One drone of the fleet: its id, MAVLink URL (``tcp:host:port``, ``udpin:…``) and dock."""
+
+    id: str
+    url: str
+    dock_lat: float
+    dock_lon: float
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise FleetFileError("a drone needs a non-empty id")
+        if ":" not in self.url:
+            raise FleetFileError(f"drone {self.id!r}: url {self.url!r} is not a MAVLink URL; "
+                                 "write e.g. 'tcp:127.0.0.1:5760' or 'udpin:0.0.0.0:14550'")
+        if not (math.isfinite(self.dock_lat) and math.isfinite(self.dock_lon)
+                and -90 <= self.dock_lat <= 90 and -180 <= self.dock_lon <= 180):
+            raise FleetFileError(f"drone {self.id!r}: dock ({self.dock_lat}, {self.dock_lon}) "
+                                 "is not a WGS84 (lat, lon) in degrees")
+
+
+def load_fleet(path: str | Path) -> list[FleetEntry]:
+    """The drones of a fleet file: TOML ``[[drone]]`` tables or JSON ``{"drones": [...]}``.
+
+    Each entry has ``id``, ``url`` and ``dock = [lat, lon]`` (or ``dock_lat``/``dock_lon``),
+    optionally ``name``. ``FleetFileError`` says which entry is wrong and how.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FleetFileError(f"cannot read fleet file {path}: {exc.strerror}") from exc
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise FleetFileError(f"fleet file {path} is not valid {path.suffix[1:] or 'TOML'}: "
+                             f"{exc}") from exc
+    raw = data.get("drones", data.get("drone")) if isinstance(data, dict) else None
+    if not isinstance(raw, list) or not raw:
+        raise FleetFileError(f"fleet file {path} lists no drones; add [[drone]] tables with "
+                             "id, url and dock = [lat, lon]")
+    return entries_from(raw, where=str(path))
+
+
+def entries_from(raw: Iterable[object], *, where: str = "fleet") -> list[FleetEntry]:
+    """Fleet entries from plain dicts (as a fleet file or an API body holds them)."""
+    entries: list[FleetEntry] = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise FleetFileError(f"{where}: drone #{index + 1} must be a table of id, url, dock")
+        try:
+            dock = item.get("dock")
+            lat, lon = (dock if dock is not None else (item["dock_lat"], item["dock_lon"]))
+            entries.append(FleetEntry(id=str(item["id"]), url=str(item["url"]),
+                                      dock_lat=float(lat), dock_lon=float(lon),
+                                      name=str(item.get("name", ""))))
+        except KeyError as exc:
+            raise FleetFileError(f"{where}: drone #{index + 1} lacks {exc.args[0]!r}; each "
+                                 "needs id, url and dock = [lat, lon]") from None
+        except (TypeError, ValueError) as exc:
+            raise FleetFileError(f"{where}: drone #{index + 1}: {exc}; dock must be "
+                                 "[lat, lon] in degrees") from None
+    ids = [e.id for e in entries]
+    if len(set(ids)) != len(ids):
+        raise FleetFileError(f"{where}: drone ids must be unique, got {ids}")
+    return entries
+
+
+def availability(telemetry: Telemetry, now: datetime, *, link_timeout_s: float = 3.0,
+                 busy_with: str | None = None, fault: str | None = None) -> tuple[bool, str]:
+    """Whether a drone can take a task now, and if not why (link, failsafe, fault, busy, battery)."""
+    age = telemetry.heartbeat_age_s(now)
+    if not telemetry.connected:
+        return False, "no link"
+    if age > link_timeout_s:
+        return False, f"link lost ({age:.0f} s since the last heartbeat)"
+    if telemetry.in_failsafe:
+        return False, f"failsafe ({telemetry.last_text or telemetry.system_status})"
+    if fault:
+        return False, fault
+    if busy_with:
+        return False, f"busy with {busy_with}"
+    if telemetry.battery_pct is None or telemetry.lat is None:
+        return False, "no telemetry yet"
+    return True, ""

@@ -1,0 +1,68 @@
+"""The one ETA and the energy model, checked against hand-worked physics."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from dispatch.model import DroneModel, travel_s
+
+MODEL = DroneModel()
+
+
+@pytest.mark.parametrize(
+    ("distance_m", "stop", "expected_s"),
+    [
+        (300.0, True, 300 / 12 + 12 / 2.5),  # trapezoid: 25 + 4.8
+        (20.0, True, 2 * math.sqrt(20 / 2.5)),  # never reaches cruise: triangle
+        (470.0, False, 470 / 12 + 12 / 5.0),  # still moving at the end: only the ramp up costs
+        (10.0, False, math.sqrt(2 * 10 / 2.5)),  # d = a t²/2
+        (0.0, True, 0.0),
+    ],
+)
+def test_travel_time_follows_the_acceleration_profile(distance_m, stop, expected_s):
+    assert travel_s(distance_m, 12.0, 2.5, stop=stop) == pytest.approx(expected_s)
+
+
+@pytest.mark.parametrize(
+    ("length_m", "corners", "airborne", "expected_s"),
+    [
+        # launch 1 s + climb 30 m at 2.5 m/s with 1 m/s² (12 + 2.5 s), then 470 m from rest
+        (500.0, 0, False, 1 + 12 + 2.5 + 470 / 12 + 2.4),
+        (500.0, 2, False, 1 + 12 + 2.5 + 470 / 12 + 2.4 + 2 * 3.0),
+        (500.0, 0, True, 470 / 12 + 2.4),  # already flying: no launch
+        (20.0, 0, True, 0.0),  # already within the arrival radius
+    ],
+)
+def test_eta_is_launch_plus_route(length_m, corners, airborne, expected_s):
+    eta = MODEL.eta_s(length_m, alt_rel_m=30.0, corners=corners, arrival_radius_m=30.0,
+                      airborne=airborne)
+    assert eta == pytest.approx(expected_s)
+
+
+@pytest.mark.parametrize(
+    ("pct", "expected_wh"),
+    [
+        (100.0, 10.0 * 4 * (3.3 + 4.2) / 2),  # 10 Ah at a mean 3.75 V/cell on 4 cells = 150 Wh
+        (50.0, 5.0 * 4 * (3.3 + 0.9 / 4)),  # half the charge, mean voltage over the lower half
+        (0.0, 0.0),
+    ],
+)
+def test_energy_left_follows_the_lipo_voltage_curve(pct, expected_wh):
+    assert MODEL.energy_wh(pct) == pytest.approx(expected_wh)
+
+
+def test_trip_energy_adds_climb_cruise_hold_and_landing():
+    # 1 km out, 1 km back at 12 m/s: 2 × (1000/12 + 4.8) s at 300 + 0.8·144 = 415.2 W
+    cruise_wh = 415.2 * 2 * (1000 / 12 + 12 / 2.5) / 3600
+    hold_wh = 300.0 * (120.0 + 5 + 20 / 1.5 + 10 / 0.5) / 3600  # hold, RTL loiter, descent
+    climb_wh = 300.0 * 15.5 / 3600 + 2.5 * 9.80665 * 30 / 0.6 / 3600
+    trip = MODEL.trip_wh(1000.0, 1000.0, alt_rel_m=30.0, hold_s=120.0)
+    assert trip == pytest.approx(cruise_wh + hold_wh + climb_wh)
+
+
+def test_usable_energy_keeps_the_reserve():
+    assert MODEL.usable_wh(25.0) == 0.0
+    assert MODEL.usable_wh(10.0) == 0.0
+    assert MODEL.usable_wh(100.0) == pytest.approx(MODEL.energy_wh(100) - MODEL.energy_wh(25))
