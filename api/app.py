@@ -16,7 +16,7 @@ from api import db
 from api.bus import AlertBus, RedisAlertBus
 from api.clock import Clock, clock_from_spec
 from api.errors import IllegalTransition, ServiceError
-from api.routes import auth, events, fleet, live, metrics
+from api.routes import auth, events, fleet, live, metrics, pages
 from api.settings import Settings, get_settings
 from api.zones import ZoneIndex
 
@@ -91,10 +91,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
+        return RedirectResponse("/ui/")
 
     for module in (auth, events, fleet, metrics, live):
         app.include_router(module.router)
+    pages.install(app)
     return app
 
 

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         None, description="A simulators SimClock spec: the service then reads mission time."
     )
     cors_origins: list[str] = []
+    tile_url: str | None = Field(
+        None, description="Map tiles for a real city ({z}/{x}/{y} URL); the sample town's orthophoto otherwise."
+    )
 
     @field_validator("max_upload_bytes")
     @classmethod

@@ -1,0 +1,122 @@
+"""The control room's web pages: HTML, static assets, and the map layers the pages draw.
+
+Pages are plain HTML + ES modules under `api/web/` (no build step); Leaflet and Chart.js are
+vendored under `api/web/vendor/`. Each page checks the login kept in the browser and shows only
+what the role may do; the REST API enforces the same rules again.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from sqlmodel import select
+
+from api.deps import ClockDep, Reader, SessionDep, SettingsDep
+from api.errors import NotFound
+from api.models import Zone
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+PAGES = {"": "login.html", "console": "console.html", "event": "event.html", "team": "team.html",
+         "evaluate": "evaluate.html"}
+
+router = APIRouter(tags=["web"])
+
+
+class BaseMap(BaseModel):
+    url: str
+    bounds: list[list[float]]  # [[lat_south, lon_west], [lat_north, lon_east]]
+
+
+class MapConfig(BaseModel):
+    """What a page needs to draw its map and count down against the service's clock."""
+
+    now: str
+    tile_url: str | None
+    basemap: BaseMap | None
+    center: list[float]
+    bounds: list[list[float]] | None
+
+
+@lru_cache
+def _sample_basemap() -> BaseMap | None:
+    meta = WEB_DIR / "static" / "basemap" / "sample_town.json"
+    if not meta.exists():
+        return None
+    data = json.loads(meta.read_text())
+    return BaseMap(url=f"/ui/static/basemap/{data['image']}", bounds=data["bounds"])
+
+
+def _zone_bounds(zones: list[Zone]) -> list[list[float]] | None:
+    lats, lons = [], []
+    for zone in zones:
+        _walk(json.loads(zone.geometry_geojson)["coordinates"], lats, lons)
+    if not lats:
+        return None
+    return [[min(lats), min(lons)], [max(lats), max(lons)]]
+
+
+def _walk(coords, lats: list[float], lons: list[float]) -> None:  # noqa: ANN001
+    if coords and isinstance(coords[0], (int, float)):
+        lons.append(coords[0])
+        lats.append(coords[1])
+        return
+    for part in coords:
+        _walk(part, lats, lons)
+
+
+@router.get("/api/v1/map/config", response_model=MapConfig, tags=["map"],
+            summary="Base layer, view and the service's clock for the web pages")
+def map_config(_user: Reader, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> MapConfig:
+    zones = list(session.exec(select(Zone)).all())
+    bounds = _zone_bounds(zones)
+    # The shipped orthophoto shows the sample town only: with a city's own zones it would mislead.
+    basemap = _sample_basemap() if settings.zones_file is None and not settings.tile_url else None
+    center = ([(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+              if bounds else [29.5, 120.9])
+    return MapConfig(now=clock.now().isoformat(), tile_url=settings.tile_url, basemap=basemap,
+                     center=center, bounds=bounds)
+
+
+@router.get("/api/v1/map/zones", tags=["map"], summary="The zones as a GeoJSON FeatureCollection")
+def map_zones(_user: Reader, session: SessionDep) -> dict:
+    features = [{
+        "type": "Feature",
+        "id": z.id,
+        "properties": {"id": z.id, "name": z.name, "kind": z.kind,
+                       "response_target_s": z.response_target_s},
+        "geometry": json.loads(z.geometry_geojson),
+    } for z in session.exec(select(Zone).order_by(Zone.id)).all()]
+    return {"type": "FeatureCollection", "features": features}
+
+
+@router.get("/ui", include_in_schema=False)
+def ui_root() -> RedirectResponse:
+    return RedirectResponse("/ui/")
+
+
+@router.get("/ui/", include_in_schema=False)
+def ui_login() -> FileResponse:
+    return ui_page("")
+
+
+@router.get("/ui/{page}", include_in_schema=False)
+def ui_page(page: str) -> FileResponse:
+    name = PAGES.get(page)
+    if name is None:
+        raise NotFound(f"no page '/ui/{page}'; the pages are /ui/ (login), /ui/console, "
+                       "/ui/team and /ui/evaluate")
+    return FileResponse(WEB_DIR / "pages" / name, media_type="text/html",
+                        headers={"Cache-Control": "no-cache"})
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, their static assets (/ui/static, /ui/vendor) and the map layers to `app`."""
+    app.mount("/ui/static", StaticFiles(directory=WEB_DIR / "static"), name="web-static")
+    app.mount("/ui/vendor", StaticFiles(directory=WEB_DIR / "vendor"), name="web-vendor")
+    app.include_router(router)

@@ -1,0 +1,208 @@
+// The evaluator's page: closed-loop figures over a period and zone kind, as charts, and a CSV export.
+// Headline figures come from GET /metrics/summary; the distributions from the events themselves.
+import { Live, api, esc, fmtDuration, guard, initLang, label, t, toast } from "./common.js";
+import { HATCH_SVG, createMap } from "./map.js";
+
+const user = guard(["evaluator", "operator", "admin"]);
+const charts = {};
+let events = [], summary = null, hot = null, hotLayer = null, timer = null;
+const CSV_COLUMNS = ["id", "type", "state", "zone_id", "zone_name", "zone_kind", "lat", "lon", "confidence",
+  "source", "detected_at", "alerted_at", "reviewed_at", "assigned_at", "on_scene_at", "resolved_at",
+  "evaluated_at", "target_s", "response_time_s", "within_target", "time_to_resolve_s", "at_risk",
+  "disposition", "reject_reason"];
+
+if (user) start();
+
+async function start() {
+  document.body.insertAdjacentHTML("afterbegin", HATCH_SVG);
+  initLang();
+  Chart.defaults.animation = false;  // figures update live; animations only delay reading them
+  Chart.defaults.maintainAspectRatio = false;
+  const form = document.getElementById("filters");
+  form.onsubmit = (e) => { e.preventDefault(); load(); };
+  document.getElementById("export").onclick = exportCsv;
+  ({ map: hot } = await createMap("hot-map", { zonesInteractive: false }));
+  hotLayer = L.layerGroup().addTo(hot);
+  const kinds = new Set();
+  (await api("/api/v1/map/zones")).features.forEach((f) => kinds.add(f.properties.kind));
+  const select = document.getElementById("zone-kind");
+  for (const k of [...kinds].sort()) select.append(new Option(label("kind", k), k));
+  await load();
+  // Figures change as events move: refresh shortly after each transition (bursts coalesce).
+  new Live({ onMessage: () => { clearTimeout(timer); timer = setTimeout(load, 400); }, onReconnect: load });
+  window.addEventListener("langchange", draw);
+}
+
+function params() {
+  const form = new FormData(document.getElementById("filters"));
+  const q = new URLSearchParams();
+  const offset = -new Date().getTimezoneOffset();
+  const tz = `${offset >= 0 ? "+" : "-"}${String(Math.floor(Math.abs(offset) / 60)).padStart(2, "0")}:${String(Math.abs(offset) % 60).padStart(2, "0")}`;
+  if (form.get("since")) q.set("since", `${form.get("since")}T00:00:00${tz}`);
+  if (form.get("until")) {
+    const next = new Date(form.get("until"));
+    next.setDate(next.getDate() + 1);  // "until" includes the chosen day
+    q.set("until", `${next.toISOString().slice(0, 10)}T00:00:00${tz}`);
+  }
+  if (form.get("zone_kind")) q.set("zone_kind", form.get("zone_kind"));
+  return q;
+}
+
+async function load() {
+  const q = params();
+  try {
+    summary = await api(`/api/v1/metrics/summary?${q}`);
+    events = [];
+    for (let offset = 0; ; offset += 1000) {
+      const page = await api(`/api/v1/events?${q}&limit=1000&offset=${offset}`);
+      events.push(...page.items);
+      if (events.length >= page.total || !page.items.length) break;
+    }
+  } catch (err) {
+    toast(t("failed", { msg: err.message }), "error");
+    return;
+  }
+  draw();
+}
+
+function pct(x) { return x == null ? "–" : `${Math.round(x * 100)}%`; }
+
+function draw() {
+  if (!summary) return;
+  const tiles = [
+    ["events", t("f_events"), summary.events],
+    ["precision", t("f_precision"), pct(summary.review_precision)],
+    ["reached", t("f_reached"), summary.reached],
+    ["within", t("f_within"), `${pct(summary.within_target_share)} (${summary.within_target}/${summary.reached})`],
+    ["p50", t("f_p50"), fmtDuration(summary.response_time_p50_s)],
+    ["p90", t("f_p90"), fmtDuration(summary.response_time_p90_s)],
+    ["resolve", t("f_resolve"), fmtDuration(summary.time_to_resolve_p50_s)],
+  ];
+  document.getElementById("tiles").innerHTML = tiles.map(([id, k, v]) =>
+    `<div class="tile" data-figure="${id}"><div class="v">${esc(v)}</div><div class="k">${esc(k)}</div></div>`).join("");
+
+  const responses = events.map(responseS).filter((s) => s != null);
+  const bins = histogram(responses.map((s) => s / 60), 1, 12);
+  bar("c-response", bins.labels, [{ label: t("count"), data: bins.counts,
+    backgroundColor: bins.edges.map((m) => (m < 3 ? "#2ecc71" : m < 6 ? "#f1c40f" : "#e74c3c")) }],
+    { x: t("minutes"), targets: true });
+  const byKind = summary.within_target_share_by_zone_kind;
+  bar("c-within", Object.keys(byKind).map((k) => label("kind", k)),
+    [{ label: t("share"), data: Object.values(byKind).map((v) => Math.round(v * 100)), backgroundColor: "#3498db" }],
+    { max: 100, suffix: "%" });
+  doughnut("c-type", summary.by_type, "type");
+  const byZone = count(events, (e) => e.zone_name || t("kind_none"));
+  bar("c-zone", Object.keys(byZone), [{ label: t("count"), data: Object.values(byZone), backgroundColor: "#8e44ad" }], { horizontal: true });
+  const byWeek = count([...events].sort((a, b) => a.detected_at.localeCompare(b.detected_at)), (e) => weekOf(e.detected_at));
+  bar("c-week", Object.keys(byWeek), [{ label: t("count"), data: Object.values(byWeek), backgroundColor: "#16a085" }]);
+  doughnut("c-disp", summary.dispositions, "disp");
+  const resolves = events.map((e) => e.time_to_resolve_s ?? null).filter((s) => s != null);
+  const rb = histogram(resolves.map((s) => s / 60), 5, 12);
+  bar("c-resolve", rb.labels, [{ label: t("count"), data: rb.counts, backgroundColor: "#34495e" }], { x: t("minutes") });
+  drawHotSpots();
+}
+
+/** Response time of an event: frozen at evaluation, else on_scene − alerted while in progress. */
+function responseS(e) {
+  if (e.response_time_s != null) return e.response_time_s;
+  if (e.on_scene_at && e.alerted_at) return (new Date(e.on_scene_at) - new Date(e.alerted_at)) / 1000;
+  return null;
+}
+
+function histogram(values, width, nBins) {
+  const counts = new Array(nBins).fill(0);
+  for (const v of values) counts[Math.min(Math.floor(v / width), nBins - 1)] += 1;
+  const edges = counts.map((_, i) => i * width);
+  const labels = edges.map((e, i) => (i === nBins - 1 ? `≥${e}` : `${e}–${e + width}`));
+  return { counts, edges, labels };
+}
+
+function count(items, keyOf) {
+  const out = {};
+  for (const item of items) { const k = keyOf(item); out[k] = (out[k] || 0) + 1; }
+  return out;
+}
+
+function weekOf(iso) {
+  const d = new Date(iso);
+  const monday = new Date(d);
+  monday.setDate(d.getDate() - ((d.getDay() + 6) % 7));
+  return monday.toISOString().slice(0, 10);
+}
+
+// Vertical dashed lines at the 3 and 6 minute targets on the response-time histogram.
+const targetLines = {
+  id: "targetLines",
+  afterDatasetsDraw(chart, _args, opts) {
+    if (!opts.on) return;
+    const { ctx, chartArea, scales } = chart;
+    for (const [bin, text] of [[3, t("target_3")], [6, t("target_6")]]) {
+      const x = (scales.x.getPixelForValue(bin - 1) + scales.x.getPixelForValue(bin)) / 2;
+      ctx.save();
+      ctx.strokeStyle = "#c0392b"; ctx.setLineDash([5, 4]); ctx.lineWidth = 1.5;
+      ctx.beginPath(); ctx.moveTo(x, chartArea.top); ctx.lineTo(x, chartArea.bottom); ctx.stroke();
+      ctx.fillStyle = "#c0392b"; ctx.font = "12px sans-serif"; ctx.fillText(text, x + 4, chartArea.top + 12);
+      ctx.restore();
+    }
+  },
+};
+
+function bar(id, labels, datasets, { x, max, suffix = "", horizontal = false, targets = false } = {}) {
+  const valueAxis = { beginAtZero: true, max, ticks: { precision: 0, callback: (v) => `${v}${suffix}` } };
+  const config = {
+    type: "bar",
+    data: { labels, datasets },
+    options: {
+      indexAxis: horizontal ? "y" : "x",
+      plugins: { legend: { display: false }, targetLines: { on: targets } },
+      scales: horizontal ? { x: valueAxis } : { y: valueAxis, x: { title: { display: !!x, text: x } } },
+    },
+    plugins: [targetLines],
+  };
+  replace(id, config);
+}
+
+function doughnut(id, data, prefix) {
+  const palette = ["#3498db", "#e67e22", "#2ecc71", "#9b59b6", "#e74c3c", "#1abc9c", "#f1c40f"];
+  replace(id, {
+    type: "doughnut",
+    data: { labels: Object.keys(data).map((k) => label(prefix, k)),
+            datasets: [{ data: Object.values(data), backgroundColor: palette }] },
+    options: { plugins: { legend: { position: "right" } } },
+  });
+}
+
+function replace(id, config) {
+  if (charts[id]) charts[id].destroy();
+  const canvas = document.getElementById(id);
+  canvas.dataset.values = JSON.stringify(config.data.datasets.map((d) => d.data));
+  charts[id] = new Chart(canvas, config);
+}
+
+function drawHotSpots() {
+  if (!hotLayer) return;
+  hotLayer.clearLayers();
+  // Events within about 100 m share a cell; the circle grows with the count.
+  const cells = count(events, (e) => `${(Math.round(e.lat * 1000) / 1000).toFixed(3)},${(Math.round(e.lon * 1000) / 1000).toFixed(3)}`);
+  for (const [key, n] of Object.entries(cells)) {
+    const [lat, lon] = key.split(",").map(Number);
+    L.circleMarker([lat, lon], { radius: 5 + 3 * Math.sqrt(n), color: "#c0392b", weight: 1,
+      fillColor: "#e74c3c", fillOpacity: 0.55 }).bindTooltip(`${n}`).addTo(hotLayer);
+  }
+}
+
+function exportCsv() {
+  const quote = (v) => {
+    const s = v == null ? "" : String(v);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const lines = [CSV_COLUMNS.join(",")].concat(events.map((e) => CSV_COLUMNS.map((c) => quote(e[c])).join(",")));
+  // A byte-order mark so spreadsheet programs read the Chinese zone names as UTF-8.
+  const blob = new Blob(["\ufeff" + lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = `flyonce-events-${new Date().toISOString().slice(0, 10)}.csv`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+}

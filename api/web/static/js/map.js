@@ -1,0 +1,66 @@
+// The map every page shares: the base layer (orthophoto or city tiles) and the zones.
+import { api, label, syncClock, t } from "./common.js";
+
+export const ZONE_COLOURS = {
+  residential: "#e67e22", forest: "#27ae60", no_fly: "#c0392b", no_vending: "#8e44ad",
+  market: "#16a085", commercial: "#2980b9", industrial: "#7f8c8d",
+};
+export const STATE_COLOURS = {
+  detected: "#95a5a6", alerted: "#e74c3c", confirmed: "#f39c12", assigned: "#3498db",
+  on_scene: "#9b59b6", resolved: "#2ecc71", evaluated: "#27ae60", rejected: "#7f8c8d",
+};
+
+/** A Leaflet map in `elementId` with its base layer and zones; resolves to {map, config, zones}. */
+export async function createMap(elementId, { zonesInteractive = true } = {}) {
+  const config = await api("/api/v1/map/config");
+  syncClock(config.now);
+  const map = L.map(elementId, { zoomSnap: 0.25, preferCanvas: false });
+  if (config.tile_url) {
+    L.tileLayer(config.tile_url, { maxZoom: 19 }).addTo(map);
+  } else if (config.basemap) {
+    L.imageOverlay(config.basemap.url, config.basemap.bounds, { className: "basemap" }).addTo(map);
+  }
+  const geojson = await api("/api/v1/map/zones");
+  const zones = L.geoJSON(geojson, {
+    interactive: zonesInteractive,
+    style: (f) => {
+      const colour = ZONE_COLOURS[f.properties.kind] || "#34495e";
+      return f.properties.kind === "no_fly"
+        ? { color: colour, weight: 2, fillColor: "url(#hatch-nofly)", fillOpacity: 1 }
+        : { color: colour, weight: 2.5, fillColor: colour, fillOpacity: 0.22 };
+    },
+    onEachFeature: (f, layer) => {
+      const p = f.properties;
+      layer.bindTooltip(() => `${p.name} · ${label("kind", p.kind)}` +
+        (p.response_target_s ? ` · ${t("target")} ${Math.round(p.response_target_s / 60)} min` : ""),
+        { sticky: true });
+    },
+  }).addTo(map);
+  const bounds = config.bounds || (config.basemap && config.basemap.bounds);
+  if (bounds) map.fitBounds(bounds, { padding: [10, 10] });
+  else map.setView(config.center, 14);
+  return { map, config, zones };
+}
+
+/** An arrow icon pointing along `headingDeg`, for drones. */
+export function droneIcon(headingDeg, colour) {
+  const rot = Number.isFinite(headingDeg) ? headingDeg : 0;
+  return L.divIcon({
+    className: "drone-icon",
+    iconSize: [26, 26],
+    iconAnchor: [13, 13],
+    html: `<svg viewBox="0 0 26 26" width="26" height="26" style="transform:rotate(${rot}deg)">
+      <circle cx="13" cy="13" r="11" fill="white" stroke="${colour}" stroke-width="2"/>
+      <path d="M13 4 L19 19 L13 15 L7 19 Z" fill="${colour}"/></svg>`,
+  });
+}
+
+export function dockIcon() {
+  return L.divIcon({ className: "dock-icon", iconSize: [14, 14], iconAnchor: [7, 7], html: "<div>H</div>" });
+}
+
+/** An SVG pattern the no-fly zones use as fill; drawn once per page. */
+export const HATCH_SVG = `<svg width="0" height="0" style="position:absolute" aria-hidden="true"><defs>
+  <pattern id="hatch-nofly" patternUnits="userSpaceOnUse" width="8" height="8" patternTransform="rotate(45)">
+    <rect width="8" height="8" fill="rgba(192,57,43,0.10)"/>
+    <line x1="0" y1="0" x2="0" y2="8" stroke="rgba(192,57,43,0.75)" stroke-width="3"/></pattern></defs></svg>`;

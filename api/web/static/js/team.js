@@ -1,0 +1,143 @@
+// The ground team's phone page: its own tasks, newest first, with distance and direction;
+// accept, check in on scene, resolve with a disposition, a note and a photo from the camera.
+import {
+  Live, api, bearingDeg, compass, distanceM, esc, fmtDistance, fmtTime, guard, initLang, label, t, toast,
+} from "./common.js";
+
+const DISPOSITIONS = ["persuaded", "removed", "penalised", "referred", "not_found"];
+const user = guard(["ground_team"]);
+let here = null;  // {lat, lon, src}
+let tasks = [], events = new Map();
+
+if (user) start();
+
+async function start() {
+  initLang();
+  await locate();
+  await reload();
+  new Live({ onMessage: reload, onReconnect: reload });
+  window.addEventListener("langchange", render);
+  if (navigator.geolocation) {
+    navigator.geolocation.watchPosition((p) => {
+      here = { lat: p.coords.latitude, lon: p.coords.longitude, src: "src_gps" };
+      render();
+    }, () => {}, { enableHighAccuracy: true, maximumAge: 10000 });
+  }
+}
+
+async function locate() {
+  try {
+    const team = (await api("/api/v1/teams")).find((x) => x.id === user.team_id);
+    if (team && !here) here = { lat: team.lat, lon: team.lon, src: "src_team" };
+  } catch { /* distances wait for a position */ }
+}
+
+async function reload() {
+  try {
+    tasks = await api("/api/v1/tasks");
+    const ids = [...new Set(tasks.map((x) => x.event_id))];
+    const loaded = await Promise.all(ids.map((i) => api(`/api/v1/events/${i}`)));
+    events = new Map(loaded.map((e) => [e.id, e]));
+    render();
+  } catch (err) {
+    toast(t("failed", { msg: err.message }), "error");
+  }
+}
+
+function render() {
+  const list = document.getElementById("task-list");
+  if (!tasks.length) { list.innerHTML = `<p class="muted">${esc(t("no_tasks"))}</p>`; return; }
+  const open = document.activeElement && document.activeElement.closest("form");
+  if (open) return;  // never wipe a form the user is filling in
+  list.innerHTML = "";
+  for (const task of tasks) {
+    const e = events.get(task.event_id);
+    if (e) list.append(taskCard(task, e));
+  }
+}
+
+function taskCard(task, e) {
+  const div = document.createElement("article");
+  div.className = "task";
+  div.dataset.task = task.id;
+  div.dataset.event = e.id;
+  div.dataset.state = e.state;
+  let where = "";
+  if (here) {
+    const d = distanceM(here.lat, here.lon, e.lat, e.lon);
+    const b = bearingDeg(here.lat, here.lon, e.lat, e.lon);
+    where = `<span class="arrow" style="transform:rotate(${b}deg)">↑</span>
+      <span class="distance">${esc(t("distance_dir", { d: fmtDistance(d), dir: compass(b) }))}</span>
+      <span class="muted">${esc(t("from_here", { src: t(here.src) }))}</span>`;
+  }
+  div.innerHTML = `
+    <div class="title"><span>#${e.id} ${esc(label("type", e.type))}</span>
+      <span class="badge" style="background:#3498db">${esc(label("state", e.state))}</span></div>
+    <div class="muted">${esc(e.zone_name || "")} · ${esc(fmtTime(task.created_at))}</div>
+    <div class="where">${where}</div>
+    <div><a href="/ui/event?id=${e.id}">${esc(t("open_event"))}</a> ·
+      <a href="https://uri.amap.com/marker?position=${e.lon},${e.lat}" rel="noreferrer">${e.lat.toFixed(5)}, ${e.lon.toFixed(5)}</a></div>
+    <div class="buttons"></div>`;
+  const buttons = div.querySelector(".buttons");
+  const done = ["done", "cancelled"].includes(task.state);
+  if (task.state === "assigned") buttons.append(btn(t("accept"), "primary", "accept", () => accept(task)));
+  else if (!done) buttons.append(Object.assign(document.createElement("span"), { className: "muted", textContent: "✓ " + t("accepted") }));
+  if (!done && e.allowed_next.includes("on_scene") && task.state !== "on_scene") {
+    buttons.append(btn(t("check_in"), "ok", "check-in", () => checkIn(e)));
+  }
+  if (!done && e.allowed_next.includes("resolved")) div.append(resolveForm(e));
+  return div;
+}
+
+function btn(text, cls, action, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = cls;
+  b.textContent = text;
+  b.dataset.action = action;
+  b.onclick = async () => { b.disabled = true; try { await onClick(); } finally { b.disabled = false; } };
+  return b;
+}
+
+async function accept(task) {
+  try {
+    await api(`/api/v1/tasks/${task.id}/accept`, { method: "POST" });
+    toast(t("done_ok", { msg: t("accepted") }));
+  } catch (err) { toast(t("failed", { msg: err.message }), "error"); }
+  await reload();
+}
+
+async function checkIn(e) {
+  try {
+    await api(`/api/v1/events/${e.id}/on-scene`, { method: "POST", json: { reason: "team checked in (phone)" } });
+    toast(t("done_ok", { msg: label("state", "on_scene") }));
+  } catch (err) { toast(t("failed", { msg: err.message }), "error"); }
+  await reload();
+}
+
+function resolveForm(e) {
+  const form = document.createElement("form");
+  form.dataset.form = "resolve";
+  form.innerHTML = `
+    <label>${esc(t("disposition"))}<select name="disposition" required>
+      ${DISPOSITIONS.map((d) => `<option value="${d}">${esc(label("disp", d))}</option>`).join("")}</select></label>
+    <label>${esc(t("note"))}<textarea name="note" rows="2" maxlength="4000"></textarea></label>
+    <label>${esc(t("photo"))}<input type="file" name="photo" accept="image/*" capture="environment"></label>
+    <button type="submit" class="primary" data-action="resolve">${esc(t("resolve"))}</button>`;
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    const submit = form.querySelector("button");
+    submit.disabled = true;
+    try {
+      await api(`/api/v1/events/${e.id}/resolve`, { method: "POST", form: new FormData(form) });
+      toast(t("done_ok", { msg: label("state", "resolved") }));
+      form.remove();
+    } catch (err) {
+      toast(t("failed", { msg: err.message }), "error");
+    } finally {
+      submit.disabled = false;
+    }
+    await reload();
+  };
+  return form;
+}

@@ -1,0 +1,143 @@
+"""A real `flyonce serve` app in uvicorn over a fresh SQLite database, and Debian's Chromium
+driven by Playwright (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from api import db
+from tests.api.conftest import ROOT, TEST_SECRET, free_port, login, seed_fleet
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+DESK = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+
+
+class WebServer:
+    """uvicorn serving api.main:app on a fixed port, so a restart keeps the browser's URLs valid."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env}
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "warning"],
+            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.proc.stdout.read().decode()[-2000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("server did not become healthy in 60 s")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(10)
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc = None
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
+    data_dir = tmp_path_factory.mktemp("web-data")
+    url = f"sqlite:///{data_dir / 'flyonce.db'}"
+    engine = db.create_db_engine(url)
+    db.upgrade(engine)
+    seed_fleet(engine)
+    engine.dispose()
+    proc = WebServer({"FLYONCE_DATABASE_URL": url, "FLYONCE_DATA_DIR": str(data_dir),
+                      "FLYONCE_SECRET_KEY": TEST_SECRET})
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def http(server: WebServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def auth(http: httpx.Client) -> dict[str, dict[str, str]]:
+    """Bearer headers by test user (op, eva, tm1, tm2, det), from real logins."""
+    return {name: login(http, name) for name in ("op", "adm", "eva", "tm1", "tm2", "det")}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the pages' screenshots go (FLYONCE_WEB_SHOTS, or the test run's temporary folder)."""
+    target = os.environ.get("FLYONCE_WEB_SHOTS")
+    if target:
+        path = Path(target)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def png_bytes(colour: tuple[int, int, int] = (200, 120, 40), size: tuple[int, int] = (64, 48)) -> bytes:
+    """A small real PNG image."""
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def open_page(browser, server: WebServer, path: str, *, user: str | None, viewport=DESK, lang: str = "en"):  # noqa: ANN001, ANN201
+    """A fresh browser context logged in as `user` (through the login form), showing `path`."""
+    from tests.api.conftest import DEMO_PASSWORD
+
+    context = browser.new_context(viewport=viewport, base_url=server.url)
+    context.add_init_script(f"if (!localStorage.getItem('flyonce.lang')) localStorage.setItem('flyonce.lang', '{lang}')")
+    page = context.new_page()
+    if user is not None:
+        page.goto("/ui/?next=" + path)
+        page.fill("#username", user)
+        page.fill("#password", DEMO_PASSWORD)
+        page.click("#login-btn")
+        page.wait_for_url(f"**{path}")
+    else:
+        page.goto(path)
+    return page
+
+
+# The service fixtures (a TestClient app on a fresh database with a user per role), for tests
+# of the routes that need no browser.
+from tests.api.conftest import client, clock, db_url, headers, settings  # noqa: E402, F401
