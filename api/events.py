@@ -102,23 +102,24 @@ def ingest(
         target_s=place.target_s,
     )
     found_at = candidate.detected_at or now
-    outcome = Outcome(event, created=True)
-    entry = record_creation(session, event, actor=actor, at=found_at, reason=f"from {candidate.source}")
-    outcome.alerts.append(transition_alert(event, entry))
+    entries = [record_creation(session, event, actor=actor, at=found_at,
+                               reason=f"from {candidate.source}")]
     refusal = next(
         (kind for kind in place.kinds if (candidate.type.value, kind) in PERMITTED), None
     )
     if refusal:
-        entry = apply_transition(
+        entries.append(apply_transition(
             session, event, State.REJECTED, actor="system", at=now,
             reason=f"{candidate.type.value} is permitted inside a {refusal} zone",
-        )
-        event.reject_reason = entry.reason
+        ))
+        event.reject_reason = entries[-1].reason
     else:
-        entry = apply_transition(
+        entries.append(apply_transition(
             session, event, State.ALERTED, actor="system", at=now, reason="passed zone rules"
-        )
-    outcome.alerts.append(transition_alert(event, entry))
+        ))
+    session.flush()  # one flush writes the event and its audit rows, and gives the event its id
+    outcome = Outcome(event, created=True)
+    outcome.alerts.extend(transition_alert(event, entry) for entry in entries)
     return outcome
 
 

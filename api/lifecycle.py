@@ -71,9 +71,8 @@ def record_creation(
     event.state = State.DETECTED
     event.detected_at = at
     session.add(event)
-    session.flush()  # the audit row needs the event's id
     entry = AuditEntry(
-        event_id=event.id, at=at, actor=actor, from_state=None, to_state=State.DETECTED, reason=reason
+        event=event, at=at, actor=actor, from_state=None, to_state=State.DETECTED, reason=reason
     )
     session.add(entry)
     return entry
@@ -102,7 +101,7 @@ def apply_transition(
     setattr(event, STAGE_TIME_FIELD[target], at)
     session.add(event)
     entry = AuditEntry(
-        event_id=event.id, at=at, actor=actor, from_state=current, to_state=target, reason=reason
+        event=event, at=at, actor=actor, from_state=current, to_state=target, reason=reason
     )
     session.add(entry)
     return entry

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 
 class UTCDateTime(TypeDecorator):
@@ -173,3 +173,5 @@ class AuditEntry(SQLModel, table=True):
     from_state: str | None = Field(default=None, max_length=16)
     to_state: str = Field(max_length=16)
     reason: str | None = None
+    # Lets a new event and its first audit rows be written in one flush.
+    event: Event = Relationship()
