@@ -80,8 +80,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
 
 @pytest.fixture(scope="module")
 def http(server: WebServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10) as client:
-        yield client
+    with httpx.Client(base_url=server.url, timeout=10) as session:
+        yield session
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ def png_bytes(colour: tuple[int, int, int] = (200, 120, 40), size: tuple[int, in
     return buf.getvalue()
 
 
-def open_page(browser, server: WebServer, path: str, *, user: str | None, viewport=DESK, lang: str = "en"):  # noqa: ANN001, ANN201
+def open_page(browser, server: WebServer, path: str, *, user: str | None, viewport=DESK, lang: str = "en"):
     """A fresh browser context logged in as `user` (through the login form), showing `path`."""
     from tests.api.conftest import DEMO_PASSWORD
 
@@ -140,4 +140,4 @@ def open_page(browser, server: WebServer, path: str, *, user: str | None, viewpo
 
 # The service fixtures (a TestClient app on a fresh database with a user per role), for tests
 # of the routes that need no browser.
-from tests.api.conftest import client, clock, db_url, headers, settings  # noqa: E402, F401
+from tests.api.conftest import client, clock, db_url, headers, settings  # noqa: F401

@@ -61,7 +61,7 @@ def test_map_layers_need_a_login(client: TestClient, path: str) -> None:
     assert client.get(path).status_code == 401
 
 
-def test_a_tile_url_replaces_the_orthophoto(settings, clock) -> None:  # noqa: ANN001
+def test_a_tile_url_replaces_the_orthophoto(settings, clock) -> None:
     from api.app import create_app
     from tests.api.conftest import seed_fleet
 

@@ -185,7 +185,7 @@ function select(id, { pan = true } = {}) {
   if (state.rejecting !== id) state.rejecting = null;
   renderList();
   const e = state.events.get(id);
-  if (e && pan) map.panTo([e.lat, e.lon], { animate: false });
+  if (e && pan && !map.getBounds().pad(-0.1).contains([e.lat, e.lon])) map.panTo([e.lat, e.lon], { animate: false });
   const m = eventMarkers.get(id);
   if (m) m.openTooltip();
 }

@@ -63,7 +63,7 @@ async function render() {
   }
   if (!mapReady) {
     mapReady = createMap("event-map", { zonesInteractive: false }).then(({ map }) => {
-      map.setView([e.lat, e.lon], 16);
+      map.setView([e.lat, e.lon], 16, { animate: false });
       L.circleMarker([e.lat, e.lon], { radius: 9, color: "#fff", weight: 2,
         fillColor: STATE_COLOURS[e.state], fillOpacity: 1 }).addTo(map);
     });

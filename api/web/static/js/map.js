@@ -26,8 +26,8 @@ export async function createMap(elementId, { zonesInteractive = true } = {}) {
     style: (f) => {
       const colour = ZONE_COLOURS[f.properties.kind] || "#34495e";
       return f.properties.kind === "no_fly"
-        ? { color: colour, weight: 2, fillColor: "url(#hatch-nofly)", fillOpacity: 1 }
-        : { color: colour, weight: 2.5, fillColor: colour, fillOpacity: 0.22 };
+        ? { color: colour, weight: 2, fillColor: "url(#hatch-nofly)", fillOpacity: 1, className: "zone" }
+        : { color: colour, weight: 2.5, fillColor: colour, fillOpacity: 0.22, className: "zone" };
     },
     onEachFeature: (f, layer) => {
       const p = f.properties;
@@ -37,7 +37,11 @@ export async function createMap(elementId, { zonesInteractive = true } = {}) {
     },
   }).addTo(map);
   const bounds = config.bounds || (config.basemap && config.basemap.bounds);
-  if (bounds) map.fitBounds(bounds, { padding: [10, 10] });
+  if (bounds) {
+    map.fitBounds(bounds, { padding: [10, 10], animate: false });
+    // Keep the operator near the town: a stray drag should not lose the map.
+    map.setMaxBounds(L.latLngBounds(bounds).pad(0.5));
+  }
   else map.setView(config.center, 14);
   return { map, config, zones };
 }

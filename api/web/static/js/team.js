@@ -13,6 +13,7 @@ if (user) start();
 
 async function start() {
   initLang();
+  document.getElementById("who-team").textContent = `${user.username} · ${user.team_id}`;
   await locate();
   await reload();
   new Live({ onMessage: reload, onReconnect: reload });
