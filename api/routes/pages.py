@@ -61,7 +61,7 @@ def _zone_bounds(zones: list[Zone]) -> list[list[float]] | None:
     return [[min(lats), min(lons)], [max(lats), max(lons)]]
 
 
-def _walk(coords, lats: list[float], lons: list[float]) -> None:  # noqa: ANN001
+def _walk(coords, lats: list[float], lons: list[float]) -> None:
     if coords and isinstance(coords[0], (int, float)):
         lons.append(coords[0])
         lats.append(coords[1])
