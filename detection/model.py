@@ -20,7 +20,7 @@ class Detector:
     """A YOLO detector over BGR frames; ``.onnx`` weights run on ONNX Runtime, ``.pt`` on PyTorch."""
 
     def __init__(self, weights: Path | str | None = None, *, imgsz: int = 640, conf: float = 0.25,
-                 iou: float = 0.5, device: str = "cpu"):
+                 iou: float = 0.5, device: str = "cpu", tracker: str = "botsort.yaml"):
         path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
         if not path.is_file():
             raise WeightsError(f"weights {path} not found; pass --weights FILE (.pt or .onnx)")
@@ -34,6 +34,10 @@ class Detector:
         self.weights = path
         self.backend = "onnxruntime" if path.suffix.lower() == ".onnx" else "pytorch"
         self.imgsz, self.conf, self.iou, self.device = imgsz, conf, iou, device
+        # BoT-SORT rather than ByteTrack by default: its global motion compensation follows the
+        # moving camera; at a few frames a second a 10 px stall moves further than its own size
+        # between frames, and plain IoU matching (ByteTrack) would never confirm its track.
+        self.tracker = tracker
         names = self._model.names
         self.names: tuple[str, ...] = tuple(names[i] for i in sorted(names))
 
@@ -51,10 +55,16 @@ class Detector:
         return [Detections.from_ultralytics(r) for r in self._model.predict(images_bgr,
                                                                              **self._kw())]
 
-    def track(self, image_bgr: np.ndarray) -> Detections:
-        """Detections of the next frame of one stream, with ByteTrack ids kept across calls."""
-        r = self._model.track(image_bgr, persist=True, tracker="bytetrack.yaml", **self._kw())
-        return Detections.from_ultralytics(r[0])
+    def track(self, images_bgr: list[np.ndarray]) -> list[Detections]:
+        """Detections of the next frames of one stream, in order, with track ids kept across
+        calls (ultralytics' tracker); one batch on PyTorch, one by one on ONNX."""
+        if not images_bgr:
+            return []
+        if self.backend == "onnxruntime":
+            return [Detections.from_ultralytics(self._model.track(
+                im, persist=True, tracker=self.tracker, **self._kw())[0]) for im in images_bgr]
+        rs = self._model.track(images_bgr, persist=True, tracker=self.tracker, **self._kw())
+        return [Detections.from_ultralytics(r) for r in rs]
 
     def reset_tracker(self) -> None:
         """Forget the tracks (a new stream begins)."""

@@ -65,7 +65,7 @@ class Pipeline:
     def __init__(self, detector, frame, *, source: str, drone_id: str | None = None,
                  camera: CameraModel | None = None, start_time: datetime | None = None,
                  track: bool = True, radius_m: float = 8.0, window_s: float = 900.0,
-                 min_sightings: int = 2, min_alt_m: float = 5.0):
+                 min_sightings: int = 2, min_alt_m: float = 5.0, batch: int = 4):
         self.detector = detector
         self.frame = frame
         self.camera = camera or CameraModel()
@@ -73,57 +73,71 @@ class Pipeline:
         self.start_time = start_time
         self.track = track
         self.min_alt_m = min_alt_m
+        self.batch = max(1, batch)
         self.merger = SightingMerger(frame.to_wgs84, source, radius_m=radius_m,
                                      window_s=window_s, min_sightings=min_sightings)
         self.stats = PipelineStats()
 
     def run(self, frames: Iterable[Frame], poses: PoseTrack | None = None,
             on_skip: Callable[[Frame, str], None] | None = None) -> list[EventCandidate]:
-        """Process every frame; bad frames are skipped, counted and reported, never fatal."""
+        """Process every frame, ``batch`` at a time; bad frames are skipped, counted and
+        reported, never fatal."""
         t0 = _time.perf_counter()
+        pending: list[tuple[Frame, np.ndarray, Pose, datetime]] = []
         for f in frames:
             self.stats.frames_in += 1
             try:
-                self._one(f, poses)
+                pending.append(self._prepare(f, poses))
             except (FrameError, TelemetryError) as exc:
                 reason = "telemetry" if isinstance(exc, TelemetryError) else "frame"
                 self.stats.skipped[reason] += 1
                 log.warning("frame %s skipped: %s", f.index, exc)
                 if on_skip:
                     on_skip(f, str(exc))
+                continue
+            if len(pending) >= self.batch:
+                self._detect(pending)
+                pending = []
+        self._detect(pending)
         self.stats.total_s += _time.perf_counter() - t0
         return self.merger.candidates()
 
-    def _pose(self, f: Frame, poses: PoseTrack | None) -> Pose:
-        if f.pose is not None:
-            return f.pose
-        if poses is None:
-            raise TelemetryError("no pose for this frame: give telemetry (.SRT or .csv)")
-        return poses.at(f.t_s)
-
-    def _time_of(self, f: Frame, pose: Pose) -> datetime:
-        if pose.time is not None:
-            return pose.time
-        if self.start_time is None:
-            raise TelemetryError("no mission time: the telemetry has no clock; give a start time")
-        return self.start_time + timedelta(seconds=f.t_s)
-
-    def _one(self, f: Frame, poses: PoseTrack | None) -> None:
+    def _prepare(self, f: Frame, poses: PoseTrack | None) -> tuple[Frame, np.ndarray, Pose,
+                                                                    datetime]:
         image = require_image(f)
         if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 32:
             raise FrameError(f"frame {f.index}: unusable image of shape {image.shape}")
-        pose = self._pose(f, poses)
+        if f.pose is not None:
+            pose = f.pose
+        elif poses is None:
+            raise TelemetryError("no pose for this frame: give telemetry (.SRT or .csv)")
+        else:
+            pose = poses.at(f.t_s)
         if not pose.alt_rel_m >= self.min_alt_m:
             raise TelemetryError(f"frame {f.index}: altitude {pose.alt_rel_m} m above home is "
                                  f"below {self.min_alt_m} m, cannot place detections")
-        when = self._time_of(f, pose)
-        t = _time.perf_counter()
-        dets = self.detector.track(image) if self.track else self.detector.predict([image])[0]
-        self.stats.inference_s += _time.perf_counter() - t
-        self.stats.frames_used += 1
-        self.stats.detections += len(dets)
-        if len(dets) == 0:
+        if pose.time is not None:
+            when = pose.time
+        elif self.start_time is not None:
+            when = self.start_time + timedelta(seconds=f.t_s)
+        else:
+            raise TelemetryError("no mission time: the telemetry has no clock; give a start time")
+        return f, image, pose, when
+
+    def _detect(self, batch: list[tuple[Frame, np.ndarray, Pose, datetime]]) -> None:
+        if not batch:
             return
+        images = [b[1] for b in batch]
+        t = _time.perf_counter()
+        results = self.detector.track(images) if self.track else self.detector.predict(images)
+        self.stats.inference_s += _time.perf_counter() - t
+        self.stats.frames_used += len(batch)
+        for (f, image, pose, when), dets in zip(batch, results, strict=True):
+            self.stats.detections += len(dets)
+            if len(dets):
+                self._place(f, image, pose, when, dets)
+
+    def _place(self, f: Frame, image: np.ndarray, pose: Pose, when: datetime, dets) -> None:
         h, w = image.shape[:2]
         offsets = ground_offsets_m(self.camera, pose, dets.centres(), w, h)
         errors = position_error_m(self.camera, pose, offsets, w, h)
