@@ -34,7 +34,7 @@ browser:
 demo: $(STAMP)
 	$(BIN)/flyonce demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
