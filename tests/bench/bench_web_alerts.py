@@ -30,6 +30,7 @@ def main() -> None:
 
     import httpx
     from playwright.sync_api import sync_playwright
+    from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
     from api import db
@@ -58,7 +59,7 @@ def main() -> None:
             while True:
                 try:
                     msg = json.loads(ws.recv())
-                except Exception:  # closed at the end of the run
+                except ConnectionClosed:  # closed at the end of the run
                     return
                 if msg.get("to") == "alerted":
                     arrivals.setdefault(msg["event_id"], time.perf_counter())
