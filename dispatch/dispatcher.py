@@ -26,9 +26,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dispatch.errors import DispatchError, DroneUnavailable, LinkError, MissionAborted, NoFeasibleDrone
+from dispatch.errors import (
+    DispatchError,
+    DroneUnavailable,
+    LinkError,
+    MissionAborted,
+)
 from dispatch.fleet import FleetEntry, availability
-from dispatch.link import Clock, DroneLink, SystemClock, Telemetry
+from dispatch.link import WATCH_POLL_S, Clock, DroneLink, SystemClock, Telemetry
 from dispatch.planner import Assignment, DroneStatus, Incident, Option, Planner
 
 __all__ = ["Dispatcher", "DroneView", "Mission", "MissionUpdate"]
@@ -330,7 +335,7 @@ class Dispatcher:
                 await link.arm()
                 await link.takeoff(self.alt_rel_m)
                 while (link.telemetry.alt_rel_m or 0.0) < self.alt_rel_m - 1.0:
-                    await link.wait_update(self.link_timeout_s / 4)
+                    await link.wait_update(WATCH_POLL_S)
                     link.check_flying("GUIDED")
             mission.stage = "en_route"
             await link.fly_route(route.points[1:], alt_rel_m=self.alt_rel_m,
@@ -343,7 +348,7 @@ class Dispatcher:
             mission.stage = "on_scene"
             await link.goto(incident.lat, incident.lon, self.alt_rel_m)
             while not mission.released.is_set():
-                await link.wait_update(self.link_timeout_s / 4)
+                await link.wait_update(WATCH_POLL_S)
                 link.check_flying("GUIDED")
             mission.stage = "returning"
             await link.return_to_launch()

@@ -40,6 +40,9 @@ LANDED_STATES = {0: "UNDEFINED", 1: "ON_GROUND", 2: "IN_AIR", 3: "TAKEOFF", 4: "
 SYSTEM_STATUS = {0: "UNINIT", 1: "BOOT", 2: "CALIBRATING", 3: "STANDBY", 4: "ACTIVE",
                  5: "CRITICAL", 6: "EMERGENCY", 7: "POWEROFF", 8: "FLIGHT_TERMINATION"}
 _READ_POLL_S = 0.05
+# Watch loops wake at least this often (wall seconds) so that a silent link is noticed on time
+# whatever the clock's speed-up.
+WATCH_POLL_S = 0.02
 _EARTH_RADIUS_M = 6_371_008.8
 
 
@@ -224,7 +227,7 @@ class DroneLink:
                 self._send(lambda m: m.heartbeat_send(6, 8, 0, 0, 4))  # GCS, no autopilot, active
             try:
                 msg = conn.recv_match(blocking=True, timeout=_READ_POLL_S)
-            except Exception:  # the socket died; the heartbeat age will tell everyone
+            except Exception:  # noqa: BLE001 - the socket died; the heartbeat age tells everyone
                 break
             if msg is not None:
                 self._on_message(msg)
@@ -250,9 +253,7 @@ class DroneLink:
                             alt_rel_m=msg.relative_alt / 1000.0,
                             groundspeed_mps=math.hypot(msg.vx, msg.vy) / 100.0, position_at=now)
                 notify = True
-            elif kind == "SYS_STATUS" and msg.battery_remaining >= 0:
-                t = replace(t, battery_pct=float(msg.battery_remaining))
-            elif kind == "BATTERY_STATUS" and msg.battery_remaining >= 0:
+            elif kind == "SYS_STATUS" and msg.battery_remaining >= 0 or kind == "BATTERY_STATUS" and msg.battery_remaining >= 0:
                 t = replace(t, battery_pct=float(msg.battery_remaining))
             elif kind == "EXTENDED_SYS_STATE":
                 t = replace(t, landed_state=LANDED_STATES.get(msg.landed_state, "UNDEFINED"))
@@ -301,20 +302,25 @@ class DroneLink:
     # ---------------------------------------------------------------- commands
 
     async def _command(self, command: int, *params: float, name: str,
-                       as_int: tuple[int, int, float] | None = None) -> None:
-        """Send a command (COMMAND_LONG, or COMMAND_INT with ``as_int`` = (frame, x, y… z)) and await ACCEPTED."""
+                       int_frame: int | None = None) -> None:
+        """Send a command and await ACCEPTED: COMMAND_LONG, or COMMAND_INT in ``int_frame``.
+
+        For COMMAND_INT, params 5 and 6 are x and y (degE7) and param 7 is z.
+        """
         loop = asyncio.get_running_loop()
         p = list(params) + [0.0] * (7 - len(params))
         for attempt in range(self.retries + 1):
+            if attempt and not self.alive():
+                break  # the drone went silent: retrying would only delay the news
             fut: asyncio.Future[Any] = loop.create_future()
             self._acks[command] = fut
-            if as_int is None:
+            if int_frame is None:
                 self._send(lambda m, c=attempt: m.command_long_send(
                     self.sysid, 1, command, c, p[0], p[1], p[2], p[3], p[4], p[5], p[6]))
             else:
-                frame, x, y = as_int[0], int(p[4]), int(p[5])
                 self._send(lambda m: m.command_int_send(
-                    self.sysid, 1, frame, command, 0, 0, p[0], p[1], p[2], p[3], x, y, p[6]))
+                    self.sysid, 1, int_frame, command, 0, 0, p[0], p[1], p[2], p[3],
+                    int(p[4]), int(p[5]), p[6]))
             try:
                 ack = await asyncio.wait_for(fut, self.ack_timeout_s)
             except TimeoutError:
@@ -362,7 +368,7 @@ class DroneLink:
     async def goto(self, lat: float, lon: float, alt_rel_m: float) -> None:
         """Fly to (lat, lon) at ``alt_rel_m`` above home (DO_REPOSITION, switching to GUIDED)."""
         await self._command(192, -1, 1, 0, math.nan, lat * 1e7, lon * 1e7, alt_rel_m,
-                            name="goto", as_int=(6, 0, 0.0))  # frame 6: GLOBAL_RELATIVE_ALT_INT
+                            name="goto", int_frame=6)  # GLOBAL_RELATIVE_ALT_INT
 
     async def hold(self) -> None:
         """Hold position where the drone is now (a goto to its own position, staying GUIDED)."""
@@ -409,7 +415,7 @@ class DroneLink:
                 continue
             await self.goto(lat, lon, alt_rel_m)
             while True:
-                t = await self.wait_update(self.link_timeout_s / 4)
+                t = await self.wait_update(WATCH_POLL_S)
                 if on_update is not None:
                     on_update(t)
                 self.check_flying("GUIDED")

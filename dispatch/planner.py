@@ -22,8 +22,8 @@ import numpy as np
 import shapely
 from scipy.optimize import linear_sum_assignment
 
-from geofence import NoRouteFound, Route, Router
 from dispatch.model import DroneModel
+from geofence import NoRouteFound, Route, Router
 
 __all__ = ["Assignment", "DroneStatus", "Incident", "Option", "Planner"]
 

@@ -96,8 +96,8 @@ def test_fewest_missed_targets_come_before_least_total_eta():
 @pytest.mark.parametrize(
     ("status", "reason"),
     [
-        (dict(available=False, reason="link lost"), "link lost"),
-        (dict(pct=10.0), "battery 10 %"),
+        ({"available": False, "reason": "link lost"}, "link lost"),
+        ({"pct": 10.0}, "battery 10 %"),
     ],
 )
 def test_an_event_no_drone_can_serve_gets_no_drone_and_says_why(status, reason):

@@ -1,0 +1,163 @@
+"""The dispatcher flying simulated copters over the sample town, over real TCP, sped up.
+
+The sample town's docks are west, northeast and south of the centre; the south dock's way to
+the Nanyuan block passes a no-fly school (route 714 m with two turns, against 1789 m and
+1981 m from the other docks), and the Beiyuan block is 964 m from the northeast dock in a
+straight line (1766 m from the west dock, 2101 m from the south one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import shapely
+
+from dispatch.dispatcher import Dispatcher
+from dispatch.fleet import FleetEntry
+from dispatch.planner import Incident, Planner
+from geofence import Router, sample_town
+from tests.dispatch.conftest import drain_battery
+
+TOWN = sample_town()
+DOCK_IDS = [d.id for d in TOWN.docks]  # dock-west, dock-northeast, dock-south
+NANYUAN = (29.4941, 120.9062)
+BEIYUAN = (29.5068, 120.9046)
+
+
+def make_dispatcher(fleet, updates: list) -> Dispatcher:
+    entries = [FleetEntry(d.id, v.endpoint, d.lat, d.lon) for d, v in zip(TOWN.docks, fleet.vehicles)]
+    planner = Planner(Router(TOWN.zones, TOWN.frame), TOWN.docks)
+    return Dispatcher(entries, planner, clock=fleet.clock, on_update=updates.append)
+
+
+async def ready(dispatcher: Dispatcher) -> None:
+    assert await dispatcher.start(connect_timeout_s=5) == {}
+    for _ in range(100):
+        if all(v.available for v in dispatcher.drones()):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError([v.reason for v in dispatcher.drones()])
+
+
+async def until(updates: list, kind: str, drone_id: str | None = None, wall_s: float = 30.0):
+    for _ in range(int(wall_s / 0.02)):
+        for u in updates:
+            if u.kind == kind and (drone_id is None or u.drone_id == drone_id):
+                return u
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no {kind} update for {drone_id}: {updates}")
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 90))
+
+
+def test_the_south_drone_detours_round_the_school_and_arrives_on_its_eta(sim_fleet):
+    fleet = sim_fleet(TOWN.docks)
+    updates: list = []
+    track: list = []
+
+    async def record(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            state = fleet.vehicles[2].state
+            track.append((state.lon, state.lat))
+            await asyncio.sleep(0.01)
+
+    async def main():
+        dispatcher = make_dispatcher(fleet, updates)
+        await ready(dispatcher)
+        stop = asyncio.Event()
+        recorder = asyncio.create_task(record(stop))
+        t0 = fleet.clock.now()
+        incident = Incident("nanyuan", *NANYUAN, target_s=TOWN.zones.target_s(*NANYUAN))
+        assignment = await dispatcher.dispatch(incident)
+        on_scene = await until(updates, "on_scene")
+        await dispatcher.release("nanyuan")
+        stop.set()
+        await recorder
+        await dispatcher.stop()
+        return assignment, (on_scene.at - t0).total_seconds()
+
+    assignment, arrived_s = run(main())
+    option = assignment.option
+    assert option.drone_id == "dock-south"
+    assert option.corners == 2 and option.route_length_m == pytest.approx(714, abs=2)
+    assert not assignment.at_risk  # ~80 s against the residential 180 s
+    assert arrived_s == pytest.approx(option.eta_s, rel=0.10)
+    assert [u.kind for u in updates] == ["assigned", "on_scene", "released"]
+    assert all(u.drone_id == "dock-south" for u in updates)
+    # the flown track never enters a no-fly zone (true positions, every ~0.25 mission s)
+    assert len(track) > 100
+    line = shapely.LineString(track)
+    for zone in TOWN.zones.no_fly:
+        assert not zone.geometry.intersects(line), zone.name
+
+
+def test_a_link_dropped_mid_flight_sends_the_next_best_drone(sim_fleet):
+    fleet = sim_fleet(TOWN.docks)
+    updates: list = []
+
+    async def main():
+        dispatcher = make_dispatcher(fleet, updates)
+        await ready(dispatcher)
+        incident = Incident("beiyuan", *BEIYUAN, target_s=180.0)
+        first = await dispatcher.dispatch(incident)
+        await until(updates, "assigned")
+        while dispatcher.missions["beiyuan"].stage != "en_route":
+            await asyncio.sleep(0.02)
+        dropped_at = fleet.clock.now()
+        fleet.vehicles[1].drop_link(600.0)
+        replaced = await until(updates, "replaced")
+        on_scene = await until(updates, "on_scene", wall_s=60)
+        views = {v.id: v for v in dispatcher.drones()}
+        await dispatcher.stop()
+        return first, (replaced.at - dropped_at).total_seconds(), replaced, on_scene, views
+
+    first, noticed_s, replaced, on_scene, views = run(main())
+    assert first.option.drone_id == "dock-northeast"
+    # Lost once the last heartbeat is 3 s old; heartbeats come at 1 Hz, so the last one was
+    # 0-1 s before the drop: noticed 2-3 s after it, plus a watch tick (0.02 s wall = 0.2 s) and some scheduling slack.
+    assert 2.0 <= noticed_s <= 3.6
+    assert replaced.drone_id == "dock-northeast" and "heartbeat" in replaced.reason
+    assert "sending dock-west" in replaced.reason
+    assert on_scene.drone_id == "dock-west", updates
+    assert not views["dock-northeast"].available
+    assert views["dock-west"].incident_id == "beiyuan"
+
+
+def test_a_refused_arm_hands_the_event_to_the_next_drone(sim_fleet):
+    fleet = sim_fleet(TOWN.docks)
+    fleet.vehicles[1].refuse_arm("Compass not calibrated")
+    updates: list = []
+
+    async def main():
+        dispatcher = make_dispatcher(fleet, updates)
+        await ready(dispatcher)
+        await dispatcher.dispatch(Incident("beiyuan", *BEIYUAN, target_s=180.0))
+        await until(updates, "assigned", "dock-west")
+        await dispatcher.stop()
+
+    run(main())
+    kinds = [(u.kind, u.drone_id) for u in updates]
+    assert kinds[:3] == [("assigned", "dock-northeast"), ("replaced", "dock-northeast"),
+                         ("assigned", "dock-west")]
+    assert "PreArm: Compass not calibrated" in updates[1].reason
+
+
+def test_a_nearer_drone_low_on_battery_is_passed_over(sim_fleet):
+    fleet = sim_fleet(TOWN.docks)
+    drain_battery(fleet, 1, 30.0)  # the northeast drone, nearest Beiyuan
+    updates: list = []
+
+    async def main():
+        dispatcher = make_dispatcher(fleet, updates)
+        await ready(dispatcher)
+        ranked = dispatcher.suggest(Incident("beiyuan", *BEIYUAN, target_s=180.0))
+        await dispatcher.stop()
+        return ranked
+
+    ranked = run(main())
+    assert [o.drone_id for o in ranked] == ["dock-west", "dock-south", "dock-northeast"]
+    assert not ranked[2].feasible and "battery 30 %" in ranked[2].reason
+    assert ranked[0].feasible
