@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 import time
 
 import httpx
@@ -37,13 +38,17 @@ def test_closed_loop_through_the_three_pages(browser, server: WebServer, http: h
     body = candidate(lat=29.50 + NORTH_DEG, lon=120.90, confidence=0.87,
                      snapshot_jpeg_b64=base64.b64encode(png_bytes()).decode())
     posted = time.monotonic()
-    eid = http.post("/api/v1/candidates", json=body, headers=auth["det"]).json()["id"]
+    created = http.post("/api/v1/candidates", json=body, headers=auth["det"]).json()
+    eid = created["id"]
     card = console.locator(f'.card[data-id="{eid}"]')
     card.wait_for(timeout=3000)
     shown_after_s = time.monotonic() - posted
     assert shown_after_s < 3.0
     assert card.get_attribute("data-state") == "alerted"
     assert "87%" in card.inner_text()
+    # The countdown to the zone's target has only just started.
+    minutes, seconds = re.fullmatch(r"(\d+):(\d\d) left", card.locator(".clock").inner_text()).groups()
+    assert created["target_s"] - 10 <= int(minutes) * 60 + int(seconds) <= created["target_s"]
     console.wait_for_function(
         f'document.querySelector(\'.card[data-id="{eid}"] img\').src.startsWith("blob:")')
 

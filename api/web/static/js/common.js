@@ -207,10 +207,22 @@ export function esc(value) {
   return String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
-/** The service's clock minus the browser's, so countdowns follow mission time in simulation. */
-export let clockOffsetMs = 0;
-export function serverNowMs() { return Date.now() + clockOffsetMs; }
-export function syncClock(serverIso) { clockOffsetMs = new Date(serverIso).getTime() - Date.now(); }
+// The service's clock as seen from the browser, so countdowns follow mission time in simulation,
+// where the service's clock may run faster than the wall: its rate is learnt from two samples.
+const clockSync = { server: null, browser: null, rate: 1, first: null };
+export function serverNowMs() {
+  if (clockSync.server === null) return Date.now();
+  return clockSync.server + clockSync.rate * (Date.now() - clockSync.browser);
+}
+export function syncClock(serverIso) {
+  const server = new Date(serverIso).getTime(), browser = Date.now();
+  if (clockSync.first && browser - clockSync.first.browser > 2000) {
+    const rate = (server - clockSync.first.server) / (browser - clockSync.first.browser);
+    clockSync.rate = rate > 0.05 && rate < 1000 ? rate : 1;
+  }
+  if (!clockSync.first) clockSync.first = { server, browser };
+  Object.assign(clockSync, { server, browser });
+}
 
 export function initLang() {
   document.documentElement.lang = lang() === "zh" ? "zh-CN" : "en";

@@ -1,6 +1,7 @@
 // The operator console: live map, live alert list, review, assign.
 import {
-  Live, api, authImage, esc, fmtDistance, fmtDuration, guard, initLang, label, serverNowMs, t, toast,
+  Live, api, authImage, esc, fmtDistance, fmtDuration, guard, initLang, label, serverNowMs, syncClock, t,
+  toast,
 } from "./common.js";
 import { HATCH_SVG, STATE_COLOURS, createMap, dockIcon, droneIcon } from "./map.js";
 import { planFor } from "./suggestions.js";
@@ -347,7 +348,10 @@ function popup(e) {
 
 async function refreshFleet() {
   try {
-    [state.drones, state.tasks] = await Promise.all([api("/api/v1/drones"), api("/api/v1/tasks")]);
+    let config;
+    [state.drones, state.tasks, config] = await Promise.all(
+      [api("/api/v1/drones"), api("/api/v1/tasks"), api("/api/v1/map/config")]);
+    syncClock(config.now);
   } catch { return; }
   droneLayer.clearLayers();
   const docks = new Set();
