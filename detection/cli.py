@@ -128,7 +128,7 @@ def post_candidates(api: str, token: str | None, candidates, timeout_s: float = 
 def train(
     data: Annotated[Path, typer.Argument(help="data.yaml of a YOLO dataset (flyonce dataset)")],
     out: Annotated[Path, typer.Option(help="folder for the run")] = Path("var/runs"),
-    epochs: Annotated[int, typer.Option()] = 20,
+    epochs: Annotated[int, typer.Option()] = 15,
     imgsz: Annotated[int, typer.Option()] = 320,
     batch: Annotated[int, typer.Option()] = 16,
     seed: Annotated[int, typer.Option()] = 0,

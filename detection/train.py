@@ -17,7 +17,7 @@ class TrainSettings:
     """The settings that reproduce the shipped weights (defaults are the shipped run)."""
 
     architecture: str = "yolo11n.yaml"
-    epochs: int = 20
+    epochs: int = 15
     imgsz: int = 320  # the training crops are 320 px; the pipeline runs whole frames at 640
     batch: int = 16
     seed: int = 0

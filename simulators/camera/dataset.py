@@ -37,13 +37,21 @@ DEFAULT_SPLITS: dict[str, SplitSpec] = {
 
 
 def sample_pose(town: Town, rng: np.random.Generator) -> CameraPose:
-    """A random survey pose: mostly aimed near a violation or a look-alike, 30-120 m, any heading."""
-    targets = [o for o in town.objects if o.label is not None or o.kind in (
-        "van", "delivery_tricycle", "market_stall")]
+    """A random survey pose, 30-120 m, any heading: 60 % aimed near a violation, 20 % near a
+    look-alike (a kind chosen evenly, so the many market stalls do not crowd out the rest),
+    20 % anywhere."""
+    violations = [o for o in town.objects if o.label is not None]
+    lookalikes: dict[str, list] = {}
+    for o in town.lookalikes():
+        lookalikes.setdefault(o.kind, []).append(o)
     e_lo, n_lo, e_hi, n_hi = town.bounds_m
     alt = float(rng.uniform(30, 120))
-    if targets and rng.random() < 0.8:
-        t = targets[int(rng.integers(len(targets)))]
+    u = rng.random()
+    pool = violations if u < 0.6 else (
+        lookalikes[sorted(lookalikes)[int(rng.integers(len(lookalikes)))]] if u < 0.8
+        and lookalikes else [])
+    if pool:
+        t = pool[int(rng.integers(len(pool)))]
         spread = 0.35 * alt
         e = t.east_m + rng.uniform(-spread, spread)
         n = t.north_m + rng.uniform(-spread, spread)
@@ -87,7 +95,7 @@ def export_yolo(out_dir: Path | str, splits: dict[str, SplitSpec] | None = None,
             cam = cams[i % len(cams)]
             frame = cam.render(sample_pose(cam.town, rng), Look.sample(rng), rng)
             if spec.crop_px:
-                samples = [crop(frame, spec.crop_px, rng, around=k == 0) for k in range(2)]
+                samples = [crop(frame, spec.crop_px, rng, around=True) for _ in range(2)]
             else:
                 samples = [(frame.image_bgr, frame.boxes)]
             for k, (image, boxes) in enumerate(samples):
