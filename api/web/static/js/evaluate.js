@@ -172,7 +172,22 @@ function doughnut(id, data, prefix) {
   });
 }
 
+// An empty chart says so instead of showing bare axes.
+const noData = {
+  id: "noData",
+  afterDraw(chart) {
+    const values = chart.data.datasets.flatMap((d) => d.data);
+    if (values.some((v) => v > 0)) return;
+    const { ctx, width, height } = chart;
+    ctx.save();
+    ctx.fillStyle = "#677587"; ctx.font = "14px sans-serif"; ctx.textAlign = "center";
+    ctx.fillText(t("no_data"), width / 2, height / 2);
+    ctx.restore();
+  },
+};
+
 function replace(id, config) {
+  config.plugins = [...(config.plugins || []), noData];
   if (charts[id]) charts[id].destroy();
   const canvas = document.getElementById(id);
   canvas.dataset.values = JSON.stringify(config.data.datasets.map((d) => d.data));

@@ -93,6 +93,7 @@ const LABELS = {
   count: ["数量", "count"], minutes: ["分钟", "minutes"], share: ["比例", "share"],
   target_3: ["3 分钟", "3 min"], target_6: ["6 分钟", "6 min"],
   loading: ["加载中…", "Loading…"],
+  no_data: ["所选范围内暂无数据", "No data in this period"],
 };
 
 const KEY = "flyonce.lang";

@@ -1,14 +1,45 @@
 // Who to send: drones ranked by ETA to the event and the nearest teams.
-// For now a straight-line estimate over GET /drones and /teams; the dispatch planner's ranking
-// replaces it by answering `planFor` (same shape) once its route is in the service.
-import { api, distanceM, serverNowMs } from "./common.js";
+// The dispatch planner answers GET /api/v1/events/{id}/plan once its route is in the service
+// (ETAs along no-fly detours, battery, at-risk); until then, and whenever it is absent, a
+// straight-line estimate over GET /drones and /teams stands in, in the same shape.
+import { ApiError, api, distanceM, serverNowMs } from "./common.js";
 
 const UNAVAILABLE = new Set(["offline", "fault", "lost", "maintenance"]);
+let plannerAbsent = false;
 
-/** {source, drones: [{id, name, distance_m, eta_s, at_risk, battery_pct, status}], teams: [{id, name, distance_m}]} */
+/** {source, drones: [{id, name, distance_m, eta_s, at_risk, battery_pct, status, reason}], teams: [{id, name, distance_m}]} */
 export async function planFor(event) {
   const [drones, teams] = await Promise.all([api("/api/v1/drones"), api("/api/v1/teams")]);
+  if (!plannerAbsent) {
+    try {
+      return fromPlanner(await api(`/api/v1/events/${event.id}/plan`), drones, teams);
+    } catch (err) {
+      // FastAPI's bare "Not Found" means the route does not exist: stop asking.
+      if (err instanceof ApiError && err.status === 404 && err.message === "Not Found") plannerAbsent = true;
+      else if (!(err instanceof ApiError && err.status === 404)) console.warn("planner:", err.message);
+    }
+  }
   return rankStraightLine(event, drones, teams, serverNowMs());
+}
+
+/** The planner's answer in this page's shape (its drone options ranked best first). */
+export function fromPlanner(plan, drones, teams) {
+  const droneNames = new Map(drones.map((d) => [d.id, d]));
+  const teamNames = new Map(teams.map((t) => [t.id, t]));
+  const options = plan.drones || plan.options || [];
+  return {
+    source: "planner",
+    drones: options.filter((o) => o.feasible !== false).map((o) => {
+      const id = o.drone_id ?? o.id, d = droneNames.get(id) || {};
+      return { id, name: d.name || id, distance_m: o.route_length_m ?? o.straight_m ?? o.distance_m,
+               eta_s: o.eta_s, at_risk: !!o.at_risk, battery_pct: o.battery_pct ?? d.battery_pct,
+               status: d.status, reason: o.reason || "" };
+    }),
+    teams: (plan.teams || []).map((o) => {
+      const id = o.team_id ?? o.id;
+      return { id, name: (teamNames.get(id) || {}).name || id, distance_m: o.distance_m };
+    }),
+  };
 }
 
 /** Drones by straight-line ETA (at risk when it lands past the zone's target), teams by distance. */
