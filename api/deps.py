@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session, select
 
@@ -26,24 +27,30 @@ class Unauthorized(ServiceError):
     status_code = 401
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that only read app state are `async def`: FastAPI would run a plain `def` in the
+# threadpool, a thread hop per dependency per request for a mere attribute read.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # Making a Session does no I/O; closing may (a rollback), so only that goes to a thread.
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
-def get_bus(request: Request) -> AlertBus:
+async def get_bus(request: Request) -> AlertBus:
     return request.app.state.bus
 
 
-def get_zones(request: Request) -> ZoneIndex:
+async def get_zones(request: Request) -> ZoneIndex:
     return request.app.state.zones
 
 
@@ -61,32 +68,52 @@ USER_CACHE_TTL_S = 5.0
 _user_cache: dict[str, tuple[float, User]] = {}
 
 
-def user_from_token(session: Session, settings: Settings, token: str) -> User:
-    """The active user a bearer token names; Unauthorized when it is invalid or expired."""
+def _username_of(settings: Settings, token: str) -> str:
     try:
         claims = decode_token(token, secret=settings.resolved_secret_key())
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("your login has expired; log in again") from exc
     except jwt.InvalidTokenError as exc:
         raise Unauthorized("invalid token; log in at /api/v1/auth/token") from exc
-    username = str(claims.get("sub"))
-    key = f"{id(session.get_bind())}:{username}"
-    cached = _user_cache.get(key)
+    return str(claims.get("sub"))
+
+
+def _cached_user(engine: object, username: str) -> User | None:
+    cached = _user_cache.get(f"{id(engine)}:{username}")
     if cached is not None and time.monotonic() - cached[0] < USER_CACHE_TTL_S:
         return cached[1]
+    return None
+
+
+def user_from_token(session: Session, settings: Settings, token: str) -> User:
+    """The active user a bearer token names; Unauthorized when it is invalid or expired."""
+    username = _username_of(settings, token)
+    engine = session.get_bind()
+    user = _cached_user(engine, username)
+    if user is not None:
+        return user
+    key = f"{id(engine)}:{username}"
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None or user.disabled:
         _user_cache.pop(key, None)
         raise Unauthorized("this account no longer exists or is disabled")
     session.expunge(user)
+    session.commit()  # end the read: no transaction is held between dependency and route
     _user_cache[key] = (time.monotonic(), user)
     return user
 
 
-def get_current_user(session: SessionDep, settings: SettingsDep, token: TokenDep) -> User:
-    user = user_from_token(session, settings, token)
-    session.commit()  # end the read so no transaction is held between dependency and route
-    return user
+async def get_current_user(request: Request, settings: SettingsDep, token: TokenDep) -> User:
+    """The user of the bearer token: from the cache on the loop, else looked up in a thread."""
+    user = _cached_user(request.app.state.engine, _username_of(settings, token))
+    if user is not None:
+        return user
+
+    def lookup() -> User:
+        with Session(request.app.state.engine) as session:
+            return user_from_token(session, settings, token)
+
+    return await run_in_threadpool(lookup)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -96,7 +123,7 @@ def require(*roles: Role):  # noqa: ANN201
     """A dependency admitting only users of `roles`."""
     allowed = {r.value for r in roles}
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if user.role not in allowed:
             raise Forbidden(
                 f"role '{user.role}' may not do this; it needs one of: {', '.join(sorted(allowed))}"
