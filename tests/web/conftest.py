@@ -127,6 +127,9 @@ def open_page(browser, server: WebServer, path: str, *, user: str | None, viewpo
     context = browser.new_context(viewport=viewport, base_url=server.url)
     context.add_init_script(f"if (!localStorage.getItem('flyonce.lang')) localStorage.setItem('flyonce.lang', '{lang}')")
     page = context.new_page()
+    # Script errors fail the tests that look at them (page.script_errors).
+    page.script_errors = []
+    page.on("pageerror", lambda exc: page.script_errors.append(str(exc)))
     if user is not None:
         page.goto("/ui/?next=" + path)
         page.fill("#username", user)

@@ -114,4 +114,5 @@ def test_closed_loop_through_the_three_pages(browser, server: WebServer, http: h
     console.locator('#evidence img[data-kind="resolution"]').wait_for()
     console.screenshot(path=shots / "event.png", full_page=True)
     for page in (evaluator, console, phone):
+        assert page.script_errors == []
         page.context.close()

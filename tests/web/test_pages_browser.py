@@ -87,6 +87,19 @@ def test_reject_by_keyboard_needs_and_keeps_a_reason(browser, server: WebServer,
     page.context.close()
 
 
+def test_review_from_the_map_popup(browser, server: WebServer, http: httpx.Client, auth: dict) -> None:
+    page = open_page(browser, server, "/ui/console", user="op")
+    page.wait_for_selector('#live-status[data-state="ok"]')
+    eid = http.post("/api/v1/candidates", json=candidate(lat=29.5003, lon=120.8997),
+                    headers=auth["det"]).json()["id"]
+    page.locator(f"path.event-{eid}").click()
+    page.locator('.leaflet-popup [data-action="map-confirm"]').click()
+    page.locator(f'.card[data-id="{eid}"][data-state="confirmed"]').wait_for()
+    assert http.get(f"/api/v1/events/{eid}", headers=auth["op"]).json()["state"] == "confirmed"
+    assert page.script_errors == []
+    page.context.close()
+
+
 def test_the_map_draws_every_zone_and_hatches_the_no_fly_ones(browser, server: WebServer, http: httpx.Client,
                                                               auth: dict) -> None:
     zones = http.get("/api/v1/map/zones", headers=auth["op"]).json()["features"]

@@ -25,6 +25,8 @@ async function start() {
   document.body.insertAdjacentHTML("afterbegin", HATCH_SVG);
   initLang();
   ({ map } = await createMap("map"));
+  // Events are what an operator clicks: their pane sits above the drones' markers.
+  map.createPane("events").style.zIndex = 650;
   trackLayer = L.layerGroup().addTo(map);
   routeLayer = L.layerGroup().addTo(map);
   eventLayer = L.layerGroup().addTo(map);
@@ -317,7 +319,7 @@ function renderMarkers() {
   eventMarkers.clear();
   for (const e of state.events.values()) {
     const m = L.circleMarker([e.lat, e.lon], {
-      radius: e.state === "alerted" ? 9 : 7, color: "#fff", weight: 2,
+      radius: e.state === "alerted" ? 9 : 7, color: "#fff", weight: 2, className: `event-marker event-${e.id}`, pane: "events",
       fillColor: STATE_COLOURS[e.state] || "#333", fillOpacity: 0.95,
     });
     m.bindTooltip(`#${e.id} ${label("type", e.type)} · ${label("state", e.state)}`);
