@@ -81,6 +81,51 @@ def db_upgrade() -> None:
 
 
 @app.command()
+def report(
+    out: Annotated[Path, typer.Option(help="Where to write the HTML report.")] = Path("flyonce-report.html"),
+    since: Annotated[str | None, typer.Option(help="From this time (ISO 8601 with timezone).")] = None,
+    until: Annotated[str | None, typer.Option(help="Until this time (ISO 8601 with timezone).")] = None,
+    zone_kind: Annotated[str | None, typer.Option(help="Only events in zones of this kind.")] = None,
+) -> None:
+    """Write the closed-loop report (figures and plots) over the events in the database."""
+    from datetime import datetime
+
+    from sqlmodel import Session, select
+
+    from api import db
+    from api.models import Event
+    from api.report import build_report
+    from api.settings import get_settings
+
+    def parse(value: str | None, name: str) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            _fail(f"--{name} '{value}' is not an ISO 8601 time, e.g. 2026-11-25T08:00:00+08:00")
+        if moment.tzinfo is None:
+            _fail(f"--{name} needs a timezone, e.g. 2026-11-25T08:00:00+08:00")
+        return moment
+
+    start, end = parse(since, "since"), parse(until, "until")
+    engine = db.create_db_engine(get_settings().resolved_database_url)
+    db.upgrade(engine)
+    with Session(engine) as session:
+        query = select(Event)
+        if start:
+            query = query.where(Event.detected_at >= start)
+        if end:
+            query = query.where(Event.detected_at < end)
+        if zone_kind:
+            query = query.where(Event.zone_kind == zone_kind)
+        events = session.exec(query).all()
+        page = build_report(events, period=(start, end))
+    out.write_text(page, encoding="utf-8")
+    typer.echo(f"report on {len(events)} events written to {out.resolve()}")
+
+
+@app.command()
 def demo(
     port: Annotated[int, typer.Option(help="TCP port for the service.")] = 8000,
     data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database and media.")] = Path("var/demo"),

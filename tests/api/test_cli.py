@@ -37,3 +37,16 @@ def test_users_add_explains_a_bad_role(tmp_path: Path) -> None:
     done = flyonce("users", "add", "bob", "--role", "pilot", "--password", "s3cret-pass", data_dir=tmp_path)
     assert done.returncode == 2
     assert "unknown role 'pilot'" in done.stderr and "operator" in done.stderr
+
+
+def test_report_writes_an_html_file(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    done = flyonce("report", "--out", str(out), data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "report on 0 events" in done.stdout
+    assert out.read_text().startswith("<!doctype html>")
+
+
+def test_report_refuses_a_time_without_zone(tmp_path: Path) -> None:
+    done = flyonce("report", "--since", "2026-11-25T08:00:00", data_dir=tmp_path)
+    assert done.returncode == 2 and "needs a timezone" in done.stderr
