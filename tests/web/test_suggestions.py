@@ -1,4 +1,5 @@
-"""The assign panel's ranking (suggestions.js), run in Chromium on hand-made fleets."""
+"""The assign panel's ranking (suggestions.js), run in Chromium on hand-made fleets, and its reading
+of the dispatch planner's answer (GET /api/v1/dispatch/events/{id}/suggestions)."""
 
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ def test_the_planners_answer_takes_the_same_shape(page) -> None:
         {"drone_id": "d1", "eta_s": 200.0, "route_length_m": 2300.0, "at_risk": True, "feasible": True},
         {"drone_id": "d3", "eta_s": 90.0, "route_length_m": 900.0, "at_risk": False, "feasible": False,
          "reason": "battery"},
-    ], "teams": [{"team_id": "t1", "distance_m": 700.0}]}
+    ], "teams": [{"team_id": "t2", "distance_m": 300.0, "available": False},
+                 {"team_id": "t1", "distance_m": 700.0, "available": True}]}
     got = page.evaluate(f"""async () => {{
         const m = await import("/ui/static/js/suggestions.js");
         return m.fromPlanner({json.dumps(plan)}, [{{"id": "d1", "name": "D1"}}, {{"id": "d2", "name": "D2"}}],
@@ -78,4 +80,4 @@ def test_the_planners_answer_takes_the_same_shape(page) -> None:
     assert got["source"] == "planner"
     assert [(d["id"], d["name"], d["eta_s"], d["at_risk"]) for d in got["drones"]] == [
         ("d2", "D2", 140.0, False), ("d1", "D1", 200.0, True)]  # the infeasible d3 is left out
-    assert got["teams"] == [{"id": "t1", "name": "T1", "distance_m": 700.0}]
+    assert got["teams"] == [{"id": "t1", "name": "T1", "distance_m": 700.0}]  # busy t2 is left out

@@ -8,8 +8,9 @@ import { planFor } from "./suggestions.js";
 
 const ACTIVE = ["detected", "alerted", "confirmed", "assigned", "on_scene"];
 const ORDER = { alerted: 0, confirmed: 1, assigned: 2, on_scene: 3, detected: 4 };
-const DRONE_COLOURS = { docked: "#34495e", idle: "#34495e", flying: "#1f6feb", returning: "#8e44ad",
-                        offline: "#95a5a6", fault: "#c0392b", unknown: "#34495e" };
+const DRONE_COLOURS = { docked: "#34495e", idle: "#34495e", available: "#34495e", flying: "#1f6feb",
+                        on_task: "#1f6feb", patrol: "#16a085", returning: "#8e44ad", offline: "#95a5a6",
+                        fault: "#c0392b", failsafe: "#c0392b", unavailable: "#95a5a6", unknown: "#34495e" };
 
 const state = {
   events: new Map(), selected: null, rejecting: null, rejectText: "", fresh: new Set(),
@@ -50,6 +51,8 @@ async function reloadEvents() {
 }
 
 function onMessage(msg) {
+  if (msg.kind === "drones") { liveDrones(msg.drones); return; }
+  if (msg.kind === "dispatch" && msg.update) { dispatchNote(msg.update); return; }
   if (msg.kind !== "transition" || !msg.event) return;
   const event = msg.event;
   if (ACTIVE.includes(event.state)) {
@@ -273,8 +276,14 @@ async function assign(e, plan, best) {
                  eta_s: drone ? Math.round(drone.eta_s) : null, at_risk: drone ? drone.at_risk : false,
                  reason: best ? "recommended (web console)" : "operator's choice (web console)" };
   try {
-    const d = await api(`/api/v1/events/${e.id}/assign`, { method: "POST", json: body });
-    state.events.set(d.id, d);
+    if (plan.source === "planner" && drone) {
+      // The dispatcher flies the drone; the event turns `assigned` (with the nearest free team)
+      // once the drone accepts its first command, and the live stream brings that here.
+      await api(`/api/v1/dispatch/events/${e.id}/dispatch`, { method: "POST", json: { drone_id: drone.id } });
+    } else {
+      const d = await api(`/api/v1/events/${e.id}/assign`, { method: "POST", json: body });
+      state.events.set(d.id, d);
+    }
     toast(t("done_ok", { msg: `#${e.id} → ${[body.drone_id, body.team_id].filter(Boolean).join(" + ")}` }));
     renderList();
     renderMarkers();
@@ -348,30 +357,50 @@ function popup(e) {
   return div;
 }
 
+/** Drone states pushed by the dispatcher (about once a second) replace polling GET /drones. */
+function liveDrones(drones) {
+  state.liveDronesAt = Date.now();
+  state.drones = drones;
+  drawDrones();
+}
+
+function dispatchNote(update) {
+  if (["unserved", "replaced"].includes(update.kind)) {
+    toast(`#${update.incident_id} ${update.kind}: ${update.reason || ""}`, update.kind === "unserved" ? "error" : "ok");
+  }
+}
+
 async function refreshFleet() {
+  const live = Date.now() - (state.liveDronesAt || 0) < 5000;
   try {
-    let config;
-    [state.drones, state.tasks, config] = await Promise.all(
-      [api("/api/v1/drones"), api("/api/v1/tasks"), api("/api/v1/map/config")]);
+    let config, drones;
+    [drones, state.tasks, config] = await Promise.all(
+      [live ? null : api("/api/v1/drones"), api("/api/v1/tasks"), api("/api/v1/map/config")]);
+    if (drones) state.drones = drones;
     syncClock(config.now);
   } catch { return; }
+  drawDrones();
+}
+
+function drawDrones() {
   droneLayer.clearLayers();
   const docks = new Set();
   for (const d of state.drones) {
     const key = `${d.dock_lat},${d.dock_lon}`;
-    if (!docks.has(key)) {
+    if (d.dock_lat != null && !docks.has(key)) {
       docks.add(key);
       L.marker([d.dock_lat, d.dock_lon], { icon: dockIcon(), interactive: false }).addTo(droneLayer);
     }
     const lat = d.lat ?? d.dock_lat, lon = d.lon ?? d.dock_lon;
+    if (lat == null || lon == null) continue;  // never seen and no dock: nothing to draw
     const track = state.tracks.get(d.id) || [];
     const last = track[track.length - 1];
     if (!last || last[0] !== lat || last[1] !== lon) track.push([lat, lon]);
     if (track.length > 300) track.shift();
     state.tracks.set(d.id, track);
     const heading = d.heading_deg ?? headingOf(track);
-    const task = activeTask(d.id);
-    const tip = `${d.name}<br>${t("battery")} ${d.battery_pct != null ? Math.round(d.battery_pct) + "%" : "–"} ·
+    const task = activeTask(d.id) || (d.event_id != null ? { event_id: d.event_id } : null);
+    const tip = `${esc(d.name || d.id)}<br>${t("battery")} ${d.battery_pct != null ? Math.round(d.battery_pct) + "%" : "–"} ·
       ${t("mode")} ${d.mode || "–"} · ${t("status")} ${d.status}` + (task ? `<br>${t("task")} #${task.event_id}` : "");
     L.marker([lat, lon], { icon: droneIcon(heading, DRONE_COLOURS[d.status] || "#1f6feb") })
       .bindTooltip(tip).addTo(droneLayer);
@@ -390,17 +419,18 @@ function headingOf(track) {
 }
 
 function renderRoutes() {
-  if (!routeLayer) return;
+  if (!routeLayer || !trackLayer) return;
   routeLayer.clearLayers();
   trackLayer.clearLayers();
   for (const [, track] of state.tracks) {
     if (track.length > 1) L.polyline(track, { color: "#1f6feb", weight: 2, opacity: 0.6 }).addTo(trackLayer);
   }
   for (const d of state.drones) {
-    const task = activeTask(d.id);
+    const task = activeTask(d.id) || (d.event_id != null ? { event_id: d.event_id } : null);
     const e = task && state.events.get(task.event_id);
     if (!e) continue;
     const from = [d.lat ?? d.dock_lat, d.lon ?? d.dock_lon];
+    if (from[0] == null) continue;
     const path = d.route ? d.route.map((p) => [p.lat, p.lon]) : [from, [e.lat, e.lon]];
     L.polyline(path, { color: "#1f6feb", weight: 3, dashArray: "6 6" }).addTo(routeLayer);
   }

@@ -1,10 +1,10 @@
 // Who to send: drones ranked by ETA to the event and the nearest teams.
-// The dispatch planner answers GET /api/v1/events/{id}/plan once its route is in the service
-// (ETAs along no-fly detours, battery, at-risk); until then, and whenever it is absent, a
-// straight-line estimate over GET /drones and /teams stands in, in the same shape.
+// The dispatch planner answers GET /api/v1/dispatch/events/{id}/suggestions (ETAs along no-fly
+// detours, battery, at-risk) when the service runs a fleet; without one (503) or without the
+// route (404), a straight-line estimate over GET /drones and /teams stands in, in the same shape.
 import { ApiError, api, distanceM, serverNowMs } from "./common.js";
 
-const UNAVAILABLE = new Set(["offline", "fault", "lost", "maintenance"]);
+const UNAVAILABLE = new Set(["offline", "fault", "lost", "maintenance", "failsafe", "unavailable"]);
 let plannerAbsent = false;
 
 /** {source, drones: [{id, name, distance_m, eta_s, at_risk, battery_pct, status, reason}], teams: [{id, name, distance_m}]} */
@@ -12,11 +12,11 @@ export async function planFor(event) {
   const [drones, teams] = await Promise.all([api("/api/v1/drones"), api("/api/v1/teams")]);
   if (!plannerAbsent) {
     try {
-      return fromPlanner(await api(`/api/v1/events/${event.id}/plan`), drones, teams);
+      return fromPlanner(await api(`/api/v1/dispatch/events/${event.id}/suggestions`), drones, teams);
     } catch (err) {
       // FastAPI's bare "Not Found" means the route does not exist: stop asking.
       if (err instanceof ApiError && err.status === 404 && err.message === "Not Found") plannerAbsent = true;
-      else if (!(err instanceof ApiError && err.status === 404)) console.warn("planner:", err.message);
+      else if (!(err instanceof ApiError && [404, 503].includes(err.status))) console.warn("planner:", err.message);
     }
   }
   return rankStraightLine(event, drones, teams, serverNowMs());
@@ -35,7 +35,7 @@ export function fromPlanner(plan, drones, teams) {
                eta_s: o.eta_s, at_risk: !!o.at_risk, battery_pct: o.battery_pct ?? d.battery_pct,
                status: d.status, reason: o.reason || "" };
     }),
-    teams: (plan.teams || []).map((o) => {
+    teams: (plan.teams || []).filter((o) => o.available !== false).map((o) => {
       const id = o.team_id ?? o.id;
       return { id, name: (teamNames.get(id) || {}).name || id, distance_m: o.distance_m };
     }),
@@ -47,7 +47,7 @@ export function rankStraightLine(event, drones, teams, nowMs) {
   const alertedMs = new Date(event.alerted_at || event.detected_at).getTime();
   const leftS = event.target_s - (nowMs - alertedMs) / 1000;
   const rankedDrones = drones
-    .filter((d) => !UNAVAILABLE.has(d.status))
+    .filter((d) => !UNAVAILABLE.has(d.status) && (d.lat ?? d.dock_lat) != null)
     .map((d) => {
       const lat = d.lat ?? d.dock_lat, lon = d.lon ?? d.dock_lon;
       const distance_m = distanceM(lat, lon, event.lat, event.lon);
