@@ -3,7 +3,7 @@ import {
   Live, api, authImage, esc, fmtDistance, fmtDuration, guard, initLang, label, serverNowMs, syncClock, t,
   toast,
 } from "./common.js";
-import { HATCH_SVG, STATE_COLOURS, createMap, dockIcon, droneIcon } from "./map.js";
+import { HATCH_SVG, STATE_COLOURS, createMap, dockIcon, droneIcon, teamIcon } from "./map.js";
 import { planFor } from "./suggestions.js";
 
 const ACTIVE = ["detected", "alerted", "confirmed", "assigned", "on_scene"];
@@ -374,8 +374,8 @@ async function refreshFleet() {
   const live = Date.now() - (state.liveDronesAt || 0) < 5000;
   try {
     let config, drones;
-    [drones, state.tasks, config] = await Promise.all(
-      [live ? null : api("/api/v1/drones"), api("/api/v1/tasks"), api("/api/v1/map/config")]);
+    [drones, state.tasks, config, state.teams] = await Promise.all(
+      [live ? null : api("/api/v1/drones"), api("/api/v1/tasks"), api("/api/v1/map/config"), api("/api/v1/teams")]);
     if (drones) state.drones = drones;
     syncClock(config.now);
   } catch { return; }
@@ -384,6 +384,10 @@ async function refreshFleet() {
 
 function drawDrones() {
   droneLayer.clearLayers();
+  for (const m of state.teams || []) {
+    L.marker([m.lat, m.lon], { icon: teamIcon(), keyboard: false })
+      .bindTooltip(`${esc(t("team_marker", { name: m.name }))} · ${esc(m.status)}`).addTo(droneLayer);
+  }
   const docks = new Set();
   for (const d of state.drones) {
     const key = `${d.dock_lat},${d.dock_lon}`;
@@ -442,7 +446,9 @@ function addLegend() {
     const div = L.DomUtil.create("div", "legend");
     const paint = () => {
       div.innerHTML = ["alerted", "confirmed", "assigned", "on_scene"].map((s) =>
-        `<i style="background:${STATE_COLOURS[s]}"></i>${esc(label("state", s))}`).join("<br>");
+        `<i style="background:${STATE_COLOURS[s]}"></i>${esc(label("state", s))}`).join("<br>") +
+        `<br>➤ ${esc(t("drones"))}<br><b style="color:#d35400">队</b> ${esc(t("teams"))}<br><b>H</b> ${esc(t("dock"))}` +
+        `<br><span style="color:#c0392b">▨</span> ${esc(label("kind", "no_fly"))}`;
     };
     paint();
     window.addEventListener("langchange", paint);

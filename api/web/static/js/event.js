@@ -36,14 +36,14 @@ async function render() {
     [t("response_time"), e.response_time_s != null ? fmtDuration(e.response_time_s) +
       (e.within_target ? " ✓" : " ✗") : "–"],
     [t("disposition"), e.disposition ? label("disp", e.disposition) + (e.resolution_note ? ` — ${e.resolution_note}` : "") : "–"],
-    ["lat, lon", `${e.lat.toFixed(6)}, ${e.lon.toFixed(6)}`],
+    [t("position"), `${e.lat.toFixed(6)}, ${e.lon.toFixed(6)}`],
   ];
   document.getElementById("facts").innerHTML = facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("");
   document.querySelector("#timeline tbody").innerHTML = e.timeline.map((a) => `<tr>
     <td>${esc(fmtTime(a.at))}</td><td>${esc(a.from_state ? label("state", a.from_state) : "∅")} → <b>${esc(label("state", a.to_state))}</b></td>
     <td>${esc(a.actor)}</td><td>${esc(a.reason || "")}</td></tr>`).join("");
   document.querySelector("#tasks tbody").innerHTML = e.tasks.map((x) => `<tr>
-    <td>${esc(x.kind)}</td><td>${esc(x.drone_id || x.team_id)}</td><td>${esc(x.state)}</td>
+    <td>${esc(label("taskkind", x.kind))}</td><td>${esc(x.drone_id || x.team_id)}</td><td>${esc(label("task", x.state))}</td>
     <td>${x.eta_s != null ? esc(t("eta", { t: fmtDuration(x.eta_s) })) : ""}${x.at_risk ? ` <span class="risk">${esc(t("at_risk"))}</span>` : ""}</td></tr>`).join("");
   const box = document.getElementById("evidence");
   box.innerHTML = "";

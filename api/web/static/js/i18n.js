@@ -93,6 +93,10 @@ const LABELS = {
   count: ["数量", "count"], minutes: ["分钟", "minutes"], share: ["比例", "share"],
   target_3: ["3 分钟", "3 min"], target_6: ["6 分钟", "6 min"],
   loading: ["加载中…", "Loading…"],
+  task_assigned: ["待接受", "assigned"], task_accepted: ["已接受", "accepted"],
+  task_on_scene: ["已到场", "on scene"], task_done: ["已完成", "done"], task_cancelled: ["已取消", "cancelled"],
+  taskkind_drone: ["无人机", "drone"], taskkind_team: ["地面中队", "team"],
+  position: ["坐标", "Position"], team_marker: ["地面中队 {name}", "Ground team {name}"],
   no_data: ["所选范围内暂无数据", "No data in this period"],
 };
 

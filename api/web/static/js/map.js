@@ -59,6 +59,10 @@ export function droneIcon(headingDeg, colour) {
   });
 }
 
+export function teamIcon() {
+  return L.divIcon({ className: "team-icon", iconSize: [18, 18], iconAnchor: [9, 9], html: "<div>队</div>" });
+}
+
 export function dockIcon() {
   return L.divIcon({ className: "dock-icon", iconSize: [14, 14], iconAnchor: [7, 7], html: "<div>H</div>" });
 }
