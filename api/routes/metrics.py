@@ -24,6 +24,7 @@ def summary(
     since: datetime | None = Query(None),
     until: datetime | None = Query(None),
     zone_kind: str | None = None,
+    zone_id: str | None = None,
 ) -> Summary:
     query = select(Event)
     for value, name in ((since, "since"), (until, "until")):
@@ -35,4 +36,6 @@ def summary(
         query = query.where(Event.detected_at < until)
     if zone_kind:
         query = query.where(Event.zone_kind == zone_kind)
+    if zone_id:
+        query = query.where(Event.zone_id == zone_id)
     return summarize(session.exec(query).all())

@@ -120,11 +120,12 @@ def png_bytes(colour: tuple[int, int, int] = (200, 120, 40), size: tuple[int, in
     return buf.getvalue()
 
 
-def open_page(browser, server: WebServer, path: str, *, user: str | None, viewport=DESK, lang: str = "en"):
+def open_page(browser, server: WebServer, path: str, *, user: str | None, viewport=DESK, lang: str = "en",
+              **context_args):
     """A fresh browser context logged in as `user` (through the login form), showing `path`."""
     from tests.api.conftest import DEMO_PASSWORD
 
-    context = browser.new_context(viewport=viewport, base_url=server.url)
+    context = browser.new_context(viewport=viewport, base_url=server.url, **context_args)
     context.add_init_script(f"if (!localStorage.getItem('flyonce.lang')) localStorage.setItem('flyonce.lang', '{lang}')")
     page = context.new_page()
     # Script errors fail the tests that look at them (page.script_errors).

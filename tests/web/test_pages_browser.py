@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import time
 from pathlib import Path
 
 import httpx
@@ -132,6 +134,45 @@ def test_the_phone_page_fits_a_390_px_screen(browser, server: WebServer) -> None
     page.wait_for_selector("#task-list")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.evaluate("document.querySelector('header.top').scrollWidth") <= PHONE["width"]
+    page.context.close()
+
+
+def test_the_phone_reports_where_the_team_is(browser, server: WebServer, http: httpx.Client,
+                                             auth: dict) -> None:
+    spot = {"latitude": 29.4987, "longitude": 120.9042}
+    page = open_page(browser, server, "/ui/team", user="tm2", viewport=PHONE, geolocation=spot,
+                     permissions=["geolocation"])
+    page.wait_for_selector('#live-status[data-state="ok"]')
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        team = next(t for t in http.get("/api/v1/teams", headers=auth["op"]).json() if t["id"] == "t2")
+        if (team["lat"], team["lon"]) == (spot["latitude"], spot["longitude"]):
+            break
+        time.sleep(0.2)
+    assert (team["lat"], team["lon"]) == (29.4987, 120.9042)
+    page.context.close()
+
+
+def test_the_evaluator_narrows_the_figures_to_one_zone(browser, server: WebServer, http: httpx.Client,
+                                                       auth: dict) -> None:
+    gushan = next(z for z in http.get("/api/v1/map/zones", headers=auth["eva"]).json()["features"]
+                  if z["id"] == "com-gushan")
+    lon0, lat0 = gushan["geometry"]["coordinates"][0][0]
+    lon2, lat2 = gushan["geometry"]["coordinates"][0][2]
+    inside = {"lat": (lat0 + lat2) / 2, "lon": (lon0 + lon2) / 2}
+    for _ in range(2):
+        http.post("/api/v1/candidates", json=candidate(**inside), headers=auth["det"])
+    http.post("/api/v1/candidates", json=candidate(lat=lat2 + 0.004, lon=lon2), headers=auth["det"])
+    in_zone = http.get("/api/v1/events?zone_id=com-gushan&limit=1", headers=auth["eva"]).json()["total"]
+    everywhere = http.get("/api/v1/events?limit=1", headers=auth["eva"]).json()["total"]
+    assert in_zone >= 2 and everywhere > in_zone
+    page = open_page(browser, server, "/ui/evaluate", user="eva")
+    page.locator(f'.tile[data-figure="events"] .v:text-is("{everywhere}")').wait_for()
+    page.select_option("#zone-id", "com-gushan")
+    page.click('#filters button[type="submit"]')
+    page.locator(f'.tile[data-figure="events"] .v:text-is("{in_zone}")').wait_for()
+    by_zone = json.loads(page.get_attribute("#c-zone", "data-values"))
+    assert by_zone == [[in_zone]]  # one bar: the chosen zone
     page.context.close()
 
 

@@ -1,4 +1,4 @@
-// The evaluator's page: closed-loop figures over a period and zone kind, as charts, and a CSV export.
+// The evaluator's page: closed-loop figures over a period, zone kind and zone, as charts, and a CSV export.
 // Headline figures come from GET /metrics/summary; the distributions from the events themselves.
 import { Live, api, esc, fmtDuration, guard, initLang, label, t, toast } from "./common.js";
 import { HATCH_SVG, createMap } from "./map.js";
@@ -24,9 +24,12 @@ async function start() {
   ({ map: hot } = await createMap("hot-map", { zonesInteractive: false }));
   hotLayer = L.layerGroup().addTo(hot);
   const kinds = new Set();
-  (await api("/api/v1/map/zones")).features.forEach((f) => kinds.add(f.properties.kind));
+  const zones = (await api("/api/v1/map/zones")).features.map((f) => f.properties);
+  zones.forEach((z) => kinds.add(z.kind));
   const select = document.getElementById("zone-kind");
   for (const k of [...kinds].sort()) select.append(new Option(label("kind", k), k));
+  const zoneSelect = document.getElementById("zone-id");
+  for (const z of zones.sort((a, b) => a.name.localeCompare(b.name))) zoneSelect.append(new Option(z.name, z.id));
   await load();
   // Figures change as events move: refresh shortly after each transition (bursts coalesce).
   new Live({ onMessage: () => { clearTimeout(timer); timer = setTimeout(load, 400); }, onReconnect: load });
@@ -45,6 +48,7 @@ function params() {
     q.set("until", `${next.toISOString().slice(0, 10)}T00:00:00${tz}`);
   }
   if (form.get("zone_kind")) q.set("zone_kind", form.get("zone_kind"));
+  if (form.get("zone_id")) q.set("zone_id", form.get("zone_id"));
   return q;
 }
 

@@ -21,9 +21,21 @@ async function start() {
   if (navigator.geolocation) {
     navigator.geolocation.watchPosition((p) => {
       here = { lat: p.coords.latitude, lon: p.coords.longitude, src: "src_gps" };
+      reportPosition();
       render();
     }, () => {}, { enableHighAccuracy: true, maximumAge: 10000 });
   }
+}
+
+// The team's position feeds the choice of the nearest team; once every 30 s is plenty on foot.
+let reportedAt = 0;
+async function reportPosition() {
+  if (Date.now() - reportedAt < 30000) return;
+  reportedAt = Date.now();
+  try {
+    await api(`/api/v1/teams/${encodeURIComponent(user.team_id)}/position`,
+              { method: "PUT", json: { lat: here.lat, lon: here.lon } });
+  } catch (err) { console.warn("position:", err.message); }
 }
 
 async function locate() {
