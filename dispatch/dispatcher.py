@@ -33,7 +33,7 @@ from dispatch.errors import (
     MissionAborted,
 )
 from dispatch.fleet import FleetEntry, availability
-from dispatch.link import WATCH_POLL_S, Clock, DroneLink, SystemClock, Telemetry
+from dispatch.link import WATCH_POLL_S, Clock, DroneLink, LinkGroup, SystemClock, Telemetry
 from dispatch.planner import Assignment, DroneStatus, Incident, Option, Planner
 
 __all__ = ["Dispatcher", "DroneView", "Mission", "MissionUpdate"]
@@ -126,20 +126,20 @@ class Dispatcher:
         self.link_timeout_s = link_timeout_s
         self.reconnect_s = reconnect_s
         self._drones: dict[str, _Drone] = {}
+        group = LinkGroup()
         for entry in entries:
             link = link_factory(entry.url, drone_id=entry.id, clock=self.clock,
                                 stream_hz=stream_hz, link_timeout_s=link_timeout_s,
-                                ack_timeout_s=ack_timeout_s)
+                                ack_timeout_s=ack_timeout_s, group=group)
             self._drones[entry.id] = _Drone(entry, link)
         self.missions: dict[str | int, Mission] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._lock: asyncio.Lock | None = None
+        self._lock = asyncio.Lock()
 
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self, *, connect_timeout_s: float = 10.0) -> dict[str, str]:
         """Connect every drone; returns {drone_id: error} for those that did not answer (retried later)."""
-        self._lock = asyncio.Lock()
         results = await asyncio.gather(
             *(d.link.connect(connect_timeout_s) for d in self._drones.values()),
             return_exceptions=True,
@@ -149,8 +149,7 @@ class Dispatcher:
             if isinstance(result, BaseException):
                 errors[drone.entry.id] = str(result)
                 log.warning("drone %s not connected: %s", drone.entry.id, result)
-        if errors:
-            self._spawn(self._reconnect_loop(), "reconnect")
+        self._spawn(self._reconnect_loop(), "reconnect")  # also for links that die later
         return errors
 
     async def stop(self) -> None:
@@ -212,6 +211,8 @@ class Dispatcher:
                             busy_with=busy, fault=drone.fault)
 
     def _maybe_clear_fault(self, drone: _Drone, telemetry: Telemetry, now: datetime) -> None:
+        if drone.on_patrol and telemetry.landed_state == "ON_GROUND" and not telemetry.armed:
+            drone.on_patrol = False  # the patrol ended (mission done and landed)
         # A failed drone is trusted again once it is home: landed, disarmed, linked, no failsafe.
         if drone.fault and telemetry.landed_state == "ON_GROUND" and not telemetry.armed and \
                 not telemetry.in_failsafe and telemetry.heartbeat_age_s(now) <= self.link_timeout_s:
@@ -250,7 +251,6 @@ class Dispatcher:
         when no drone can go); ``assigned`` follows once the drone accepts its first command.
         Raises DroneUnavailable when ``drone_id`` is named but cannot go.
         """
-        assert self._lock is not None, "call start() first"
         async with self._lock:
             if incident.id in self.missions and self.missions[incident.id].stage != "failed":
                 raise DroneUnavailable(f"event {incident.id} already has drone "
@@ -264,7 +264,6 @@ class Dispatcher:
 
     async def dispatch_many(self, incidents: Sequence[Incident]) -> list[Assignment]:
         """Assign several waiting events together (fewest missed targets, then least ETA) and fly."""
-        assert self._lock is not None, "call start() first"
         async with self._lock:
             pending = [i for i in incidents if i.id not in self.missions]
             assignments = self.plan(pending)

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from dispatch.errors import CommandRejected, LinkError, LinkTimeout, MissionAborted, MissionRejected
 
-__all__ = ["Clock", "DroneLink", "SystemClock", "Telemetry"]
+__all__ = ["Clock", "DroneLink", "LinkGroup", "SystemClock", "Telemetry"]
 
 # ArduCopter's custom_mode numbers.
 MODES = {"STABILIZE": 0, "AUTO": 3, "GUIDED": 4, "LOITER": 5, "RTL": 6, "LAND": 9, "BRAKE": 17}
@@ -55,6 +55,18 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class LinkGroup:
+    """The links of one ground station, sharing when any of them last heard a drone.
+
+    When no drone at all has been heard for a while, the silence is ours (this process was
+    starved of CPU, or its network is down), not a drone's: missions are then not aborted,
+    since no other drone could be reached to replace them anyway.
+    """
+
+    def __init__(self) -> None:
+        self.last_rx_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -117,8 +129,10 @@ class DroneLink:
         stream_hz: float = 5.0,
         link_timeout_s: float = 3.0,
         heartbeat_period_s: float = 1.0,
+        group: LinkGroup | None = None,
     ) -> None:
         self.url = url
+        self.group = group or LinkGroup()
         self.drone_id = drone_id or url
         self.clock = clock or SystemClock()
         self.ack_timeout_s = ack_timeout_s
@@ -208,6 +222,20 @@ class DroneLink:
         t = self.telemetry
         return t.connected and t.heartbeat_age_s(self.clock.now()) <= self.link_timeout_s
 
+    def lost(self) -> bool:
+        """True when this drone has been silent past ``link_timeout_s`` while others were heard.
+
+        Unlike ``alive``, a silence shared by every link of the group does not count (see
+        ``LinkGroup``): that is this ground station stalling, not the drone.
+        """
+        if self.alive():
+            return False
+        now = self.clock.now()
+        heard = self.group.last_rx_at
+        if not self.telemetry.connected:
+            return True
+        return heard is not None and (now - heard).total_seconds() <= self.link_timeout_s / 3
+
     async def wait_update(self, timeout_s: float = 0.5) -> Telemetry:
         """The snapshot after the next position or heartbeat (or after ``timeout_s`` wall seconds)."""
         loop = asyncio.get_running_loop()
@@ -239,6 +267,7 @@ class DroneLink:
             return
         kind = msg.get_type()
         now = self.clock.now()
+        self.group.last_rx_at = now
         notify = False
         with self._lock:
             t = self._telemetry
@@ -426,7 +455,7 @@ class DroneLink:
     def check_flying(self, mode: str) -> None:
         """Raise if the link is dead, a failsafe is active, or the drone left ``mode``."""
         t = self.telemetry
-        if not self.alive():
+        if self.lost():
             raise LinkTimeout(f"drone {self.drone_id}: no heartbeat for "
                               f"{t.heartbeat_age_s(self.clock.now()):.1f} s", drone_id=self.drone_id)
         if t.in_failsafe:

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from dispatch.errors import CommandRejected, LinkError, LinkTimeout
-from dispatch.link import DroneLink
+from dispatch.errors import CommandRejected, LinkError
+from dispatch.link import DroneLink, LinkGroup
 from geofence import LocalFrame
 from tests.dispatch.layouts import ORIGIN
 
@@ -130,26 +130,39 @@ def test_mission_upload_runs_in_auto_and_returns(sim_fleet):
     assert state.mission_count == count
 
 
-def test_a_silent_link_is_no_longer_alive(sim_fleet):
-    fleet = sim_fleet([ORIGIN])
+@pytest.mark.parametrize(
+    ("dropped", "lost"),
+    [
+        ((0,), (True, False)),  # one drone silent while the other talks: that drone is lost
+        ((0, 1), (False, False)),  # both silent at once: the silence is ours, nobody is lost
+    ],
+)
+def test_a_silent_drone_is_lost_unless_every_drone_is_silent(sim_fleet, dropped, lost):
+    fleet = sim_fleet([ORIGIN, FRAME.to_wgs84(500.0, 0.0)])
+    group = LinkGroup()
 
     async def main():
-        link = await connected(fleet)
-        assert link.alive()
-        fleet.vehicles[0].drop_link(30.0)
-        for _ in range(100):
-            await link.wait_update(0.05)
-            if not link.alive():
+        links = [DroneLink(v.endpoint, drone_id=f"d{i}", clock=fleet.clock, group=group)
+                 for i, v in enumerate(fleet.vehicles)]
+        for link in links:
+            await link.connect(timeout_s=5)
+        assert all(link.alive() for link in links)
+        for i in dropped:
+            fleet.vehicles[i].drop_link(30.0)
+        for _ in range(200):
+            await links[0].wait_update(0.05)
+            if not links[0].alive():
                 break
-        gone_s = link.telemetry.heartbeat_age_s(fleet.clock.now())
-        with pytest.raises(LinkTimeout):
-            link.check_flying("GUIDED")
-        await link.close()
-        return gone_s
+        gone_s = links[0].telemetry.heartbeat_age_s(fleet.clock.now())
+        verdict = tuple(link.lost() for link in links)
+        for link in links:
+            await link.close()
+        return gone_s, verdict
 
-    gone_s = run(main())
-    # declared dead just after 3 mission seconds of silence (heartbeats come at 1 Hz)
-    assert 3.0 < gone_s < 5.0
+    gone_s, verdict = run(main())
+    # not alive once the last heartbeat (1 Hz) is over 3 mission seconds old
+    assert 3.0 < gone_s < 4.5
+    assert verdict == lost
 
 
 @pytest.mark.parametrize("url", ["tcp:127.0.0.1:1", "nonsense"])

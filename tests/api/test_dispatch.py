@@ -1,0 +1,111 @@
+"""The service flying simulated copters: confirm an event over HTTP, the right drone goes.
+
+The fleet (three copters at the sample town's docks) runs on a SimClock at 10x, and the app
+reads the same mission clock, so the response time stored is mission time.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import create_token
+from api.settings import Settings
+from geofence import sample_town
+from simulators.clock import SimClock
+from simulators.fleet import Fleet
+from tests.api.conftest import ROLE_USERS, TEST_SECRET, candidate, seed_fleet
+
+TOWN = sample_town()
+NANYUAN = (29.4941, 120.9062)  # the south dock's route here detours round the school (714 m)
+
+
+def bearer(name: str) -> dict[str, str]:
+    role = {n: r for n, r, _ in ROLE_USERS}[name]
+    return {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=600)}"}
+
+
+def wait_for(fetch, done, wall_s: float = 60.0):
+    deadline = time.monotonic() + wall_s
+    while time.monotonic() < deadline:
+        value = fetch()
+        if done(value):
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out; last: {value}")
+
+
+@pytest.fixture
+def flying_client(db_url: str, tmp_path: Path):
+    fleet = Fleet.start(TOWN.docks, clock=SimClock(10.0), base_tcp_port=0)
+    fleet_file = tmp_path / "fleet.toml"
+    fleet_file.write_text("".join(
+        f'[[drone]]\nid = "{d.id}"\nurl = "{v.endpoint}"\ndock = [{d.lat}, {d.lon}]\n\n'
+        for d, v in zip(TOWN.docks, fleet.vehicles)))
+    settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path,
+                        secret_key=TEST_SECRET, fleet_file=fleet_file, auto_assign=True,
+                        drone_state_period_s=0.1, fleet_connect_timeout_s=5)
+    app = create_app(settings, clock=fleet.clock)
+    try:
+        with TestClient(app) as client:
+            seed_fleet(app.state.engine)
+            yield client, fleet
+    finally:
+        fleet.stop()
+
+
+def test_confirming_an_event_flies_the_right_drone_and_stores_its_response_time(flying_client):
+    client, fleet = flying_client
+    # let every link see position and battery
+    wait_for(lambda: client.get("/api/v1/dispatch/drones", headers=bearer("op")).json(),
+             lambda ds: len(ds) == 3 and all(d["available"] for d in ds), 20)
+    created = client.post("/api/v1/candidates", json=candidate(lat=NANYUAN[0], lon=NANYUAN[1]),
+                          headers=bearer("det"))
+    assert created.status_code in (200, 201), created.text
+    event_id = created.json()["id"]
+    ranked = client.get(f"/api/v1/dispatch/events/{event_id}/suggestions",
+                        headers=bearer("op")).json()
+    assert next(d["drone_id"] for d in ranked["drones"]) == "dock-south"
+    assert ranked["target_s"] == 180.0 and not ranked["at_risk"]
+    assert ranked["drones"][0]["corners"] == 2
+    planned_eta_s = ranked["drones"][0]["eta_s"]
+
+    review = client.post(f"/api/v1/events/{event_id}/review", json={"decision": "confirm"},
+                         headers=bearer("op"))
+    assert review.status_code == 200, review.text
+    detail = wait_for(lambda: client.get(f"/api/v1/events/{event_id}", headers=bearer("op")).json(),
+                      lambda e: e["state"] == "on_scene")
+    tasks = {t["kind"]: t for t in detail["tasks"]}
+    assert tasks["drone"]["drone_id"] == "dock-south"
+    assert tasks["team"]["team_id"] == "t2"  # ~0.6 km from Nanyuan, t1 ~0.9 km
+    assert tasks["drone"]["eta_s"] == pytest.approx(planned_eta_s, rel=0.05)
+    event = detail.get("event", detail)
+    assert event["within_target"] is True
+    # response time = on_scene − alerted; the confirmation took a moment of mission time too
+    assert event["response_time_s"] == pytest.approx(planned_eta_s, rel=0.15)
+    # the drone really is over the event (true position, within the 30 m radius)
+    state = fleet.vehicles[2].state
+    east, north = TOWN.frame.to_local(state.lat, state.lon)
+    ev_e, ev_n = TOWN.frame.to_local(*NANYUAN)
+    assert ((east - ev_e) ** 2 + (north - ev_n) ** 2) ** 0.5 <= 31.0
+
+    drones = {d["id"]: d for d in client.get("/api/v1/dispatch/drones",
+                                             headers=bearer("eva")).json()}
+    assert drones["dock-south"]["status"] == "on_task"
+    assert drones["dock-south"]["event_id"] == event_id
+
+    # the team resolves it: the drone is released and flies home
+    resolved = client.post(f"/api/v1/events/{event_id}/resolve",
+                           data={"disposition": "persuaded"}, headers=bearer("tm2"))
+    assert resolved.status_code == 200, resolved.text
+    wait_for(lambda: fleet.vehicles[2].state.mode, lambda m: m == "RTL", 20)
+
+
+def test_without_a_fleet_dispatch_answers_503_saying_what_to_set(client, headers):
+    response = client.get("/api/v1/dispatch/drones", headers=headers["op"])
+    assert response.status_code == 503
+    assert "FLYONCE_FLEET_FILE" in response.json()["detail"]
