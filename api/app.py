@@ -16,7 +16,8 @@ from api import db
 from api.bus import AlertBus, RedisAlertBus
 from api.clock import Clock, clock_from_spec
 from api.errors import IllegalTransition, ServiceError
-from api.routes import auth, events, fleet, live, metrics, pages
+from api.dispatcher import DispatchWorker
+from api.routes import auth, dispatch, events, fleet, live, metrics, pages
 from api.settings import Settings, get_settings
 from api.zones import ZoneIndex
 
@@ -46,9 +47,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         bus = RedisAlertBus(settings.redis_url, settings.redis_channel) if settings.redis_url else AlertBus()
         await bus.start()
         app.state.bus = bus
+        app.state.dispatch = DispatchWorker(engine=app.state.engine, bus=bus, clock=app.state.clock,
+                                            zones=app.state.zones, settings=settings)
+        await app.state.dispatch.start()
         try:
             yield
         finally:
+            await app.state.dispatch.stop()
             await bus.stop()
             app.state.engine.dispose()
 
@@ -93,7 +98,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     def index() -> RedirectResponse:
         return RedirectResponse("/ui/")
 
-    for module in (auth, events, fleet, metrics, live):
+    for module in (auth, events, fleet, metrics, live, dispatch):
         app.include_router(module.router)
     pages.install(app)
     return app

@@ -45,6 +45,19 @@ class Settings(BaseSettings):
         None, description="A simulators SimClock spec: the service then reads mission time."
     )
     cors_origins: list[str] = []
+    # dispatch (api/dispatcher.py)
+    fleet_file: Path | None = Field(
+        None, description="TOML fleet file ([[drone]] id, url, dock = [lat, lon]); without it, "
+        "drones registered with a mavlink_url are the fleet."
+    )
+    auto_assign: bool = Field(False, description="Fly the best drone as soon as an event is confirmed.")
+    arrival_radius_m: float = Field(30.0, gt=0, description="On scene within this horizontal distance.")
+    hold_alt_m: float = Field(30.0, gt=0, description="Cruise and hold altitude, metres above home.")
+    hold_on_scene_s: float = Field(300.0, ge=0, description="Hold time the battery plan allows for.")
+    no_fly_margin_m: float = Field(20.0, ge=0, description="Routes keep this far from no-fly zones.")
+    telemetry_hz: float = Field(5.0, gt=0, description="Position stream rate asked of each drone.")
+    fleet_connect_timeout_s: float = Field(10.0, gt=0)
+    drone_state_period_s: float = Field(1.0, gt=0, description="Live drone states on the bus this often.")
     tile_url: str | None = Field(
         None, description="Map tiles for a real city ({z}/{x}/{y} URL); the sample town's orthophoto otherwise."
     )
