@@ -9,7 +9,8 @@ total ETA.
 Speed: a straight line that no buffered no-fly zone touches is its own route, so routing runs
 only for the pairs a zone stands between, and only for each event's ``candidates_per_event``
 most promising drones by a straight-line lower bound on the ETA (the bound is exact when the
-line is clear, and a detour only makes a drone later).
+line is clear, and a detour only makes a drone later); of those, a blocked pair is routed only
+while fewer than ``routed_enough`` exact ETAs beat its lower bound.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class Planner:
         hold_s: float = 300.0,
         arrival_radius_m: float = 30.0,
         candidates_per_event: int = 12,
+        routed_enough: int = 6,
         preempt_penalty_s: float = 30.0,
     ) -> None:
         self.router = router
@@ -125,6 +127,7 @@ class Planner:
         self.hold_s = float(hold_s)
         self.arrival_radius_m = float(arrival_radius_m)
         self.candidates_per_event = max(1, int(candidates_per_event))
+        self.routed_enough = max(1, int(routed_enough))
         self.preempt_penalty_s = float(preempt_penalty_s)
         points = [_lat_lon(d) for d in docks]
         if not points:
@@ -218,14 +221,23 @@ class Planner:
             else:
                 picks = np.argpartition(lower[i], limit - 1)[:limit]
             back_m, back_note = self._back_m(incident)
-            picks = [int(j) for j in picks]
+            picks = sorted((int(j) for j in picks), key=lambda j: lower[i, j])
             clear = self._clear(i_e[i], i_n[i], d_e[picks], d_n[picks])
             row: dict[str, Option] = {}
+            etas: list[float] = []
             for j, is_clear in zip(picks, clear):
-                row[drones[j].id] = self._option(
+                # In lower-bound order: once enough exact ETAs beat this drone's best case,
+                # routing round the zones in its way cannot bring it into contention.
+                if limit is not None and not is_clear and \
+                        sum(e <= lower[i, j] for e in etas) >= self.routed_enough:
+                    continue
+                option = self._option(
                     incident, drones[j], float(straight[i, j]), bool(is_clear), back_m,
                     back_note, float(usable[j]),
                 )
+                row[drones[j].id] = option
+                if option.feasible:
+                    etas.append(option.eta_s)
             tables.append(row)
         return tables
 
