@@ -1,6 +1,6 @@
 // The operator console: live map, live alert list, review, assign.
 import {
-  Live, api, authImage, esc, fmtDistance, fmtDuration, guard, initLang, label, serverNowMs, syncClock, t,
+  Live, api, authImage, distanceM, esc, fmtDistance, fmtDuration, guard, initLang, label, serverNowMs, syncClock, t,
   toast,
 } from "./common.js";
 import { HATCH_SVG, STATE_COLOURS, createMap, dockIcon, droneIcon, teamIcon } from "./map.js";
@@ -399,7 +399,8 @@ function drawDrones() {
     if (lat == null || lon == null) continue;  // never seen and no dock: nothing to draw
     const track = state.tracks.get(d.id) || [];
     const last = track[track.length - 1];
-    if (!last || last[0] !== lat || last[1] !== lon) track.push([lat, lon]);
+    // GPS noise on a parked drone is not a track: keep points a few metres apart.
+    if (!last || distanceM(last[0], last[1], lat, lon) > 3) track.push([lat, lon]);
     if (track.length > 300) track.shift();
     state.tracks.set(d.id, track);
     const heading = d.heading_deg ?? headingOf(track);
@@ -427,7 +428,7 @@ function renderRoutes() {
   routeLayer.clearLayers();
   trackLayer.clearLayers();
   for (const [, track] of state.tracks) {
-    if (track.length > 1) L.polyline(track, { color: "#1f6feb", weight: 2, opacity: 0.6 }).addTo(trackLayer);
+    if (track.length > 1) L.polyline(track, { color: "#1f6feb", weight: 2, opacity: 0.6, className: "track" }).addTo(trackLayer);
   }
   for (const d of state.drones) {
     const task = activeTask(d.id) || (d.event_id != null ? { event_id: d.event_id } : null);
@@ -435,8 +436,8 @@ function renderRoutes() {
     if (!e) continue;
     const from = [d.lat ?? d.dock_lat, d.lon ?? d.dock_lon];
     if (from[0] == null) continue;
-    const path = d.route ? d.route.map((p) => [p.lat, p.lon]) : [from, [e.lat, e.lon]];
-    L.polyline(path, { color: "#1f6feb", weight: 3, dashArray: "6 6" }).addTo(routeLayer);
+    const path = d.route ? d.route.map((p) => [p.lat ?? p[0], p.lon ?? p[1]]) : [from, [e.lat, e.lon]];
+    L.polyline(path, { color: "#1f6feb", weight: 3, dashArray: "6 6", className: "route" }).addTo(routeLayer);
   }
 }
 
