@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.api.conftest import DEMO_PASSWORD, candidate
 from tests.web.conftest import DESK, PHONE, WebServer, open_page
@@ -31,7 +32,7 @@ def test_login_lands_on_the_roles_page_with_only_its_links(browser, server: WebS
     page.fill("#password", DEMO_PASSWORD)
     page.click("#login-btn")
     page.wait_for_url(f"**{home}")
-    assert page.locator("header.top nav a").all_inner_texts() == nav
+    expect(page.locator("header.top nav a")).to_have_text(nav)
     page.context.close()
 
 
@@ -61,11 +62,11 @@ def test_a_wrong_password_is_explained(browser, server: WebServer) -> None:
 def test_the_language_switch_relabels_the_page(browser, server: WebServer) -> None:
     page = open_page(browser, server, "/ui/console", user="op", lang="en")
     title = page.locator("#alerts-title")
-    assert title.inner_text() == "Alerts"
+    expect(title).to_have_text("Alerts")  # labels arrive with the page's script
     page.click("#lang")
     assert (title.inner_text(), page.locator("header nav a").first.inner_text()) == ("告警", "指挥台")
     page.reload()  # the choice is remembered
-    assert page.locator("#alerts-title").inner_text() == "告警"
+    expect(page.locator("#alerts-title")).to_have_text("告警")
     page.click("#lang")
     assert title.inner_text() == "Alerts"
     page.context.close()
