@@ -16,7 +16,7 @@ const state = {
   events: new Map(), selected: null, rejecting: null, rejectText: "", fresh: new Set(),
   plans: new Map(), details: new Map(), drones: [], tasks: [], tracks: new Map(),
 };
-let map, eventLayer, droneLayer, routeLayer, trackLayer;
+let map, eventLayer, groundLayer, droneLayer, routeLayer, trackLayer;
 const eventMarkers = new Map();
 
 const user = guard(["operator", "admin"]);
@@ -31,6 +31,7 @@ async function start() {
   trackLayer = L.layerGroup().addTo(map);
   routeLayer = L.layerGroup().addTo(map);
   eventLayer = L.layerGroup().addTo(map);
+  groundLayer = L.layerGroup().addTo(map);
   droneLayer = L.layerGroup().addTo(map);
   addLegend();
   await reloadEvents();
@@ -382,18 +383,23 @@ async function refreshFleet() {
   drawDrones();
 }
 
+// Drone markers move in place (live states come about once a second): recreating them would
+// close the tooltip an operator is reading.
+const droneMarkers = new Map();
+
 function drawDrones() {
-  droneLayer.clearLayers();
+  groundLayer.clearLayers();
   for (const m of state.teams || []) {
     L.marker([m.lat, m.lon], { icon: teamIcon(), keyboard: false })
-      .bindTooltip(`${esc(t("team_marker", { name: m.name }))} · ${esc(m.status)}`).addTo(droneLayer);
+      .bindTooltip(`${esc(t("team_marker", { name: m.name }))} · ${esc(m.status)}`).addTo(groundLayer);
   }
   const docks = new Set();
+  const seen = new Set();
   for (const d of state.drones) {
     const key = `${d.dock_lat},${d.dock_lon}`;
     if (d.dock_lat != null && !docks.has(key)) {
       docks.add(key);
-      L.marker([d.dock_lat, d.dock_lon], { icon: dockIcon(), interactive: false }).addTo(droneLayer);
+      L.marker([d.dock_lat, d.dock_lon], { icon: dockIcon(), interactive: false }).addTo(groundLayer);
     }
     const lat = d.lat ?? d.dock_lat, lon = d.lon ?? d.dock_lon;
     if (lat == null || lon == null) continue;  // never seen and no dock: nothing to draw
@@ -407,8 +413,22 @@ function drawDrones() {
     const task = activeTask(d.id) || (d.event_id != null ? { event_id: d.event_id } : null);
     const tip = `${esc(d.name || d.id)}<br>${t("battery")} ${d.battery_pct != null ? Math.round(d.battery_pct) + "%" : "–"} ·
       ${t("mode")} ${d.mode || "–"} · ${t("status")} ${d.status}` + (task ? `<br>${t("task")} #${task.event_id}` : "");
-    L.marker([lat, lon], { icon: droneIcon(heading, DRONE_COLOURS[d.status] || "#1f6feb") })
-      .bindTooltip(tip).addTo(droneLayer);
+    const icon = droneIcon(heading, DRONE_COLOURS[d.status] || "#1f6feb");
+    const look = `${Math.round(heading)}|${d.status}`;
+    let marker = droneMarkers.get(d.id);
+    if (!marker) {
+      marker = L.marker([lat, lon], { icon }).bindTooltip(tip).addTo(droneLayer);
+      droneMarkers.set(d.id, marker);
+    } else {
+      marker.setLatLng([lat, lon]);
+      marker.setTooltipContent(tip);
+      if (marker.look !== look) marker.setIcon(icon);
+    }
+    marker.look = look;
+    seen.add(d.id);
+  }
+  for (const [id, marker] of droneMarkers) {
+    if (!seen.has(id)) { marker.remove(); droneMarkers.delete(id); }
   }
   renderRoutes();
 }
