@@ -6,11 +6,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.flyonce-installed
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 .PHONY: demo test bench install browser clean help
 
 help:
-	@echo "make demo   - start flyonce with an example control room on http://127.0.0.1:8000"
+	@echo "make demo   - fly the simulated closed loop (6 drones, 30 mission min), print the scorecard and write the report (DEMO_ARGS=\"--keep-serving\" leaves the console on)"
 	@echo "make test   - run the test suite (set FLYONCE_TEST_DATABASE_URL / FLYONCE_TEST_REDIS_URL for PostgreSQL / Redis)"
 	@echo "make bench  - run the benchmarks in tests/bench (one JSON line each)"
 
@@ -32,7 +33,7 @@ browser:
 	  || { echo "error: could not install chromium; run: apt-get install chromium" >&2; exit 1; }; }
 
 demo: $(STAMP)
-	$(BIN)/flyonce demo
+	$(BIN)/flyonce demo $(DEMO_ARGS)
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

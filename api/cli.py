@@ -15,12 +15,14 @@ app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 
 # Subcommands owned by the other packages; their modules import nothing heavy at the top.
+from api.demo.cli import demo  # noqa: E402
 from detection.cli import detect, train  # noqa: E402
 from simulators.cli import sim  # noqa: E402
 
 app.command("sim")(sim)
 app.command("detect")(detect)
 app.command("train")(train)
+app.command("demo")(demo)
 
 
 def _fail(message: str) -> None:
@@ -123,42 +125,3 @@ def report(
         page = build_report(events, period=(start, end))
     out.write_text(page, encoding="utf-8")
     typer.echo(f"report on {len(events)} events written to {out.resolve()}")
-
-
-@app.command()
-def demo(
-    port: Annotated[int, typer.Option(help="TCP port for the service.")] = 8000,
-    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database and media.")] = Path("var/demo"),
-) -> None:
-    """Start the service with an example control room (accounts, drones, teams, events)."""
-    import os
-
-    os.environ.setdefault("FLYONCE_DATA_DIR", str(data_dir))
-    from sqlmodel import Session
-
-    from api import db
-    from api.clock import SystemClock
-    from api.seed import DEMO_PASSWORD, seed
-    from api.settings import get_settings
-    from api.zones import ZoneIndex
-
-    settings = get_settings()
-    engine = db.create_db_engine(settings.resolved_database_url)
-    db.upgrade(engine)
-    zones = ZoneIndex.load(settings.zones_file, default_target_s=settings.default_target_s)
-    with Session(engine) as session:
-        zones.sync(session)
-        report = seed(session, zones, SystemClock())
-    engine.dispose()
-    base = f"http://127.0.0.1:{port}"
-    typer.echo(
-        f"flyonce demo: {report.events} example events, {report.drones} drones, {report.teams} teams\n"
-        f"  data:     {settings.data_dir.resolve()}\n"
-        f"  API docs: {base}/docs\n"
-        f"  accounts: {', '.join(report.users)} (password '{DEMO_PASSWORD}')\n"
-        f"  try:      TOKEN=$(curl -s -d 'username=operator&password={DEMO_PASSWORD}' "
-        f"{base}/api/v1/auth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n"
-        f"            curl -s -H \"Authorization: Bearer $TOKEN\" {base}/api/v1/events\n"
-        "  Ctrl-C stops it."
-    )
-    serve(port=port)

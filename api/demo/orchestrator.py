@@ -1,0 +1,419 @@
+"""The whole closed loop on one machine: fleet, service, patrols, cameras, people, then the score.
+
+``Demo(config).run()`` stages everything on embedded defaults — a fresh SQLite data dir, the
+in-process alert bus, simulated copters over local TCP sockets — all on one ``SimClock`` so every
+duration is mission time:
+
+1. the scenario (town, incidents over mission time) and the fleet at the sample docks;
+2. the service (``create_app`` under uvicorn in a thread) with the fleet file, auto-assign on;
+3. patrols asked of the service over HTTP, kept going as drones come home;
+4. the patrol cameras (a worker thread) render, detect and post candidates as ``detector``;
+5. the simulated operator reviews alerts, the dispatch worker flies drones and picks teams,
+   the simulated teams drive, check in and resolve;
+6. after the duration no new frames are taken; the loop runs on until every open event is
+   closed (or ``wind_down_min`` passes), then it is scored and the report written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Self
+
+import httpx
+
+from api.demo.actors import OPEN, SimOperator, SimTeams, login
+from api.demo.errors import BadScenario, StageFailed
+from api.demo.scenario import PATROL_ZONES, Scenario
+
+log = logging.getLogger("flyonce.demo")
+
+DEMO_PASSWORD = "flyonce-demo"
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """What the scenario is and how it is run; every field has a working default."""
+
+    seed: int = 7
+    drones: int = 6
+    duration_min: float = 30.0
+    speedup: float = 10.0
+    patrols: int | None = None  # drones on patrol at once; default half the fleet
+    zones: tuple[str, ...] | None = None  # patrolled zones; default the first patrols + 2
+    incidents: int | None = None  # placed violations; default one per drone per 6 minutes
+    hotline_share: float = 0.2  # share of violations also phoned in by citizens
+    teams: int | None = None  # ground teams; default one per drone
+    operator_accuracy: float = 0.95
+    reaction_s: float = 20.0
+    manual_review: bool = False
+    patrol_alt_m: float = 60.0
+    lane_spacing_m: float = 80.0
+    overlap: float = 0.2
+    min_sightings: int = 1
+    conf: float = 0.25
+    road_speed_mps: float = 8.3
+    wind_down_min: float = 20.0
+    data_dir: Path = Path("var/demo")
+    port: int = 0  # 0: any free port
+
+    def check(self) -> None:
+        """BadScenario with what to change when the options cannot make a scenario."""
+        if self.drones < 1:
+            raise BadScenario(f"--drones must be at least 1, got {self.drones}")
+        if not self.duration_min > 0:
+            raise BadScenario(f"--duration must be positive minutes, got {self.duration_min}")
+        if not 0 < self.speedup <= 200:
+            raise BadScenario(f"--speedup must be in (0, 200], got {self.speedup}")
+        if not 0 <= self.operator_accuracy <= 1:
+            raise BadScenario(f"--operator-accuracy must be in 0..1, got {self.operator_accuracy}")
+        if not 0 <= self.overlap < 1:
+            raise BadScenario(f"overlap must be in [0, 1), got {self.overlap}")
+
+    @property
+    def n_patrols(self) -> int:
+        return self.patrols if self.patrols is not None else max(1, self.drones // 2)
+
+    @property
+    def zone_ids(self) -> tuple[str, ...]:
+        return self.zones or PATROL_ZONES[:min(len(PATROL_ZONES), self.n_patrols + 2)]
+
+    @property
+    def n_incidents(self) -> int:
+        if self.incidents is not None:
+            return self.incidents
+        return max(3, round(self.drones * self.duration_min / 6))
+
+
+@dataclass
+class Timings:
+    """Wall seconds by part: what the speed target is spent on."""
+
+    setup_s: float = 0.0
+    mission_s: float = 0.0
+    wind_down_s: float = 0.0
+    render_s: float = 0.0
+    detect_s: float = 0.0
+    post_s: float = 0.0
+    actors_s: float = 0.0  # operator + teams + patrol requests (HTTP round trips)
+    report_s: float = 0.0
+    total_s: float = 0.0
+
+
+@dataclass
+class DemoResult:
+    """What a run leaves: the scorecard, the report file, the service's address, the timings."""
+
+    scorecard: object
+    report_path: Path
+    base_url: str
+    run_dir: Path
+    timings: Timings
+    extra: dict = field(default_factory=dict)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Demo:
+    """One run of the closed loop; ``run()`` then ``close()`` (or use it as a context manager)."""
+
+    def __init__(self, config: DemoConfig,
+                 on_progress: Callable[[float, float, dict], None] | None = None) -> None:
+        config.check()
+        self.config = config
+        self.on_progress = on_progress
+        self.timings = Timings()
+        self._server = None
+        self._server_thread: threading.Thread | None = None
+        self._fleet = None
+        self._cameras = None
+        self.base_url = ""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- staging
+
+    def _stage(self) -> None:
+        import uvicorn
+        from sqlmodel import Session
+
+        from api import db, users
+        from api.app import create_app
+        from api.models import GroundTeam
+        from api.settings import Settings
+        from simulators.clock import SimClock
+        from simulators.fleet import Fleet
+
+        cfg = self.config
+        self.scenario = Scenario(seed=cfg.seed, duration_s=cfg.duration_min * 60,
+                                 zone_ids=cfg.zone_ids, incidents=cfg.n_incidents,
+                                 hotline_share=cfg.hotline_share)
+        self.run_dir = cfg.data_dir.resolve()
+        if self.run_dir.exists():
+            shutil.rmtree(self.run_dir)  # a fresh data dir: the score is this run's alone
+        self.run_dir.mkdir(parents=True)
+        town = self.scenario.town
+        self.clock = SimClock(cfg.speedup)
+        docks = [town.docks[i % len(town.docks)] for i in range(cfg.drones)]
+        self._fleet = Fleet.start(docks, clock=self.clock, base_tcp_port=0, seed=cfg.seed)
+        self.drone_ids = [f"drone-{i + 1}" for i in range(cfg.drones)]
+        fleet_file = self.run_dir / "fleet.json"
+        fleet_file.write_text(json.dumps({"drones": [
+            {"id": did, "url": v.endpoint, "dock": [d.lat, d.lon], "name": f"{did} ({d.name})"}
+            for did, v, d in zip(self.drone_ids, self._fleet.vehicles, docks)]}, indent=1))
+        settings = Settings(data_dir=self.run_dir, sim_clock=self.clock.spec(),
+                            fleet_file=fleet_file, auto_assign=True, hold_alt_m=cfg.patrol_alt_m,
+                            telemetry_hz=2.0, redis_url=None, database_url=None, zones_file=None)
+        engine = db.create_db_engine(settings.resolved_database_url)
+        db.upgrade(engine)
+        n_teams = cfg.teams if cfg.teams is not None else cfg.drones
+        self.team_ids = [f"team-{i + 1}" for i in range(n_teams)]
+        now = self.clock.now()
+        with Session(engine) as session:
+            for i, tid in enumerate(self.team_ids):
+                dock = town.docks[i % len(town.docks)]
+                session.add(GroundTeam(id=tid, name=f"巡查中队 {i + 1}", lat=dock.lat,
+                                       lon=dock.lon, updated_at=now))
+            session.commit()
+            for name, role in (("admin", "admin"), ("operator", "operator"),
+                               ("evaluator", "evaluator"), ("detector", "detector")):
+                users.add_user(session, name, DEMO_PASSWORD, role)
+            for i, tid in enumerate(self.team_ids):
+                users.add_user(session, f"team{i + 1}", DEMO_PASSWORD, "ground_team", team_id=tid)
+        engine.dispose()
+        self.settings = settings
+        self.app = create_app(settings, clock=self.clock)
+        port = cfg.port or _free_port()
+        self.base_url = f"http://127.0.0.1:{port}"
+        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port,
+                                                     log_level="warning", lifespan="on"))
+        self._server_thread = threading.Thread(target=self._server.run, name="demo-service",
+                                               daemon=True)
+        self._server_thread.start()
+        self.client = httpx.Client(base_url=self.base_url, timeout=30.0)
+        deadline = time.monotonic() + 60
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._server_thread.is_alive():
+                raise StageFailed(f"the service did not start on port {port}; is it taken? "
+                                  "try --port 0")
+            time.sleep(0.05)
+        self.headers = {name: login(self.client, name, DEMO_PASSWORD)
+                        for name in ("operator", "detector")}
+        self.team_headers = {tid: login(self.client, f"team{i + 1}", DEMO_PASSWORD)
+                             for i, tid in enumerate(self.team_ids)}
+        self._wait_fleet()
+
+    def _drones(self) -> list[dict]:
+        r = self.client.get("/api/v1/dispatch/drones", headers=self.headers["operator"])
+        r.raise_for_status()
+        return r.json()
+
+    def _wait_fleet(self, timeout_s: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        last: list[dict] = []
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                last = self._drones()
+                if len(last) == len(self.drone_ids) and all(d["available"] for d in last):
+                    return
+            time.sleep(0.2)
+        waiting = [f"{d['id']}: {d['reason']}" for d in last if not d["available"]]
+        raise StageFailed(f"the simulated drones did not become available in {timeout_s:.0f} s "
+                          f"({'; '.join(waiting) or 'no answer from the service'})")
+
+    # ---------------------------------------------------------------- patrols
+
+    def _patrol_tick(self) -> None:
+        drones = self._drones()
+        flying = sum(1 for d in drones if d["status"] == "patrol")
+        idle = [d for d in drones if d["status"] == "available" and not d["armed"]
+                and (d["battery_pct"] or 0) >= 40]
+        for d in idle[:max(0, self.config.n_patrols - flying)]:
+            zone = self.config.zone_ids[self._next_zone % len(self.config.zone_ids)]
+            self._next_zone += 1
+            r = self.client.post(f"/api/v1/dispatch/drones/{d['id']}/patrol",
+                                 headers=self.headers["operator"],
+                                 json={"zone_id": zone,
+                                       "footprint_width_m": self.config.lane_spacing_m})
+            if r.status_code == 200:
+                self.patrols_flown.append((self.scenario.now_s(), d["id"], zone))
+            else:
+                log.warning("patrol of %s by %s refused: %s", zone, d["id"], r.text[:200])
+
+    # ---------------------------------------------------------------- the run
+
+    def _post_candidates(self, candidates: list) -> int:
+        ok = 0
+        for c in candidates:
+            r = self.client.post("/api/v1/candidates", json=c.to_json(),
+                                 headers=self.headers["detector"])
+            if r.status_code in (200, 201):
+                ok += 1
+            else:
+                log.warning("candidate refused (%s): %s", r.status_code, r.text[:200])
+        return ok
+
+    def _hotline(self, now_s: float) -> None:
+        """Citizens' calls: the operator types each in as a report (a few metres off, by ear)."""
+        for inc in self.scenario.hotline_due(now_s):
+            offset = 8.0 * ((inc.object_id % 7) / 7 - 0.5)
+            lat, lon = self.scenario.town.frame.to_wgs84(inc.east_m + offset, inc.north_m - offset)
+            r = self.client.post("/api/v1/candidates", headers=self.headers["operator"], json={
+                "source": "hotline", "source_event_id": f"call-{inc.object_id}",
+                "type": inc.type, "lat": float(lat), "lon": float(lon), "confidence": 1.0,
+                "note": "reported by phone"})
+            if r.status_code not in (200, 201):
+                log.warning("hotline report refused (%s): %s", r.status_code, r.text[:200])
+
+    def _open_events(self) -> int:
+        r = self.client.get("/api/v1/events", params={"state": ["alerted", *OPEN], "limit": 1},
+                            headers=self.headers["operator"])
+        return r.json()["total"]
+
+    def _counts(self) -> dict:
+        r = self.client.get("/api/v1/metrics/summary", headers=self.headers["operator"])
+        return r.json() if r.status_code == 200 else {}
+
+    def run(self) -> DemoResult:
+        """Fly the scenario, close every event it can, score it and write the report."""
+        from api.demo.camera import PatrolCameras
+
+        cfg = self.config
+        t_start = time.perf_counter()
+        self._stage()
+        scenario = self.scenario
+        self._cameras = PatrolCameras(
+            scenario, list(zip(self.drone_ids, self._fleet.vehicles)), now=self.clock.now,
+            post=self._post_candidates, patrol_alt_m=cfg.patrol_alt_m, overlap=cfg.overlap,
+            min_sightings=cfg.min_sightings, conf=cfg.conf)
+        scenario.start(self.clock.elapsed_s)
+        self.t0 = self.clock.now()
+        operator = None
+        if not cfg.manual_review:
+            operator = SimOperator(self.client, self.headers["operator"], scenario,
+                                   accuracy=cfg.operator_accuracy, reaction_s=cfg.reaction_s,
+                                   seed=cfg.seed, t0=self.t0)
+        teams = SimTeams(self.client, self.team_headers, scenario,
+                         positions={t: (d.lat, d.lon) for t, d in zip(
+                             self.team_ids, [scenario.town.docks[i % len(scenario.town.docks)]
+                                             for i in range(len(self.team_ids))])},
+                         road_speed_mps=cfg.road_speed_mps, seed=cfg.seed)
+        self.patrols_flown: list[tuple[float, str, str]] = []
+        self._next_zone = 0
+        self.timings.setup_s = time.perf_counter() - t_start
+        self._cameras.start()
+        duration_s = scenario.duration_s
+        next_patrol_s = next_actor_s = 0.0
+        t_mission = time.perf_counter()
+        winding = False
+        end_s = duration_s + cfg.wind_down_min * 60
+        counts: dict = {}
+        while True:
+            now_s = scenario.now_s()
+            if not winding and now_s >= duration_s:
+                winding = True
+                self._cameras.stop()  # nothing new is seen after the mission's end
+                self.timings.mission_s = time.perf_counter() - t_mission
+                t_wind = time.perf_counter()
+            if winding and (now_s >= end_s or self._open_events() == 0):
+                break
+            if now_s >= next_actor_s:
+                t = time.perf_counter()
+                try:
+                    if not winding and now_s >= next_patrol_s:
+                        self._patrol_tick()
+                        next_patrol_s = now_s + 10.0
+                    if not winding:
+                        self._hotline(now_s)
+                    if operator is not None:
+                        operator.tick(now_s)
+                    teams.tick(now_s)
+                    counts = self._counts()
+                except httpx.HTTPError as exc:  # the service is busy; the next tick retries
+                    log.warning("actors' tick failed: %s", exc)
+                self.timings.actors_s += time.perf_counter() - t
+                next_actor_s = now_s + 2.0
+                if self.on_progress is not None:
+                    self.on_progress(min(now_s, duration_s), duration_s, {
+                        "events": counts.get("events", 0), "frames": self._cameras.stats.frames,
+                        "confirmed": counts.get("confirmed", 0),
+                        "reached": counts.get("reached", 0),
+                        "resolved": sum(counts.get("dispositions", {}).values()),
+                        "winding": winding})
+            time.sleep(0.05)
+        self.timings.wind_down_s = time.perf_counter() - t_wind
+        cam = self._cameras.stats
+        self.timings.render_s, self.timings.detect_s = cam.render_s, cam.detect_s
+        self.timings.post_s = cam.post_s
+        t = time.perf_counter()
+        result = self._score(operator, teams)
+        self.timings.report_s = time.perf_counter() - t
+        self.timings.total_s = time.perf_counter() - t_start
+        return result
+
+    def _score(self, operator: SimOperator | None, teams: SimTeams) -> DemoResult:
+        from sqlmodel import Session, select
+
+        from api.demo.scoring import report_sections, score
+        from api.models import Event
+        from api.report import build_report
+
+        with Session(self.app.state.engine) as session:
+            events = list(session.exec(select(Event)).all())
+            for e in events:
+                session.expunge(e)
+        card = score(self.scenario, self._cameras.stats, events, t0=self.t0,
+                     operator=operator.stats if operator else None,
+                     spacing_m=self._cameras.spacing_m)
+        cfg = self.config
+        title = (f"flyonce demo: seed {cfg.seed}, {cfg.drones} drones, "
+                 f"{cfg.duration_min:g} mission minutes")
+        page = build_report(events, title=title,
+                            period=(self.t0, self.t0 + timedelta(seconds=self.scenario.now_s())),
+                            extra_sections=report_sections(card, self.timings))
+        path = self.run_dir / "report.html"
+        path.write_text(page, encoding="utf-8")
+        return DemoResult(card, path, self.base_url, self.run_dir, self.timings,
+                          extra={"patrols": list(self.patrols_flown),
+                                 "dispositions_by_teams": dict(teams.dispositions)})
+
+    # ---------------------------------------------------------------- teardown
+
+    def close(self) -> None:
+        """Stop cameras, service and fleet (safe to call twice)."""
+        if self._cameras is not None:
+            self._cameras.stop()
+        if getattr(self, "client", None) is not None:
+            self.client.close()
+        if self._server is not None:
+            self._server.should_exit = True
+            if self._server_thread is not None:
+                self._server_thread.join(timeout=15)
+            self._server = None
+        if self._fleet is not None:
+            self._fleet.stop()
+            self._fleet = None
+
+    def serve_forever(self) -> None:
+        """Block while the service keeps serving the finished scenario (Ctrl-C ends it)."""
+        with contextlib.suppress(KeyboardInterrupt):
+            while self._server_thread is not None and self._server_thread.is_alive():
+                self._server_thread.join(timeout=0.5)
+

@@ -1,0 +1,254 @@
+"""The demo scored against its ground truth: detection, georeference, latency, the loop's figures.
+
+Every placed violation the patrol cameras had in view (its true box in at least one rendered
+frame) is *covered*; a covered violation is *detected* when an event from a detector lies within
+``MATCH_RADIUS_M`` of it (one event per violation, nearest first), otherwise *missed*. Events
+near no placed violation are false alarms; further events on an already matched one are
+duplicates. Response times are the service's own (on scene − alerted).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from api.events import percentile, response_figures
+from api.models import Event
+
+MATCH_RADIUS_M = 20.0
+
+
+@dataclass
+class Scorecard:
+    """The run's figures; lists hold one value per event or violation for the plots."""
+
+    placed: int = 0
+    covered: int = 0
+    detected: int = 0
+    missed: int = 0
+    detected_outside_coverage: int = 0
+    detector_events: int = 0
+    true_events: int = 0
+    duplicates: int = 0
+    false_events: int = 0
+    type_correct: int = 0
+    recall: float | None = None
+    precision: float | None = None
+    georef_error_m: list[float] = field(default_factory=list)
+    seen_to_alert_s: list[float] = field(default_factory=list)
+    appear_to_alert_s: list[float] = field(default_factory=list)
+    by_type: dict[str, dict[str, int]] = field(default_factory=dict)
+    events: int = 0
+    confirmed: int = 0
+    confirmed_closed: int = 0
+    open_events: int = 0
+    response_s: list[float] = field(default_factory=list)
+    within_target: int = 0
+    reached: int = 0
+    dispositions: dict[str, int] = field(default_factory=dict)
+    operator_reviewed: int = 0
+    operator_correct: int = 0
+    frames: int = 0
+    frames_due: float = 0.0
+    spacing_m: float = 0.0
+    missed_ids: list[int] = field(default_factory=list)
+    detected_ids: list[int] = field(default_factory=list)
+
+    @property
+    def frame_share(self) -> float | None:
+        """Frames taken over frames that full coverage of the patrolled path needed."""
+        return self.frames / self.frames_due if self.frames_due else None
+
+
+def _mission_s(at: datetime | None, t0: datetime) -> float | None:
+    return None if at is None else (at - t0).total_seconds()
+
+
+def score(scenario, cameras, events: list[Event], *, t0: datetime, operator=None,
+          spacing_m: float = 0.0) -> Scorecard:
+    """The scorecard of one run: ``cameras`` is the PatrolCameras' stats, ``t0`` mission 0."""
+    card = Scorecard(placed=len(scenario.incidents), frames=cameras.frames,
+                     frames_due=cameras.frames_due, spacing_m=spacing_m, events=len(events))
+    frame = scenario.town.frame
+    covered = {i.object_id for i in scenario.incidents if i.object_id in cameras.first_seen_s}
+    card.covered = len(covered)
+    detector = [e for e in events if e.source.startswith("detector:")]
+    card.detector_events = len(detector)
+    pairs = []
+    for e in detector:
+        east, north = frame.to_local(e.lat, e.lon)
+        for inc in scenario.incidents:
+            d = math.hypot(inc.east_m - east, inc.north_m - north)
+            if d <= MATCH_RADIUS_M:
+                pairs.append((d, e.id, inc))
+    matched: dict[int, tuple[Event, float]] = {}
+    used: set[int] = set()
+    near_truth: set[int] = set()
+    by_id = {e.id: e for e in detector}
+    for d, eid, inc in sorted(pairs, key=lambda p: (p[0], p[1])):
+        near_truth.add(eid)
+        if eid in used or inc.object_id in matched:
+            continue
+        used.add(eid)
+        matched[inc.object_id] = (by_id[eid], d)
+    card.true_events = len(near_truth)
+    card.duplicates = len(near_truth) - len(used)
+    card.false_events = card.detector_events - card.true_events
+    per_type: dict[str, Counter] = {}
+    for inc in scenario.incidents:
+        c = per_type.setdefault(inc.type, Counter())
+        c["placed"] += 1
+        if inc.object_id in covered:
+            c["covered"] += 1
+            if inc.object_id in matched:
+                c["detected"] += 1
+                card.detected_ids.append(inc.object_id)
+            else:
+                c["missed"] += 1
+                card.missed_ids.append(inc.object_id)
+        elif inc.object_id in matched:
+            card.detected_outside_coverage += 1
+        if inc.object_id in matched:
+            event, d = matched[inc.object_id]
+            card.georef_error_m.append(d)
+            card.type_correct += int(event.type == inc.type)
+            alerted = _mission_s(event.alerted_at, t0)
+            if alerted is not None:
+                seen = cameras.first_seen_s.get(inc.object_id)
+                if seen is not None:
+                    card.seen_to_alert_s.append(alerted - seen)
+                card.appear_to_alert_s.append(alerted - inc.appear_s)
+    card.by_type = {k: dict(v) for k, v in sorted(per_type.items())}
+    card.detected, card.missed = len(card.detected_ids), len(card.missed_ids)
+    card.recall = card.detected / card.covered if card.covered else None
+    card.precision = card.true_events / card.detector_events if card.detector_events else None
+    closed = {"resolved", "evaluated"}
+    for e in events:
+        confirmed = e.reviewed_at is not None and e.reject_reason is None and e.state != "rejected"
+        card.confirmed += int(confirmed)
+        card.confirmed_closed += int(confirmed and e.state in closed)
+        card.open_events += int(e.state in ("alerted", "confirmed", "assigned", "on_scene"))
+        response_s, within, _ = response_figures(e)
+        if response_s is not None:
+            card.response_s.append(response_s)
+            card.reached += 1
+            card.within_target += int(bool(within))
+        if e.disposition:
+            card.dispositions[e.disposition] = card.dispositions.get(e.disposition, 0) + 1
+    if operator is not None:
+        card.operator_reviewed, card.operator_correct = operator.reviewed, operator.correct
+    return card
+
+
+def _fmt(value: float | None, unit: str = "", digits: int = 0) -> str:
+    return "—" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def scorecard_rows(card: Scorecard, timings) -> list[tuple[str, str]]:
+    """The scorecard as (figure, value) rows, for the terminal and the report."""
+    p50 = percentile(card.response_s, 0.5)
+    return [
+        ("placed violations", str(card.placed)),
+        ("in the patrols' view (covered)", str(card.covered)),
+        ("detected / missed", f"{card.detected} / {card.missed}"),
+        ("detection recall (of covered)", _fmt(card.recall and card.recall * 100, " %")),
+        ("detector events: true / duplicate / false",
+         f"{card.true_events - card.duplicates} / {card.duplicates} / {card.false_events}"),
+        ("detection precision", _fmt(card.precision and card.precision * 100, " %")),
+        ("georeference error p50", _fmt(percentile(card.georef_error_m, 0.5), " m", 1)),
+        ("alert latency (first frame → alert) p50",
+         _fmt(percentile(card.seen_to_alert_s, 0.5), " s", 1)),
+        ("confirmed events closed", f"{card.confirmed_closed} of {card.confirmed}"),
+        ("reached on scene / within target", f"{card.reached} / {card.within_target}"),
+        ("response time p50", _fmt(p50, " s")),
+        ("operator decisions right", f"{card.operator_correct} of {card.operator_reviewed}"),
+        ("frames taken / due for full coverage",
+         f"{card.frames} / {card.frames_due:.0f}"),
+        ("wall time: total (setup, mission, wind-down)",
+         (f"{timings.total_s:.0f} s ({timings.setup_s:.0f}, {timings.mission_s:.0f}, "
+         f"{timings.wind_down_s:.0f})")),
+        ("wall time: rendering / detection / posting / people",
+         (f"{timings.render_s:.0f} / {timings.detect_s:.0f} / {timings.post_s:.0f} / "
+         f"{timings.actors_s:.0f} s")),
+    ]
+
+
+def _png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _hist(values: list[float], xlabel: str, title: str, colour: str) -> bytes | None:
+    if not values:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.hist(values, bins=min(20, max(5, len(values))), color=colour)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count")
+    ax.set_title(title)
+    return _png(fig)
+
+
+def detection_figure(card: Scorecard) -> bytes | None:
+    """Bars per violation type: covered violations detected and missed."""
+    if not card.by_type:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = list(card.by_type)
+    det = [card.by_type[k].get("detected", 0) for k in kinds]
+    mis = [card.by_type[k].get("missed", 0) for k in kinds]
+    out = [card.by_type[k].get("placed", 0) - card.by_type[k].get("covered", 0) for k in kinds]
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.barh(kinds, det, color="#2e7d32", label="detected")
+    ax.barh(kinds, mis, left=det, color="#d9534f", label="missed")
+    ax.barh(kinds, out, left=[a + b for a, b in zip(det, mis)], color="#bbbbbb",
+            label="never in view")
+    ax.set_xlabel("placed violations")
+    ax.set_title("Detection against the placed ground truth")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def report_sections(card: Scorecard, timings) -> list:
+    """The demo's own sections of the closed-loop report (``api.report.Section``)."""
+    import html
+
+    from api.report import Section
+
+    table = "<table>" + "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
+                                for k, v in scorecard_rows(card, timings)) + "</table>"
+    return [
+        Section("Scorecard against ground truth", table),
+        Section("Detection recall and precision", (
+            f"<p>Recall {_fmt(card.recall and card.recall * 100, ' %')} of the {card.covered} "
+            f"violations the patrol cameras had in view; precision "
+            f"{_fmt(card.precision and card.precision * 100, ' %')} of {card.detector_events} "
+            f"detector events (an event is true within {MATCH_RADIUS_M:g} m of a placed "
+            "violation).</p>"), [f for f in (detection_figure(card),) if f]),
+        Section("Georeference error", "<p>Distance from each true event to its violation.</p>",
+                [f for f in (_hist(card.georef_error_m, "georeference error, m",
+                                   "Event position vs placed violation", "#5b7db1"),) if f]),
+        Section("Alert latency", "<p>Mission seconds from the first frame that showed a "
+                "violation (and from its appearance) to the alert on the console.</p>",
+                [f for f in (
+                    _hist(card.seen_to_alert_s, "first frame → alert, s", "Alert latency",
+                          "#8e6bb5"),
+                    _hist(card.appear_to_alert_s, "appeared → alert, s",
+                          "From appearance to alert", "#b58e6b")) if f]),
+    ]
