@@ -161,3 +161,33 @@ def test_a_nearer_drone_low_on_battery_is_passed_over(sim_fleet):
     assert [o.drone_id for o in ranked] == ["dock-west", "dock-south", "dock-northeast"]
     assert not ranked[2].feasible and "battery 30 %" in ranked[2].reason
     assert ranked[0].feasible
+
+
+def test_a_patrolling_drone_flies_its_sweep_in_auto_and_is_preempted_for_an_event(sim_fleet):
+    fleet = sim_fleet(TOWN.docks)
+    updates: list = []
+    dock = TOWN.docks[1]  # northeast
+    # a 200 m square sweep north-east of the dock, two lanes
+    east, north = TOWN.frame.to_local(dock.lat, dock.lon)
+    sweep = [tuple(map(float, TOWN.frame.to_wgs84(east + de, north + dn)))
+             for de, dn in ((0, 100), (200, 100), (200, 200), (0, 200))]
+
+    async def main():
+        dispatcher = make_dispatcher(fleet, updates)
+        await ready(dispatcher)
+        count = await dispatcher.patrol("dock-northeast", sweep)
+        while dispatcher.link("dock-northeast").telemetry.alt_rel_m < 25:
+            await asyncio.sleep(0.02)
+        view = {v.id: v for v in dispatcher.drones()}["dock-northeast"]
+        assignment = await dispatcher.dispatch(Incident("beiyuan", *BEIYUAN, target_s=180.0))
+        on_scene = await until(updates, "on_scene", wall_s=60)
+        await dispatcher.stop()
+        return count, view, assignment, on_scene
+
+    count, view, assignment, on_scene = run(main())
+    assert count == 1 + 1 + 4 + 1  # home, takeoff, four waypoints, RTL
+    assert view.on_patrol and view.available and view.telemetry.mode == "AUTO"
+    # airborne and nearest: no launch, so it beats the idle drones even with the 30 s penalty
+    assert assignment.option.drone_id == "dock-northeast" and assignment.option.on_patrol
+    assert on_scene.drone_id == "dock-northeast"
+    assert [u.kind for u in updates][:3] == ["patrol", "assigned", "on_scene"]
