@@ -8,7 +8,6 @@
     │   ├── CommandRejected        COMMAND_ACK said no; carries ``result`` (MAV_RESULT name) and ``command``
     │   └── MissionRejected        MISSION_ACK said no; carries ``result`` (MAV_MISSION_RESULT name)
     ├── DroneUnavailable           the drone cannot take this task (unknown, busy, no link, battery)
-    ├── NoFeasibleDrone            no drone of the fleet can reach the event with its battery
     ├── MissionAborted             a flight was given up (link lost, failsafe, refusal); ``reason`` says why
     └── FleetFileError             the fleet file is unreadable or malformed; the message says where
 """
@@ -24,7 +23,6 @@ __all__ = [
     "LinkTimeout",
     "MissionAborted",
     "MissionRejected",
-    "NoFeasibleDrone",
 ]
 
 
@@ -63,10 +61,6 @@ class MissionRejected(LinkError):
 
 class DroneUnavailable(DispatchError):
     """The drone cannot take the task now; the message says why."""
-
-
-class NoFeasibleDrone(DispatchError):
-    """No drone can reach the event and get back to a dock on its battery."""
 
 
 class MissionAborted(DispatchError):
