@@ -375,7 +375,9 @@ class Vehicle:
     def set_mission(self, items: list[MissionItem]) -> None:
         """Replace the mission; ``items[0]`` is home and is ignored, as ArduPilot does."""
         self.mission = [self._home_item(), *items[1:]]
-        if self.mission_current >= len(self.mission):
+        # on the ground a new mission starts from its top (ArduCopter resets the mission on
+        # disarm), even when the last one was cut short by GUIDED
+        if self.mission_current >= len(self.mission) or (self.landed and not self.armed):
             self.mission_current = 1
         self._mission_done = False
         self._item_started = False
