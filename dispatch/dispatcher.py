@@ -91,6 +91,10 @@ class DroneView:
     stage: str | None
 
 
+class _Released(Exception):
+    """The operator (or the event's end) released the drone: stop and fly home."""
+
+
 @dataclass
 class _Drone:
     entry: FleetEntry
@@ -330,16 +334,24 @@ class Dispatcher:
             self._emit("assigned", incident.id, drone.entry.id, eta_s=mission.option.eta_s,
                        at_risk=mission.option.at_risk,
                        reason=f"route {route.length_m:.0f} m, {len(route.points) - 2} turns")
+
+
+            def unless_released(_t: Telemetry | None = None) -> None:
+                if mission.released.is_set():
+                    raise _Released
+
             if not t.airborne:
                 await link.arm()
                 await link.takeoff(self.alt_rel_m)
                 while (link.telemetry.alt_rel_m or 0.0) < self.alt_rel_m - 1.0:
                     await link.wait_update(WATCH_POLL_S)
                     link.check_flying("GUIDED")
+                    unless_released()
             mission.stage = "en_route"
             await link.fly_route(route.points[1:], alt_rel_m=self.alt_rel_m,
                                  switch_radius_m=self.switch_radius_m,
-                                 arrival_radius_m=self.arrival_radius_m)
+                                 arrival_radius_m=self.arrival_radius_m,
+                                 on_update=unless_released)
             if mission.on_scene_at is None:
                 mission.on_scene_at = self.clock.now()
                 self._emit("on_scene", incident.id, drone.entry.id,
@@ -349,9 +361,15 @@ class Dispatcher:
             while not mission.released.is_set():
                 await link.wait_update(WATCH_POLL_S)
                 link.check_flying("GUIDED")
+            raise _Released
+        except _Released:
             mission.stage = "returning"
-            await link.return_to_launch()
-            self._emit("released", incident.id, drone.entry.id, reason="returning to launch")
+            try:
+                await link.return_to_launch()
+                self._emit("released", incident.id, drone.entry.id, reason="returning to launch")
+            except LinkError as exc:
+                self._emit("released", incident.id, drone.entry.id,
+                           reason=f"released, but the return command failed: {exc}")
         except (LinkError, MissionAborted) as exc:
             await self._replace(mission, drone, exc)
         finally:

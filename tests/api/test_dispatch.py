@@ -40,14 +40,15 @@ def wait_for(fetch, done, wall_s: float = 60.0):
 
 
 @pytest.fixture
-def flying_client(db_url: str, tmp_path: Path):
+def flying_client(db_url: str, tmp_path: Path, request: pytest.FixtureRequest):
+    auto_assign = getattr(request, "param", True)
     fleet = Fleet.start(TOWN.docks, clock=SimClock(10.0), base_tcp_port=0)
     fleet_file = tmp_path / "fleet.toml"
     fleet_file.write_text("".join(
         f'[[drone]]\nid = "{d.id}"\nurl = "{v.endpoint}"\ndock = [{d.lat}, {d.lon}]\n\n'
         for d, v in zip(TOWN.docks, fleet.vehicles)))
     settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path,
-                        secret_key=TEST_SECRET, fleet_file=fleet_file, auto_assign=True,
+                        secret_key=TEST_SECRET, fleet_file=fleet_file, auto_assign=auto_assign,
                         drone_state_period_s=0.1, fleet_connect_timeout_s=5)
     app = create_app(settings, clock=fleet.clock)
     try:
@@ -103,6 +104,41 @@ def test_confirming_an_event_flies_the_right_drone_and_stores_its_response_time(
                            data={"disposition": "persuaded"}, headers=bearer("tm2"))
     assert resolved.status_code == 200, resolved.text
     wait_for(lambda: fleet.vehicles[2].state.mode, lambda m: m == "RTL", 20)
+
+
+@pytest.mark.parametrize("flying_client", [False], indirect=True)
+def test_an_operator_sends_a_chosen_drone_and_releases_it(flying_client):
+    client, fleet = flying_client
+    wait_for(lambda: client.get("/api/v1/dispatch/drones", headers=bearer("op")).json(),
+             lambda ds: len(ds) == 3 and all(d["available"] for d in ds), 20)
+    event_id = client.post("/api/v1/candidates", json=candidate(lat=NANYUAN[0], lon=NANYUAN[1]),
+                           headers=bearer("det")).json()["id"]
+    url = f"/api/v1/dispatch/events/{event_id}/dispatch"
+    early = client.post(url, json={"drone_id": "dock-west"}, headers=bearer("op"))
+    assert early.status_code == 409 and "confirm it first" in early.json()["detail"]
+    assert client.post(url, json={}, headers=bearer("tm1")).status_code == 403
+    client.post(f"/api/v1/events/{event_id}/review", json={"decision": "confirm"},
+                headers=bearer("op"))
+    time.sleep(0.5)
+    assert client.get(f"/api/v1/events/{event_id}", headers=bearer("op")).json()["state"] == \
+        "confirmed"  # auto-assign is off: nothing flies by itself
+    sent = client.post(url, json={"drone_id": "dock-west"}, headers=bearer("op"))
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["drone_id"] == "dock-west"
+    detail = wait_for(lambda: client.get(f"/api/v1/events/{event_id}", headers=bearer("op")).json(),
+                      lambda e: e["state"] == "assigned")
+    assert [t["drone_id"] for t in detail["tasks"] if t["kind"] == "drone"] == ["dock-west"]
+    again = client.post(url, json={}, headers=bearer("op"))
+    assert again.status_code == 409
+    released = client.post(f"/api/v1/dispatch/events/{event_id}/release", headers=bearer("op"))
+    assert released.status_code == 200
+    wait_for(lambda: fleet.vehicles[0].state.mode, lambda m: m == "RTL", 5)
+    # released on the way: it turned home at once and never reached the scene (1.8 km off)
+    assert client.get(f"/api/v1/events/{event_id}", headers=bearer("op")).json()["state"] == \
+        "assigned"
+    missing = client.post("/api/v1/dispatch/drones/dock-west/patrol", json={"zone_id": "nope"},
+                          headers=bearer("op"))
+    assert missing.status_code == 404 and "no zone 'nope'" in missing.json()["detail"]
 
 
 def test_without_a_fleet_dispatch_answers_503_saying_what_to_set(client, headers):
