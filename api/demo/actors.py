@@ -166,6 +166,7 @@ class SimTeams:
         self.road_speed_mps, self.setup_s, self.handle_s = road_speed_mps, setup_s, handle_s
         self.rng = np.random.default_rng(seed + 1)
         self._jobs: dict[str, _Job] = {}
+        self._next_look_s: dict[str, float] = {}
         self._done: set[int] = set()
         self._photo = itertools.count()
         self.dispositions: dict[str, int] = {}
@@ -181,7 +182,10 @@ class SimTeams:
         for team_id, headers in self.team_headers.items():
             job = self._jobs.get(team_id)
             if job is None:
-                self._take(team_id, headers, now_s)
+                # an idle team looks at its phone every few mission seconds, not every tick
+                if now_s >= self._next_look_s.get(team_id, 0.0):
+                    self._next_look_s[team_id] = now_s + 5.0
+                    self._take(team_id, headers, now_s)
             else:
                 self._work(team_id, headers, job, now_s)
 

@@ -107,6 +107,7 @@ class Timings:
     actors_s: float = 0.0  # operator + teams + patrol requests (HTTP round trips)
     report_s: float = 0.0
     total_s: float = 0.0
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds by part (cpu_split)
 
 
 @dataclass
@@ -119,6 +120,61 @@ class DemoResult:
     run_dir: Path
     timings: Timings
     extra: dict = field(default_factory=dict)
+
+
+MARKER = ".flyonce-demo"
+
+
+def fresh_data_dir(path: Path) -> Path:
+    """``path`` emptied for a new run (the score is this run's alone), or BadScenario when it
+    holds something that is not an earlier demo's (nothing else is ever deleted)."""
+    path = path.resolve()
+    if path.exists() and any(path.iterdir()):
+        if not ((path / MARKER).exists() or (path / "flyonce.db").exists()):
+            raise BadScenario(f"data dir {path} is not empty and is not an earlier demo's; "
+                              "choose another --data-dir")
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / MARKER).write_text("written by flyonce demo; emptied by the next run\n")
+    return path
+
+
+def cpu_split() -> dict[str, float]:
+    """CPU seconds this process spent so far, by part, from Linux's per-thread counters.
+
+    Parts are told apart by thread: the fleet's physics thread, the service's loop and its
+    worker threads (HTTP, dispatch worker, database), the camera thread, the main thread (the
+    simulated people's HTTP clients), and native pools no Python thread owns (PyTorch and
+    OpenCV: mostly inference and warping). Empty where /proc is not there.
+    """
+    import os
+
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return {}
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    parts: dict[str, float] = {}
+    for task in tasks.iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        name = names.get(int(task.name), "")
+        if name == "flyonce-fleet":
+            part = "fleet simulation"
+        elif name == "demo-service" or name.startswith(("asyncio", "AnyIO", "ThreadPool")):
+            part = "service and dispatch"
+        elif name == "demo-cameras":
+            part = "camera thread"
+        elif name == "MainThread":
+            part = "simulated people"
+        else:
+            part = "native pools (inference, OpenCV)"
+        parts[part] = parts.get(part, 0.0) + cpu
+    return {k: round(v, 1) for k, v in sorted(parts.items())}
 
 
 def _free_port() -> int:
@@ -165,10 +221,7 @@ class Demo:
         self.scenario = Scenario(seed=cfg.seed, duration_s=cfg.duration_min * 60,
                                  zone_ids=cfg.zone_ids, incidents=cfg.n_incidents,
                                  hotline_share=cfg.hotline_share)
-        self.run_dir = cfg.data_dir.resolve()
-        if self.run_dir.exists():
-            shutil.rmtree(self.run_dir)  # a fresh data dir: the score is this run's alone
-        self.run_dir.mkdir(parents=True)
+        self.run_dir = fresh_data_dir(cfg.data_dir)
         town = self.scenario.town
         self.clock = SimClock(cfg.speedup)
         docks = [town.docks[i % len(town.docks)] for i in range(cfg.drones)]
@@ -362,6 +415,7 @@ class Demo:
         cam = self._cameras.stats
         self.timings.render_s, self.timings.detect_s = cam.render_s, cam.detect_s
         self.timings.post_s = cam.post_s
+        self.timings.cpu_s = cpu_split()
         t = time.perf_counter()
         result = self._score(operator, teams)
         self.timings.report_s = time.perf_counter() - t

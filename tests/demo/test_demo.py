@@ -114,3 +114,18 @@ def test_scenario_windows_and_removal():
     unplaced = next(o for o in sc.world.objects if o.label and o.object_id not in
                     {i.object_id for i in sc.incidents})
     assert not sc.is_active(unplaced.object_id, 1.0)
+
+
+def test_data_dir_of_someone_else_is_never_emptied(tmp_path):
+    from api.demo.orchestrator import fresh_data_dir
+
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("precious")
+    with pytest.raises(BadScenario, match="--data-dir"):
+        fresh_data_dir(mine)
+    assert (mine / "thesis.txt").read_text() == "precious"
+    earlier = fresh_data_dir(tmp_path / "demo")
+    (earlier / "flyonce.db").write_text("old run")
+    again = fresh_data_dir(tmp_path / "demo")
+    assert not (again / "flyonce.db").exists() and (again / ".flyonce-demo").exists()
