@@ -49,9 +49,10 @@ class DroneModel:
     land_mps: float = 0.5  # LAND_SPEED below LAND_ALT_LOW
     land_alt_low_m: float = 10.0
     rtl_loiter_s: float = 5.0
-    command_overhead_s: float = 1.0  # mode, arm and takeoff round trips before the climb starts
+    # Calibrated against the simulated copters flown by dispatch's executor (tests/dispatch):
+    command_overhead_s: float = 0.5  # mode, arm and takeoff round trips before the climb starts
     # Each corner of a route costs time: the drone slows for its waypoint and turns.
-    corner_s: float = 3.0
+    corner_s: float = 1.5
     # energy
     mass_kg: float = 2.5
     hover_power_w: float = 300.0

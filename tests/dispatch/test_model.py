@@ -28,9 +28,9 @@ def test_travel_time_follows_the_acceleration_profile(distance_m, stop, expected
 @pytest.mark.parametrize(
     ("length_m", "corners", "airborne", "expected_s"),
     [
-        # launch 1 s + climb 30 m at 2.5 m/s with 1 m/s² (12 + 2.5 s), then 470 m from rest
-        (500.0, 0, False, 1 + 12 + 2.5 + 470 / 12 + 2.4),
-        (500.0, 2, False, 1 + 12 + 2.5 + 470 / 12 + 2.4 + 2 * 3.0),
+        # launch 0.5 s + climb 30 m at 2.5 m/s with 1 m/s² (12 + 2.5 s), then 470 m from rest
+        (500.0, 0, False, 0.5 + 12 + 2.5 + 470 / 12 + 2.4),
+        (500.0, 2, False, 0.5 + 12 + 2.5 + 470 / 12 + 2.4 + 2 * 1.5),
         (500.0, 0, True, 470 / 12 + 2.4),  # already flying: no launch
         (20.0, 0, True, 0.0),  # already within the arrival radius
     ],
@@ -57,7 +57,7 @@ def test_trip_energy_adds_climb_cruise_hold_and_landing():
     # 1 km out, 1 km back at 12 m/s: 2 × (1000/12 + 4.8) s at 300 + 0.8·144 = 415.2 W
     cruise_wh = 415.2 * 2 * (1000 / 12 + 12 / 2.5) / 3600
     hold_wh = 300.0 * (120.0 + 5 + 20 / 1.5 + 10 / 0.5) / 3600  # hold, RTL loiter, descent
-    climb_wh = 300.0 * 15.5 / 3600 + 2.5 * 9.80665 * 30 / 0.6 / 3600
+    climb_wh = 300.0 * 15.0 / 3600 + 2.5 * 9.80665 * 30 / 0.6 / 3600
     trip = MODEL.trip_wh(1000.0, 1000.0, alt_rel_m=30.0, hold_s=120.0)
     assert trip == pytest.approx(cruise_wh + hold_wh + climb_wh)
 

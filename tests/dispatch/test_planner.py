@@ -10,13 +10,13 @@ from dispatch.model import DroneModel
 from dispatch.planner import DroneStatus, Incident, Planner
 from tests.dispatch.layouts import at, router, square_zone
 
-LAUNCH_S = 1 + 30 / 2.5 + 2.5  # overhead + climb to 30 m
+LAUNCH_S = 0.5 + 30 / 2.5 + 2.5  # overhead + climb to 30 m
 RAMP_S = 12 / 5.0  # the ramp up to 12 m/s at 2.5 m/s² costs v/2a
 
 
 def eta(length_m: float, corners: int = 0) -> float:
     """The ETA worked by hand: launch, then the route less the 30 m arrival radius."""
-    return LAUNCH_S + (length_m - 30) / 12 + RAMP_S + 3.0 * corners
+    return LAUNCH_S + (length_m - 30) / 12 + RAMP_S + 1.5 * corners
 
 
 def drone(drone_id: str, east_m: float, north_m: float, pct: float = 90.0, **kw) -> DroneStatus:
@@ -63,7 +63,7 @@ def test_a_drone_behind_a_no_fly_zone_loses_to_one_with_a_shorter_detour():
 
 
 def test_an_event_beyond_every_drone_in_time_is_assigned_but_at_risk():
-    # 3 km away: 15.5 + 2970/12 + 2.4 = 265 s against a 180 s target
+    # 3 km away: 15.0 + 2970/12 + 2.4 = 265 s against a 180 s target
     [assignment] = planner(docks=((3000, 0),)).assign([EVENT], [drone("only", 3000, 0)])
     assert assignment.drone_id == "only"
     assert assignment.at_risk
@@ -72,7 +72,7 @@ def test_an_event_beyond_every_drone_in_time_is_assigned_but_at_risk():
 
 def test_joint_assignment_meets_both_targets_where_greedy_misses_one():
     # Greedy: e1 takes d1 (500 m), leaving d2 2.1 km from e2 (190 s > 180 s).
-    # Jointly: e1 <- d2 (700 m, 74 s), e2 <- d1 (900 m, 90 s): no target missed.
+    # Jointly: e1 <- d2 (700 m, 73 s), e2 <- d1 (900 m, 90 s): no target missed.
     e1, e2 = Incident("e1", *at(0, 0), 180.0), Incident("e2", *at(1400, 0), 180.0)
     drones = [drone("d1", 500, 0), drone("d2", -700, 0)]
     assignments = planner(docks=((500, 0), (-700, 0))).assign([e1, e2], drones)
@@ -110,7 +110,7 @@ def test_an_event_no_drone_can_serve_gets_no_drone_and_says_why(status, reason):
 def test_a_patrol_drone_is_preempted_only_when_clearly_better():
     # A patrol drone is airborne (no launch) but pays a 30 s pre-emption penalty in the cost.
     p = planner()
-    idle = drone("idle", 500, 0)  # 15.5 + 470/12 + 2.4 = 57.1 s
+    idle = drone("idle", 500, 0)  # 15.0 + 470/12 + 2.4 = 56.6 s
     far_patrol = drone("patrol", -500, 0, on_patrol=True, airborne=True)  # 41.6 + 30 = 71.6
     [a] = p.assign([EVENT], [far_patrol, idle])
     assert a.drone_id == "idle"
