@@ -13,6 +13,9 @@ lifecycle verbs, one at a time in order, in a thread (SQL never runs on the loop
   it met the zone's target stored on the event at once;
 - ``unserved`` → the event is marked at risk, the audit trail says why.
 
+The drone holds over the scene until the event's ground team checks in, the event is resolved
+or rejected, or an operator releases it; then it returns to launch.
+
 Every update and, once a second, every drone's state go out on the bus (``kind`` ``dispatch``
 and ``drones``) for the control room.
 """
@@ -326,6 +329,26 @@ class DispatchWorker:
             if tick % 5 == 0:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self._store_states, views)
+            await self._release_checked_in()
+
+    async def _release_checked_in(self) -> None:
+        """Send home the drones whose event's ground team has checked in (they took over)."""
+        assert self.dispatcher is not None
+        holding = [m.incident.id for m in self.dispatcher.missions.values()
+                   if m.stage == "on_scene" and not m.released.is_set()]
+        if not holding:
+            return
+        checked_in = await asyncio.to_thread(self._teams_on_scene, holding)
+        for event_id in checked_in:
+            with contextlib.suppress(KeyError, DispatchError):
+                await self.dispatcher.release(event_id)
+
+    def _teams_on_scene(self, event_ids: list[int]) -> list[int]:
+        with Session(self.engine) as session:
+            rows = session.exec(select(Task.event_id).where(
+                Task.event_id.in_(event_ids), Task.kind == "team",
+                Task.on_scene_at.is_not(None))).all()
+        return sorted(set(rows))
 
     def _store_states(self, views: list[DroneView]) -> None:
         now = self.clock.now()

@@ -99,11 +99,15 @@ def test_confirming_an_event_flies_the_right_drone_and_stores_its_response_time(
     assert drones["dock-south"]["status"] == "on_task"
     assert drones["dock-south"]["event_id"] == event_id
 
-    # the team resolves it: the drone is released and flies home
+    # the team checks in: it has taken over, so the drone is released and flies home
+    time.sleep(0.5)
+    assert fleet.vehicles[2].state.mode == "GUIDED"  # still holding over the scene
+    checked_in = client.post(f"/api/v1/events/{event_id}/on-scene", headers=bearer("tm2"))
+    assert checked_in.status_code == 200, checked_in.text
+    wait_for(lambda: fleet.vehicles[2].state.mode, lambda m: m == "RTL", 5)
     resolved = client.post(f"/api/v1/events/{event_id}/resolve",
                            data={"disposition": "persuaded"}, headers=bearer("tm2"))
     assert resolved.status_code == 200, resolved.text
-    wait_for(lambda: fleet.vehicles[2].state.mode, lambda m: m == "RTL", 20)
 
 
 @pytest.mark.parametrize("flying_client", [False], indirect=True)
