@@ -107,7 +107,7 @@ class Timings:
     actors_s: float = 0.0  # operator + teams + patrol requests (HTTP round trips)
     report_s: float = 0.0
     total_s: float = 0.0
-    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds by part (cpu_split)
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU s by part during the mission
 
 
 @dataclass
@@ -371,6 +371,7 @@ class Demo:
         self.patrols_flown: list[tuple[float, str, str]] = []
         self._next_zone = 0
         self.timings.setup_s = time.perf_counter() - t_start
+        cpu_start = cpu_split()
         self._cameras.start()
         duration_s = scenario.duration_s
         next_patrol_s = next_actor_s = 0.0
@@ -382,6 +383,10 @@ class Demo:
             now_s = scenario.now_s()
             if not winding and now_s >= duration_s:
                 winding = True
+                # sampled before the camera thread ends: a finished thread's CPU is not counted
+                cpu_end = cpu_split()
+                self.timings.cpu_s = {k: round(v - cpu_start.get(k, 0.0), 1)
+                                      for k, v in cpu_end.items()}
                 self._cameras.stop()  # nothing new is seen after the mission's end
                 self.timings.mission_s = time.perf_counter() - t_mission
                 t_wind = time.perf_counter()
@@ -415,7 +420,6 @@ class Demo:
         cam = self._cameras.stats
         self.timings.render_s, self.timings.detect_s = cam.render_s, cam.detect_s
         self.timings.post_s = cam.post_s
-        self.timings.cpu_s = cpu_split()
         t = time.perf_counter()
         result = self._score(operator, teams)
         self.timings.report_s = time.perf_counter() - t
@@ -466,7 +470,15 @@ class Demo:
             self._fleet = None
 
     def serve_forever(self) -> None:
-        """Block while the service keeps serving the finished scenario (Ctrl-C ends it)."""
+        """Block while the service keeps serving the finished scenario (Ctrl-C or SIGTERM ends it)."""
+        import signal
+
+        def stop(_signum: int, _frame: object) -> None:
+            raise KeyboardInterrupt
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, stop)  # a service manager's stop closes it cleanly
+            signal.signal(signal.SIGINT, stop)
         with contextlib.suppress(KeyboardInterrupt):
             while self._server_thread is not None and self._server_thread.is_alive():
                 self._server_thread.join(timeout=0.5)

@@ -173,6 +173,7 @@ def scorecard_rows(card: Scorecard, timings) -> list[tuple[str, str]]:
         ("wall time: rendering / detection / posting / people",
          (f"{timings.render_s:.0f} / {timings.detect_s:.0f} / {timings.post_s:.0f} / "
          f"{timings.actors_s:.0f} s")),
+        *((f"CPU during the mission: {part}", f"{cpu:.0f} s") for part, cpu in timings.cpu_s.items()),
     ]
 
 

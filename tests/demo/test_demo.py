@@ -6,6 +6,7 @@ every confirmed event is closed, response time = on scene − alerted, the repor
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -84,6 +85,12 @@ def test_mission_time_runs_at_the_speedup(run):
     # 4 mission minutes at 12x take 20 wall seconds; allow for a loaded machine's lag
     assert 240 / 12 <= result.timings.mission_s <= 240 / 12 * 1.5
     assert demo.scenario.now_s() >= 240
+    # CPU spent during the mission, by part: every part ran, and no more than the wall time
+    # on every core of this machine allows
+    cpu = result.timings.cpu_s
+    assert {"fleet simulation", "service and dispatch", "camera thread"} <= set(cpu)
+    assert all(v >= 0 for v in cpu.values())
+    assert sum(cpu.values()) <= result.timings.mission_s * os.cpu_count() + 1.0
 
 
 @pytest.mark.parametrize(("field", "value", "words"), [
