@@ -1,0 +1,64 @@
+"""The scorecard on a hand-made case: which violation each event is, and the counts that follow."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from api.demo.camera import CameraStats
+from api.demo.scenario import Incident
+from api.demo.scoring import MATCH_RADIUS_M, score
+from api.models import Event
+from geofence import LocalFrame
+
+FRAME = LocalFrame(29.5, 120.9)
+T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+def incident(oid: int, east: float, north: float, kind: str = "street_stall") -> Incident:
+    lat, lon = FRAME.to_wgs84(east, north)
+    return Incident(oid, kind, float(lat), float(lon), east, north, "z", 0.0, math.inf)
+
+
+def event(eid: int, east: float, north: float, kind: str = "street_stall",
+          alerted_s: float = 100.0, source: str = "detector:drone-1") -> Event:
+    lat, lon = FRAME.to_wgs84(east, north)
+    return Event(id=eid, type=kind, state="alerted", lat=float(lat), lon=float(lon),
+                 confidence=0.5, source=source, source_event_id=str(eid), target_s=180.0,
+                 detected_at=T0, alerted_at=T0 + timedelta(seconds=alerted_s))
+
+
+@pytest.fixture
+def card():
+    scenario = SimpleNamespace(town=SimpleNamespace(frame=FRAME), incidents=[
+        incident(1, 0, 0), incident(2, 500, 0, "mobile_fuel_sale"), incident(3, 1000, 0)])
+    cams = CameraStats(frames=4, frames_due=8.0, first_seen_s={1: 40.0, 2: 60.0})
+    events = [
+        event(10, 3, 0),                 # violation 1, 3 m off: detected
+        event(11, 0, 5),                 # violation 1 again, 5 m off: a duplicate
+        event(12, 250, 0),               # near nothing: a false alarm
+        event(13, 1000, MATCH_RADIUS_M - 1, kind="mobile_fuel_sale"),  # 3: never in view
+        event(14, 500, 0, source="hotline"),  # a phoned-in report is not the detector's
+    ]
+    return score(scenario, cams, events, t0=T0)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("placed", 3), ("covered", 2), ("detected", 1), ("missed", 1),
+    ("detected_outside_coverage", 1), ("detector_events", 4), ("true_events", 3),
+    ("duplicates", 1), ("false_events", 1), ("detected_ids", [1]), ("missed_ids", [2]),
+    ("recall", 0.5), ("precision", 0.75), ("type_correct", 1),
+])
+def test_counts(card, name, expected):
+    assert getattr(card, name) == expected
+
+
+def test_figures_of_the_matched_events(card):
+    # violation 1: the 3 m event; violation 3 (out of view) is matched too, 19 m off
+    assert sorted(card.georef_error_m) == pytest.approx([3.0, MATCH_RADIUS_M - 1], abs=0.01)
+    assert card.seen_to_alert_s == [100.0 - 40.0]  # only violation 1 was seen by a frame
+    assert card.appear_to_alert_s == [100.0, 100.0]
+    assert card.frame_share == 0.5
