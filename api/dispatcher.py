@@ -72,6 +72,7 @@ class DispatchWorker:
         self.connect_errors: dict[str, str] = {}
         self._updates: asyncio.Queue[MissionUpdate] | None = None
         self._tasks: list[asyncio.Task[Any]] = []
+        self._unserved_noted: set[int] = set()
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -177,6 +178,29 @@ class DispatchWorker:
         except DroneUnavailable as exc:
             raise Conflict(str(exc)) from exc
 
+    async def assign_waiting(self) -> list[Assignment]:
+        """Fly drones to every confirmed event still without one, planned jointly.
+
+        Events are ranked together (fewest missed targets, then least total ETA), so a burst of
+        confirmations does not give the first one the drone a later one needed more.
+        """
+        dispatcher = self._require()
+        incidents = await asyncio.to_thread(self._waiting)
+        incidents = [i for i in incidents if i.id not in dispatcher.missions
+                     or dispatcher.missions[i.id].stage == "failed"]
+        if not incidents:
+            return []
+        return await dispatcher.dispatch_many(incidents)
+
+    def _waiting(self) -> list[Incident]:
+        now = self.clock.now()
+        with Session(self.engine) as session:
+            events = session.exec(select(Event).where(Event.state == State.CONFIRMED)
+                                  .order_by(Event.alerted_at)).all()
+            return [Incident(e.id, e.lat, e.lon, e.target_s,
+                             max((now - e.alerted_at).total_seconds(), 0.0) if e.alerted_at else 0.0)
+                    for e in events]
+
     async def release(self, event_id: int) -> None:
         """Send the event's drone home."""
         try:
@@ -208,7 +232,7 @@ class DispatchWorker:
                 event_id, to_state = message.get("event_id"), message.get("to")
                 try:
                     if to_state == State.CONFIRMED and self.settings.auto_assign:
-                        await self.dispatch_event(int(event_id))
+                        await self.assign_waiting()
                     elif to_state in (State.RESOLVED, State.REJECTED, State.EVALUATED) and \
                             self.dispatcher is not None and event_id in self.dispatcher.missions \
                             and not self.dispatcher.missions[event_id].released.is_set():
@@ -295,6 +319,9 @@ class DispatchWorker:
         return []
 
     def _unserved(self, session: Session, event: Event, u: MissionUpdate) -> list[dict[str, Any]]:
+        if event.id in self._unserved_noted:
+            return []  # retried every few seconds; the audit trail says it once
+        self._unserved_noted.add(event.id)
         event.at_risk = True
         session.add(event)
         self._audit(session, event, u.at, f"no drone sent: {u.reason}")
@@ -330,6 +357,9 @@ class DispatchWorker:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self._store_states, views)
             await self._release_checked_in()
+            if self.settings.auto_assign and tick % 5 == 0:  # drones come free; try again
+                with contextlib.suppress(ServiceError, DispatchError):
+                    await self.assign_waiting()
 
     async def _release_checked_in(self) -> None:
         """Send home the drones whose event's ground team has checked in (they took over)."""

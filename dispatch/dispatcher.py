@@ -35,6 +35,7 @@ from dispatch.errors import (
 from dispatch.fleet import FleetEntry, availability
 from dispatch.link import WATCH_POLL_S, Clock, DroneLink, LinkGroup, SystemClock, Telemetry
 from dispatch.planner import Assignment, DroneStatus, Incident, Option, Planner
+from geofence import GeofenceError
 
 __all__ = ["Dispatcher", "DroneView", "Mission", "MissionUpdate"]
 
@@ -269,7 +270,8 @@ class Dispatcher:
     async def dispatch_many(self, incidents: Sequence[Incident]) -> list[Assignment]:
         """Assign several waiting events together (fewest missed targets, then least ETA) and fly."""
         async with self._lock:
-            pending = [i for i in incidents if i.id not in self.missions]
+            pending = [i for i in incidents
+                       if i.id not in self.missions or self.missions[i.id].stage == "failed"]
             assignments = self.plan(pending)
             for incident, assignment in zip(pending, assignments):
                 if assignment.option is None:
@@ -372,6 +374,11 @@ class Dispatcher:
                            reason=f"released, but the return command failed: {exc}")
         except (LinkError, MissionAborted) as exc:
             await self._replace(mission, drone, exc)
+        except GeofenceError as exc:  # e.g. the drone drifted into a no-fly margin
+            await self._replace(mission, drone, MissionAborted(f"no route: {exc}"))
+        except Exception as exc:  # a bug must not leave the event without a drone, silently
+            log.exception("mission %s on drone %s failed", incident.id, drone.entry.id)
+            await self._replace(mission, drone, MissionAborted(f"internal error: {exc!r}"))
         finally:
             if drone.incident_id == incident.id:
                 drone.incident_id = None
