@@ -17,11 +17,13 @@ app.add_typer(db_app, name="db")
 # Subcommands owned by the other packages; their modules import nothing heavy at the top.
 from api.demo.cli import demo  # noqa: E402
 from detection.cli import detect, train  # noqa: E402
+from dispatch.cli import fleet  # noqa: E402
 from simulators.cli import sim  # noqa: E402
 
 app.command("sim")(sim)
 app.command("detect")(detect)
 app.command("train")(train)
+app.command("fleet")(fleet)
 app.command("demo")(demo)
 
 
