@@ -242,11 +242,14 @@ def report_sections(card: Scorecard, timings) -> list:
             f"{_fmt(card.precision and card.precision * 100, ' %')} of {card.detector_events} "
             f"detector events (an event is true within {MATCH_RADIUS_M:g} m of a placed "
             "violation).</p>"), [f for f in (detection_figure(card),) if f]),
-        Section("Georeference error", "<p>Distance from each true event to its violation.</p>",
+        Section("Georeference error", "<p>Distance from each true event to its violation.</p>"
+                if card.georef_error_m else "<p>No detector event matched a placed violation: "
+                "nothing to measure.</p>",
                 [f for f in (_hist(card.georef_error_m, "georeference error, m",
                                    "Event position vs placed violation", "#5b7db1"),) if f]),
-        Section("Alert latency", "<p>Mission seconds from the first frame that showed a "
-                "violation (and from its appearance) to the alert on the console.</p>",
+        Section("Alert latency", ("<p>Mission seconds from the first frame that showed a "
+                "violation (and from its appearance) to the alert on the console.</p>")
+                if card.appear_to_alert_s else "<p>No detected violation was alerted.</p>",
                 [f for f in (
                     _hist(card.seen_to_alert_s, "first frame → alert, s", "Alert latency",
                           "#8e6bb5"),
