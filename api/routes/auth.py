@@ -9,6 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlmodel import select
 
 from api import users
+from api.db import writing
 from api.deps import Admin, CurrentUser, SessionDep, SettingsDep, Unauthorized
 from api.auth import create_token
 from api.schemas import Token, UserIn, UserPublic
@@ -35,7 +36,8 @@ def me(user: CurrentUser) -> UserPublic:
 @router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED,
              summary="Create a user (admin)")
 def create_user(body: UserIn, _admin: Admin, session: SessionDep) -> UserPublic:
-    user = users.add_user(session, body.username, body.password, body.role, team_id=body.team_id)
+    with writing(session):
+        user = users.add_user(session, body.username, body.password, body.role, team_id=body.team_id)
     return UserPublic.model_validate(user)
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 from sqlmodel import select
 
 from api import events as verbs
+from api.db import writing
 from api.deps import Admin, ClockDep, Reader, SessionDep, TeamMember, team_scope
 from api.errors import Forbidden, NotFound
 from api.models import Drone, GroundTeam, Task
@@ -22,10 +23,11 @@ def list_drones(_user: Reader, session: SessionDep) -> list[DronePublic]:
 @router.post("/drones", response_model=DronePublic, status_code=status.HTTP_201_CREATED,
              summary="Register a drone (admin)")
 def add_drone(body: DroneIn, _admin: Admin, session: SessionDep) -> DronePublic:
-    verbs.ensure_unique(session, Drone, body.id, "drone")
-    drone = Drone(**body.model_dump())
-    session.add(drone)
-    session.commit()
+    with writing(session):
+        verbs.ensure_unique(session, Drone, body.id, "drone")
+        drone = Drone(**body.model_dump())
+        session.add(drone)
+        session.commit()
     return DronePublic.model_validate(drone)
 
 
@@ -37,10 +39,11 @@ def list_teams(_user: Reader, session: SessionDep) -> list[TeamPublic]:
 @router.post("/teams", response_model=TeamPublic, status_code=status.HTTP_201_CREATED,
              summary="Register a ground team (admin)")
 def add_team(body: TeamIn, _admin: Admin, session: SessionDep, clock: ClockDep) -> TeamPublic:
-    verbs.ensure_unique(session, GroundTeam, body.id, "ground team")
-    team = GroundTeam(**body.model_dump(), updated_at=clock.now())
-    session.add(team)
-    session.commit()
+    with writing(session):
+        verbs.ensure_unique(session, GroundTeam, body.id, "ground team")
+        team = GroundTeam(**body.model_dump(), updated_at=clock.now())
+        session.add(team)
+        session.commit()
     return TeamPublic.model_validate(team)
 
 
@@ -50,12 +53,13 @@ def report_position(team_id: str, body: TeamPositionIn, user: TeamMember, sessio
                     clock: ClockDep) -> TeamPublic:
     if team_scope(user) != team_id:
         raise Forbidden(f"you may only report the position of your own team '{user.team_id}'")
-    team = session.get(GroundTeam, team_id)
-    if team is None:
-        raise NotFound(f"no ground team '{team_id}'")
-    team.lat, team.lon, team.updated_at = body.lat, body.lon, clock.now()
-    session.add(team)
-    session.commit()
+    with writing(session):
+        team = session.get(GroundTeam, team_id)
+        if team is None:
+            raise NotFound(f"no ground team '{team_id}'")
+        team.lat, team.lon, team.updated_at = body.lat, body.lon, clock.now()
+        session.add(team)
+        session.commit()
     return TeamPublic.model_validate(team)
 
 
@@ -72,13 +76,14 @@ def list_tasks(user: Reader, session: SessionDep) -> list[TaskPublic]:
 @router.post("/tasks/{task_id}/accept", response_model=TaskPublic,
              summary="A team accepts its task")
 def accept_task(task_id: int, user: TeamMember, session: SessionDep, clock: ClockDep) -> TaskPublic:
-    task = session.get(Task, task_id)
-    if task is None:
-        raise NotFound(f"no task with id {task_id}")
-    if task.team_id != team_scope(user):
-        raise Forbidden(f"task {task_id} belongs to another team")
-    if task.state == "assigned":
-        task.state, task.accepted_at = "accepted", clock.now()
-        session.add(task)
-        session.commit()
+    with writing(session):
+        task = session.get(Task, task_id)
+        if task is None:
+            raise NotFound(f"no task with id {task_id}")
+        if task.team_id != team_scope(user):
+            raise Forbidden(f"task {task_id} belongs to another team")
+        if task.state == "assigned":
+            task.state, task.accepted_at = "accepted", clock.now()
+            session.add(task)
+            session.commit()
     return TaskPublic.model_validate(task)
