@@ -123,6 +123,7 @@ def _example(port: int, data_dir: Path) -> None:
     typer.echo(
         f"flyonce demo: {report.events} example events, {report.drones} drones, {report.teams} teams\n"
         f"  data:     {settings.data_dir.resolve()}\n"
+        f"  console:  {base}/ui/\n"
         f"  API docs: {base}/docs\n"
         f"  accounts: {', '.join(report.users)} (password '{DEMO_PASSWORD}')\n"
         "  Ctrl-C stops it."
