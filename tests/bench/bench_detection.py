@@ -126,18 +126,24 @@ def throughput(paths: dict, frames_n: int, rounds: int = 3) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer images and a smaller patrol")
+    ap.add_argument("--test-images", type=int, default=None, help="held-out frames (150)")
+    ap.add_argument("--patrol-m", type=float, default=None, help="patrol square side (300)")
+    ap.add_argument("--frames", type=int, default=None, help="frames for throughput (80)")
     args = ap.parse_args()
+    test_images = args.test_images or (40 if args.quick else 150)
+    patrol_m = args.patrol_m or (160.0 if args.quick else 300.0)
+    frames_n = args.frames or (30 if args.quick else 80)
     import torch
 
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         figures = {"weights": DEFAULT_WEIGHTS.name, "cpu_threads": torch.get_num_threads()}
-        figures.update(test_map(tmp, 40 if args.quick else 150))
+        figures.update(test_map(tmp, test_images))
         det = Detector(DEFAULT_WEIGHTS)
-        pf, paths = patrol(tmp, 160.0 if args.quick else 300.0, det)
+        pf, paths = patrol(tmp, patrol_m, det)
         figures.update(pf)
-        figures.update(throughput(paths, 30 if args.quick else 80))
+        figures.update(throughput(paths, frames_n))
     print(json.dumps(figures))
 
 

@@ -1,0 +1,99 @@
+"""``flyonce detect`` end to end: JSON lines out, or POSTs to a real HTTP server; ``train`` refusals."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from detection.cli import detect, train
+
+pytestmark = pytest.mark.slow
+
+
+def app_of(fn):
+    app = typer.Typer()
+    app.command()(fn)
+    return app
+
+
+class _Service(BaseHTTPRequestHandler):
+    """A stand-in ingest endpoint: 201 for a new source_event_id, 200 for a retry."""
+
+    seen: ClassVar[dict] = {}
+    requests: ClassVar[list] = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append((self.path, self.headers.get("Authorization"), body))
+        status = 200 if body["source_event_id"] in self.seen else 201
+        self.seen[body["source_event_id"]] = body
+        out = json.dumps({"id": len(self.seen), **body}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def service():
+    _Service.seen, _Service.requests = {}, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Service)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", _Service
+    server.shutdown()
+
+
+def test_detect_prints_one_json_line_per_candidate(clip):
+    paths, _, _ = clip
+    result = CliRunner().invoke(app_of(detect), [str(paths["video"]), "--rate-hz", "2"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert lines, "the clip holds violations"
+    for body in lines:
+        assert set(body) == {"source", "source_event_id", "type", "lat", "lon", "confidence",
+                             "detected_at", "position_error_m", "sightings", "drone_id",
+                             "snapshot_jpeg_b64"}
+        assert body["source"] == "detector:drone-1"
+        assert body["detected_at"].endswith("+00:00")
+
+
+def test_detect_posts_with_bearer_token_and_retries_are_duplicates(clip, service):
+    paths, _, _ = clip
+    url, svc = service
+    args = [str(paths["video"]), "--telemetry", str(paths["srt"]), "--api", url]
+    env = {"FLYONCE_API_TOKEN": "s3cret"}
+    first = CliRunner().invoke(app_of(detect), args, env=env)
+    second = CliRunner().invoke(app_of(detect), args, env=env)
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    statuses1 = [json.loads(x)["status"] for x in first.stdout.splitlines() if x.startswith("{")]
+    statuses2 = [json.loads(x)["status"] for x in second.stdout.splitlines() if x.startswith("{")]
+    assert statuses1 and set(statuses1) == {201}
+    assert statuses2 == [200] * len(statuses1)  # same ids: the service sees retries
+    assert all(path == "/api/v1/candidates" and auth == "Bearer s3cret"
+               for path, auth, _ in svc.requests)
+
+
+def test_detect_on_unreadable_source_exits_with_a_message(tmp_path):
+    result = CliRunner().invoke(app_of(detect), [str(tmp_path / "nope.mp4")])
+    assert result.exit_code == 2
+    assert "error:" in result.stderr and "nope.mp4" in result.stderr
+
+
+def test_post_to_a_dead_service_says_so(clip):
+    paths, _, _ = clip
+    result = CliRunner().invoke(app_of(detect), [str(paths["video"]), "--api",
+                                                 "http://127.0.0.1:9"])
+    assert result.exit_code == 3 and "cannot reach" in result.stderr
+
+
+def test_train_without_dataset_says_how_to_make_one(tmp_path):
+    result = CliRunner().invoke(app_of(train), [str(tmp_path / "data.yaml")])
+    assert result.exit_code == 2 and "flyonce dataset" in result.stderr
