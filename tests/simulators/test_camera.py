@@ -121,3 +121,26 @@ def test_yolo_export_writes_normalised_labels(tmp_path):
     for r in rows:
         assert r[0] in ("0", "1") and len(r) == 5
         assert all(0.0 <= float(v) <= 1.0 for v in r[1:])
+
+
+def test_clip_command_writes_video_sidecar_and_truth(tmp_path):
+    import json
+
+    import cv2
+    import typer
+    from typer.testing import CliRunner
+
+    from simulators.camera.cli import clip
+
+    app = typer.Typer()
+    app.command()(clip)
+    result = CliRunner().invoke(app, [str(tmp_path / "p"), "--size-m", "40", "--east-m", "100"])
+    assert result.exit_code == 0, result.output
+    paths = json.loads(result.stdout)
+    cap = cv2.VideoCapture(paths["video"])
+    frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    cap.release()
+    # one 40 m leg at 8 m/s, 2 frames a second: 10 frames, one SRT block each
+    assert frames == 10
+    assert open(paths["srt"]).read().count("-->") == 10
+    assert "violations" in json.loads(open(paths["truth"]).read())
