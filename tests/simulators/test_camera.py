@@ -1,6 +1,7 @@
 """The drone camera: pinhole geometry by hand, rendered boxes where the truth is, YOLO export."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,5 +143,5 @@ def test_clip_command_writes_video_sidecar_and_truth(tmp_path):
     cap.release()
     # one 40 m leg at 8 m/s, 2 frames a second: 10 frames, one SRT block each
     assert frames == 10
-    assert open(paths["srt"]).read().count("-->") == 10
-    assert "violations" in json.loads(open(paths["truth"]).read())
+    assert Path(paths["srt"]).read_text().count("-->") == 10
+    assert "violations" in json.loads(Path(paths["truth"]).read_text())
