@@ -74,7 +74,11 @@ def sim(
     with fleet:
         for f in faults:
             vehicle = fleet.vehicles[f.sysid - 1]
-            fleet.at(f.at_s, lambda v=vehicle, f=f: inject(v, f))
+            if f.at_s <= 0:
+                # In force before the endpoints are printed, so no client can act before it.
+                inject(vehicle, f)
+            else:
+                fleet.at(f.at_s, lambda v=vehicle, f=f: inject(v, f))
         typer.echo(f"clock {fleet.clock.spec()}")
         for v in fleet.vehicles:
             udp = f" {v.udp_out}" if v.udp_out else ""
