@@ -6,6 +6,7 @@ against ONNX Runtime. Run: python tests/bench/bench_detection.py [--quick]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -40,9 +41,10 @@ def test_map(tmp: Path, images: int) -> dict:
     data.write_text(data.read_text() + "train: images/test\nval: images/test\n")
     out = {}
     for name, weights in (("pt", DEFAULT_WEIGHTS), ("onnx", DEFAULT_WEIGHTS.with_suffix(".onnx"))):
-        m = YOLO(str(weights), task="detect").val(data=str(data), split="test", imgsz=640,
-                                                   batch=1, device="cpu", plots=False,
-                                                   verbose=False, project=str(tmp / "val"))
+        with contextlib.redirect_stdout(sys.stderr):  # keep stdout to the one JSON line
+            m = YOLO(str(weights), task="detect").val(data=str(data), split="test", imgsz=640,
+                                                       batch=1, device="cpu", plots=False,
+                                                       verbose=False, project=str(tmp / "val"))
         out[f"map50_{name}"] = round(float(m.box.map50), 4)
         out[f"map50_95_{name}"] = round(float(m.box.map), 4)
     out["test_images"] = images
@@ -134,7 +136,11 @@ def main() -> None:
     patrol_m = args.patrol_m or (160.0 if args.quick else 300.0)
     frames_n = args.frames or (30 if args.quick else 80)
     import torch
+    from ultralytics.utils import LOGGER
 
+    for handler in LOGGER.handlers:  # ultralytics logs to stdout; stdout is the JSON line's
+        if hasattr(handler, "setStream"):
+            handler.setStream(sys.stderr)
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
