@@ -14,18 +14,6 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 
-# Subcommands owned by the other packages; their modules import nothing heavy at the top.
-from api.demo.cli import demo  # noqa: E402
-from detection.cli import detect, train  # noqa: E402
-from dispatch.cli import fleet  # noqa: E402
-from simulators.cli import sim  # noqa: E402
-
-app.command("sim")(sim)
-app.command("detect")(detect)
-app.command("train")(train)
-app.command("fleet")(fleet)
-app.command("demo")(demo)
-
 
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
@@ -127,3 +115,19 @@ def report(
         page = build_report(events, period=(start, end))
     out.write_text(page, encoding="utf-8")
     typer.echo(f"report on {len(events)} events written to {out.resolve()}")
+
+
+# Subcommands owned by the other packages; their modules import nothing heavy at the top.
+from api.demo.cli import demo  # noqa: E402
+from detection.cli import detect, train  # noqa: E402
+from dispatch.cli import fleet  # noqa: E402
+from simulators.camera.cli import clip, dataset  # noqa: E402
+from simulators.cli import sim  # noqa: E402
+
+app.command("demo")(demo)
+app.command("sim")(sim)
+app.command("detect")(detect)
+app.command("train")(train)
+app.command("fleet")(fleet)
+app.command("dataset")(dataset)
+app.command("clip")(clip)
