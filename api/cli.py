@@ -82,10 +82,11 @@ def report(
     """Write the closed-loop report (figures and plots) over the events in the database."""
     from datetime import datetime
 
-    from sqlmodel import Session, select
+    from sqlmodel import Session
 
     from api import db
-    from api.models import Event
+    from api.errors import ServiceError
+    from api.metrics import events_query
     from api.report import build_report
     from api.settings import get_settings
 
@@ -93,24 +94,18 @@ def report(
         if value is None:
             return None
         try:
-            moment = datetime.fromisoformat(value)
+            return datetime.fromisoformat(value)
         except ValueError:
             _fail(f"--{name} '{value}' is not an ISO 8601 time, e.g. 2026-11-25T08:00:00+08:00")
-        if moment.tzinfo is None:
-            _fail(f"--{name} needs a timezone, e.g. 2026-11-25T08:00:00+08:00")
-        return moment
 
     start, end = parse(since, "since"), parse(until, "until")
+    try:
+        query = events_query(since=start, until=end, zone_kind=zone_kind)
+    except ServiceError as exc:
+        _fail(exc.message.replace("'since'", "--since").replace("'until'", "--until"))
     engine = db.create_db_engine(get_settings().resolved_database_url)
     db.upgrade(engine)
     with Session(engine) as session:
-        query = select(Event)
-        if start:
-            query = query.where(Event.detected_at >= start)
-        if end:
-            query = query.where(Event.detected_at < end)
-        if zone_kind:
-            query = query.where(Event.zone_kind == zone_kind)
         events = session.exec(query).all()
         page = build_report(events, period=(start, end))
     out.write_text(page, encoding="utf-8")

@@ -5,12 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Query
-from sqlmodel import select
-
 from api.deps import Analyst, SessionDep
-from api.errors import BadInput
-from api.metrics import summarize
-from api.models import Event
+from api.metrics import events_query, summarize
 from api.schemas import Summary
 
 router = APIRouter(prefix="/api/v1", tags=["evaluation"])
@@ -26,16 +22,5 @@ def summary(
     zone_kind: str | None = None,
     zone_id: str | None = None,
 ) -> Summary:
-    query = select(Event)
-    for value, name in ((since, "since"), (until, "until")):
-        if value is not None and value.tzinfo is None:
-            raise BadInput(f"'{name}' needs a timezone, e.g. 2026-11-25T08:00:00Z")
-    if since:
-        query = query.where(Event.detected_at >= since)
-    if until:
-        query = query.where(Event.detected_at < until)
-    if zone_kind:
-        query = query.where(Event.zone_kind == zone_kind)
-    if zone_id:
-        query = query.where(Event.zone_id == zone_id)
+    query = events_query(since=since, until=until, zone_kind=zone_kind, zone_id=zone_id)
     return summarize(session.exec(query).all())

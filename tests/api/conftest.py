@@ -147,16 +147,23 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """`flyonce serve`'s app in a real uvicorn process, for tests that need real concurrency."""
+    """`flyonce serve`'s app in a real uvicorn process, for tests that need real concurrency.
+
+    The port is kept across `stop()` and `start()`, so a restart keeps clients' URLs valid.
+    """
 
     def __init__(self, env: dict[str, str]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        full_env = {**os.environ, **env}
+        self.env = {**os.environ, **env}
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "warning"],
-            cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -170,8 +177,11 @@ class ServerProcess:
         raise RuntimeError("server did not become healthy in 60 s")
 
     def stop(self) -> None:
+        if self.proc is None:
+            return
         self.proc.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(10)
         if self.proc.poll() is None:
             self.proc.kill()
+        self.proc = None

@@ -3,12 +3,8 @@ driven by Playwright (never a downloaded browser)."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +13,7 @@ import pytest
 from PIL import Image
 
 from api import db
-from tests.api.conftest import ROOT, TEST_SECRET, free_port, login, seed_fleet
+from tests.api.conftest import TEST_SECRET, ServerProcess, login, seed_fleet
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -26,42 +22,8 @@ DESK = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 
 
-class WebServer:
-    """uvicorn serving api.main:app on a fixed port, so a restart keeps the browser's URLs valid."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env}
-        self.proc: subprocess.Popen | None = None
-        self.start()
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"],
-            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stdout.read().decode()[-2000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("server did not become healthy in 60 s")
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(10)
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc = None
+# The web tests restart the server to test reconnection; the API tests' server process can.
+WebServer = ServerProcess
 
 
 @pytest.fixture(scope="module")
