@@ -36,7 +36,8 @@ def fleet(
             await link.connect(timeout_s)
             for _ in range(int(timeout_s / 0.1)):
                 t = await link.wait_update(0.1)
-                if t.battery_pct is not None and t.lat is not None:
+                # A line is printed once position, battery and landed state have all arrived.
+                if t.battery_pct is not None and t.lat is not None and t.landed_state != "UNDEFINED":
                     break
         except DispatchError as exc:
             return False, f"{entry.id}: unavailable: {exc}"
