@@ -86,7 +86,7 @@ def report(
 
     from api import db
     from api.errors import ServiceError
-    from api.metrics import events_query
+    from api.queries import events_query
     from api.report import build_report
     from api.settings import get_settings
 

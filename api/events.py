@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from api.errors import BadInput, Conflict, Forbidden, NotFound
+from api.errors import Conflict, Forbidden, NotFound
 from api.lifecycle import State, allowed_next, apply_transition, record_creation
 from api.models import AuditEntry, Drone, Event, GroundTeam, Task
 from api.schemas import AssignIn, CandidateIn, EventPublic
@@ -278,14 +277,3 @@ def percentile(values: list[float], q: float) -> float | None:
 def ensure_unique(session: Session, model: type, key: str, what: str) -> None:
     if session.get(model, key) is not None:
         raise Conflict(f"{what} '{key}' already exists")
-
-
-def bbox_clause(bbox: str) -> sa.ColumnElement[bool]:
-    """A filter for `min_lon,min_lat,max_lon,max_lat`."""
-    try:
-        min_lon, min_lat, max_lon, max_lat = (float(v) for v in bbox.split(","))
-    except ValueError as exc:
-        raise BadInput("bbox must be four numbers: min_lon,min_lat,max_lon,max_lat") from exc
-    if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-        raise BadInput("bbox must satisfy -180 ≤ min_lon ≤ max_lon ≤ 180 and -90 ≤ min_lat ≤ max_lat ≤ 90")
-    return sa.and_(Event.lon >= min_lon, Event.lon <= max_lon, Event.lat >= min_lat, Event.lat <= max_lat)

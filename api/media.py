@@ -44,9 +44,13 @@ def check_image(data: bytes, *, max_bytes: int) -> tuple[str, str]:
     return CONTENT_TYPES[fmt]
 
 
-def store_image(media_dir: Path, event_id: int, data: bytes, *, max_bytes: int) -> StoredImage:
-    """Write a checked image under media_dir/events/<id>/ atomically (temp file, then rename)."""
-    content_type, suffix = check_image(data, max_bytes=max_bytes)
+def store_image(media_dir: Path, event_id: int, data: bytes, *, max_bytes: int,
+                checked: tuple[str, str] | None = None) -> StoredImage:
+    """Write an image under media_dir/events/<id>/ atomically (temp file, then rename).
+
+    `checked` is what `check_image` already returned for these bytes, to skip decoding twice.
+    """
+    content_type, suffix = checked or check_image(data, max_bytes=max_bytes)
     digest = hashlib.sha256(data).hexdigest()
     rel = Path("events") / str(event_id) / f"{digest[:32]}{suffix}"
     target = media_dir / rel

@@ -5,36 +5,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from datetime import datetime
-
-from sqlmodel import select
-from sqlmodel.sql.expression import SelectOfScalar
-
-from api.errors import BadInput
 from api.events import percentile, response_figures
 from api.lifecycle import State
 from api.models import Event
 from api.schemas import Summary
-
-def events_query(
-    *, since: datetime | None = None, until: datetime | None = None,
-    zone_kind: str | None = None, zone_id: str | None = None,
-) -> SelectOfScalar[Event]:
-    """Events detected in [since, until), optionally in one zone kind or zone."""
-    for value, name in ((since, "since"), (until, "until")):
-        if value is not None and value.tzinfo is None:
-            raise BadInput(f"'{name}' needs a timezone, e.g. 2026-11-25T08:00:00Z")
-    query = select(Event)
-    if since:
-        query = query.where(Event.detected_at >= since)
-    if until:
-        query = query.where(Event.detected_at < until)
-    if zone_kind:
-        query = query.where(Event.zone_kind == zone_kind)
-    if zone_id:
-        query = query.where(Event.zone_id == zone_id)
-    return query
-
 
 REVIEWED = {State.CONFIRMED, State.ASSIGNED, State.ON_SCENE, State.RESOLVED, State.EVALUATED}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import socket
+from abc import ABC, abstractmethod
 
 from simulators.errors import EndpointUnavailable
 from simulators.mavlink_endpoint import Channel, VehicleEndpoint
@@ -19,8 +20,8 @@ _RECV_BYTES = 65536
 _MAX_DATAGRAM = 8192
 
 
-class Link:
-    """A socket bound to one channel of one vehicle endpoint."""
+class Link(ABC):
+    """A socket bound to one channel of one vehicle endpoint (TCP or UDP below)."""
 
     def __init__(self, sock: socket.socket, endpoint: VehicleEndpoint, channel: Channel) -> None:
         self.sock = sock
@@ -31,13 +32,13 @@ class Link:
     def fileno(self) -> int:
         return self.sock.fileno()
 
+    @abstractmethod
     def on_readable(self) -> None:
         """Read what arrived and let the endpoint handle it."""
-        raise NotImplementedError
 
+    @abstractmethod
     def flush(self) -> None:
         """Write as much of the channel's queued bytes as the socket takes now."""
-        raise NotImplementedError
 
     def close(self) -> None:
         """Close the socket and detach the channel."""

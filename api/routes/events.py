@@ -6,7 +6,6 @@ import base64
 from datetime import datetime
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
 from sqlmodel import Session, func, select
@@ -15,16 +14,35 @@ from api import events as verbs
 from api.bus import AlertBus
 from api.db import writing
 from api.deps import (
-    BusDep, ClockDep, FieldWorker, Operator, Reader, Reporter, SessionDep, SettingsDep, ZonesDep,
+    BusDep,
+    ClockDep,
+    FieldWorker,
+    Operator,
+    Reader,
+    Reporter,
+    SessionDep,
+    SettingsDep,
+    ZonesDep,
     team_scope,
 )
-from api.errors import BadInput, NotFound
+from api.errors import NotFound
 from api.lifecycle import State
-from api.media import store_image
+from api.media import check_image, store_image
 from api.models import AuditEntry, Event, Evidence, Task
+from api.queries import events_query
 from api.schemas import (
-    AssignIn, AuditPublic, CandidateIn, Disposition, EventDetail, EventPage, EventPublic,
-    EventType, EvidencePublic, NoteIn, ReviewIn, TaskPublic,
+    AssignIn,
+    AuditPublic,
+    CandidateIn,
+    Disposition,
+    EventDetail,
+    EventPage,
+    EventPublic,
+    EventType,
+    EvidencePublic,
+    NoteIn,
+    ReviewIn,
+    TaskPublic,
 )
 from api.settings import Settings
 
@@ -39,10 +57,10 @@ def _commit_and_publish(session: Session, bus: AlertBus, outcome: verbs.Outcome)
 
 def _add_evidence(
     session: Session, settings: Settings, event_id: int, data: bytes, *, kind: str, by: str,
-    now: datetime,
+    now: datetime, checked: tuple[str, str] | None = None,
 ) -> Evidence:
     stored = store_image(settings.resolved_media_dir, event_id, data,
-                         max_bytes=settings.max_upload_bytes)
+                         max_bytes=settings.max_upload_bytes, checked=checked)
     evidence = Evidence(event_id=event_id, kind=kind, path=stored.path,
                         content_type=stored.content_type, size_bytes=stored.size_bytes,
                         sha256=stored.sha256, uploaded_by=by, created_at=now)
@@ -65,7 +83,7 @@ def _detail(session: Session, event: Event) -> EventDetail:
     return detail
 
 
-def _visible_event(session: Session, user, event_id: int) -> Event:  # noqa: ANN001
+def _visible_event(session: Session, user, event_id: int) -> Event:
     event = session.get(Event, event_id)
     if event is None:
         raise NotFound(f"no event with id {event_id}; list events with GET /api/v1/events")
@@ -87,16 +105,14 @@ def ingest_candidate(
     settings: SettingsDep, clock: ClockDep, zones: ZonesDep, bus: BusDep,
 ) -> EventPublic:
     snapshot = base64.b64decode(candidate.snapshot_jpeg_b64) if candidate.snapshot_jpeg_b64 else None
-    if snapshot is not None:
-        from api.media import check_image
-
-        check_image(snapshot, max_bytes=settings.max_upload_bytes)  # refuse before storing anything
+    # Refuse a bad snapshot before the event is stored; it is then stored without a second check.
+    checked = check_image(snapshot, max_bytes=settings.max_upload_bytes) if snapshot else None
     now = clock.now()
     with writing(session):
         outcome = verbs.ingest_committed(session, candidate, zones=zones, actor=user.username, now=now)
         if outcome.created and snapshot is not None:
             _add_evidence(session, settings, outcome.event.id, snapshot, kind="snapshot",
-                          by=user.username, now=now)
+                          by=user.username, now=now, checked=checked)
             session.commit()
     if not outcome.created:
         response.status_code = status.HTTP_200_OK
@@ -111,7 +127,7 @@ def list_events(
     user: Reader,
     session: SessionDep,
     state: Annotated[list[State] | None, Query()] = None,
-    type: Annotated[list[EventType] | None, Query()] = None,  # noqa: A002
+    type: Annotated[list[EventType] | None, Query()] = None,
     zone_id: str | None = None,
     zone_kind: str | None = None,
     since: datetime | None = Query(None, description="detected at or after (ISO 8601)"),
@@ -120,30 +136,16 @@ def list_events(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> EventPage:
-    clauses: list[sa.ColumnElement[bool]] = []
+    query = events_query(since=since, until=until, zone_kind=zone_kind, zone_id=zone_id, bbox=bbox)
     if state:
-        clauses.append(Event.state.in_([s.value for s in state]))
+        query = query.where(Event.state.in_([s.value for s in state]))
     if type:
-        clauses.append(Event.type.in_([t.value for t in type]))
-    if zone_id:
-        clauses.append(Event.zone_id == zone_id)
-    if zone_kind:
-        clauses.append(Event.zone_kind == zone_kind)
-    for value, name in ((since, "since"), (until, "until")):
-        if value is not None and value.tzinfo is None:
-            raise BadInput(f"'{name}' needs a timezone, e.g. 2026-11-25T08:00:00Z")
-    if since:
-        clauses.append(Event.detected_at >= since)
-    if until:
-        clauses.append(Event.detected_at < until)
-    if bbox:
-        clauses.append(verbs.bbox_clause(bbox))
+        query = query.where(Event.type.in_([t.value for t in type]))
     team_id = team_scope(user)
     if team_id is not None:
-        clauses.append(Event.id.in_(select(Task.event_id).where(Task.team_id == team_id)))
-    where = sa.and_(sa.true(), *clauses)
-    total = session.exec(select(func.count()).select_from(Event).where(where)).one()
-    rows = session.exec(select(Event).where(where).order_by(Event.detected_at.desc(), Event.id.desc())
+        query = query.where(Event.id.in_(select(Task.event_id).where(Task.team_id == team_id)))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Event.detected_at.desc(), Event.id.desc())
                         .offset(offset).limit(limit)).all()
     return EventPage(total=total, items=[verbs.event_public(e) for e in rows])
 

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from fastapi import APIRouter, Query
 from api.deps import Analyst, SessionDep
-from api.metrics import events_query, summarize
+from api.metrics import summarize
+from api.queries import events_query
 from api.schemas import Summary
 
 router = APIRouter(prefix="/api/v1", tags=["evaluation"])

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from api import db
 from api.app import create_app
 from api.auth import create_token, hash_password
 from api.models import Drone, GroundTeam, User
@@ -185,3 +186,23 @@ class ServerProcess:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc = None
+
+
+def prepare_db(url: str) -> str:
+    """Migrate the database at `url` and seed it with `seed_fleet`; returns the URL."""
+    engine = db.create_db_engine(url)
+    db.upgrade(engine)
+    seed_fleet(engine)
+    engine.dispose()
+    return url
+
+
+def server_env(db_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    return {"FLYONCE_DATABASE_URL": db_url, "FLYONCE_DATA_DIR": str(data_dir),
+            "FLYONCE_SECRET_KEY": TEST_SECRET, **extra}
+
+
+def seeded_server(data_dir: Path, db_url: str | None = None, **env: str) -> ServerProcess:
+    """A real server over a freshly seeded database (default: SQLite in `data_dir`)."""
+    url = prepare_db(db_url or f"sqlite:///{data_dir / 'flyonce.db'}")
+    return ServerProcess(server_env(url, data_dir, **env))

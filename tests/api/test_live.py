@@ -12,13 +12,19 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 from starlette.websockets import WebSocketDisconnect
 from websockets.sync.client import connect
 
-from api import db
 from api.auth import create_token
-from tests.api.conftest import REDIS_URL, TEST_SECRET, ServerProcess, candidate, seed_fleet
+from tests.api.conftest import (
+    REDIS_URL,
+    TEST_SECRET,
+    ServerProcess,
+    candidate,
+    prepare_db,
+    seeded_server,
+    server_env,
+)
 
 
 def test_websocket_receives_each_transition(client: TestClient, headers: dict) -> None:
@@ -56,21 +62,12 @@ def test_ground_team_stream_carries_only_its_events(client: TestClient, headers:
 
 @pytest.fixture
 def prepared_db(db_url: str) -> str:
-    engine = db.create_db_engine(db_url)
-    db.upgrade(engine)
-    seed_fleet(engine)
-    engine.dispose()
-    return db_url
-
-
-def _server_env(db_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    return {"FLYONCE_DATABASE_URL": db_url, "FLYONCE_DATA_DIR": str(data_dir),
-            "FLYONCE_SECRET_KEY": TEST_SECRET, **extra}
+    return prepare_db(db_url)
 
 
 @pytest.fixture
-def server(prepared_db: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(_server_env(prepared_db, tmp_path))
+def server(db_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
+    proc = seeded_server(tmp_path, db_url)
     yield proc
     proc.stop()
 
@@ -100,7 +97,7 @@ def test_concurrent_retries_store_one_event(server: ServerProcess) -> None:
 
 def test_two_processes_share_alerts_through_redis(prepared_db: str, tmp_path: Path) -> None:
     channel = f"flyonce:test:{uuid.uuid4().hex}"
-    env = _server_env(prepared_db, tmp_path, FLYONCE_REDIS_URL=REDIS_URL, FLYONCE_REDIS_CHANNEL=channel)
+    env = server_env(prepared_db, tmp_path, FLYONCE_REDIS_URL=REDIS_URL, FLYONCE_REDIS_CHANNEL=channel)
     a, b = ServerProcess(env), ServerProcess(env)
     try:
         token = _auth("op", "operator")["Authorization"].split()[1]

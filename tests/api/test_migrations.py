@@ -8,10 +8,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import Session, SQLModel, func, select
 
-import api.models  # noqa: F401
+import api.models
 from api import db
-from api.models import AuditEntry, Event
 from api.lifecycle import record_creation
+from api.models import AuditEntry, Event
 from tests.api.conftest import START
 
 
@@ -39,5 +39,5 @@ def test_upgrade_again_keeps_data(db_url: str) -> None:
         assert session.exec(select(func.count()).select_from(AuditEntry)).one() == 3
         version = session.exec(sa.text("SELECT version_num FROM alembic_version")).one()[0]
     engine.dispose()
-    head = sorted(p.name.split("_")[0] for p in (db.MIGRATIONS / "versions").glob("*.py"))[-1]
+    head = max(p.name.split("_")[0] for p in (db.MIGRATIONS / "versions").glob("*.py"))
     assert version == head

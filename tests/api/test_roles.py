@@ -64,7 +64,7 @@ CASES = [(w, role) for w in WRITES for role in ROLES]
 
 @pytest.mark.parametrize(("write", "role"), CASES, ids=[f"{w[0]}-{r}" for w, r in CASES])
 def test_write_endpoint_role(client: TestClient, headers: dict, write, role: str) -> None:
-    name, allowed, state, call = write
+    _name, allowed, state, call = write
     eid = _event_in(client, headers, state) if state else None
     r = call(client, headers[role], eid)
     if role in allowed:

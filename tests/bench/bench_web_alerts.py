@@ -33,18 +33,10 @@ def main() -> None:
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
-    from api import db
-    from tests.api.conftest import TEST_SECRET, candidate, login, seed_fleet
-    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, DESK, WebServer, open_page
+    from tests.api.conftest import candidate, login, seeded_server
+    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, DESK, open_page
 
-    data_dir = Path(tempfile.mkdtemp(prefix="flyonce-bench-web-"))
-    url = f"sqlite:///{data_dir / 'flyonce.db'}"
-    engine = db.create_db_engine(url)
-    db.upgrade(engine)
-    seed_fleet(engine)
-    engine.dispose()
-    server = WebServer({"FLYONCE_DATABASE_URL": url, "FLYONCE_DATA_DIR": str(data_dir),
-                        "FLYONCE_SECRET_KEY": TEST_SECRET})
+    server = seeded_server(Path(tempfile.mkdtemp(prefix="flyonce-bench-web-")))
     socket_ms: list[float] = []
     page_ms: list[float] = []
     try:

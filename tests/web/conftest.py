@@ -12,8 +12,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from api import db
-from tests.api.conftest import TEST_SECRET, ServerProcess, login, seed_fleet
+from tests.api.conftest import ServerProcess, login, seeded_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -28,14 +27,7 @@ WebServer = ServerProcess
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    data_dir = tmp_path_factory.mktemp("web-data")
-    url = f"sqlite:///{data_dir / 'flyonce.db'}"
-    engine = db.create_db_engine(url)
-    db.upgrade(engine)
-    seed_fleet(engine)
-    engine.dispose()
-    proc = WebServer({"FLYONCE_DATABASE_URL": url, "FLYONCE_DATA_DIR": str(data_dir),
-                      "FLYONCE_SECRET_KEY": TEST_SECRET})
+    proc = seeded_server(tmp_path_factory.mktemp("web-data"))
     yield proc
     proc.stop()
 
