@@ -13,6 +13,7 @@
 - ``link``: ``DroneLink``, every pymavlink call; named async verbs that await their ACKs.
 - ``fleet``: fleet files and availability; ``teams``: the nearest free ground team.
 - ``dispatcher``: ``Dispatcher``, missions flown, arrival noticed, failed drones replaced.
+- ``patrols``: ``PatrolPlanner``, department patrol requests merged into the fewest flights.
 
 Depends only on ``geofence`` (and pymavlink, scipy, shapely).
 """
@@ -23,6 +24,7 @@ from dispatch.errors import (
     DispatchError,
     DroneUnavailable,
     FleetFileError,
+    InvalidPatrolRequest,
     LinkError,
     LinkTimeout,
     MissionAborted,
@@ -31,6 +33,16 @@ from dispatch.errors import (
 from dispatch.fleet import FleetEntry, availability, load_fleet
 from dispatch.link import DroneLink, LinkGroup, Telemetry
 from dispatch.model import DroneModel, travel_s
+from dispatch.patrols import (
+    PatrolDrone,
+    PatrolPlanner,
+    PatrolRequest,
+    PatrolSlot,
+    PatrolWindow,
+    PlannedFlight,
+    UnservedSlot,
+    WeekPlan,
+)
 from dispatch.planner import Assignment, DroneStatus, Incident, Option, Planner
 from dispatch.teams import TeamChoice, TeamStatus, nearest_team, ranked_teams
 
@@ -47,6 +59,7 @@ __all__ = [
     "FleetEntry",
     "FleetFileError",
     "Incident",
+    "InvalidPatrolRequest",
     "LinkError",
     "LinkGroup",
     "LinkTimeout",
@@ -55,10 +68,18 @@ __all__ = [
     "MissionRejected",
     "MissionUpdate",
     "Option",
+    "PatrolDrone",
+    "PatrolPlanner",
+    "PatrolRequest",
+    "PatrolSlot",
+    "PatrolWindow",
+    "PlannedFlight",
     "Planner",
     "TeamChoice",
     "TeamStatus",
     "Telemetry",
+    "UnservedSlot",
+    "WeekPlan",
     "availability",
     "load_fleet",
     "nearest_team",

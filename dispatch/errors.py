@@ -9,7 +9,8 @@
     │   └── MissionRejected        MISSION_ACK said no; carries ``result`` (MAV_MISSION_RESULT name)
     ├── DroneUnavailable           the drone cannot take this task (unknown, busy, no link, battery)
     ├── MissionAborted             a flight was given up (link lost, failsafe, refusal); ``reason`` says why
-    └── FleetFileError             the fleet file is unreadable or malformed; the message says where
+    ├── FleetFileError             the fleet file is unreadable or malformed; the message says where
+    └── InvalidPatrolRequest       a patrol request (area, window, cadence) is malformed; also a ValueError
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "DispatchError",
     "DroneUnavailable",
     "FleetFileError",
+    "InvalidPatrolRequest",
     "LinkError",
     "LinkTimeout",
     "MissionAborted",
@@ -74,3 +76,7 @@ class MissionAborted(DispatchError):
 
 class FleetFileError(DispatchError):
     """The fleet file could not be read; the message names the entry and the fix."""
+
+
+class InvalidPatrolRequest(DispatchError, ValueError):
+    """A patrol request was refused; the message names the field and what to write instead."""
