@@ -17,7 +17,19 @@ from api.bus import AlertBus, RedisAlertBus
 from api.clock import Clock, clock_from_spec
 from api.errors import IllegalTransition, ServiceError
 from api.dispatcher import DispatchWorker
-from api.routes import auth, dispatch, events, fleet, live, metrics, pages
+from api.routes import (
+    auth,
+    codes,
+    dispatch,
+    events,
+    fleet,
+    live,
+    metrics,
+    offences,
+    pages,
+    patrols,
+    persuasion,
+)
 from api.settings import Settings, get_settings
 from api.zones import ZoneIndex
 
@@ -98,7 +110,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     def index() -> RedirectResponse:
         return RedirectResponse("/ui/")
 
-    for module in (auth, events, fleet, metrics, live, dispatch):
+    for module in (auth, events, fleet, metrics, live, dispatch, persuasion, offences, codes,
+                   patrols):
         app.include_router(module.router)
     pages.install(app)
     return app

@@ -19,6 +19,8 @@ class Role(StrEnum):
     ADMIN = "admin"
     # A machine account for detection workers: may post candidates and nothing else.
     DETECTOR = "detector"
+    # A department (市场监管, 应急管理 …) that files patrol requests and reads what they found.
+    DEPARTMENT = "department"
 
 
 def hash_password(password: str) -> str:

@@ -140,6 +140,8 @@ Reader = Annotated[User, Depends(require(Role.OPERATOR, Role.ADMIN, Role.EVALUAT
 Analyst = Annotated[User, Depends(require(Role.OPERATOR, Role.ADMIN, Role.EVALUATOR))]
 Admin = Annotated[User, Depends(require(Role.ADMIN))]
 TeamMember = Annotated[User, Depends(require(Role.GROUND_TEAM))]
+# Files patrol requests: departments for themselves, operators and admins for anyone.
+Requester = Annotated[User, Depends(require(Role.DEPARTMENT, Role.OPERATOR, Role.ADMIN))]
 
 
 def team_scope(user: User) -> str | None:

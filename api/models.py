@@ -6,6 +6,7 @@ Positions are WGS84 degrees; altitudes say their reference in the column name.
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -46,6 +47,8 @@ class User(SQLModel, table=True):
     password_hash: str
     role: str = Field(max_length=20)
     team_id: str | None = Field(default=None, foreign_key="ground_teams.id")
+    # The department a `department` account files patrol requests for (城管, 市场监管 …).
+    department: str | None = Field(default=None, max_length=64)
     disabled: bool = False
     created_at: datetime | None = _ts(nullable=False)
 
@@ -115,6 +118,14 @@ class Event(SQLModel, table=True):
     disposition: str | None = None
     resolution_note: str | None = None
     reject_reason: str | None = None
+    # First-offence leniency (首违免罚), decided when the violation is confirmed:
+    # offence "first" | "repeat"; suggested_disposition "warning" | "penalty" | "referral";
+    # prior_event_ids a JSON list of the earlier confirmed violations at this place.
+    offence: str | None = Field(default=None, max_length=16)
+    suggested_disposition: str | None = Field(default=None, max_length=16)
+    prior_event_ids: str | None = Field(default=None, sa_type=sa.Text)
+    # The merged patrol flight (综合飞一次) whose drone found it, if any.
+    patrol_flight_id: int | None = Field(default=None, foreign_key="patrol_flights.id", index=True)
     # One timestamp per stage (mission time when the service runs on a simulator clock).
     detected_at: datetime | None = _ts(nullable=False, index=True)
     alerted_at: datetime | None = _ts()
@@ -152,6 +163,9 @@ class Task(SQLModel, table=True):
     drone_id: str | None = Field(default=None, foreign_key="drones.id")
     team_id: str | None = Field(default=None, foreign_key="ground_teams.id", index=True)
     state: str = Field(default="assigned", max_length=16)  # assigned accepted on_scene done cancelled
+    # The task code (亮码): unguessable, opens the task's public page; its QR encodes that page.
+    code: str | None = Field(default_factory=lambda: secrets.token_urlsafe(16), unique=True,
+                             index=True, max_length=32)
     eta_s: float | None = None
     at_risk: bool = False
     created_by: str
@@ -159,6 +173,106 @@ class Task(SQLModel, table=True):
     accepted_at: datetime | None = _ts()
     on_scene_at: datetime | None = _ts()
     done_at: datetime | None = _ts()
+
+
+class Persuasion(SQLModel, table=True):
+    """A warning played through the drone's loudspeaker (远程劝导), and what came of it."""
+
+    __tablename__ = "persuasions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    drone_id: str | None = Field(default=None, max_length=64)
+    kind: str = Field(max_length=8)  # clip | text
+    clip_id: int | None = None
+    text: str | None = None
+    repeat: int = 1
+    requested_by: str
+    requested_at: datetime | None = _ts(nullable=False)
+    played_at: datetime | None = _ts()  # the payload's ACK
+    result: int | None = None  # MAV_RESULT of the play command
+    watch_until: datetime | None = _ts()
+    outcome: str = Field(default="pending", max_length=16)  # pending persuaded stubborn failed
+    decided_at: datetime | None = _ts()
+    note: str | None = None
+
+
+class SceneCheck(SQLModel, table=True):
+    """One look at an event's place from the drone on scene: is the violation still there?"""
+
+    __tablename__ = "scene_checks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    at: datetime | None = _ts(nullable=False)
+    present: bool
+    confidence: float | None = None
+    drone_id: str | None = Field(default=None, max_length=64)
+    source: str = Field(max_length=128)
+
+
+class Feedback(SQLModel, table=True):
+    """What a person inspected said on a task's public page (no personal data kept)."""
+
+    __tablename__ = "feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="tasks.id", index=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    at: datetime | None = _ts(nullable=False)
+    rating: int | None = None  # 1..5
+    comment: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class PatrolRequest(SQLModel, table=True):
+    """A department's standing patrol need: an area, what to look for, when and how often."""
+
+    __tablename__ = "patrol_requests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    department: str = Field(index=True, max_length=64)
+    title: str
+    area_geojson: str = Field(sa_type=sa.Text)  # a GeoJSON Polygon, WGS84
+    looks_for: str = ""  # comma-separated event types or plain words
+    window_start: str = Field(max_length=5)  # "HH:MM", local time (Asia/Shanghai)
+    window_end: str = Field(max_length=5)
+    weekdays: str = Field(default="mon,tue,wed,thu,fri,sat,sun", max_length=32)
+    per_day: int = 1  # passes wanted inside each day's window
+    valid_from: datetime | None = _ts()
+    valid_to: datetime | None = _ts()
+    status: str = Field(default="active", max_length=16)  # active | withdrawn
+    created_by: str
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class PatrolFlight(SQLModel, table=True):
+    """One planned flight that serves one or more patrol requests."""
+
+    __tablename__ = "patrol_flights"
+
+    id: int | None = Field(default=None, primary_key=True)
+    drone_id: str | None = Field(default=None, max_length=64)
+    dock_id: str | None = Field(default=None, max_length=64)
+    planned_start: datetime | None = _ts(nullable=False, index=True)
+    planned_end: datetime | None = _ts(nullable=False)
+    duration_s: float
+    length_m: float
+    path_geojson: str = Field(sa_type=sa.Text)  # a GeoJSON LineString, WGS84
+    state: str = Field(default="planned", max_length=16)  # planned flying done failed cancelled
+    started_at: datetime | None = _ts()
+    ended_at: datetime | None = _ts()
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class PatrolServe(SQLModel, table=True):
+    """Which flight serves which request, for which of its slots."""
+
+    __tablename__ = "patrol_serves"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="patrol_requests.id", index=True)
+    flight_id: int = Field(foreign_key="patrol_flights.id", index=True)
+    slot_start: datetime | None = _ts(nullable=False)
 
 
 class AuditEntry(SQLModel, table=True):
