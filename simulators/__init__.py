@@ -24,4 +24,7 @@ Where the simulated copters deviate from ArduCopter (4.5):
   than DO_CHANGE_SPEED is skipped. Terrain frames are treated as relative to home.
 - Each new connection gets a HEARTBEAT at once; ACKs precede requested messages.
 - The GCS failsafe counts heartbeats from SYSID_MYGCS (255, pymavlink's and MAVProxy's default).
+- Every copter carries a loudspeaker (``simulators.speaker``) standing in for an on-board Lua
+  script: MAV_CMD_DO_SEND_SCRIPT_MESSAGE (217) and TUNNEL text uploads are answered as that
+  script would; ``Fleet.start(speakers=[False, …])`` leaves it off (217 is then UNSUPPORTED).
 """

@@ -21,6 +21,7 @@ from simulators.errors import NotStepped, SimulatorError
 from simulators.links import Link, TcpListener, open_udp_out
 from simulators.mavlink_endpoint import VehicleEndpoint
 from simulators.params import Params
+from simulators.speaker import Play, Speaker
 from simulators.vehicle import Home, Vehicle, VehicleState
 
 __all__ = ["Fleet", "FleetStats", "SimVehicle", "home_of"]
@@ -74,6 +75,18 @@ class SimVehicle:
         """The true state now (position, mode, armed, battery …), for assertions."""
         with self._fleet._lock:
             return self._endpoint.vehicle.snapshot(link_up=self._endpoint.link_up)
+
+    @property
+    def speaker(self) -> Speaker | None:
+        """The loudspeaker this copter carries (None without one); ``played`` is its log."""
+        return self._endpoint.vehicle.speaker
+
+    @property
+    def played(self) -> list[Play]:
+        """Every warning the speaker played so far, oldest first (a copy; [] without a speaker)."""
+        with self._fleet._lock:
+            speaker = self._endpoint.vehicle.speaker
+            return list(speaker.played) if speaker is not None else []
 
     def drop_link(self, duration_s: float) -> None:
         """Silence the link both ways for ``duration_s`` mission seconds."""
@@ -155,6 +168,7 @@ class Fleet:
         physics_dt_s: float = 0.1,
         home_amsl_m: float = 10.0,
         params: dict[str, float] | None = None,
+        speakers: Sequence[bool] | None = None,
     ) -> Fleet:
         """Open every vehicle's endpoint and start flying them in a background thread.
 
@@ -163,7 +177,8 @@ class Fleet:
         free port, read it from ``vehicles[i].endpoint``). ``udp_out_ports[i]``, when given,
         also sends vehicle i's telemetry to that UDP port on ``udp_host``. ``stream_hz`` > 0
         streams all telemetry at that rate without being asked. ``params`` overrides
-        parameter defaults on every vehicle (e.g. {"SIM_WIND_SPD": 3}).
+        parameter defaults on every vehicle (e.g. {"SIM_WIND_SPD": 3}). ``speakers[i]`` False
+        leaves vehicle i without a loudspeaker (by default every vehicle carries one).
         """
         homes = [home_of(h, home_amsl_m) for h in homes]
         if not homes:
@@ -173,13 +188,18 @@ class Fleet:
         if udp_out_ports is not None and len(udp_out_ports) != len(homes):
             raise ValueError(f"udp_out_ports has {len(udp_out_ports)} entries for {len(homes)} "
                              "vehicles; give one per vehicle (None for none)")
+        if speakers is not None and len(speakers) != len(homes):
+            raise ValueError(f"speakers has {len(speakers)} entries for {len(homes)} vehicles; "
+                             "give one per vehicle (True: it carries a loudspeaker)")
         fleet = cls()
         fleet.clock = clock if clock is not None else SimClock(speedup)
         fleet.dt_s = physics_dt_s
         retry_s = max(1.0, getattr(fleet.clock, "speedup", 1.0))
         try:
             for i, home in enumerate(homes):
-                vehicle = Vehicle(i + 1, home, seed=seed, params=Params(**(params or {})))
+                speaker = Speaker() if speakers is None or speakers[i] else None
+                vehicle = Vehicle(i + 1, home, seed=seed, params=Params(**(params or {})),
+                                  speaker=speaker)
                 endpoint = VehicleEndpoint(vehicle, fleet.clock, mission_retry_s=retry_s)
                 port = 0 if not base_tcp_port else base_tcp_port + PORT_STRIDE * i
                 listener = TcpListener(host, port, endpoint, stream_hz)

@@ -17,6 +17,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from simulators.errors import CommandDenied, CommandRefused
 from simulators.mission import MissionItem, alt_rel_m_of
+from simulators.speaker import PAYLOAD_TYPE_TEXT
 from simulators.vehicle import (
     POSITION_MODES,
     CurrentItem,
@@ -186,6 +187,7 @@ class VehicleEndpoint:
             mav.MAV_CMD_SET_MESSAGE_INTERVAL: self._cmd_set_message_interval,
             mav.MAV_CMD_GET_HOME_POSITION: self._cmd_get_home,
             mav.MAV_CMD_REQUEST_AUTOPILOT_CAPABILITIES: self._cmd_capabilities,
+            mav.MAV_CMD_DO_SEND_SCRIPT_MESSAGE: self._cmd_script_message,
         }
         self._handlers: dict[str, Callable[[Channel, mav.MAVLink_message], None]] = {
             "HEARTBEAT": self._on_heartbeat,
@@ -205,6 +207,7 @@ class VehicleEndpoint:
             "MISSION_REQUEST": self._on_mission_request,
             "MISSION_CLEAR_ALL": self._on_mission_clear_all,
             "MISSION_SET_CURRENT": self._on_mission_set_current,
+            "TUNNEL": self._on_tunnel,
         }
 
     @property
@@ -561,7 +564,35 @@ class VehicleEndpoint:
         self._after_ack.append(self._autopilot_version())
         return ACCEPTED
 
+    def _cmd_script_message(self, channel: Channel, msg: mav.MAVLink_message,
+                            is_int: bool) -> int:
+        # The loudspeaker script (simulators/speaker.py); without it ArduCopter has no handler.
+        vehicle = self.vehicle
+        speaker = vehicle.speaker
+        if speaker is None:
+            return UNSUPPORTED
+        lat, lon = vehicle.frame.to_wgs84(vehicle.east_m, vehicle.north_m)
+        said: list[str] = []
+
+        def play() -> None:
+            said.append(speaker.command(
+                msg.param1, msg.param2, msg.param3, msg.param4, time_s=vehicle.time_s,
+                at=self.clock.now(),  # type: ignore[attr-defined]
+                flying=vehicle.flying, position=(float(lat), float(lon), vehicle.up_m)))
+
+        result = self._refusable(play)
+        if said:
+            self.broadcast(self._statustext(mav.MAV_SEVERITY_INFO, said[0]))
+        return result
+
     # ------------------------------------------------------------------ other messages
+
+    def _on_tunnel(self, channel: Channel, msg: mav.MAVLink_message) -> None:
+        speaker = self.vehicle.speaker
+        if speaker is None or msg.payload_type != PAYLOAD_TYPE_TEXT:
+            return  # ArduPilot ignores TUNNEL unless a script listens for it
+        length = min(max(int(msg.payload_length), 0), len(msg.payload))
+        speaker.receive_chunk(bytes(msg.payload[:length]))
 
     def _on_heartbeat(self, channel: Channel, msg: mav.MAVLink_message) -> None:
         if msg.get_srcSystem() == int(self.vehicle.params["SYSID_MYGCS"]):

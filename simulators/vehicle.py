@@ -29,6 +29,7 @@ from simulators.mission import (
 )
 from simulators.params import Params
 from simulators.physics import GRAVITY_MPS2, Airframe, Battery, Wind, limit_airspeed, sqrt_speed
+from simulators.speaker import Speaker
 
 __all__ = [
     "CurrentItem",
@@ -162,8 +163,10 @@ class Vehicle:
         seed: int = 0,
         airframe: Airframe | None = None,
         params: Params | None = None,
+        speaker: Speaker | None = None,
     ) -> None:
         self.sysid = sysid
+        self.speaker = speaker  # None: no loudspeaker script on board (217 is UNSUPPORTED)
         self.home = home
         self.frame = LocalFrame(home.lat, home.lon)
         self.airframe = airframe or Airframe()
@@ -232,6 +235,11 @@ class Vehicle:
     def in_failsafe(self) -> bool:
         """True while any failsafe is active (HEARTBEAT says CRITICAL)."""
         return bool(self.failsafes)
+
+    @property
+    def flying(self) -> bool:
+        """True when armed and off the ground."""
+        return self.armed and not self.landed
 
     @property
     def prearm_ok(self) -> bool:
