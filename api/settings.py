@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     tile_url: str | None = Field(
         None, description="Map tiles for a real city ({z}/{x}/{y} URL); the sample town's orthophoto otherwise."
     )
+    public_base_url: str | None = Field(
+        None, description="Where the public reaches this service (https://patrol.example.gov.cn): task "
+        "codes' QR images encode {public_base_url}/c/{code}; defaults to the request's base URL."
+    )
 
     @field_validator("max_upload_bytes")
     @classmethod
