@@ -127,6 +127,7 @@ class TaskPublic(BaseModel):
     drone_id: str | None
     team_id: str | None
     state: str
+    code: str | None = None  # the task code (亮码); its public page is /c/{code}
     eta_s: float | None
     at_risk: bool
     created_by: str
