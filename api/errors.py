@@ -5,6 +5,7 @@
     ├── Forbidden                     403: the role or team may not do this
     ├── IllegalTransition             409: the lifecycle forbids it; names the allowed next states
     ├── Conflict                      409: a unique value already exists
+    ├── TooManyRequests               429: a public write came too often; says when to try again
     └── BadInput                      422: a value the schema could not catch (bad image, bad zone)
 
 Domain packages raise their own errors; routes translate them here with `raise X from exc`.
@@ -33,6 +34,10 @@ class Forbidden(ServiceError):
 
 class Conflict(ServiceError):
     status_code = 409
+
+
+class TooManyRequests(ServiceError):
+    status_code = 429
 
 
 class BadInput(ServiceError):
