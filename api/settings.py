@@ -65,6 +65,19 @@ class Settings(BaseSettings):
         None, description="Where the public reaches this service (https://patrol.example.gov.cn): task "
         "codes' QR images encode {public_base_url}/c/{code}; defaults to the request's base URL."
     )
+    # first-offence leniency (api/offences.py) and hot spots (api/hotspots.py)
+    offence_radius_m: float = Field(
+        50.0, gt=0, description="A confirmed violation of the same type this close counts as the same place."
+    )
+    offence_lookback_days: float = Field(
+        90.0, gt=0, description="Earlier violations at the place count as repeats for this long."
+    )
+    offence_referral_repeats: int = Field(
+        2, ge=1, description="Suggest referral instead of a penalty from this many earlier violations on."
+    )
+    local_tz: str = Field(
+        "Asia/Shanghai", description="IANA time zone of hours of day (hot spots, suggested patrol times)."
+    )
 
     @field_validator("max_upload_bytes")
     @classmethod
