@@ -170,13 +170,28 @@ class EventPublic(BaseModel):
     response_time_s: float | None
     within_target: bool | None
     time_to_resolve_s: float | None
+    # Set when the violation is confirmed (api/offences.py): first | repeat, warning | penalty | referral.
+    offence: str | None = None
+    suggested_disposition: str | None = None
     allowed_next: list[str] = []
+
+
+class PriorEvent(BaseModel):
+    """An earlier confirmed violation at the same place, that made this one a repeat."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    detected_at: datetime
+    state: str
+    disposition: str | None
 
 
 class EventDetail(EventPublic):
     timeline: list[AuditPublic] = []
     evidence: list[EvidencePublic] = []
     tasks: list[TaskPublic] = []
+    prior_events: list[PriorEvent] = Field([], description="Newest first; empty for a first offence.")
 
 
 class EventPage(BaseModel):
@@ -284,3 +299,33 @@ class Summary(BaseModel):
     time_to_resolve_p50_s: float | None
     within_target_share_by_zone_kind: dict[str, float]
     dispositions: dict[str, int]
+
+
+class PatrolWindow(BaseModel):
+    """An hour of day (local time) worth patrolling, and the violations seen in it."""
+
+    start: str = Field(description="HH:MM, local time")
+    end: str = Field(description="HH:MM, local time")
+    violations: int
+
+
+class HotSpot(BaseModel):
+    """Confirmed violations that recur at one place: where, how many, at which hours of day."""
+
+    lat: float
+    lon: float
+    count: int
+    radius_m: float = Field(description="Farthest violation from the centre.")
+    by_type: dict[str, int]
+    hours: list[int] = Field(description="Violations per local hour of day, 0..23.")
+    patrol_windows: list[PatrolWindow] = Field(description="Suggested patrol times, busiest first.")
+    first_at: datetime
+    last_at: datetime
+    latest_event_ids: list[int] = Field(description="Up to 10, newest first.")
+
+
+class HotSpots(BaseModel):
+    tz: str
+    link_m: float = Field(description="Violations this close are one place (chained).")
+    violations: int = Field(description="Confirmed violations in the period, clustered or not.")
+    items: list[HotSpot]
