@@ -9,10 +9,32 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
+
+
+class PersuasionRule(BaseModel):
+    """Which events the drone's speaker warns first (api/persuasion.py), with what, and how long
+    it then watches. ``zone_kinds`` None means every kind; ``except_zone_kinds`` wins over it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_type: str = Field(examples=["street_stall"])
+    zone_kinds: list[str] | None = None
+    except_zone_kinds: list[str] = []
+    clip_id: int | None = Field(None, ge=1, le=0xFFFF, description="A clip on the speaker's card.")
+    text: str | None = Field(None, min_length=1, max_length=200, description="Spoken text (Chinese).")
+    repeat: int = Field(2, ge=1, le=10)
+    watch_s: float = Field(120.0, gt=0, description="Mission seconds the drone watches after the play.")
+    gone_checks: int = Field(3, ge=1, description="Consecutive 'gone' scene checks that resolve it.")
+
+    @model_validator(mode="after")
+    def _one_message(self) -> PersuasionRule:
+        if (self.clip_id is None) == (self.text is None):
+            raise ValueError("a persuasion rule plays exactly one of clip_id or text")
+        return self
 
 
 class Settings(BaseSettings):
@@ -77,6 +99,12 @@ class Settings(BaseSettings):
     )
     local_tz: str = Field(
         "Asia/Shanghai", description="IANA time zone of hours of day (hot spots, suggested patrol times)."
+    )
+    # remote persuasion (api/persuasion.py); JSON in the environment, e.g.
+    # FLYONCE_PERSUASION_RULES='[{"event_type":"street_stall","except_zone_kinds":["forest"],"clip_id":1}]'
+    persuasion_rules: list[PersuasionRule] = Field(
+        [], description="Events the drone warns through its speaker before a ground team is sent; "
+        "none by default (every confirmed event gets drone and team together)."
     )
 
     @field_validator("max_upload_bytes")
