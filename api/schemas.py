@@ -299,6 +299,11 @@ class Summary(BaseModel):
     time_to_resolve_p50_s: float | None
     within_target_share_by_zone_kind: dict[str, float]
     dispositions: dict[str, int]
+    # remote persuasion (api/persuasion.py: persuasion_figures says how these are counted)
+    persuadable: int = 0
+    resolved_without_team: int = 0
+    without_team_share: float | None = None
+    team_hours_saved: float = 0.0
 
 
 class PatrolWindow(BaseModel):
