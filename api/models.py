@@ -7,7 +7,7 @@ Positions are WGS84 degrees; altitudes say their reference in the column name.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -245,13 +245,35 @@ class PatrolRequest(SQLModel, table=True):
     created_at: datetime | None = _ts(nullable=False)
 
 
+class PatrolPlan(SQLModel, table=True):
+    """One run of the patrol planner over a week: merged figures against flying each pass alone."""
+
+    __tablename__ = "patrol_plans"
+
+    id: int | None = Field(default=None, primary_key=True)
+    first_day: date  # local days (Asia/Shanghai), inclusive
+    last_day: date
+    slots: int  # passes asked for
+    flights: int  # merged sorties
+    flight_s: float
+    length_m: float
+    alone_flights: int  # the same passes, each flown alone
+    alone_flight_s: float
+    alone_length_m: float
+    unserved_json: str = Field(default="[]", sa_type=sa.Text)  # [{request_id, start, reason}]
+    created_by: str
+    created_at: datetime | None = _ts(nullable=False)
+
+
 class PatrolFlight(SQLModel, table=True):
     """One planned flight that serves one or more patrol requests."""
 
     __tablename__ = "patrol_flights"
 
     id: int | None = Field(default=None, primary_key=True)
-    drone_id: str | None = Field(default=None, max_length=64)
+    plan_id: int | None = Field(default=None, foreign_key="patrol_plans.id", index=True)
+    # Indexed: ingest asks "which flight is this drone on?" for every candidate from a drone.
+    drone_id: str | None = Field(default=None, max_length=64, index=True)
     dock_id: str | None = Field(default=None, max_length=64)
     planned_start: datetime | None = _ts(nullable=False, index=True)
     planned_end: datetime | None = _ts(nullable=False)
@@ -259,6 +281,7 @@ class PatrolFlight(SQLModel, table=True):
     length_m: float
     path_geojson: str = Field(sa_type=sa.Text)  # a GeoJSON LineString, WGS84
     state: str = Field(default="planned", max_length=16)  # planned flying done failed cancelled
+    reason: str | None = Field(default=None, sa_type=sa.Text)  # why it failed or was cancelled
     started_at: datetime | None = _ts()
     ended_at: datetime | None = _ts()
     created_at: datetime | None = _ts(nullable=False)
