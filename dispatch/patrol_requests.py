@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import shapely
+import shapely.errors
+import shapely.geometry
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -241,6 +243,52 @@ class PatrolRequest:
             )
         return cls(id, department, Polygon(lonlat), window, **kw)  # type: ignore[arg-type]
 
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, object]) -> PatrolRequest:
+        """A request from JSON, the shape ``simulators.patrol_week`` writes::
+
+            {"id": "r1", "department": "城管", "area": {"type": "Polygon", "coordinates": ...},
+             "looks_for": ["street_stall"], "window": {"days": ["mon"], "start": "08:00",
+             "end": "12:00"}, "passes_per_day": 2, "valid_from": "2026-11-30",
+             "valid_until": "2026-12-06"}
+
+        ``area`` is a GeoJSON Polygon or MultiPolygon ([lon, lat] order); ``looks_for``,
+        ``passes_per_day`` (1) and the validity dates (open) may be left out.
+        """
+        if not isinstance(raw, Mapping):
+            raise InvalidPatrolRequest(f"a patrol request must be an object, got {raw!r}")
+        allowed = {"id", "department", "area", "looks_for", "window", "passes_per_day",
+                   "valid_from", "valid_until"}
+        unknown = set(raw) - allowed
+        if unknown:
+            raise InvalidPatrolRequest(
+                f"unknown patrol request keys {sorted(unknown)}; allowed: {', '.join(sorted(allowed))}"
+            )
+        rid = raw.get("id")
+        try:
+            area = shapely.geometry.shape(raw.get("area"))  # type: ignore[arg-type]
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError,
+                shapely.errors.ShapelyError):
+            raise InvalidPatrolRequest(
+                f'request {rid}: "area" must be a GeoJSON Polygon like {{"type": "Polygon", '
+                '"coordinates": [[[lon, lat], ...]]}'
+            ) from None
+        looks_for = raw.get("looks_for", ())
+        if isinstance(looks_for, str) or not isinstance(looks_for, (list, tuple)):
+            raise InvalidPatrolRequest(
+                f'request {rid}: "looks_for" must be a list of texts, got {looks_for!r}'
+            )
+        return cls(
+            id=rid,  # type: ignore[arg-type]
+            department=raw.get("department"),  # type: ignore[arg-type]
+            area=area,
+            window=PatrolWindow.from_mapping(raw.get("window")),  # type: ignore[arg-type]
+            looks_for=tuple(looks_for),
+            passes_per_day=raw.get("passes_per_day", 1),  # type: ignore[arg-type]
+            valid_from=_parse_date(raw.get("valid_from"), "valid_from", rid),
+            valid_until=_parse_date(raw.get("valid_until"), "valid_until", rid),
+        )
+
     def slots(self, first_day: date, last_day: date) -> list[PatrolSlot]:
         """The passes this request asks for on local days first_day..last_day, in time order."""
         first = max(first_day, self.valid_from) if self.valid_from else first_day
@@ -277,6 +325,17 @@ def _check_area(request_id: str, area: object) -> None:
             f"request {request_id}: the area is not a valid polygon "
             f"({shapely.is_valid_reason(area)}); redraw it without crossing edges"
         )
+
+
+def _parse_date(raw: object, key: str, request_id: object) -> date | None:
+    if raw is None or isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        raise InvalidPatrolRequest(
+            f'request {request_id}: "{key}" must be a date like "2026-11-30", got {raw!r}'
+        ) from None
 
 
 def _parse_time(raw: object, key: str) -> time:
