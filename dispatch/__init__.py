@@ -13,6 +13,8 @@
 - ``link``: ``DroneLink``, every pymavlink call; named async verbs that await their ACKs.
 - ``fleet``: fleet files and availability; ``teams``: the nearest free ground team.
 - ``dispatcher``: ``Dispatcher``, missions flown, arrival noticed, failed drones replaced.
+- ``speaker``: ``Announcement`` and the loudspeaker protocol behind ``DroneLink.announce`` /
+  ``Dispatcher.announce`` (a recorded clip or a Chinese text, over MAVLink, with its ACK).
 - ``patrols``: ``PatrolPlanner``, department patrol requests merged into the fewest flights.
 
 Depends only on ``geofence`` (and pymavlink, scipy, shapely).
@@ -29,6 +31,7 @@ from dispatch.errors import (
     LinkTimeout,
     MissionAborted,
     MissionRejected,
+    PayloadError,
 )
 from dispatch.fleet import FleetEntry, availability, load_fleet
 from dispatch.link import DroneLink, LinkGroup, Telemetry
@@ -44,9 +47,11 @@ from dispatch.patrols import (
     WeekPlan,
 )
 from dispatch.planner import Assignment, DroneStatus, Incident, Option, Planner
+from dispatch.speaker import Announcement
 from dispatch.teams import TeamChoice, TeamStatus, nearest_team, ranked_teams
 
 __all__ = [
+    "Announcement",
     "Assignment",
     "CommandRejected",
     "DispatchError",
@@ -68,6 +73,7 @@ __all__ = [
     "MissionRejected",
     "MissionUpdate",
     "Option",
+    "PayloadError",
     "PatrolDrone",
     "PatrolPlanner",
     "PatrolRequest",

@@ -12,6 +12,7 @@ service (api/dispatcher.py) or a demo hears of it:
     await dispatcher.start()
     assignment = await dispatcher.dispatch(Incident("ev-1", lat, lon, target_s=180))
     ...
+    await dispatcher.announce("ev-1", clip_id=1)   # the loudspeaker, while the drone is there
     await dispatcher.release("ev-1")
     await dispatcher.stop()
 """
@@ -35,6 +36,7 @@ from dispatch.errors import (
 from dispatch.fleet import FleetEntry, availability
 from dispatch.link import WATCH_POLL_S, Clock, DroneLink, LinkGroup, SystemClock, Telemetry
 from dispatch.planner import Assignment, DroneStatus, Incident, Option, Planner
+from dispatch.speaker import Announcement
 from geofence import GeofenceError
 
 __all__ = ["Dispatcher", "DroneView", "Mission", "MissionUpdate"]
@@ -406,6 +408,28 @@ class Dispatcher:
             self._emit("unserved", incident.id, None, reason=choice.reason, at_risk=True)
             return
         self._launch(incident, choice.option, failed)
+
+    # ---------------------------------------------------------------- loudspeaker
+
+    async def announce(self, incident_id: str | int, *, clip_id: int | None = None,
+                       text: str | None = None, repeat: int = 1,
+                       volume_pct: int = 100) -> Announcement:
+        """Play a clip or speak a text through the drone now on ``incident_id``'s mission.
+
+        The drone must hold a live mission on the event (launching, en route or on scene; the
+        autopilot itself refuses while still on the ground: DENIED). Raises DroneUnavailable
+        when the event has no drone on it, PayloadError for a bad request (nothing sent),
+        CommandRejected with the autopilot's result when refused; see dispatch/speaker.py.
+        """
+        mission = self.missions.get(incident_id)
+        if mission is None:
+            raise DroneUnavailable(f"event {incident_id} has no drone on it; dispatch one first")
+        drone = self._drone(mission.drone_id)
+        if mission.stage in ("failed", "returning") or drone.incident_id != incident_id:
+            raise DroneUnavailable(f"event {incident_id} has no drone on it now (drone "
+                                   f"{mission.drone_id} is {mission.stage}); dispatch one first")
+        return await drone.link.announce(clip_id=clip_id, text=text, repeat=repeat,
+                                         volume_pct=volume_pct)
 
     # ---------------------------------------------------------------- patrols
 

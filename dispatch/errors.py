@@ -5,10 +5,13 @@
     DispatchError
     ├── LinkError                  the MAVLink link could not do what was asked
     │   ├── LinkTimeout            no heartbeat / no ACK in time (after the retries)
-    │   ├── CommandRejected        COMMAND_ACK said no; carries ``result`` (MAV_RESULT name) and ``command``
+    │   ├── CommandRejected        COMMAND_ACK said no; carries ``result`` (MAV_RESULT name),
+    │   │                          ``result_code`` (its number) and ``command``
     │   └── MissionRejected        MISSION_ACK said no; carries ``result`` (MAV_MISSION_RESULT name)
     ├── DroneUnavailable           the drone cannot take this task (unknown, busy, no link, battery)
     ├── MissionAborted             a flight was given up (link lost, failsafe, refusal); ``reason`` says why
+    ├── PayloadError               a speaker warning cannot be sent as asked (also a ValueError);
+    │                              nothing was sent, the message says what to fix
     ├── FleetFileError             the fleet file is unreadable or malformed; the message says where
     └── InvalidPatrolRequest       a patrol request (area, window, cadence) is malformed; also a ValueError
 """
@@ -25,6 +28,7 @@ __all__ = [
     "LinkTimeout",
     "MissionAborted",
     "MissionRejected",
+    "PayloadError",
 ]
 
 
@@ -47,10 +51,12 @@ class LinkTimeout(LinkError):
 class CommandRejected(LinkError):
     """The autopilot answered a command with a result other than ACCEPTED."""
 
-    def __init__(self, message: str, *, command: str, result: str, drone_id: str = "") -> None:
+    def __init__(self, message: str, *, command: str, result: str, drone_id: str = "",
+                 result_code: int | None = None) -> None:
         super().__init__(message, drone_id=drone_id)
         self.command = command
         self.result = result
+        self.result_code = result_code  # the MAV_RESULT number (None where not known)
 
 
 class MissionRejected(LinkError):
@@ -72,6 +78,10 @@ class MissionAborted(DispatchError):
         super().__init__(f"drone {drone_id}: {reason}" if drone_id else reason)
         self.reason = reason
         self.drone_id = drone_id
+
+
+class PayloadError(DispatchError, ValueError):
+    """A loudspeaker warning was refused before sending (no clip or text, too long …)."""
 
 
 class FleetFileError(DispatchError):

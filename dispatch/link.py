@@ -8,6 +8,7 @@ ArduCopter (real, SITL, or ``simulators``) as a ground station with system id 25
     await link.set_mode("GUIDED"); await link.arm(); await link.takeoff(30)
     await link.fly_route([(29.50, 120.90), (29.51, 120.91)], alt_rel_m=30)
     await link.return_to_launch()
+    await link.announce(clip_id=1, repeat=2)          # the loudspeaker: see dispatch/speaker.py
 
 Reads happen in one thread per link (pymavlink blocks); the verbs run on the asyncio loop and
 wait on futures that thread resolves. Each command waits ``ack_timeout_s`` wall seconds for
@@ -30,6 +31,16 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from dispatch.errors import CommandRejected, LinkError, LinkTimeout, MissionAborted, MissionRejected
+from dispatch.speaker import (
+    MSG_PLAY_CLIP,
+    MSG_PLAY_TEXT,
+    MSG_STOP,
+    PAYLOAD_TYPE_TEXT,
+    TUNNEL_PAYLOAD_BYTES,
+    Announcement,
+    check_request,
+    text_chunks,
+)
 
 __all__ = ["Clock", "DroneLink", "LinkGroup", "SystemClock", "Telemetry"]
 
@@ -155,6 +166,8 @@ class DroneLink:
         self._mission_items: list[tuple] = []
         self._update_waiters: list[asyncio.Future[None]] = []
         self.texts: list[str] = []
+        self._texts_heard = 0  # STATUSTEXTs ever received (``texts`` keeps only the last 50)
+        self._next_handle = 0
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -288,6 +301,7 @@ class DroneLink:
                 t = replace(t, landed_state=LANDED_STATES.get(msg.landed_state, "UNDEFINED"))
             elif kind == "STATUSTEXT":
                 t = replace(t, last_text=msg.text)
+                self._texts_heard += 1
                 self.texts.append(msg.text)
                 del self.texts[:-50]
             self._telemetry = t
@@ -338,6 +352,7 @@ class DroneLink:
         """
         loop = asyncio.get_running_loop()
         p = list(params) + [0.0] * (7 - len(params))
+        texts_before = self._texts_heard
         for attempt in range(self.retries + 1):
             if attempt and not self.alive():
                 break  # the drone went silent: retrying would only delay the news
@@ -363,10 +378,11 @@ class DroneLink:
             if result == "TEMPORARILY_REJECTED" and attempt < self.retries:
                 await asyncio.sleep(self.ack_timeout_s / 2)
                 continue
-            text = self.telemetry.last_text
+            # only a STATUSTEXT that came with this command explains it, not an old one
+            text = self.telemetry.last_text if self._texts_heard > texts_before else ""
             raise CommandRejected(
                 f"drone {self.drone_id} refused {name}: {result}" + (f" ({text})" if text else ""),
-                command=name, result=result, drone_id=self.drone_id,
+                command=name, result=result, drone_id=self.drone_id, result_code=int(ack.result),
             )
         raise LinkTimeout(f"drone {self.drone_id} did not acknowledge {name} "
                           f"({self.retries + 1} tries, {self.ack_timeout_s:g} s each)",
@@ -463,6 +479,55 @@ class DroneLink:
                                  drone_id=self.drone_id)
         if t.mode != mode:
             raise MissionAborted(f"left {mode} for {t.mode}", drone_id=self.drone_id)
+
+    # ---------------------------------------------------------------- loudspeaker
+
+    async def announce(self, *, clip_id: int | None = None, text: str | None = None,
+                       repeat: int = 1, volume_pct: int = 100) -> Announcement:
+        """Play clip ``clip_id`` or speak ``text`` through the drone's loudspeaker, once ACCEPTED.
+
+        A text is uploaded first in TUNNEL chunks, then played with 217 (dispatch/speaker.py
+        has the protocol). TUNNEL has no ACK, so a text play that FAILED (a chunk lost on a
+        lossy link) is uploaded again under a new handle and tried once more. Raises
+        ``PayloadError`` before sending anything for a bad request, ``CommandRejected`` with
+        the autopilot's result (and the speaker's reason) when refused, ``LinkTimeout``.
+        """
+        kind = check_request(clip_id, text, repeat, volume_pct)
+        try:
+            if kind == "clip":
+                await self._command(217, MSG_PLAY_CLIP, clip_id, repeat, volume_pct,
+                                    name=f"play clip {clip_id}")
+            else:
+                assert text is not None
+                try:
+                    await self._speak(text, repeat, volume_pct)
+                except CommandRejected as exc:
+                    if exc.result != "FAILED":
+                        raise
+                    await self._speak(text, repeat, volume_pct)
+        except CommandRejected as exc:
+            if exc.result != "UNSUPPORTED":
+                raise
+            raise CommandRejected(f"{exc}: drone {self.drone_id} has no loudspeaker script",
+                                  command=exc.command, result=exc.result, drone_id=self.drone_id,
+                                  result_code=exc.result_code) from exc
+        return Announcement(drone_id=self.drone_id, kind=kind, clip_id=clip_id, text=text,
+                            repeat=repeat, accepted_at=self.clock.now(), result=0,
+                            volume_pct=volume_pct)
+
+    async def _speak(self, text: str, repeat: int, volume_pct: int) -> None:
+        self._next_handle = self._next_handle % 0xFFFF + 1  # 1 … 65535, then round again
+        handle = self._next_handle
+        for payload in text_chunks(handle, text):
+            padded = list(payload) + [0] * (TUNNEL_PAYLOAD_BYTES - len(payload))
+            self._send(lambda m, n=len(payload), b=padded: m.tunnel_send(
+                self.sysid, 1, PAYLOAD_TYPE_TEXT, n, b))
+        await self._command(217, MSG_PLAY_TEXT, handle, repeat, volume_pct,
+                            name=f"speak text {handle}")
+
+    async def stop_announcement(self) -> None:
+        """Silence the loudspeaker (whatever it is playing)."""
+        await self._command(217, MSG_STOP, name="stop speaker")
 
     # ---------------------------------------------------------------- missions
 
