@@ -87,9 +87,85 @@ class SortieBuilder:
         lats, lons = np.asarray(waypoints).T
         return np.column_stack(self.frame.to_local(lats, lons))
 
+    def sweeps(self, piece: BaseGeometry, areas: Sequence[BaseGeometry]) -> list[np.ndarray]:
+        """The shortest way found to sweep a piece (lon/lat) made of the lon/lat ``areas``.
+
+        One lawnmower over the whole piece is best for areas that overlap a lot, but one
+        heading suits a cross of two streets badly; so three layouts are tried and the one with
+        the shortest chained path kept: the piece whole; each area alone; and each area less
+        what the larger ones before it cover. NoRouteFound when the piece is all no-fly.
+        """
+        piece_local = to_local_geometry(piece, self.frame)
+        inside = [a for a in areas if to_local_geometry(a, self.frame).intersects(piece_local)]
+        distinct: list[BaseGeometry] = []
+        for area in inside:
+            if not any(area.equals(d) for d in distinct):
+                distinct.append(area)
+        layouts: list[list[BaseGeometry]] = [[piece]]
+        if len(distinct) > 1:
+            layouts.append(distinct)
+            ordered = sorted(distinct, key=lambda a: -a.area)
+            rest, covered = [], None
+            for area in ordered:
+                local = to_local_geometry(area, self.frame)
+                part = local if covered is None else local.difference(covered)
+                part = part.buffer(-1.0).buffer(1.0)  # slivers along shared edges are covered
+                if part.area > self.footprint_width_m ** 2 / 4:
+                    rest.append(to_lonlat_geometry(part, self.frame))
+                covered = local if covered is None else covered.union(local)
+            layouts.append(rest)
+        best: tuple[float, list[np.ndarray]] | None = None
+        blocked: NoRouteFound | None = None
+        for layout in layouts:
+            paths = []
+            for part in layout:
+                try:
+                    paths.append(self.sweep(part))
+                except NoRouteFound as exc:  # that part lies in no-fly zones; the rest is flown
+                    blocked = exc
+            if not paths:
+                continue
+            length = _chained_m(paths)
+            if best is None or length < best[0]:
+                best = (length, paths)
+        if best is None:
+            raise blocked or NoRouteFound("nothing to cover", reason="area_blocked")
+        return best[1]
+
     def sorties(self, dock: EastNorth, sweeps: Sequence[np.ndarray]) -> list[Sortie]:
-        """Sorties from ``dock`` covering every sweep; NoRouteFound when a part is out of reach."""
-        points, is_sweep, is_corner = self._chain(np.asarray(dock, dtype=float), sweeps)
+        """Sorties from ``dock`` covering every sweep; NoRouteFound when a part is out of reach.
+
+        Whole sweeps are packed into a sortie nearest-first while the battery allows; a sweep
+        that alone is beyond one battery is cut into as many sorties as it needs.
+        """
+        home = np.asarray(dock, dtype=float)
+        left = [np.asarray(s, dtype=float) for s in sweeps]
+        out: list[Sortie] = []
+        while left:
+            chain: list[np.ndarray] = []
+            here = home
+            while left:
+                k, sweep = _nearest(left, here)
+                if not self._cut(home, [*chain, sweep], whole_only=True):
+                    break
+                chain.append(sweep)
+                left.pop(k)
+                here = sweep[-1]
+            if not chain:  # the nearest sweep alone needs more than one battery
+                k, sweep = _nearest(left, here)
+                left.pop(k)
+                out.extend(self._cut(home, [sweep]))
+            else:
+                out.extend(self._cut(home, chain))
+        return out
+
+    def _cut(self, dock: np.ndarray, sweeps: Sequence[np.ndarray], *,
+             whole_only: bool = False) -> list[Sortie]:
+        """The sweeps flown in this order, cut greedily into sorties that each fit the battery.
+
+        With ``whole_only``: one sortie flying them all, or none when that exceeds the battery.
+        """
+        points, is_sweep, is_corner = self._chain(sweeps)
         cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
         corners_before = np.cumsum(is_corner)  # corners at indices <= k
         legs: dict[int, tuple[np.ndarray, int]] = {}
@@ -117,9 +193,14 @@ class SortieBuilder:
 
         out: list[Sortie] = []
         a, last = 0, len(points) - 1
+        whole = cost(0, last)
+        if whole_only and whole[0] > self.usable_wh:
+            return []
         while True:
             b, best = a, None
-            while b < last:
+            if a == 0 and whole[0] <= self.usable_wh:
+                b, best = last, whole  # the usual case: all of it in one sortie
+            while best is None or b < last:
                 c = cost(a, b + 1)
                 if c[0] > self.usable_wh:
                     break
@@ -134,32 +215,24 @@ class SortieBuilder:
             energy, length_m, duration_s, corners = best
             out_path, back_path = leg(a)[0], leg(b)[0]
             path = np.vstack([out_path, points[a + 1:b + 1], back_path[::-1][1:]])
-            stretches = [
-                LineString(points[k:k + 2]) for k in range(a, b) if is_sweep[k]
-            ]
+            stretches = [LineString(points[k:k + 2]) for k in range(a, b) if is_sweep[k]]
             out.append(Sortie(tuple(dock), path, MultiLineString(stretches), length_m, corners,
                               duration_s, energy))
             if b == last:
                 return out
             a = b
 
-    def _chain(self, dock: np.ndarray, sweeps: Sequence[np.ndarray]
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The sweeps joined nearest-first from the dock, densified to ``_STEP_M``.
+    def _chain(self, sweeps: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The sweeps joined in order by routed transits, densified to ``_STEP_M``.
 
         Returns the points, whether each segment k -> k+1 sweeps (not a transit), and whether
         each point is a corner (a real waypoint, not a densified one).
         """
-        left = [np.asarray(s, dtype=float) for s in sweeps]
-        here = dock
         points: list[np.ndarray] = []
         segment_sweeps: list[bool] = []
-        while left:
-            gaps = [min(np.hypot(*(s[0] - here)), np.hypot(*(s[-1] - here))) for s in left]
-            sweep = left.pop(int(np.argmin(gaps)))
-            if np.hypot(*(sweep[-1] - here)) < np.hypot(*(sweep[0] - here)):
-                sweep = sweep[::-1]
-            if points:  # the transit from the last sweep's end to this one's start
+        here: np.ndarray | None = None
+        for sweep in sweeps:
+            if here is not None:  # the transit from the last sweep's end to this one's start
                 hop = np.asarray(self.router.route_local(tuple(here), tuple(sweep[0])).points_local)
                 points.extend(hop[1:-1])
                 segment_sweeps.extend([False] * (len(hop) - 1))
@@ -183,6 +256,28 @@ class SortieBuilder:
     def _describe(self, point: np.ndarray) -> str:
         lat, lon = self.frame.to_wgs84(float(point[0]), float(point[1]))
         return f"({lat:.6f}, {lon:.6f})"
+
+
+def _nearest(sweeps: list[np.ndarray], here: np.ndarray) -> tuple[int, np.ndarray]:
+    """The index of the sweep with an end nearest ``here``, run from that end."""
+    gaps = [min(np.hypot(*(s[0] - here)), np.hypot(*(s[-1] - here))) for s in sweeps]
+    k = int(np.argmin(gaps))
+    sweep = sweeps[k]
+    if np.hypot(*(sweep[-1] - here)) < np.hypot(*(sweep[0] - here)):
+        sweep = sweep[::-1]
+    return k, sweep
+
+
+def _chained_m(paths: Sequence[np.ndarray]) -> float:
+    """Length of the paths flown nearest-first from the first one's start, straight hops."""
+    left = list(paths[1:])
+    here, total = paths[0][-1], _length(paths[0])
+    while left:
+        k, sweep = _nearest(left, here)
+        left.pop(k)
+        total += float(np.hypot(*(sweep[0] - here))) + _length(sweep)
+        here = sweep[-1]
+    return total
 
 
 def _length(path: np.ndarray) -> float:

@@ -365,12 +365,12 @@ class PatrolPlanner:
         blocked: NoRouteFound | None = None
         for piece in builder.pieces(areas):
             try:
-                sweep = builder.sweep(piece)
+                paths = builder.sweeps(piece, areas)
             except NoRouteFound as exc:
                 blocked = exc
                 continue
-            dock = min(self._docks, key=lambda d: self._reach_m(builder, d, sweep))
-            sweeps.setdefault(dock.id, []).append(sweep)
+            dock = min(self._docks, key=lambda d: self._reach_m(builder, d, paths[0]))
+            sweeps.setdefault(dock.id, []).extend(paths)
         if not sweeps:
             raise blocked or NoRouteFound("nothing to cover", reason="area_blocked")
         docks = {d.id: d for d in self._docks}
