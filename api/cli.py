@@ -86,6 +86,7 @@ def report(
 
     from api import db
     from api.errors import ServiceError
+    from api.persuasion import load_figures
     from api.queries import events_query
     from api.report import build_report
     from api.settings import get_settings
@@ -107,7 +108,7 @@ def report(
     db.upgrade(engine)
     with Session(engine) as session:
         events = session.exec(query).all()
-        page = build_report(events, period=(start, end))
+        page = build_report(events, period=(start, end), persuasion=load_figures(session, events))
     out.write_text(page, encoding="utf-8")
     typer.echo(f"report on {len(events)} events written to {out.resolve()}")
 
