@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     telemetry_hz: float = Field(5.0, gt=0, description="Position stream rate asked of each drone.")
     fleet_connect_timeout_s: float = Field(10.0, gt=0)
     drone_state_period_s: float = Field(1.0, gt=0, description="Live drone states on the bus this often.")
+    patrol_tick_s: float = Field(1.0, gt=0, description="How often due patrol flights are looked for (wall s).")
+    patrol_late_s: float = Field(
+        900.0, gt=0, description="A patrol flight whose drone is busy is retried this long after "
+        "its planned start (mission s), then marked failed with the reason."
+    )
     tile_url: str | None = Field(
         None, description="Map tiles for a real city ({z}/{x}/{y} URL); the sample town's orthophoto otherwise."
     )
