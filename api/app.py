@@ -17,6 +17,7 @@ from api.bus import AlertBus, RedisAlertBus
 from api.clock import Clock, clock_from_spec
 from api.errors import IllegalTransition, ServiceError
 from api.dispatcher import DispatchWorker
+from api.patrols import PatrolScheduler
 from api.routes import (
     auth,
     codes,
@@ -62,9 +63,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.dispatch = DispatchWorker(engine=app.state.engine, bus=bus, clock=app.state.clock,
                                             zones=app.state.zones, settings=settings)
         await app.state.dispatch.start()
+        app.state.patrols = PatrolScheduler(
+            engine=app.state.engine, clock=app.state.clock, worker=app.state.dispatch,
+            tick_s=settings.patrol_tick_s, late_s=settings.patrol_late_s)
+        await app.state.patrols.start()
         try:
             yield
         finally:
+            await app.state.patrols.stop()
             await app.state.dispatch.stop()
             await bus.stop()
             app.state.engine.dispose()
