@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from api import patrols
 from api.errors import Conflict, Forbidden, NotFound
 from api.lifecycle import State, allowed_next, apply_transition, record_creation
 from api.models import AuditEntry, Drone, Event, GroundTeam, Task
@@ -101,6 +102,8 @@ def ingest(
         target_s=place.target_s,
     )
     found_at = candidate.detected_at or now
+    if candidate.drone_id:  # found on a merged patrol flight? (one query, on the drone index)
+        event.patrol_flight_id = patrols.flight_of_drone(session, candidate.drone_id, found_at)
     entries = [record_creation(session, event, actor=actor, at=found_at,
                                reason=f"from {candidate.source}")]
     refusal = next(
