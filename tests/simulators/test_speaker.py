@@ -83,8 +83,10 @@ def test_empty_params_mean_once_at_full_volume(stepped_fleet, clients):
     # what `long DO_SEND_SCRIPT_MESSAGE 1 3` in MAVProxy sends: params 3 and 4 are 0
     _fleet, vehicle, client = airborne(stepped_fleet, clients)
     assert client.command(SCRIPT_MESSAGE, PLAY_CLIP, 3) == ACCEPTED
-    [play] = vehicle.played
-    assert (play.clip_id, play.repeat, play.volume_pct) == (3, 1, 100)
+    # and as COMMAND_INT, which a script blocking 217 receives the same way
+    assert client.command_int(SCRIPT_MESSAGE, 0, PLAY_CLIP, 2, 0, 0, 0) == ACCEPTED
+    assert [(p.clip_id, p.repeat, p.volume_pct) for p in vehicle.played] == \
+        [(3, 1, 100), (2, 1, 100)]
 
 
 def test_chinese_text_uploaded_in_two_chunks_is_spoken_byte_exact(stepped_fleet, clients):
