@@ -36,8 +36,9 @@ def serve(
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="Login name.")],
-    role: Annotated[str, typer.Option("--role", "-r", help="operator, ground_team, evaluator, admin or detector")],
+    role: Annotated[str, typer.Option("--role", "-r", help="operator, ground_team, evaluator, admin, detector or department")],
     team: Annotated[str | None, typer.Option(help="Team id (ground_team users).")] = None,
+    department: Annotated[str | None, typer.Option(help="The department a department user files patrol requests for (e.g. 市场监管).")] = None,
     password: Annotated[str | None, typer.Option(help="Prompted for when omitted.")] = None,
 ) -> None:
     """Create a user with a hashed password."""
@@ -55,10 +56,12 @@ def users_add(
     db.upgrade(engine)
     with Session(engine) as session:
         try:
-            user = users.add_user(session, name, password, role, team_id=team)
+            user = users.add_user(session, name, password, role, team_id=team,
+                                  department=department)
         except ServiceError as exc:
             _fail(exc.message)
-    typer.echo(f"created user {user.username} ({user.role})")
+    typer.echo(f"created user {user.username} ({user.role}"
+               + (f", {user.department}" if user.department else "") + ")")
 
 
 @db_app.command("upgrade")
@@ -115,6 +118,7 @@ def report(
 
 # Subcommands owned by the other packages; their modules import nothing heavy at the top.
 from api.demo.cli import demo  # noqa: E402
+from api.patrols_cli import patrols_app  # noqa: E402
 from detection.cli import detect, train  # noqa: E402
 from dispatch.cli import fleet  # noqa: E402
 from simulators.camera.cli import clip, dataset  # noqa: E402
@@ -127,3 +131,4 @@ app.command("train")(train)
 app.command("fleet")(fleet)
 app.command("dataset")(dataset)
 app.command("clip")(clip)
+app.add_typer(patrols_app, name="patrols")
