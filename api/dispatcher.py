@@ -16,6 +16,10 @@ lifecycle verbs, one at a time in order, in a thread (SQL never runs on the loop
 The drone holds over the scene until the event's ground team checks in, the event is resolved
 or rejected, or an operator releases it; then it returns to launch.
 
+Remote persuasion (api/persuasion.py): for an event a persuasion rule covers, ``assigned``
+tasks the drone alone, ``on_scene`` plays the rule's warning through its speaker, and the loop
+below decides the plays whose watch has ended (the nearest team is tasked then).
+
 Every update and, once a second, every drone's state go out on the bus (``kind`` ``dispatch``
 and ``drones``) for the control room.
 """
@@ -39,6 +43,7 @@ from api.db import writing
 from api.errors import Conflict, NotFound, ServiceError
 from api.lifecycle import State
 from api.models import AuditEntry, Drone, Event, GroundTeam, Task
+from api.persuasion import Persuader
 from api.schemas import AssignIn
 from api.settings import Settings
 from api.zones import ZoneIndex
@@ -73,6 +78,9 @@ class DispatchWorker:
         self._updates: asyncio.Queue[MissionUpdate] | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._unserved_noted: set[int] = set()
+        self.persuasion = Persuader(engine=engine, bus=bus, clock=clock,
+                                    rules=settings.persuasion_rules,
+                                    auto_evaluate=settings.auto_evaluate, dispatcher=self._require)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -102,9 +110,9 @@ class DispatchWorker:
             log.warning("drone %s not connected (retrying): %s", drone_id, error)
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self.persuasion.spawned]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *self.persuasion.spawned]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if self.dispatcher is not None:
@@ -258,6 +266,9 @@ class DispatchWorker:
             for alert in alerts:
                 self.bus.publish(alert)
             self.bus.publish({"kind": "dispatch", "team_ids": [], "update": _jsonable(update)})
+            if update.kind == "on_scene" and self.persuasion.rules and \
+                    isinstance(update.incident_id, int):
+                self.persuasion.spawn_rule_play(update.incident_id)
 
     def _write(self, update: MissionUpdate) -> list[dict[str, Any]]:
         if update.incident_id is None or not isinstance(update.incident_id, int):
@@ -281,6 +292,9 @@ class DispatchWorker:
                 [TeamStatus(t.id, t.lat, t.lon, t.status == "available")
                  for t in session.exec(select(GroundTeam)).all()], event.lat, event.lon)
             team_id = teams[0].team_id if teams and teams[0].available else None
+            if self.persuasion.rule(event) is not None:
+                team_id = None
+                reason += "; no ground team yet: the drone's speaker warns first (persuasion rule)"
             outcome, _ = verbs.assign(
                 session, event.id,
                 AssignIn(drone_id=u.drone_id, team_id=team_id, eta_s=u.eta_s, at_risk=u.at_risk,
@@ -357,6 +371,9 @@ class DispatchWorker:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self._store_states, views)
             await self._release_checked_in()
+            with contextlib.suppress(Exception):  # logged inside; the next tick tries again
+                for alert in await asyncio.to_thread(self.persuasion.check_deadlines):
+                    self.bus.publish(alert)
             if self.settings.auto_assign and tick % 5 == 0:  # drones come free; try again
                 with contextlib.suppress(ServiceError, DispatchError):
                     await self.assign_waiting()

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from api.events import percentile, response_figures
 from api.lifecycle import State
 from api.models import Event
 from api.schemas import Summary
 
+if TYPE_CHECKING:
+    from api.persuasion import PersuasionFigures
+
 REVIEWED = {State.CONFIRMED, State.ASSIGNED, State.ON_SCENE, State.RESOLVED, State.EVALUATED}
 
 
-def summarize(events: Iterable[Event]) -> Summary:
+def summarize(events: Iterable[Event], persuasion: PersuasionFigures | None = None) -> Summary:
     """Counts, review precision, response-time percentiles and target attainment by zone kind.
 
     Figures are computed from stage times (not read from frozen columns) so events still in
     progress count too; an operator-rejected event counts as reviewed but not confirmed.
+    ``persuasion`` (``api.persuasion.load_figures`` over the same events) fills the
+    remote-persuasion figures; without it they stay zero.
     """
     events = list(events)
     by_state = Counter(e.state for e in events)
@@ -55,4 +61,9 @@ def summarize(events: Iterable[Event]) -> Summary:
         time_to_resolve_p50_s=percentile(resolves, 0.5),
         within_target_share_by_zone_kind={k: sum(v) / len(v) for k, v in sorted(kind_hits.items())},
         dispositions=dict(dispositions),
+        **({} if persuasion is None else {
+            "persuadable": persuasion.persuadable,
+            "resolved_without_team": persuasion.resolved_without_team,
+            "without_team_share": persuasion.without_team_share,
+            "team_hours_saved": persuasion.team_s_saved / 3600.0}),
     )

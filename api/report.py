@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from api.events import response_figures  # noqa: E402
 from api.metrics import summarize  # noqa: E402
 from api.models import Event  # noqa: E402
+from api.persuasion import PersuasionFigures  # noqa: E402
 
 TARGET_LINES_S = {"residential": 180.0, "forest": 360.0}
 KIND_COLOURS = {"residential": "#d9534f", "forest": "#2e7d32", "commercial": "#1f77b4"}
@@ -113,6 +114,22 @@ def resolve_time_figure(events: Sequence[Event]) -> bytes | None:
     return _png(fig)
 
 
+def drone_vs_team_figure(figures: PersuasionFigures) -> bytes | None:
+    """Stacked bars by event type: resolved by the drone's warning alone vs with a ground team."""
+    types = sorted(set(figures.alone_by_type) | set(figures.team_by_type))
+    if not types:
+        return None
+    alone = [figures.alone_by_type.get(t, 0) for t in types]
+    team = [figures.team_by_type.get(t, 0) for t in types]
+    fig, ax = plt.subplots(figsize=(6, 0.8 + 0.5 * len(types)))
+    ax.barh(types, alone, color="#2e7d32", label="drone alone (persuaded, no team)")
+    ax.barh(types, team, left=alone, color="#5b7db1", label="ground team")
+    ax.set_xlabel("resolved events")
+    ax.legend(fontsize=8)
+    ax.set_title("Resolved by the drone alone vs by a ground team")
+    return _png(fig)
+
+
 def _fmt(value: float | None, unit: str = "", digits: int = 0) -> str:
     return "—" if value is None else f"{value:.{digits}f}{unit}"
 
@@ -123,10 +140,12 @@ def build_report(
     title: str = "flyonce closed-loop report",
     period: tuple[datetime | None, datetime | None] = (None, None),
     extra_sections: Sequence[Section] = (),
+    persuasion: PersuasionFigures | None = None,
 ) -> str:
-    """A self-contained HTML page of figures and plots over `events`."""
+    """A self-contained HTML page of figures and plots over `events` (``persuasion``:
+    ``api.persuasion.load_figures`` over the same events adds the remote-persuasion section)."""
     events = list(events)
-    summary = summarize(events)
+    summary = summarize(events, persuasion)
     counts_by_kind: Counter[str] = Counter()
     for e in events:
         if response_figures(e)[0] is not None:
@@ -154,6 +173,16 @@ def build_report(
             counts_figure("Events by type", summary.by_type),
             counts_figure("Events by state", summary.by_state),
         ) if f]),
+        *([] if persuasion is None else [Section(
+            "Remote persuasion",
+            body_html=(f"<p>{summary.resolved_without_team} of {summary.persuadable} events warned "
+                       "through the drone's speaker were resolved without a ground team"
+                       + (f" ({summary.without_team_share:.0%})"
+                          if summary.without_team_share is not None else "")
+                       + f"; ground-team hours saved: {summary.team_hours_saved:.2f} (each such "
+                       "event counts the median team time, tasking to resolution, of team-resolved "
+                       "events of its type).</p>"),
+            figures=[f for f in (drone_vs_team_figure(persuasion),) if f])]),
         *extra_sections,
     ]
     since, until = period

@@ -7,6 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query
 from api.deps import Analyst, SessionDep
 from api.metrics import summarize
+from api.persuasion import load_figures
 from api.queries import events_query
 from api.schemas import Summary
 
@@ -24,4 +25,5 @@ def summary(
     zone_id: str | None = None,
 ) -> Summary:
     query = events_query(since=since, until=until, zone_kind=zone_kind, zone_id=zone_id)
-    return summarize(session.exec(query).all())
+    events = session.exec(query).all()
+    return summarize(events, load_figures(session, events))

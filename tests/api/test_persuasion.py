@@ -1,0 +1,336 @@
+"""Remote persuasion (远程劝导): rules, plays, scene checks, outcomes and figures.
+
+The first half drives the service over HTTP with a stand-in for ``dispatch.Dispatcher`` (only
+its ``announce`` verb: a unit test of the service side); the end-to-end tests below fly the
+real simulated copters over TCP, whose speakers record what they played and where.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from api.app import create_app
+from api.models import AuditEntry, Event, Persuasion, SceneCheck, Task
+from api.persuasion import gone_run, persuasion_figures, rule_for
+from api.settings import PersuasionRule, Settings
+from dispatch.dispatcher import MissionUpdate
+from dispatch.errors import CommandRejected
+from api.auth import create_token
+from tests.api.conftest import ROLE_USERS, START, TEST_SECRET, ManualClock, candidate, seed_fleet
+
+STALL_RULE = PersuasionRule(event_type="street_stall", except_zone_kinds=["forest"], clip_id=1,
+                            repeat=2, watch_s=120, gone_checks=3)
+
+
+class SpeakerStandIn:
+    """``Dispatcher.announce`` alone: records each call, accepts it or refuses like a drone."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.calls: list[dict] = []
+        self.refuse: str | None = None
+
+    async def announce(self, incident_id, *, clip_id=None, text=None, repeat=1):
+        await asyncio.sleep(0)
+        self.calls.append({"event": incident_id, "clip_id": clip_id, "text": text,
+                           "repeat": repeat})
+        if self.refuse:
+            error = CommandRejected(f"drone d1 refused DO_SEND_SCRIPT_MESSAGE: {self.refuse}",
+                                    command="DO_SEND_SCRIPT_MESSAGE", result=self.refuse,
+                                    drone_id="d1")
+            error.result_code = {"DENIED": 2, "FAILED": 4}[self.refuse]
+            raise error
+        return SimpleNamespace(drone_id="d1", kind="clip" if clip_id else "text", clip_id=clip_id,
+                               text=text, repeat=repeat, accepted_at=self.clock.now(), result=0)
+
+    async def stop(self) -> None:
+        pass
+
+
+@pytest.fixture
+def headers() -> dict[str, dict[str, str]]:
+    """Bearer headers by user name (this module's apps are its own, not conftest's client)."""
+    return {name: {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=600)}"}
+            for name, role, _ in ROLE_USERS}
+
+
+@pytest.fixture
+def app_client(db_url: str, tmp_path: Path, clock: ManualClock):
+    settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path,
+                        secret_key=TEST_SECRET, persuasion_rules=[STALL_RULE])
+    app = create_app(settings, clock=clock)
+    with TestClient(app) as client:
+        seed_fleet(app.state.engine)
+        speaker = SpeakerStandIn(clock)
+        app.state.dispatch.dispatcher = speaker
+        yield app, client, speaker
+
+
+def on_scene_event(client: TestClient, headers: dict, **where) -> int:
+    """A street stall confirmed, with drone d1 assigned and over it (by hand, as an operator)."""
+    event_id = client.post("/api/v1/candidates", json=candidate(**where), headers=headers["det"]).json()["id"]
+    for path, body in (("review", {"decision": "confirm"}), ("assign", {"drone_id": "d1"})):
+        r = client.post(f"/api/v1/events/{event_id}/{path}", json=body, headers=headers["op"])
+        assert r.status_code == 200, r.text
+    r = client.post(f"/api/v1/events/{event_id}/on-scene", headers=headers["op"])
+    assert r.status_code == 200, r.text
+    return event_id
+
+
+def rows(app, model, event_id):
+    with Session(app.state.engine) as session:
+        return list(session.exec(select(model).where(model.event_id == event_id)
+                                 .order_by(model.id)).all())
+
+
+def check(client, headers, event_id, present, at=None):
+    body = {"present": present, "confidence": 0.8, "drone_id": "d1"}
+    if at is not None:
+        body["at"] = at.isoformat()
+    r = client.post(f"/api/v1/events/{event_id}/scene-checks", json=body, headers=headers["det"])
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+# ---------------------------------------------------------------- pure pieces
+
+
+@pytest.mark.parametrize(("event_type", "zone_kind", "covered"), [
+    ("street_stall", "residential", True),
+    ("street_stall", "commercial", True),
+    ("street_stall", None, True),  # outside every zone: "none" is not excluded
+    ("street_stall", "forest", False),  # excluded by the rule
+    ("mobile_fuel_sale", "residential", False),  # no rule for the type
+])
+def test_rule_covers_a_type_in_every_zone_kind_but_the_excluded(event_type, zone_kind, covered):
+    assert (rule_for([STALL_RULE], event_type, zone_kind) is STALL_RULE) is covered
+
+
+def test_a_rule_limited_to_zone_kinds_and_a_rule_needing_one_message():
+    only_res = PersuasionRule(event_type="street_stall", zone_kinds=["residential"], text="请离开")
+    assert rule_for([only_res], "street_stall", "residential") is only_res
+    assert rule_for([only_res], "street_stall", "commercial") is None
+    with pytest.raises(ValueError, match="exactly one of clip_id or text"):
+        PersuasionRule(event_type="street_stall", clip_id=1, text="请离开")
+
+
+@pytest.mark.parametrize(("seen", "done_at"), [
+    ("GGG", 2),  # three gone in a row: the third completes it
+    ("GPGGG", 4),  # a sighting breaks the run; it starts again
+    ("GGPGG", None),  # never three in a row
+    ("PPPP", None),
+])
+def test_gone_run_needs_consecutive_checks_inside_the_watch(seen, done_at):
+    checks = [SceneCheck(id=i, event_id=1, at=START + timedelta(seconds=10 * (i + 1)),
+                         present=c == "P", source="t") for i, c in enumerate(seen)]
+    last = gone_run(checks, played_at=START, watch_until=START + timedelta(seconds=120), needed=3)
+    assert (last.id if last else None) == done_at
+
+
+def test_checks_before_the_play_or_after_the_watch_do_not_count():
+    at = [-5, 10, 20, 130]  # seconds from the play; the watch ends at 120
+    checks = [SceneCheck(id=i, event_id=1, at=START + timedelta(seconds=s), present=False,
+                         source="t") for i, s in enumerate(at)]
+    assert gone_run(checks, played_at=START, watch_until=START + timedelta(seconds=120),
+                    needed=3) is None
+
+
+def test_figures_two_persuaded_of_three_and_hours_saved_by_hand():
+    t = START
+    h = timedelta(seconds=1)
+
+    def ev(i, kind, disposition, resolved_s):
+        return Event(id=i, type=kind, state="evaluated", lat=0, lon=0, confidence=1, source="s",
+                     source_event_id=str(i), target_s=180, disposition=disposition,
+                     detected_at=t, resolved_at=t + resolved_s * h)
+
+    events = [ev(1, "street_stall", "persuaded", 200), ev(2, "street_stall", "persuaded", 300),
+              ev(3, "street_stall", "removed", 2000),  # stubborn: a team came
+              ev(4, "street_stall", "removed", 1000), ev(5, "street_stall", "persuaded", 1500),
+              ev(6, "mobile_fuel_sale", "removed", 4000)]
+    plays = [Persuasion(event_id=i, kind="clip", requested_by="x", outcome=o)
+             for i, o in ((1, "persuaded"), (2, "persuaded"), (3, "stubborn"))]
+    # team tasks: event 3 tasked at 800 s (team time 1200 s), 4 at 400 s (600 s), 5 at 600 s
+    # (900 s); the fuel sale at 1000 s (3000 s, another type: not used for stalls)
+    tasks = [Task(event_id=i, kind="team", team_id="t", created_by="x", created_at=t + s * h)
+             for i, s in ((3, 800), (4, 400), (5, 600), (6, 1000))]
+    figures = persuasion_figures(events, plays, tasks)
+    assert figures.persuadable == 3 and figures.resolved_without_team == 2
+    assert figures.without_team_share == pytest.approx(2 / 3)
+    # median stall team time: median(1200, 600, 900) = 900 s; two events saved → 1800 s = 0.5 h
+    assert figures.team_s_median_by_type["street_stall"] == 900
+    assert figures.team_s_saved == 1800
+    assert figures.alone_by_type == {"street_stall": 2}
+    assert figures.team_by_type == {"mobile_fuel_sale": 1, "street_stall": 3}
+
+
+# ---------------------------------------------------------------- the service, speaker stood in
+
+
+def test_a_rule_holds_the_team_back_at_assignment(app_client, headers, clock):
+    app, client, _ = app_client
+    worker = app.state.dispatch
+    stall = client.post("/api/v1/candidates", json=candidate(), headers=headers["det"]).json()["id"]
+    fuel = client.post("/api/v1/candidates", json=candidate(type="mobile_fuel_sale"),
+                       headers=headers["det"]).json()["id"]
+    for event_id in (stall, fuel):
+        client.post(f"/api/v1/events/{event_id}/review", json={"decision": "confirm"},
+                    headers=headers["op"])
+        worker._write(MissionUpdate("assigned", event_id, "d1", clock.now(), eta_s=60.0))
+    stall_tasks = {t.kind: t for t in rows(app, Task, stall)}
+    fuel_tasks = {t.kind: t for t in rows(app, Task, fuel)}
+    assert set(stall_tasks) == {"drone"}  # the speaker goes first
+    assert set(fuel_tasks) == {"drone", "team"} and fuel_tasks["team"].team_id == "t1"
+    assert "speaker warns first" in rows(app, AuditEntry, stall)[-1].reason
+
+
+def test_operator_plays_a_warning_and_three_gone_checks_resolve_it_persuaded(
+        app_client, headers, clock):
+    app, client, speaker = app_client
+    event_id = on_scene_event(client, headers)
+    clock.advance(5)
+    played_at = clock.now()
+    r = client.post(f"/api/v1/events/{event_id}/persuade", json={"text": "此处禁止占道经营，请立即离开",
+                                                                 "repeat": 2},
+                    headers=headers["op"])
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert speaker.calls == [{"event": event_id, "clip_id": None, "text": "此处禁止占道经营，请立即离开",
+                              "repeat": 2}]
+    assert body["kind"] == "text" and body["drone_id"] == "d1" and body["result"] == 0
+    assert body["outcome"] == "pending"
+    # the stall rule watches 120 s from the ACK
+    assert body["watch_until"].startswith((played_at + timedelta(seconds=120)).isoformat()[:19])
+    reasons = [a.reason or "" for a in rows(app, AuditEntry, event_id)]
+    assert any(r.startswith("persuasion requested: text") for r in reasons)
+    assert any("(ACK ACCEPTED)" in r for r in reasons)
+    # a second play while this one is watched is refused
+    again = client.post(f"/api/v1/events/{event_id}/persuade", json={"clip_id": 1},
+                        headers=headers["op"])
+    assert again.status_code == 409 and "pending" in again.json()["detail"]
+
+    for seconds, present in ((10, False), (10, True), (10, False), (10, False)):
+        clock.advance(seconds)
+        result = check(client, headers, event_id, present)
+        assert result["event_state"] == "on_scene"  # never three gone in a row yet
+    clock.advance(10)
+    result = check(client, headers, event_id, False)
+    assert result["event_state"] == "evaluated"  # resolved, then figures frozen (auto-evaluate)
+    assert result["persuasion"]["outcome"] == "persuaded"
+    event = client.get(f"/api/v1/events/{event_id}", headers=headers["op"]).json()
+    assert event["disposition"] == "persuaded"
+    assert [t["kind"] for t in event["tasks"]] == ["drone"]  # no ground team, ever
+    resolved = next(a for a in event["timeline"] if a["to_state"] == "resolved")
+    assert resolved["actor"] == "system:persuasion"
+    assert resolved["at"].startswith(clock.now().isoformat()[:19])
+    late = client.post(f"/api/v1/events/{event_id}/scene-checks", json={"present": True},
+                       headers=headers["det"])
+    assert late.status_code == 409 and "only while an event is open" in late.json()["detail"]
+
+    summary = client.get("/api/v1/metrics/summary", headers=headers["eva"]).json()
+    assert summary["persuadable"] == 1 and summary["resolved_without_team"] == 1
+    assert summary["without_team_share"] == 1.0
+    assert summary["team_hours_saved"] == 0.0  # no team-resolved stall to measure a saving by
+
+
+def test_the_deadline_without_checks_makes_it_stubborn_and_tasks_the_nearest_team(
+        app_client, headers, clock):
+    app, client, _ = app_client
+    event_id = on_scene_event(client, headers)  # at t1's base; t2 is 1.4 km off
+    r = client.post(f"/api/v1/events/{event_id}/persuade", json={"clip_id": 1},
+                    headers=headers["op"])
+    assert r.status_code == 201, r.text
+    persuader = app.state.dispatch.persuasion
+    clock.advance(119)
+    assert persuader.check_deadlines() == []  # still watching
+    assert [t.kind for t in rows(app, Task, event_id)] == ["drone"]
+    clock.advance(1)
+    alerts = persuader.check_deadlines()
+    assert [a["team_ids"] for a in alerts] == [["t1"]]
+    teams = [t for t in rows(app, Task, event_id) if t.kind == "team"]
+    assert [t.team_id for t in teams] == ["t1"] and teams[0].created_at == clock.now()
+    play = rows(app, Persuasion, event_id)[0]
+    assert play.outcome == "stubborn" and "no scene checks arrived" in play.note
+    assert any("no scene checks arrived" in (a.reason or "") for a in rows(app, AuditEntry, event_id))
+    assert persuader.check_deadlines() == []  # decided once
+    # the team sees it among its tasks
+    tasks = client.get("/api/v1/tasks", headers=headers["tm1"]).json()
+    assert [t["event_id"] for t in tasks] == [event_id]
+
+
+def test_still_seen_at_the_deadline_says_so(app_client, headers, clock):
+    app, client, _ = app_client
+    event_id = on_scene_event(client, headers)
+    client.post(f"/api/v1/events/{event_id}/persuade", json={"clip_id": 1}, headers=headers["op"])
+    for _ in range(4):
+        clock.advance(30)
+        check(client, headers, event_id, True)  # at 30, 60, 90 and 120 s: still there
+    clock.advance(1)
+    app.state.dispatch.persuasion.check_deadlines()
+    play = rows(app, Persuasion, event_id)[0]
+    assert play.outcome == "stubborn"
+    assert "4 of 4 scene checks saw it" in play.note
+
+
+def test_a_refusing_speaker_fails_and_tasks_the_team_at_once(app_client, headers, clock):
+    app, client, speaker = app_client
+    speaker.refuse = "DENIED"
+    event_id = on_scene_event(client, headers)
+    r = client.post(f"/api/v1/events/{event_id}/persuade", json={"clip_id": 1},
+                    headers=headers["op"])
+    assert r.status_code == 502
+    assert "refused" in r.json()["detail"] and "ground team t1 tasked" in r.json()["detail"]
+    play = rows(app, Persuasion, event_id)[0]
+    assert play.outcome == "failed" and play.result == 2 and play.played_at is None
+    assert [t.team_id for t in rows(app, Task, event_id) if t.kind == "team"] == ["t1"]
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ({"clip_id": 1, "text": "请离开"}, "exactly one of clip_id"),
+    ({}, "exactly one of clip_id"),
+    ({"text": "请" * 201}, "at most 200"),
+    ({"text": "   "}, "text is empty"),
+    ({"clip_id": 0}, "clip_id"),
+    ({"clip_id": 1, "repeat": 11}, "repeat"),
+])
+def test_bad_warnings_are_refused_with_what_to_change(app_client, headers, body, words):
+    app, client, speaker = app_client
+    event_id = on_scene_event(client, headers)
+    r = client.post(f"/api/v1/events/{event_id}/persuade", json=body, headers=headers["op"])
+    assert r.status_code == 422 and words in r.json()["detail"]
+    assert speaker.calls == [] and rows(app, Persuasion, event_id) == []
+
+
+def test_unknown_event_wrong_state_and_wrong_role(app_client, headers):
+    app, client, speaker = app_client
+    r = client.post("/api/v1/events/999/persuade", json={"clip_id": 1}, headers=headers["op"])
+    assert r.status_code == 404 and "no event with id 999" in r.json()["detail"]
+    r = client.post("/api/v1/events/999/scene-checks", json={"present": False},
+                    headers=headers["det"])
+    assert r.status_code == 404
+    confirmed = client.post("/api/v1/candidates", json=candidate(), headers=headers["det"]).json()["id"]
+    client.post(f"/api/v1/events/{confirmed}/review", json={"decision": "confirm"},
+                headers=headers["op"])
+    r = client.post(f"/api/v1/events/{confirmed}/persuade", json={"clip_id": 1},
+                    headers=headers["op"])
+    assert r.status_code == 409 and "only while the drone is over the scene" in r.json()["detail"]
+    assert client.post(f"/api/v1/events/{confirmed}/persuade", json={"clip_id": 1},
+                       headers=headers["det"]).status_code == 403  # detectors only report
+    assert client.post(f"/api/v1/events/{confirmed}/scene-checks", json={"present": True},
+                       headers=headers["tm1"]).status_code == 403
+    naive = client.post(f"/api/v1/events/{confirmed}/scene-checks",
+                        json={"present": True, "at": "2026-11-25T08:00:00"}, headers=headers["det"])
+    assert naive.status_code == 422 and "timezone" in naive.json()["detail"]
+    assert speaker.calls == []
+    # checks on an open event without a play are kept, and change nothing
+    check(client, headers, confirmed, True)
+    assert len(rows(app, SceneCheck, confirmed)) == 1
+    listed = client.get(f"/api/v1/events/{confirmed}/scene-checks", headers=headers["eva"]).json()
+    assert [c["present"] for c in listed] == [True] and listed[0]["source"] == "det"
