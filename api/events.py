@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from api import offences
 from api import patrols
 from api.errors import Conflict, Forbidden, NotFound
 from api.lifecycle import State, allowed_next, apply_transition, record_creation
@@ -142,13 +143,16 @@ def ingest_committed(
 
 
 def review(
-    session: Session, event_id: int, *, confirm: bool, reason: str | None, actor: str, now: datetime
+    session: Session, event_id: int, *, confirm: bool, reason: str | None, actor: str, now: datetime,
+    offence_rules: offences.OffenceRules | None = None,
 ) -> Outcome:
     event = _locked_event(session, event_id)
     to_state = State.CONFIRMED if confirm else State.REJECTED
     entry = apply_transition(session, event, to_state, actor=actor, at=now, reason=reason)
     if not confirm:
         event.reject_reason = reason
+    else:  # first offence or repeat (首违免罚), decided once, now
+        offences.assess(session, event, now=now, rules=offence_rules)
     return Outcome(event, alerts=[transition_alert(event, entry, session)])
 
 

@@ -29,6 +29,7 @@ from api.errors import NotFound
 from api.lifecycle import State
 from api.media import check_image, store_image
 from api.models import AuditEntry, Event, Evidence, Task
+from api.offences import OffenceRules, prior_events
 from api.queries import events_query
 from api.schemas import (
     AssignIn,
@@ -80,6 +81,7 @@ def _detail(session: Session, event: Event) -> EventDetail:
         detail.evidence.append(view)
     detail.tasks = [TaskPublic.model_validate(t) for t in session.exec(
         select(Task).where(Task.event_id == event.id).order_by(Task.id)).all()]
+    detail.prior_events = prior_events(session, event)
     return detail
 
 
@@ -167,10 +169,11 @@ def get_audit(event_id: int, user: Reader, session: SessionDep) -> list[AuditPub
 @router.post("/events/{event_id}/review", response_model=EventPublic,
              summary="Confirm or reject an alerted event")
 def review_event(event_id: int, body: ReviewIn, user: Operator, session: SessionDep,
-                 clock: ClockDep, bus: BusDep) -> EventPublic:
+                 settings: SettingsDep, clock: ClockDep, bus: BusDep) -> EventPublic:
     with writing(session):
         outcome = verbs.review(session, event_id, confirm=body.decision == "confirm", reason=body.reason,
-                               actor=user.username, now=clock.now())
+                               actor=user.username, now=clock.now(),
+                               offence_rules=OffenceRules.from_settings(settings))
         _commit_and_publish(session, bus, outcome)
     return verbs.event_public(outcome.event)
 

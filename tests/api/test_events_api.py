@@ -58,10 +58,11 @@ def test_full_loop_times_and_timeline(client: TestClient, headers: dict, clock: 
     assert detail["within_target"] is True
     assert detail["time_to_resolve_s"] == pytest.approx(750.0)
     steps = [(row["from_state"], row["to_state"]) for row in detail["timeline"]]
+    # The confirmation's second row is no transition: the offence decision (api/offences.py).
     assert steps == [(None, "detected"), ("detected", "alerted"), ("alerted", "confirmed"),
-                     ("confirmed", "assigned"), ("assigned", "on_scene"), ("on_scene", "resolved"),
-                     ("resolved", "evaluated")]
-    assert [row["actor"] for row in detail["timeline"]][2:6] == ["op", "op", "op", "tm1"]
+                     ("confirmed", "confirmed"), ("confirmed", "assigned"), ("assigned", "on_scene"),
+                     ("on_scene", "resolved"), ("resolved", "evaluated")]
+    assert [row["actor"] for row in detail["timeline"]][2:7] == ["op", "system", "op", "op", "tm1"]
     assert sorted(e["kind"] for e in detail["evidence"]) == ["resolution", "snapshot"]
     photo = client.get(detail["evidence"][0]["url"], headers=headers["eva"])
     assert photo.status_code == 200 and photo.content[:2] == b"\xff\xd8"

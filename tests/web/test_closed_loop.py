@@ -104,10 +104,11 @@ def test_closed_loop_through_the_three_pages(browser, server: WebServer, http: h
     # The event page: its whole timeline, in order, with who did each step.
     console.goto(f"/ui/event?id={eid}")
     rows = console.locator("#timeline tbody tr")
-    rows.nth(6).wait_for()
+    rows.nth(7).wait_for()
     steps = [tuple(rows.nth(i).locator("td").nth(j).inner_text() for j in (1, 2)) for i in range(rows.count())]
     assert steps == [
         ("∅ → detected", "det"), ("detected → alerted", "system"), ("alerted → confirmed", "op"),
+        ("confirmed → confirmed", "system"),  # the offence decision, no transition
         ("confirmed → assigned", "op"), ("assigned → on scene", "tm1"), ("on scene → resolved", "tm1"),
         ("resolved → evaluated", "system"),
     ]
