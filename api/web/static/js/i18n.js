@@ -85,6 +85,7 @@ const LABELS = {
   f_reached: ["已到场", "Reached"], f_within: ["时限内到场", "Within target"],
   f_p50: ["响应时间中位数", "Response p50"], f_p90: ["响应时间 P90", "Response p90"],
   f_resolve: ["处置用时中位数", "Time to resolve p50"],
+  f_persuaded: ["远程劝导免派人员（占比·节省工时）", "Persuaded without a team (share · team hours saved)"],
   c_response: ["响应时间分布（3 / 6 分钟时限）", "Response time vs the 3 / 6 min targets"],
   c_within_kind: ["按区域类型的时限内比例", "Share within target by zone kind"],
   c_type: ["按类型", "By type"], c_zone: ["按区域", "By zone"], c_week: ["按周", "By week"],
