@@ -308,10 +308,20 @@ def _check_area(request_id: str, area: object) -> None:
             f"request {request_id}: the area must be a polygon (GeoJSON Polygon or "
             f"MultiPolygon, [lon, lat] order), got {type(area).__name__}"
         )
-    if area.is_empty or area.area <= 0:
+    if area.is_empty:
         raise InvalidPatrolRequest(
-            f"request {request_id}: the area is empty or has no surface; draw a polygon with "
-            "at least 3 distinct corners"
+            f"request {request_id}: the area is empty; draw a polygon with at least 3 distinct "
+            "corners"
+        )
+    if not area.is_valid:
+        raise InvalidPatrolRequest(
+            f"request {request_id}: the area is not a valid polygon "
+            f"({shapely.is_valid_reason(area)}); redraw it without crossing edges"
+        )
+    if area.area <= 0:
+        raise InvalidPatrolRequest(
+            f"request {request_id}: the area has no surface (its corners lie on one line); "
+            "draw a polygon with at least 3 corners not in a row"
         )
     min_x, min_y, max_x, max_y = area.bounds
     if not (all(math.isfinite(v) for v in area.bounds)
@@ -319,11 +329,6 @@ def _check_area(request_id: str, area: object) -> None:
         raise InvalidPatrolRequest(
             f"request {request_id}: the area's corners are not WGS84 degrees "
             f"(bounds {area.bounds}); coordinates go [lon, lat]"
-        )
-    if not area.is_valid:
-        raise InvalidPatrolRequest(
-            f"request {request_id}: the area is not a valid polygon "
-            f"({shapely.is_valid_reason(area)}); redraw it without crossing edges"
         )
 
 

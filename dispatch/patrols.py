@@ -346,7 +346,10 @@ class PatrolPlanner:
             try:
                 sorties = self._build(builder, [s.area for s in group.slots])
             except NoRouteFound as exc:
-                return None, [UnservedSlot(s.request_id, s.start, str(exc)) for s in group.slots]
+                why = str(exc) if not cut else (
+                    f"no start in the window avoids the quiet hours of {', '.join(sorted(cut))}; "
+                    f"with them left out: {exc}")
+                return None, [UnservedSlot(s.request_id, s.start, why) for s in group.slots]
             crossed = [self._quiet_crossed(sortie, cut) for _, sortie in sorties]
             quiet = {zid: self._quiet_intervals(zid, group.lo, group.hi)
                      for zids in crossed for zid in zids}
