@@ -98,6 +98,8 @@ const LABELS = {
   task_on_scene: ["已到场", "on scene"], task_done: ["已完成", "done"], task_cancelled: ["已取消", "cancelled"],
   taskkind_drone: ["无人机", "drone"], taskkind_team: ["地面中队", "team"],
   position: ["坐标", "Position"], team_marker: ["地面中队 {name}", "Ground team {name}"],
+  task_code: ["任务码：请当事人扫码查看", "Task code: for the person inspected to scan"],
+  code_page: ["公示页", "Public page"],
   no_data: ["所选范围内暂无数据", "No data in this period"],
 };
 
