@@ -334,3 +334,155 @@ def test_unknown_event_wrong_state_and_wrong_role(app_client, headers):
     assert len(rows(app, SceneCheck, confirmed)) == 1
     listed = client.get(f"/api/v1/events/{confirmed}/scene-checks", headers=headers["eva"]).json()
     assert [c["present"] for c in listed] == [True] and listed[0]["source"] == "det"
+
+
+# ---------------------------------------------------------------- end to end: real copters over TCP
+
+NANYUAN = (29.4941, 120.9062)  # residential; the south dock's drone gets there first, team t2 is nearest
+
+
+@pytest.fixture
+def flying(db_url: str, tmp_path: Path, request: pytest.FixtureRequest):
+    """Three simulated copters at the sample docks (10x mission clock), the service flying them
+    with the stall rule; ``request.param``: (watch_s, speakers) — False: no loudspeaker."""
+    from geofence import sample_town
+    from simulators.clock import SimClock
+    from simulators.fleet import Fleet
+
+    watch_s, speakers = getattr(request, "param", (120.0, None))
+    town = sample_town()
+    fleet = Fleet.start(town.docks, clock=SimClock(10.0), base_tcp_port=0, speakers=speakers)
+    fleet_file = tmp_path / "fleet.toml"
+    fleet_file.write_text("".join(
+        f'[[drone]]\nid = "{d.id}"\nurl = "{v.endpoint}"\ndock = [{d.lat}, {d.lon}]\n\n'
+        for d, v in zip(town.docks, fleet.vehicles)))
+    rule = STALL_RULE.model_copy(update={"watch_s": watch_s})
+    settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path,
+                        secret_key=TEST_SECRET, fleet_file=fleet_file, auto_assign=True,
+                        drone_state_period_s=0.1, fleet_connect_timeout_s=5,
+                        persuasion_rules=[rule])
+    app = create_app(settings, clock=fleet.clock)
+    try:
+        with TestClient(app) as client:
+            seed_fleet(app.state.engine)
+            yield app, client, fleet
+    finally:
+        fleet.stop()
+
+
+def wait_for(fetch, done, wall_s: float = 60.0):
+    import time
+
+    deadline = time.monotonic() + wall_s
+    value = None
+    while time.monotonic() < deadline:
+        value = fetch()
+        if done(value):
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out; last: {value}")
+
+
+def fly_to_a_stall(client: TestClient, headers: dict) -> int:
+    """A street stall at Nanyuan confirmed; returns once the drone is over it."""
+    wait_for(lambda: client.get("/api/v1/dispatch/drones", headers=headers["op"]).json(),
+             lambda ds: len(ds) == 3 and all(d["available"] for d in ds), 20)
+    event_id = client.post("/api/v1/candidates", json=candidate(lat=NANYUAN[0], lon=NANYUAN[1]),
+                           headers=headers["det"]).json()["id"]
+    r = client.post(f"/api/v1/events/{event_id}/review", json={"decision": "confirm"},
+                    headers=headers["op"])
+    assert r.status_code == 200, r.text
+    wait_for(lambda: client.get(f"/api/v1/events/{event_id}", headers=headers["op"]).json(),
+             lambda e: e["state"] == "on_scene")
+    return event_id
+
+
+def distance_m(lat1, lon1, lat2, lon2) -> float:
+    from geofence import sample_town
+
+    frame = sample_town().frame
+    (e1, n1), (e2, n2) = frame.to_local(lat1, lon1), frame.to_local(lat2, lon2)
+    return ((e1 - e2) ** 2 + (n1 - n2) ** 2) ** 0.5
+
+
+def test_real_fleet_the_rule_warns_and_three_gone_checks_resolve_it_without_a_team(flying, headers):
+    app, client, fleet = flying
+    event_id = fly_to_a_stall(client, headers)
+    plays = wait_for(lambda: client.get(f"/api/v1/events/{event_id}/persuasions",
+                                        headers=headers["op"]).json(),
+                     lambda ps: ps and ps[0]["played_at"], 20)
+    assert plays[0]["requested_by"] == "system:persuasion" and plays[0]["result"] == 0
+    assert plays[0]["drone_id"] == "dock-south" and plays[0]["clip_id"] == 1
+    # the south copter's speaker really played clip 1 twice, over the stall (30 m arrival radius)
+    played = fleet.vehicles[2].played
+    assert [(p.kind, p.clip_id, p.repeat) for p in played] == [("clip", 1, 2)]
+    assert distance_m(played[0].lat, played[0].lon, *NANYUAN) <= 31.0
+    assert fleet.vehicles[0].played == [] and fleet.vehicles[1].played == []
+    detail = client.get(f"/api/v1/events/{event_id}", headers=headers["op"]).json()
+    assert [t["kind"] for t in detail["tasks"]] == ["drone"]  # no team while the speaker tries
+
+    results = [check(client, headers, event_id, False) for _ in range(3)]
+    assert [r["event_state"] for r in results] == ["on_scene", "on_scene", "evaluated"]
+    detail = client.get(f"/api/v1/events/{event_id}", headers=headers["op"]).json()
+    assert detail["disposition"] == "persuaded"
+    assert [t["kind"] for t in detail["tasks"]] == ["drone"]
+    assert next(a for a in detail["timeline"] if a["to_state"] == "resolved")["actor"] == \
+        "system:persuasion"
+    wait_for(lambda: fleet.vehicles[2].state.mode, lambda m: m == "RTL", 5)  # sent home
+
+
+@pytest.mark.parametrize("flying", [(30.0, None)], indirect=True)
+def test_real_fleet_a_stubborn_vendor_gets_the_nearest_team_at_the_deadline(flying, headers):
+    app, client, fleet = flying
+    event_id = fly_to_a_stall(client, headers)
+    play = wait_for(lambda: client.get(f"/api/v1/events/{event_id}/persuasions",
+                                       headers=headers["op"]).json(),
+                    lambda ps: ps and ps[0]["played_at"], 20)[0]
+    check(client, headers, event_id, True)
+    detail = wait_for(lambda: client.get(f"/api/v1/events/{event_id}", headers=headers["op"]).json(),
+                      lambda e: any(t["kind"] == "team" for t in e["tasks"]), 20)
+    team = next(t for t in detail["tasks"] if t["kind"] == "team")
+    assert team["team_id"] == "t2"  # ~0.6 km from Nanyuan, t1 ~0.9 km
+    # tasked once the 30 mission-second watch ran out, on the mission clock (tick 0.1 s wall = 1 s)
+    from datetime import datetime
+
+    waited_s = (datetime.fromisoformat(team["created_at"]) -
+                datetime.fromisoformat(play["played_at"])).total_seconds()
+    assert 30.0 <= waited_s <= 30.0 + 5.0
+    decided = client.get(f"/api/v1/events/{event_id}/persuasions", headers=headers["op"]).json()[0]
+    assert decided["outcome"] == "stubborn" and "1 of 1 scene checks saw it" in decided["note"]
+    assert detail["state"] == "on_scene" and fleet.vehicles[2].state.mode == "GUIDED"  # holds on
+
+
+@pytest.mark.parametrize("flying", [(120.0, [True, True, False])], indirect=True)
+def test_real_fleet_a_copter_without_a_speaker_fails_and_the_team_goes_at_once(flying, headers):
+    app, client, fleet = flying
+    event_id = fly_to_a_stall(client, headers)
+    play = wait_for(lambda: client.get(f"/api/v1/events/{event_id}/persuasions",
+                                       headers=headers["op"]).json(),
+                    lambda ps: ps and ps[0]["outcome"] != "pending", 20)[0]
+    assert play["outcome"] == "failed" and play["result"] == 3  # MAV_RESULT_UNSUPPORTED
+    detail = client.get(f"/api/v1/events/{event_id}", headers=headers["op"]).json()
+    assert [t["team_id"] for t in detail["tasks"] if t["kind"] == "team"] == ["t2"]
+    assert any("speaker refused" in (a["reason"] or "") for a in detail["timeline"])
+
+
+def test_real_fleet_an_operator_plays_a_text(flying, headers):
+    app, client, fleet = flying
+    # no rule for fuel sales: drone and team go together, and the operator may still warn
+    wait_for(lambda: client.get("/api/v1/dispatch/drones", headers=headers["op"]).json(),
+             lambda ds: len(ds) == 3 and all(d["available"] for d in ds), 20)
+    event_id = client.post("/api/v1/candidates", json=candidate(lat=NANYUAN[0], lon=NANYUAN[1],
+                                                                type="mobile_fuel_sale"),
+                           headers=headers["det"]).json()["id"]
+    client.post(f"/api/v1/events/{event_id}/review", json={"decision": "confirm"},
+                headers=headers["op"])
+    wait_for(lambda: client.get(f"/api/v1/events/{event_id}", headers=headers["op"]).json(),
+             lambda e: e["state"] == "on_scene")
+    text = "禁止流动供油，请立即停止"
+    r = client.post(f"/api/v1/events/{event_id}/persuade", json={"text": text},
+                    headers=headers["op"])
+    assert r.status_code == 201, r.text
+    assert r.json()["requested_by"] == "op" and r.json()["kind"] == "text"
+    played = fleet.vehicles[2].played
+    assert [(p.kind, p.text, p.repeat) for p in played] == [("text", text, 1)]
