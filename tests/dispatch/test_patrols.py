@@ -278,6 +278,15 @@ def test_a_slot_too_short_for_its_flight_is_reported_not_dropped():
     assert "no drone" in missed.reason and "widen the window" in missed.reason
 
 
+def test_an_area_beyond_one_battery_there_and_back_is_reported():
+    # The dock 8 km away: 16 km there and back, more than the ~12 km one battery flies.
+    plan = _planner(drones=[_drone(-8000, 0)]).plan(
+        [_request("r", box(0, 0, 300, 200), time(8), time(12))], MONDAY, MONDAY)
+    assert plan.flights == ()
+    (missed,) = plan.unserved
+    assert "beyond one battery's reach" in missed.reason and "add a dock" in missed.reason
+
+
 # ------------------------------------------------------------------ quiet windows
 
 
