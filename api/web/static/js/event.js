@@ -44,7 +44,8 @@ async function render() {
     <td>${esc(a.actor)}</td><td>${esc(a.reason || "")}</td></tr>`).join("");
   document.querySelector("#tasks tbody").innerHTML = e.tasks.map((x) => `<tr>
     <td>${esc(label("taskkind", x.kind))}</td><td>${esc(x.drone_id || x.team_id)}</td><td>${esc(label("task", x.state))}</td>
-    <td>${x.eta_s != null ? esc(t("eta", { t: fmtDuration(x.eta_s) })) : ""}${x.at_risk ? ` <span class="risk">${esc(t("at_risk"))}</span>` : ""}</td></tr>`).join("");
+    <td>${x.eta_s != null ? esc(t("eta", { t: fmtDuration(x.eta_s) })) : ""}${x.at_risk ? ` <span class="risk">${esc(t("at_risk"))}</span>` : ""}</td>
+    <td>${x.code ? `<a href="/c/${encodeURIComponent(x.code)}" data-code-link rel="noreferrer" target="_blank">${esc(t("code_page"))}</a>` : ""}</td></tr>`).join("");
   const box = document.getElementById("evidence");
   box.innerHTML = "";
   for (const ev of e.evidence) {
