@@ -1,7 +1,8 @@
 // The ground team's phone page: its own tasks, newest first, with distance and direction;
-// accept, check in on scene, resolve with a disposition, a note and a photo from the camera.
+// accept, check in on scene, resolve with a disposition, a note and a photo from the camera;
+// and each task's code (亮码) as a QR the person inspected can scan to see who acted and why.
 import {
-  Live, api, bearingDeg, compass, distanceM, esc, fmtDistance, fmtTime, guard, initLang, label, t, toast,
+  Live, api, authImage, bearingDeg, compass, distanceM, esc, fmtDistance, fmtTime, guard, initLang, label, t, toast,
 } from "./common.js";
 
 const DISPOSITIONS = ["persuaded", "removed", "penalised", "referred", "not_found"];
@@ -90,7 +91,17 @@ function taskCard(task, e) {
     <div class="where">${where}</div>
     <div><a href="/ui/event?id=${e.id}">${esc(t("open_event"))}</a> ·
       <a href="https://uri.amap.com/marker?position=${e.lon},${e.lat}" rel="noreferrer">${e.lat.toFixed(5)}, ${e.lon.toFixed(5)}</a></div>
+    ${task.code ? `<figure class="task-code" style="margin:8px 0;display:flex;gap:10px;align-items:center">
+      <img data-qr="${task.id}" alt="${esc(t("task_code"))}" width="132" height="132" style="background:#fff">
+      <figcaption><div>${esc(t("task_code"))}</div>
+        <a href="/c/${encodeURIComponent(task.code)}" data-code-link rel="noreferrer" target="_blank">${esc(t("code_page"))}</a></figcaption>
+    </figure>` : ""}
     <div class="buttons"></div>`;
+  const qr = div.querySelector("img[data-qr]");
+  if (qr) {
+    authImage(`/api/v1/tasks/${task.id}/qr.svg`).then((src) => { qr.src = src; })
+      .catch((err) => toast(t("failed", { msg: err.message }), "error"));
+  }
   const buttons = div.querySelector(".buttons");
   const done = ["done", "cancelled"].includes(task.state);
   if (task.state === "assigned") buttons.append(btn(t("accept"), "primary", "accept", () => accept(task)));
