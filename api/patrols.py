@@ -246,7 +246,7 @@ class PlanFigures:
 
     first_day: date
     last_day: date
-    requests: int
+    requests: int | None  # None where not known (a stored plan keeps passes, not requests)
     slots: int
     flights: int
     flight_s: float
@@ -281,7 +281,8 @@ class PlanFigures:
 
     def line(self) -> str:
         """One line for a terminal or the demo's scorecard."""
-        return (f"{self.first_day}..{self.last_day}: {self.requests} requests, {self.slots} "
+        asked = f"{self.requests} requests, " if self.requests is not None else ""
+        return (f"{self.first_day}..{self.last_day}: {asked}{self.slots} "
                 f"passes -> {self.flights} merged flights, {self.flight_s / 60:.0f} flight-min "
                 f"vs {self.alone_flights} flights, {self.alone_flight_s / 60:.0f} flight-min "
                 f"alone: {_round(self.flight_saving_pct)} % fewer flights, "
@@ -409,8 +410,9 @@ def plan_week(engine: Engine, *, zone_set: Any, drones: Sequence[planning.Patrol
     return plan
 
 
-def plan_figures(plan: PatrolPlan, requests: int | None = None) -> PlanFigures:
-    return PlanFigures(plan.first_day, plan.last_day, requests or 0, plan.slots, plan.flights,
+def plan_figures(plan: PatrolPlan) -> PlanFigures:
+    """The figures a stored plan kept."""
+    return PlanFigures(plan.first_day, plan.last_day, None, plan.slots, plan.flights,
                        plan.flight_s, plan.length_m, plan.alone_flights, plan.alone_flight_s,
                        plan.alone_length_m, len(json.loads(plan.unserved_json)))
 
