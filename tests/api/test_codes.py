@@ -351,3 +351,13 @@ def test_the_demo_helper_opens_a_tasks_page_and_checks_its_team(client: TestClie
         taskcodes.check_public_page(client, secrets.token_urlsafe(16), team_name="T1")
     assert re.fullmatch(r"http://testserver/c/[A-Za-z0-9_-]{22}", taskcodes.public_url(
         "http://testserver", task.code))
+
+
+def test_the_demo_opens_the_newest_team_tasks_page(client: TestClient, headers, people) -> None:
+    with pytest.raises(taskcodes.PublicPageError, match="no ground-team task yet"):
+        taskcodes.open_a_team_task_page(client, headers["op"])
+    _event(client, headers, people, team="t1")
+    newest = _task(client, _event(client, headers, people, team="t2", drone="d1"))
+    opened = taskcodes.open_a_team_task_page(client, headers["op"])
+    assert (opened.task_id, opened.team, opened.url) == \
+        (newest.id, "T2", f"http://testserver/c/{newest.code}")
