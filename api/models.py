@@ -96,7 +96,11 @@ class GroundTeam(SQLModel, table=True):
 
 class Event(SQLModel, table=True):
     __tablename__ = "events"
-    __table_args__ = (sa.UniqueConstraint("source", "source_event_id", name="uq_events_source_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("source", "source_event_id", name="uq_events_source_key"),
+        # Repeats are looked up by type inside a small latitude/longitude box (api/offences.py).
+        sa.Index("ix_events_type_lat_lon", "type", "lat", "lon"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     type: str = Field(index=True, max_length=32)
