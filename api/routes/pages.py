@@ -10,20 +10,26 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlmodel import select
 
-from api.deps import ClockDep, Reader, SessionDep, SettingsDep
+from api.auth import Role
+from api.deps import ClockDep, SessionDep, SettingsDep, require
 from api.errors import NotFound
-from api.models import Zone
+from api.models import User, Zone
+
+# The map (base layer and zones) is for every role with a page, departments' patrol page too.
+MapReader = Annotated[User, Depends(require(Role.OPERATOR, Role.ADMIN, Role.EVALUATOR,
+                                            Role.GROUND_TEAM, Role.DEPARTMENT))]
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 PAGES = {"": "login.html", "console": "console.html", "event": "event.html", "team": "team.html",
-         "evaluate": "evaluate.html"}
+         "evaluate": "evaluate.html", "patrols": "patrols.html"}
 
 router = APIRouter(tags=["web"])
 
@@ -72,7 +78,7 @@ def _walk(coords, lats: list[float], lons: list[float]) -> None:
 
 @router.get("/api/v1/map/config", response_model=MapConfig, tags=["map"],
             summary="Base layer, view and the service's clock for the web pages")
-def map_config(_user: Reader, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> MapConfig:
+def map_config(_user: MapReader, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> MapConfig:
     zones = list(session.exec(select(Zone)).all())
     bounds = _zone_bounds(zones)
     # The shipped orthophoto shows the sample town only: with a city's own zones it would mislead.
@@ -84,7 +90,7 @@ def map_config(_user: Reader, session: SessionDep, settings: SettingsDep, clock:
 
 
 @router.get("/api/v1/map/zones", tags=["map"], summary="The zones as a GeoJSON FeatureCollection")
-def map_zones(_user: Reader, session: SessionDep) -> dict:
+def map_zones(_user: MapReader, session: SessionDep) -> dict:
     features = [{
         "type": "Feature",
         "id": z.id,
@@ -110,7 +116,7 @@ def ui_page(page: str) -> FileResponse:
     name = PAGES.get(page)
     if name is None:
         raise NotFound(f"no page '/ui/{page}'; the pages are /ui/ (login), /ui/console, "
-                       "/ui/team and /ui/evaluate")
+                       "/ui/team, /ui/evaluate and /ui/patrols")
     return FileResponse(WEB_DIR / "pages" / name, media_type="text/html",
                         headers={"Cache-Control": "no-cache"})
 

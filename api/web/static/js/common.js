@@ -5,11 +5,12 @@ export { t, label };
 
 const SESSION = "flyonce.session";
 export const HOME = { operator: "/ui/console", admin: "/ui/console", evaluator: "/ui/evaluate",
-                      ground_team: "/ui/team" };
+                      ground_team: "/ui/team", department: "/ui/patrols" };
 const NAV = [
   { href: "/ui/console", key: "nav_console", roles: ["operator", "admin"] },
   { href: "/ui/evaluate", key: "nav_evaluate", roles: ["operator", "admin", "evaluator"] },
   { href: "/ui/team", key: "nav_team", roles: ["ground_team"] },
+  { href: "/ui/patrols", key: "nav_patrols", roles: ["department"] },
 ];
 
 export function session() {

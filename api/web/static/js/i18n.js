@@ -14,9 +14,10 @@ const LABELS = {
   nav_console: ["指挥台", "Console"],
   nav_team: ["我的任务", "My tasks"],
   nav_evaluate: ["考核评估", "Evaluation"],
+  nav_patrols: ["巡查需求", "Patrol requests"],
   role_operator: ["值班员", "operator"], role_admin: ["管理员", "admin"],
   role_evaluator: ["考核员", "evaluator"], role_ground_team: ["地面中队", "ground team"],
-  role_detector: ["识别程序", "detector"],
+  role_detector: ["识别程序", "detector"], role_department: ["职能部门", "department"],
   live_connecting: ["正在连接实时告警…", "Connecting to live alerts…"],
   live_ok: ["实时连接正常", "Live"],
   live_lost: ["实时连接中断，{s} 秒后重连…", "Live connection lost — reconnecting in {s} s…"],
@@ -104,6 +105,9 @@ const LABELS = {
 };
 
 const KEY = "flyonce.lang";
+
+/** A page's own labels, added to the shared ones (a page keeps the words only it uses). */
+export function addLabels(labels) { Object.assign(LABELS, labels); }
 
 export function lang() {
   // Chinese by default: the users are Chinese city staff.
