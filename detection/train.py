@@ -20,17 +20,31 @@ class TrainSettings:
     epochs: int = 15
     imgsz: int = 320  # the training crops are 320 px; the pipeline runs whole frames at 640
     batch: int = 16
+    # images per optimizer step (ultralytics accumulates gradients up to it; its default 64 gives
+    # a 1400-image epoch only 22 steps; stage 2 steps every batch)
+    nbs: int = 64
+    optimizer: str = "auto"  # ultralytics' choice for short runs: AdamW at lr 0.00167
+    lr0: float = 0.01  # used only when ``optimizer`` is named (ultralytics' default)
     seed: int = 0
     threads: int = 2  # run it under `nice`: the CPU is shared
     device: str = "cpu"
     workers: int = 0
     patience: int = 100
     close_mosaic: int = 3
+    # fine-tuning: start from these weights instead of the bare architecture (stage 2 of the
+    # shipped model starts from stage 1's); None trains from scratch
+    init_weights: str | None = None
+    warmup_epochs: float = 3.0
+    warmup_bias_lr: float = 0.1  # ultralytics' default; 0 for fine-tuning, so biases are not jolted
+    # stop after this many epochs while the lr schedule still spans ``epochs`` (a run cut short by
+    # a deadline is reproduced exactly by giving the epoch it stopped at); None runs them all
+    stop_after: int | None = None
 
 
 def train(data_yaml: Path | str, out_dir: Path | str, settings: TrainSettings = TrainSettings(),
-          ) -> dict:
-    """Train from scratch on ``data_yaml``; return the run's figures and its best weights' path.
+          callbacks: dict | None = None) -> dict:
+    """Train on ``data_yaml`` (from scratch, or from ``settings.init_weights``); return the run's
+    figures and its best weights' path. ``callbacks`` maps ultralytics event names to functions.
 
     Nothing is downloaded: the architecture comes from ultralytics' bundled YAML, AMP checks
     (which fetch a model) are off, plots (which fetch a font) are off, the hub is offline.
@@ -44,19 +58,36 @@ def train(data_yaml: Path | str, out_dir: Path | str, settings: TrainSettings = 
     from ultralytics import YOLO
 
     torch.set_num_threads(max(1, settings.threads))
-    model = YOLO(settings.architecture)
+    if settings.init_weights is not None and not Path(settings.init_weights).is_file():
+        raise TrainingError(f"no weights at {settings.init_weights} to start from: give a .pt "
+                            "file (e.g. detection/weights/flyonce-yolo.pt)")
+    model = YOLO(settings.init_weights or settings.architecture)
+    if settings.stop_after is not None:
+        model.add_callback("on_fit_epoch_end", _stop_after(settings.stop_after))
+    for event, fn in (callbacks or {}).items():
+        model.add_callback(event, fn)
     out_dir = Path(out_dir).resolve()
     results = model.train(
         data=str(data_yaml), epochs=settings.epochs, imgsz=settings.imgsz, batch=settings.batch,
         seed=settings.seed, deterministic=True, device=settings.device, workers=settings.workers,
-        pretrained=False, amp=False, plots=False, project=str(out_dir), name="run",
-        exist_ok=True, patience=settings.patience, close_mosaic=settings.close_mosaic,
+        pretrained=settings.init_weights is not None, amp=False, plots=False,
+        project=str(out_dir), name="run", exist_ok=True, patience=settings.patience,
+        close_mosaic=settings.close_mosaic, nbs=settings.nbs, optimizer=settings.optimizer,
+        lr0=settings.lr0,
+        warmup_epochs=settings.warmup_epochs, warmup_bias_lr=settings.warmup_bias_lr,
         # aerial views have no up: flip both ways; objects are a few pixels wide, so zoom gently
         flipud=0.5, fliplr=0.5, scale=0.3, verbose=False,
     )
     best = out_dir / "run" / "weights" / "best.pt"
     figures = {k: float(v) for k, v in getattr(results, "results_dict", {}).items()}
     return {"best": str(best), "figures": figures, "settings": asdict(settings)}
+
+
+def _stop_after(epochs: int):
+    def stop(trainer) -> None:
+        if trainer.epoch + 1 >= epochs:
+            trainer.stop = True
+    return stop
 
 
 def ship(best_pt: Path | str, weights_dir: Path | str = WEIGHTS_DIR, imgsz: int = 640) -> dict:

@@ -97,3 +97,11 @@ def test_post_to_a_dead_service_says_so(clip):
 def test_train_without_dataset_says_how_to_make_one(tmp_path):
     result = CliRunner().invoke(app_of(train), [str(tmp_path / "data.yaml")])
     assert result.exit_code == 2 and "flyonce dataset" in result.stderr
+
+
+def test_train_from_missing_weights_says_what_to_give(tmp_path):
+    data = tmp_path / "data.yaml"
+    data.write_text("path: .\n")
+    result = CliRunner().invoke(app_of(train), [str(data), "--init-weights",
+                                                str(tmp_path / "stage1.pt")])
+    assert result.exit_code == 2 and "stage1.pt" in result.stderr and ".pt" in result.stderr
