@@ -17,8 +17,10 @@ import typer
 
 def detect(
     source: Annotated[str, typer.Argument(help="video file, RTSP/HTTP URL, or folder of images")],
-    telemetry: Annotated[Path | None, typer.Option(
-        help="pose per frame: DJI .SRT sidecar or .csv (default: SOURCE's .SRT if present)")] = None,
+    telemetry: Annotated[str | None, typer.Option(
+        help="pose per frame: DJI .SRT sidecar, .csv, or live MAVLink as mavlink:URL (e.g. "
+             "mavlink:tcp:127.0.0.1:5760, mavlink:udpin:0.0.0.0:14550); default: SOURCE's "
+             ".SRT if present")] = None,
     weights: Annotated[Path | None, typer.Option(
         help=".pt (PyTorch) or .onnx (ONNX Runtime); default: the shipped model")] = None,
     api: Annotated[str | None, typer.Option(help="service URL; POST candidates there")] = None,
@@ -64,11 +66,8 @@ def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate
                detector=None, on_skip=None):
     """(candidates, stats dict) for one clip; the body of ``flyonce detect`` without printing."""
     from detection.errors import TelemetryError
-    from detection.model import Detector
-    from detection.pipeline import Pipeline, Sampler
-    from detection.sources import open_source
+    from detection.mavlink_pose import URL_PREFIX, MavlinkPoseFeed
     from detection.telemetry import read_telemetry
-    from geofence.frame import LocalFrame
 
     if telemetry is None and "://" not in str(source):
         for suffix in (".SRT", ".srt", ".csv"):
@@ -77,11 +76,34 @@ def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate
                 telemetry = guess
                 break
     if telemetry is None:
-        raise TelemetryError(f"no telemetry for {source}: pass --telemetry FILE (.SRT or .csv)")
-    poses = read_telemetry(telemetry)
-    if poses.skipped:
-        print(f"warning: {poses.skipped} telemetry records could not be parsed and were skipped",
-              file=sys.stderr)
+        raise TelemetryError(f"no telemetry for {source}: pass --telemetry FILE (.SRT or .csv) "
+                             "or --telemetry mavlink:URL")
+    feed = None
+    if str(telemetry).startswith(URL_PREFIX):
+        # live, on the wall clock: frame t_s = 0 is the moment the source opens (in _run)
+        poses = feed = MavlinkPoseFeed(str(telemetry)).open()
+    else:
+        poses = read_telemetry(telemetry)
+        if poses.skipped:
+            print(f"warning: {poses.skipped} telemetry records could not be parsed and were "
+                  "skipped", file=sys.stderr)
+    try:
+        return _run(source, poses, feed, weights=weights, drone_id=drone_id, rate_hz=rate_hz,
+                    conf=conf, min_sightings=min_sightings, origin=origin, start=start,
+                    folder_fps=folder_fps, detector=detector, on_skip=on_skip)
+    finally:
+        if feed is not None:
+            feed.close()
+
+
+def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, min_sightings, origin, start,
+         folder_fps, detector, on_skip):
+    from detection.errors import TelemetryError
+    from detection.model import Detector
+    from detection.pipeline import Pipeline, Sampler
+    from detection.sources import open_source
+    from geofence.frame import LocalFrame
+
     if origin:
         try:
             lat, lon = (float(v) for v in origin.split(","))
@@ -99,6 +121,8 @@ def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate
     pipe = Pipeline(detector, LocalFrame(lat, lon), source=f"detector:{drone_id}",
                     drone_id=drone_id, start_time=start_time, min_sightings=min_sightings)
     frames = open_source(source, folder_fps=folder_fps, wanted=Sampler(rate_hz))
+    if feed is not None:
+        feed.start = start_time or feed.now()
     candidates = pipe.run(frames, poses, on_skip=on_skip)
     return candidates, pipe.stats.to_json()
 
@@ -134,16 +158,35 @@ def train(
     seed: Annotated[int, typer.Option()] = 0,
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
     device: Annotated[str, typer.Option(help="cpu, or a CUDA index such as 0")] = "cpu",
+    init_weights: Annotated[Path | None, typer.Option(
+        help="fine-tune these .pt weights instead of training from scratch")] = None,
+    nbs: Annotated[int, typer.Option(help="images per optimizer step (gradients accumulate)")] = 64,
+    optimizer: Annotated[str, typer.Option(help="auto (ultralytics picks), AdamW, SGD, ...")
+                         ] = "auto",
+    lr0: Annotated[float, typer.Option(help="initial lr when --optimizer is named")] = 0.01,
+    warmup_epochs: Annotated[float, typer.Option(help="lr warm-up epochs")] = 3.0,
+    warmup_bias_lr: Annotated[float, typer.Option(
+        help="bias lr at the start of warm-up (0 when fine-tuning)")] = 0.1,
+    stop_after: Annotated[int | None, typer.Option(
+        help="stop after this epoch; the lr schedule still spans --epochs")] = None,
     ship: Annotated[bool, typer.Option(help="copy the best weights into detection/weights "
                                             "and export ONNX")] = False,
 ) -> None:
-    """Train the detector from scratch (no download) with the shipped settings; print figures."""
+    """Train the detector (from scratch, no download, or from --init-weights); print figures.
+
+    The defaults are stage 1 of the shipped model; the model card gives stage 2's command.
+    """
     from detection import train as training
     from detection.errors import DetectionError
 
     settings = training.TrainSettings(epochs=epochs, imgsz=imgsz, batch=batch, seed=seed,
                                       threads=threads, device=device,
-                                      close_mosaic=min(3, max(0, epochs - 1)))
+                                      close_mosaic=min(3, max(0, epochs - 1)),
+                                      init_weights=str(init_weights) if init_weights else None,
+                                      nbs=nbs, optimizer=optimizer, lr0=lr0,
+                                      warmup_epochs=warmup_epochs,
+                                      warmup_bias_lr=warmup_bias_lr,
+                                      stop_after=stop_after)
     try:
         result = training.train(data, out, settings)
         if ship:
