@@ -87,7 +87,7 @@ def report(
 
     from sqlmodel import Session
 
-    from api import db
+    from api import db, hotspots
     from api.errors import ServiceError
     from api.persuasion import load_figures
     from api.queries import events_query
@@ -111,7 +111,8 @@ def report(
     db.upgrade(engine)
     with Session(engine) as session:
         events = session.exec(query).all()
-        page = build_report(events, period=(start, end), persuasion=load_figures(session, events))
+        page = build_report(events, period=(start, end), persuasion=load_figures(session, events),
+                            extra_sections=[hotspots.report_section(events, tz=get_settings().local_tz)])
     out.write_text(page, encoding="utf-8")
     typer.echo(f"report on {len(events)} events written to {out.resolve()}")
 
