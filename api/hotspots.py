@@ -1,15 +1,16 @@
 """Hot spots: confirmed violations that recur at one place, the hours of day they happen, and when to
 patrol there. Served by GET /api/v1/hotspots, drawn on the evaluator's map and in `flyonce report`.
 
-How a place is found: violations are linked when they lie within `link_m` of each other (the
-service passes FLYONCE_OFFENCE_RADIUS_M, 50 m: the same place as for repeats), and a place is
-everything linked, directly or through others: single-linkage clustering, which is what DBSCAN
-does with a minimum of one neighbour. A busy street with a stall every 40 m therefore becomes one
-long spot, which is what a patrol planner wants to know; `radius_m` says how far it stretches. The work is scipy's: a KD-tree finds the linked pairs, a sparse graph's connected
-components are the spots. Positions are first snapped to 5 m cells in a local metric frame (an
-azimuthal equidistant projection centred on the violations, geofence.LocalFrame): a corner with
-thousands of violations then costs a few hundred cells, not millions of pairs, at the price of
-deciding each link to within 7 m (each position moves by at most 3.5 m).
+How a place is found: positions go into a local metric frame (an azimuthal equidistant projection
+centred on the violations, geofence.LocalFrame) and are snapped to 5 m cells. The cell with the
+most violations within `link_m` of it (the service passes FLYONCE_OFFENCE_RADIUS_M, 50 m: the
+same place as for repeats) seeds a spot that takes every cell within `link_m` of the seed; the
+busiest remaining cell seeds the next, and so on. A spot is therefore a place at most `link_m`
+from its seed, never a whole street: single-linkage clustering (DBSCAN with one neighbour) chains
+a street with a stall every 40 m, or a busy town over a year, into one meaningless blob. scipy's
+KD-tree does the neighbour searches; snapping keeps a corner with thousands of violations at a few
+hundred cells, at the price of deciding "within `link_m`" to within 7 m (each position moves by at
+most 3.5 m).
 
 Suggested patrol times: the busiest local hours of day (Asia/Shanghai by default), taken busiest
 first until they hold at least 80 % of the spot's violations or four hours are chosen; adjacent
@@ -27,8 +28,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from api.schemas import HotSpot, PatrolWindow
@@ -53,15 +52,20 @@ class Violation:
 
 def clusters_of(east_m: np.ndarray, north_m: np.ndarray, link_m: float = LINK_M,
                 cell_m: float = CELL_M) -> np.ndarray:
-    """A cluster label per point: points within `link_m` of each other (chained) share one."""
+    """A spot label per point (local metres): each spot lies within `link_m` of its busiest cell."""
     if len(east_m) == 0:
         return np.zeros(0, dtype=int)
     cells = np.stack([np.round(east_m / cell_m), np.round(north_m / cell_m)], axis=1)
-    unique, point_cell = np.unique(cells, axis=0, return_inverse=True)
-    pairs = cKDTree(unique * cell_m).query_pairs(link_m, output_type="ndarray")
-    n = len(unique)
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    _, cell_label = connected_components(graph, directed=False)
+    unique, point_cell, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
+    neighbours = cKDTree(unique * cell_m).query_ball_point(unique * cell_m, link_m)
+    density = np.array([counts[n].sum() for n in neighbours])
+    cell_label = np.full(len(unique), -1)
+    # Busiest neighbourhood first; ties to the lower cell (west, then south) so runs repeat.
+    for label, seed in enumerate(np.lexsort((np.arange(len(unique)), -density))):
+        if cell_label[seed] >= 0:
+            continue
+        free = [c for c in neighbours[seed] if cell_label[c] < 0]
+        cell_label[free] = label
     return cell_label[point_cell.ravel()]
 
 
@@ -104,8 +108,9 @@ def hot_spots(violations: Iterable[Violation], *, tz: str = "Asia/Shanghai", lin
     labels = clusters_of(east, north, link_m)
     zone = ZoneInfo(tz)
     spots = []
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
+    order = np.argsort(labels, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(labels[order]) != 0])
+    for members in np.split(order, starts[1:]):
         if len(members) < min_count:
             continue
         ce, cn = float(east[members].mean()), float(north[members].mean())

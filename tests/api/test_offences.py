@@ -241,11 +241,56 @@ def test_patrol_windows(counts: dict[int, int], expected: list[tuple[str, str, i
 
 
 @pytest.mark.parametrize(("east_m", "expected"), [
-    ([0, 40, 80], [0, 0, 0]),  # 40 m links, and links chain
-    ([0, 60], [0, 1]),  # 60 m does not
+    ([0, 40, 80], [0, 0, 0]),  # the middle one has both others within 50 m: it seeds one spot
+    ([0, 60], [0, 1]),  # 60 m apart: two places
     ([0, 0, 0, 200, 205], [0, 0, 0, 1, 1]),
+    # A street with a stall every 40 m does not chain into one spot: 40 m (ties to the west)
+    # takes 0, 40 and 80; 120 then takes itself and 160.
+    ([0, 40, 80, 120, 160], [0, 0, 0, 1, 1]),
+    ([0, 30, 30, 60, 100], [0, 0, 0, 0, 1]),  # 30 m holds 4 within 50 m: 0, 30, 30, 60
 ])
-def test_clusters_link_within_50_m(east_m: list[float], expected: list[int]) -> None:
+def test_spots_lie_within_50_m_of_their_busiest_cell(east_m: list[float], expected: list[int]) -> None:
     labels = clusters_of(np.array(east_m, dtype=float), np.zeros(len(east_m)), 50.0)
     # Same label where expected says same, different where it says different.
     assert [[a == b for b in labels] for a in labels] == [[a == b for b in expected] for a in expected]
+
+
+def test_flyonce_report_has_a_hot_spot_section(tmp_path) -> None:  # noqa: ANN001
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+    from sqlmodel import Session
+
+    from api import db
+    from api.models import Event
+    from tests.api.test_cli import flyonce
+
+    engine = db.create_db_engine(f"sqlite:///{tmp_path / 'flyonce.db'}")
+    db.upgrade(engine)
+    spots = [(north, local(day, 8, 10)) for day, north in zip(range(1, 6), (-20, -10, 0, 10, 20))]
+    spots += [(north, local(day, 17, 30)) for day, north in zip(range(1, 4), (-15, 0, 15))]
+    with Session(engine) as session:
+        for i, (north, at) in enumerate(spots):
+            resolved = i % 2 == 0  # half resolved and evaluated, half still confirmed
+            session.add(Event(type="street_stall", state="evaluated" if resolved else "confirmed",
+                              lat=CORNER[0] + north / M_PER_DEG_LAT, lon=CORNER[1], confidence=0.9,
+                              source="t", source_event_id=str(i), target_s=180, detected_at=at,
+                              resolved_at=at + timedelta(minutes=30) if resolved else None))
+        session.add(Event(type="street_stall", state="evaluated", lat=CORNER[0], lon=CORNER[1],
+                          confidence=0.9, source="t", source_event_id="rejected", target_s=180,
+                          detected_at=local(4, 3, 0), reject_reason="a parked van"))
+        session.commit()
+    engine.dispose()
+    out = tmp_path / "r.html"
+    done = flyonce("report", "--out", str(out), data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    page = out.read_text(encoding="utf-8")
+    table = page[page.index("<table id='hotspots'>"):]
+    cells = re.findall(r"<td>(.*?)</td>", table[:table.index("</table>")])
+    assert cells == [f"{CORNER[0]:.5f}, {CORNER[1]:.5f}", "8", "20 m", "street_stall 8",
+                     "08:00–09:00 (5), 17:00–18:00 (3)"]
+    hour_plot = re.search(r"<img alt='Hot spots' src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
+    with Image.open(io.BytesIO(base64.b64decode(hour_plot.group(1)))) as img:
+        assert img.format == "PNG" and img.width > 300
