@@ -5,7 +5,7 @@ import { HATCH_SVG, createMap } from "./map.js";
 
 const user = guard(["evaluator", "operator", "admin"]);
 const charts = {};
-let events = [], summary = null, hot = null, hotLayer = null, timer = null;
+let events = [], summary = null, hotspots = null, hot = null, hotLayer = null, timer = null;
 const CSV_COLUMNS = ["id", "type", "state", "zone_id", "zone_name", "zone_kind", "lat", "lon", "confidence",
   "source", "detected_at", "alerted_at", "reviewed_at", "assigned_at", "on_scene_at", "resolved_at",
   "evaluated_at", "target_s", "response_time_s", "within_target", "time_to_resolve_s", "at_risk",
@@ -56,6 +56,7 @@ async function load() {
   const q = params();
   try {
     summary = await api(`/api/v1/metrics/summary?${q}`);
+    hotspots = await api(`/api/v1/hotspots?${q}`);
     events = [];
     for (let offset = 0; ; offset += 1000) {
       const page = await api(`/api/v1/events?${q}&limit=1000&offset=${offset}`);
@@ -199,16 +200,30 @@ function replace(id, config) {
   charts[id] = new Chart(canvas, config);
 }
 
+// Hot spots (GET /hotspots): places where confirmed violations recur, sized by count; the popup
+// has the local hour-of-day histogram and the suggested patrol times.
 function drawHotSpots() {
-  if (!hotLayer) return;
+  if (!hotLayer || !hotspots) return;
   hotLayer.clearLayers();
-  // Events within about 100 m share a cell; the circle grows with the count.
-  const cells = count(events, (e) => `${(Math.round(e.lat * 1000) / 1000).toFixed(3)},${(Math.round(e.lon * 1000) / 1000).toFixed(3)}`);
-  for (const [key, n] of Object.entries(cells)) {
-    const [lat, lon] = key.split(",").map(Number);
-    L.circleMarker([lat, lon], { radius: 5 + 3 * Math.sqrt(n), color: "#c0392b", weight: 1,
-      fillColor: "#e74c3c", fillOpacity: 0.55 }).bindTooltip(`${n}`).addTo(hotLayer);
+  for (const spot of hotspots.items) {
+    const marker = L.circleMarker([spot.lat, spot.lon], { radius: 6 + 3 * Math.sqrt(spot.count),
+      className: "hotspot", color: "#c0392b", weight: 1, fillColor: "#e74c3c", fillOpacity: 0.55 })
+      .bindTooltip(t("hot_count", { n: spot.count })).bindPopup(hotPopup(spot), { maxWidth: 320 })
+      .addTo(hotLayer);
+    Object.assign(marker.getElement().dataset, { count: spot.count,
+      windows: spot.patrol_windows.map((w) => `${w.start}-${w.end}`).join(",") });
   }
+}
+
+function hotPopup(spot) {
+  const top = Math.max(...spot.hours, 1);
+  const bars = spot.hours.map((n, h) => `<span class="hb" title="${h}:00 · ${n}" style="height:${Math.round(40 * n / top)}px"></span>`).join("");
+  const types = Object.entries(spot.by_type).map(([k, n]) => `${esc(label("type", k))} ${n}`).join(", ");
+  const windows = spot.patrol_windows.map((w) => `<li>${esc(w.start)}–${esc(w.end)} (${w.violations})</li>`).join("");
+  return `<div class="hot-popup"><b>${esc(t("hot_count", { n: spot.count }))}</b> · ${types}
+    <div class="muted">${esc(t("hot_hours", { tz: hotspots.tz }))}</div>
+    <div class="hours">${bars}</div><div class="hours-axis"><span>0</span><span>6</span><span>12</span><span>18</span><span>23</span></div>
+    <div>${esc(t("hot_patrol"))}</div><ol class="windows">${windows}</ol></div>`;
 }
 
 function exportCsv() {

@@ -39,6 +39,7 @@ async function render() {
     [t("position"), `${e.lat.toFixed(6)}, ${e.lon.toFixed(6)}`],
   ];
   document.getElementById("facts").innerHTML = facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("");
+  document.getElementById("offence").innerHTML = offenceHtml(e);
   document.querySelector("#timeline tbody").innerHTML = e.timeline.map((a) => `<tr>
     <td>${esc(fmtTime(a.at))}</td><td>${esc(a.from_state ? label("state", a.from_state) : "∅")} → <b>${esc(label("state", a.to_state))}</b></td>
     <td>${esc(a.actor)}</td><td>${esc(a.reason || "")}</td></tr>`).join("");
@@ -69,4 +70,14 @@ async function render() {
         fillColor: STATE_COLOURS[e.state], fillOpacity: 1 }).addTo(map);
     });
   }
+}
+
+/** First offence or repeat (首违免罚): a badge, the suggested disposition and the earlier events. */
+function offenceHtml(e) {
+  if (!e.offence) return "";
+  const prior = e.prior_events.map((p) => `<li><a href="/ui/event?id=${p.id}" data-id="${p.id}">#${p.id}</a>
+    · ${esc(fmtTime(p.detected_at))} · ${esc(p.disposition ? label("disp", p.disposition) : label("state", p.state))}</li>`).join("");
+  return `<span class="badge offence-${esc(e.offence)}" id="offence-badge" data-offence="${esc(e.offence)}">${esc(t(`offence_${e.offence}`))}</span>
+    ${e.suggested_disposition ? esc(t(`suggest_${e.suggested_disposition}`)) : ""}
+    ${prior ? `<div class="muted">${esc(t("prior_events"))}</div><ul id="prior-events">${prior}</ul>` : ""}`;
 }

@@ -102,6 +102,12 @@ const LABELS = {
   task_code: ["任务码：请当事人扫码查看", "Task code: for the person inspected to scan"],
   code_page: ["公示页", "Public page"],
   no_data: ["所选范围内暂无数据", "No data in this period"],
+  hot_count: ["{n} 起违规", "{n} violations"], hot_hours: ["按时段分布（{tz}）", "By hour of day ({tz})"],
+  hot_patrol: ["建议巡查时段", "Suggested patrol times"],
+  offence_first: ["首违 first offence", "首违 first offence"], offence_repeat: ["重复 repeat", "重复 repeat"],
+  suggest_warning: ["建议：警告（首违免罚）", "Suggested: a warning"],
+  suggest_penalty: ["建议：处罚", "Suggested: a penalty"], suggest_referral: ["建议：移交", "Suggested: referral"],
+  prior_events: ["此前在此处的违规", "Earlier violations here"],
 };
 
 const KEY = "flyonce.lang";
