@@ -339,7 +339,9 @@ def test_the_scheduler_flies_a_due_flight_and_links_what_its_drone_finds(flying)
     done = wait_for(stored, lambda f: f["state"] != "flying", 90)
     assert done["state"] == "done", done
     assert south.state.landed_state == "ON_GROUND" and not south.state.armed
-    # the simulated copter flies the planner's own DroneModel: mission time close to the plan
+    # the simulated copter flies the planner's own DroneModel: mission time close to the plan;
+    # the stored span also holds the upload and arming before take-off and the disarm after
+    # landing (measured 170 s against 150 s planned), hence the wide margin
     flown_s = (datetime.fromisoformat(done["ended_at"])
                - datetime.fromisoformat(done["started_at"])).total_seconds()
     assert flown_s == pytest.approx(flight["duration_s"], rel=0.35)
