@@ -18,9 +18,9 @@ import typer
 def detect(
     source: Annotated[str, typer.Argument(help="video file, RTSP/HTTP URL, or folder of images")],
     telemetry: Annotated[str | None, typer.Option(
-        help="pose per frame: DJI .SRT sidecar, .csv, or live MAVLink as mavlink:URL (e.g. "
-             "mavlink:tcp:127.0.0.1:5760, mavlink:udpin:0.0.0.0:14550); default: SOURCE's "
-             ".SRT if present")] = None,
+        help="pose per frame: DJI .SRT sidecar, .csv, MAVLink .tlog, or live MAVLink as "
+             "mavlink:URL (e.g. mavlink:tcp:127.0.0.1:5760, mavlink:udpin:0.0.0.0:14550); "
+             "default: SOURCE's .SRT if present")] = None,
     weights: Annotated[Path | None, typer.Option(
         help=".pt (PyTorch) or .onnx (ONNX Runtime); default: the shipped model")] = None,
     api: Annotated[str | None, typer.Option(help="service URL; POST candidates there")] = None,
@@ -33,7 +33,8 @@ def detect(
     origin: Annotated[str | None, typer.Option(
         help="LAT,LON of the local frame (default: the first pose)")] = None,
     start: Annotated[str | None, typer.Option(
-        help="ISO 8601 time of the first frame, when the telemetry has no clock")] = None,
+        help="ISO 8601 time of the first frame: for telemetry without a clock, and to place "
+             "a .tlog or a live mavlink: feed on the clip")] = None,
     folder_fps: Annotated[float, typer.Option(help="frame rate of a folder of images")] = 1.0,
 ) -> None:
     """Detect street stalls and mobile fuel sales in drone video; print or post candidates."""
@@ -78,26 +79,36 @@ def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate
     if telemetry is None:
         raise TelemetryError(f"no telemetry for {source}: pass --telemetry FILE (.SRT or .csv) "
                              "or --telemetry mavlink:URL")
+    start_time = None
+    if start:
+        try:
+            start_time = datetime.fromisoformat(start)
+        except ValueError as exc:
+            raise TelemetryError(f"--start must be an ISO 8601 time such as "
+                                 f"2026-11-25T08:00:00+00:00, got {start!r}") from exc
+        if start_time.tzinfo is None:
+            start_time = start_time.replace(tzinfo=UTC)
     feed = None
     if str(telemetry).startswith(URL_PREFIX):
         # live, on the wall clock: frame t_s = 0 is the moment the source opens (in _run)
         poses = feed = MavlinkPoseFeed(str(telemetry)).open()
     else:
-        poses = read_telemetry(telemetry)
+        poses = read_telemetry(telemetry, start=start_time)
         if poses.skipped:
             print(f"warning: {poses.skipped} telemetry records could not be parsed and were "
                   "skipped", file=sys.stderr)
     try:
         return _run(source, poses, feed, weights=weights, drone_id=drone_id, rate_hz=rate_hz,
-                    conf=conf, min_sightings=min_sightings, origin=origin, start=start,
-                    folder_fps=folder_fps, detector=detector, on_skip=on_skip)
+                    conf=conf, min_sightings=min_sightings, origin=origin,
+                    start_time=start_time, folder_fps=folder_fps, detector=detector,
+                    on_skip=on_skip)
     finally:
         if feed is not None:
             feed.close()
 
 
-def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, min_sightings, origin, start,
-         folder_fps, detector, on_skip):
+def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, min_sightings, origin,
+         start_time, folder_fps, detector, on_skip):
     from detection.errors import TelemetryError
     from detection.model import Detector
     from detection.pipeline import Pipeline, Sampler
@@ -111,11 +122,6 @@ def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, min_sightings
             raise TelemetryError(f"--origin must be LAT,LON, got {origin!r}") from exc
     else:
         lat, lon = poses.samples[0].pose.lat, poses.samples[0].pose.lon
-    start_time = None
-    if start:
-        start_time = datetime.fromisoformat(start)
-        if start_time.tzinfo is None:
-            start_time = start_time.replace(tzinfo=UTC)
     detector = detector or Detector(weights, conf=conf)
     detector.reset_tracker()
     pipe = Pipeline(detector, LocalFrame(lat, lon), source=f"detector:{drone_id}",

@@ -1,4 +1,4 @@
-"""The pose of every frame from a drone's live MAVLink telemetry, matched to the frame by time.
+"""The pose of every frame from a drone's MAVLink telemetry, live or logged, matched by time.
 
 Every pymavlink call of the detection package lives here. ``MavlinkPoseFeed`` listens to one
 autopilot (a real ArduCopter, SITL or ``simulators``) on any URL pymavlink's ``mavutil`` takes
@@ -11,6 +11,9 @@ no heartbeat, so it never stands in for the ground station in a GCS-failsafe che
     feed.start = <the time frame t_s = 0 was taken>   # default: when the feed opened
     pose = feed.at(t_s)                                # what PoseTrack.at gives for a file
     feed.close()
+
+``read_tlog`` reads the same messages from a telemetry log (.tlog, as MAVProxy, Mission Planner
+and QGroundControl record it: each packet after its 8-byte microsecond timestamp).
 
 Decisions, written down:
 
@@ -41,6 +44,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Self
 
 from detection.errors import TelemetryError
@@ -295,3 +299,43 @@ class MavlinkPoseFeed:
         except TelemetryError as exc:
             raise TelemetryError(f"MAVLink telemetry {self.url}: {exc}"
                                  + (f" ({error})" if error else "")) from exc
+
+
+def read_tlog(path: Path | str, *, start: datetime | None = None,
+              default_pitch_deg: float = -90.0) -> PoseTrack:
+    """The pose track in a MAVLink telemetry log, each pose at the time it was logged.
+
+    ``t_s`` counts from ``start`` (the time of the clip's first frame) or, without one, from the
+    first position in the log. Only the first autopilot (component 1) that reports a position
+    is read: a log may hold the ground station's own messages and other drones'.
+    """
+    from pymavlink import mavutil
+
+    path = Path(path)
+    if not path.is_file():
+        raise TelemetryError(f"telemetry log {path} does not exist")
+    try:
+        log = mavutil.mavlink_connection(str(path), notimestamps=False)
+    except Exception as exc:  # pymavlink raises many kinds for a bad file
+        raise TelemetryError(f"cannot read MAVLink log {path}: {exc}") from exc
+    assembler = PoseAssembler(default_pitch_deg)
+    sysid, timed = None, []
+    try:
+        while (msg := log.recv_match(blocking=False)) is not None:
+            if msg.get_type() == "BAD_DATA" or msg.get_srcComponent() != 1:
+                continue
+            if sysid is None and msg.get_type() == "GLOBAL_POSITION_INT":
+                sysid = msg.get_srcSystem()
+            if sysid is not None and msg.get_srcSystem() != sysid:
+                continue
+            when = datetime.fromtimestamp(msg._timestamp, UTC)
+            if (pose := assembler.pose(msg, when)) is not None:
+                timed.append(pose)
+    finally:
+        log.close()
+    if not timed:
+        raise TelemetryError(f"MAVLink log {path} holds no GLOBAL_POSITION_INT with a heading; "
+                             "was the position stream recorded?")
+    origin = start or timed[0].time
+    return PoseTrack([PoseSample((p.time - origin).total_seconds(), p) for p in timed],
+                     assembler.skipped)

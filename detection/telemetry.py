@@ -82,8 +82,12 @@ class PoseTrack:
 
 
 def read_telemetry(path: Path | str, default_pitch_deg: float = -90.0,
-                   tz: timezone = UTC) -> PoseTrack:
-    """The pose track in a .SRT (DJI) or .csv file, chosen by suffix."""
+                   tz: timezone = UTC, start: datetime | None = None) -> PoseTrack:
+    """The pose track in a .SRT (DJI), .csv or .tlog (MAVLink) file, chosen by suffix.
+
+    ``start`` (the time of the clip's first frame) places a .tlog's clock on the clip; the other
+    formats carry clip seconds themselves.
+    """
     path = Path(path)
     if not path.is_file():
         raise TelemetryError(f"telemetry file {path} does not exist")
@@ -92,7 +96,12 @@ def read_telemetry(path: Path | str, default_pitch_deg: float = -90.0,
         return read_srt(path, default_pitch_deg, tz)
     if suffix == ".csv":
         return read_csv(path, default_pitch_deg)
-    raise TelemetryError(f"telemetry {path}: expected a DJI .SRT or a .csv file")
+    if suffix == ".tlog":
+        from detection.mavlink_pose import read_tlog
+
+        return read_tlog(path, start=start, default_pitch_deg=default_pitch_deg)
+    raise TelemetryError(f"telemetry {path}: expected a DJI .SRT, a .csv or a MAVLink .tlog "
+                         "file, or mavlink:URL for a live link")
 
 
 def read_srt(path: Path | str, default_pitch_deg: float = -90.0,

@@ -10,6 +10,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from detection.errors import TelemetryError
 from detection.mavlink_pose import MavlinkPoseFeed, PoseAssembler, quaternion_pitch_deg
+from detection.telemetry import read_telemetry
 from simulators.clock import SimClock
 from simulators.fleet import Fleet
 from simulators.town.sample import sample_world
@@ -142,3 +143,43 @@ def test_feed_follows_a_copter_in_flight(copter):
 def test_feed_on_a_dead_port_says_what_to_do():
     with pytest.raises(TelemetryError, match="mavlink:tcp"):
         MavlinkPoseFeed("mavlink:tcp:127.0.0.1:9").open(timeout_s=2.0)
+
+
+@pytest.mark.slow
+def test_tlog_recorded_in_flight_gives_the_poses_flown(copter, tmp_path):
+    fleet, gcs, _, _ = copter
+    clock = fleet.clock
+    log = tmp_path / "flight.tlog"
+    rec = Client(fleet.vehicles[0].endpoint, source_system=254)
+    rec.m.setup_logfile(str(log))  # pymavlink writes what it receives as a .tlog
+    assert rec.command(511, 33, 200_000) == 0  # GLOBAL_POSITION_INT at 5 Hz (mission time)
+    assert gcs.set_mode(4) == 0 and gcs.command(400, 1) == 0
+    assert gcs.command(22, 0, 0, 0, 0, 0, 0, 20.0) == 0
+    truth = []
+    deadline = time.monotonic() + 4.0
+    while time.monotonic() < deadline:  # the climb: 2.5 m/s up (WPNAV_SPEED_UP)
+        rec.recv("NO_SUCH_MESSAGE", timeout=0.25)  # reads (and so logs) for 0.25 s
+        truth.append(fleet.vehicles[0].state)
+    rec.m.logfile.close()
+    rec.close()
+    # the log is stamped with the recorder's wall clock; mission time runs SPEEDUP times faster
+    wall = [clock.start + timedelta(seconds=st.time_s / clock.speedup) for st in truth]
+    track = read_telemetry(log, start=wall[0])
+    checked = 0
+    for st, at in zip(truth, wall, strict=True):
+        if not 1.0 < st.alt_rel_m < 19.0:
+            continue  # the check is meant during the climb
+        pose = track.at((at - wall[0]).total_seconds())
+        # stamped on arrival from the last physics step: 0.1 mission s + 0.1 wall s of latency
+        allowed_m = st.climb_mps * (fleet.dt_s + 0.1 * clock.speedup)
+        assert abs(pose.alt_rel_m - st.alt_rel_m) <= allowed_m
+        assert distance_m(pose.lat, pose.lon, st.lat, st.lon) < 0.5  # straight up
+        checked += 1
+    assert checked >= 5
+
+
+def test_tlog_without_positions_is_a_clear_error(tmp_path):
+    log = tmp_path / "empty.tlog"
+    log.write_bytes(b"")
+    with pytest.raises(TelemetryError, match="GLOBAL_POSITION_INT"):
+        read_telemetry(log)

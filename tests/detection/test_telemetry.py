@@ -90,7 +90,7 @@ def test_csv_with_iso_times(tmp_path):
     ("none.SRT", None, "does not exist"),
     ("empty.SRT", "1\n00:00:00,000 --> 00:00:01,000\nnothing here\n", "no usable pose"),
     ("cols.csv", "a,b,c\n1,2,3\n", "lacks columns"),
-    ("log.txt", "whatever", ".SRT or a .csv"),
+    ("log.txt", "whatever", ".SRT, a .csv or a MAVLink .tlog"),
 ])
 def test_bad_telemetry_says_what_is_wrong(tmp_path, name, text, message):
     path = tmp_path / name if text is None else write(tmp_path, name, text)
