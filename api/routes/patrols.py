@@ -75,7 +75,7 @@ class PatrolRequestIn(BaseModel):
         return [v.strip() for v in values]
 
 
-def _tz(settings) -> str:  # noqa: ANN001
+def _tz(settings) -> str:
     return settings.local_tz
 
 
@@ -145,7 +145,7 @@ async def plan(request: Request, user: Operator, clock: ClockDep,
     return await asyncio.to_thread(_plan_view, app.state.engine, stored)
 
 
-def _plan_view(engine, stored: PatrolPlan) -> dict:  # noqa: ANN001
+def _plan_view(engine, stored: PatrolPlan) -> dict:
     from sqlmodel import Session
 
     with Session(engine) as session:
