@@ -70,3 +70,19 @@ def test_the_event_page_flags_a_repeat_and_links_the_earlier_events(browser, ser
     assert "Suggested: a warning" in page.locator("#offence").inner_text()
     assert page.script_errors == []
     page.context.close()
+
+
+def test_the_team_form_preselects_the_suggested_disposition(browser, server: WebServer, http: httpx.Client,
+                                                            auth: dict, corner_ids: list[int]) -> None:
+    first, second = corner_ids[:2]  # a first offence (warning) and a repeat (penalty)
+    for eid in (first, second):
+        r = http.post(f"/api/v1/events/{eid}/assign", json={"team_id": "t1"}, headers=auth["op"])
+        assert r.status_code == 200, r.text
+        assert http.post(f"/api/v1/events/{eid}/on-scene", headers=auth["tm1"]).status_code == 200
+    page = open_page(browser, server, "/ui/team", user="tm1")
+    for eid, expected in ((first, "persuaded"), (second, "penalised")):
+        select = page.locator(f'.task[data-event="{eid}"] form[data-form="resolve"] select[name="disposition"]')
+        select.wait_for()
+        assert select.input_value() == expected
+    assert page.script_errors == []
+    page.context.close()

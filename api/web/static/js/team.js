@@ -6,6 +6,8 @@ import {
 } from "./common.js";
 
 const DISPOSITIONS = ["persuaded", "removed", "penalised", "referred", "not_found"];
+// The disposition the offence rules suggest (api/offences.py), preselected in the resolve form.
+const SUGGESTED = { warning: "persuaded", penalty: "penalised", referral: "referred" };
 const user = guard(["ground_team"]);
 let here = null;  // {lat, lon, src}
 let tasks = [], events = new Map();
@@ -144,7 +146,7 @@ function resolveForm(e) {
   form.dataset.form = "resolve";
   form.innerHTML = `
     <label>${esc(t("disposition"))}<select name="disposition" required>
-      ${DISPOSITIONS.map((d) => `<option value="${d}">${esc(label("disp", d))}</option>`).join("")}</select></label>
+      ${DISPOSITIONS.map((d) => `<option value="${d}"${d === SUGGESTED[e.suggested_disposition] ? " selected" : ""}>${esc(label("disp", d))}</option>`).join("")}</select></label>
     <label>${esc(t("note"))}<textarea name="note" rows="2" maxlength="4000"></textarea></label>
     <label>${esc(t("photo"))}<input type="file" name="photo" accept="image/*" capture="environment"></label>
     <button type="submit" class="primary" data-action="resolve">${esc(t("resolve"))}</button>`;
