@@ -15,8 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from api import offences
-from api import patrols
+from api import offences, patrols
 from api.errors import Conflict, Forbidden, NotFound
 from api.lifecycle import State, allowed_next, apply_transition, record_creation
 from api.models import AuditEntry, Drone, Event, GroundTeam, Task

@@ -147,7 +147,7 @@ def hours_figure(violations: Sequence[Violation], tz: str) -> bytes | None:
     return _png(fig)
 
 
-def report_section(events: Iterable, *, tz: str = "Asia/Shanghai", top: int = 10):  # noqa: ANN201
+def report_section(events: Iterable, *, tz: str = "Asia/Shanghai", top: int = 10):
     """The report's "Hot spots" Section over ORM events: the hour-of-day plot and the top spots."""
     from api.offences import is_confirmed_violation
     from api.report import Section

@@ -59,7 +59,7 @@ class OffenceRules:
     referral_repeats: int = 2  # suggest referral from this many earlier violations on
 
     @classmethod
-    def from_settings(cls, settings) -> OffenceRules:  # noqa: ANN001  (api.settings.Settings)
+    def from_settings(cls, settings) -> OffenceRules:
         return cls(radius_m=settings.offence_radius_m,
                    lookback=timedelta(days=settings.offence_lookback_days),
                    referral_repeats=settings.offence_referral_repeats)

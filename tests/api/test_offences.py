@@ -255,7 +255,7 @@ def test_spots_lie_within_50_m_of_their_busiest_cell(east_m: list[float], expect
     assert [[a == b for b in labels] for a in labels] == [[a == b for b in expected] for a in expected]
 
 
-def test_flyonce_report_has_a_hot_spot_section(tmp_path) -> None:  # noqa: ANN001
+def test_flyonce_report_has_a_hot_spot_section(tmp_path) -> None:
     import base64
     import io
     import re

@@ -26,12 +26,12 @@ from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from api import db  # noqa: E402
-from api.hotspots import hot_spots  # noqa: E402
-from api.models import Event  # noqa: E402
-from api.offences import OffenceRules, confirmed_violation, distances_m, earlier_violations  # noqa: E402
-from api.routes.offences import confirmed_violations  # noqa: E402
-from geofence import LocalFrame  # noqa: E402
+from api import db
+from api.hotspots import hot_spots
+from api.models import Event
+from api.offences import OffenceRules, confirmed_violation, distances_m, earlier_violations
+from api.routes.offences import confirmed_violations
+from geofence import LocalFrame
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 FRAME = LocalFrame(29.50, 120.90)
@@ -51,7 +51,7 @@ def fill(url: str, n: int, rng: random.Random) -> None:
         lat, lon = FRAME.to_wgs84(east, north)
         state = rng.choice(STATES)
         detected = NOW - timedelta(seconds=rng.uniform(0, 365 * 86400))
-        rows.append(dict(
+        rows.append(dict(  # noqa: C408  (keyword names read like the columns)
             type="street_stall" if rng.random() < 0.8 else "mobile_fuel_sale", state=state,
             lat=float(lat), lon=float(lon), confidence=0.9, source="bench", source_event_id=str(i),
             sightings=1, target_s=180.0, at_risk=False, detected_at=detected,
@@ -101,7 +101,7 @@ def bench_backend(url: str, n: int, probes: int, rng: random.Random) -> dict:
         spots = hot_spots(violations, link_m=rules.radius_m)
         cluster_s = time.perf_counter() - t
     engine.dispose()
-    ms = lambda xs, q: round(1000 * (statistics.quantiles(xs, n=100)[q - 1]), 2)  # noqa: E731
+    ms = lambda xs, q: round(1000 * (statistics.quantiles(xs, n=100)[q - 1]), 2)
     return {
         "events": n, "fill_s": round(fill_s, 1), "probes": probes, "probes_repeat": repeats,
         "assess_query_p50_ms": ms(boxed, 50), "assess_query_p99_ms": ms(boxed, 99),
