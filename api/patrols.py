@@ -608,7 +608,6 @@ class PatrolScheduler:
                 self._watching[due.flight_id] = _Watch(due.flight_id, due.drone_id, now)
                 log.info("patrol flight %s started on %s", due.flight_id, due.drone_id)
                 return
-        self._waiting[due.flight_id] = why
         late_s = (now - due.planned_start).total_seconds()
         if late_s > self.late_s or self.worker.dispatcher is None:
             await asyncio.to_thread(
@@ -617,6 +616,9 @@ class PatrolScheduler:
                                          if self.worker.dispatcher is not None else ""),
                 from_states=(PLANNED,))
             self._waiting.pop(due.flight_id, None)
+        elif self._waiting.get(due.flight_id) != why:  # the page shows why it waits
+            self._waiting[due.flight_id] = why
+            await asyncio.to_thread(self._note, due.flight_id, f"waiting: {why}")
 
     def _blocked(self, drone_id: str) -> str | None:
         """Why ``drone_id`` cannot start a patrol now, or None."""
@@ -644,6 +646,12 @@ class PatrolScheduler:
                 .values(state=FLYING, started_at=now, reason=None))
             session.commit()
             return done.rowcount == 1
+
+    def _note(self, flight_id: int, reason: str) -> None:
+        with Session(self.engine) as session, writing(session):
+            session.execute(sa.update(PatrolFlight).where(
+                PatrolFlight.id == flight_id, PatrolFlight.state == PLANNED).values(reason=reason))
+            session.commit()
 
     def _unclaim(self, flight_id: int, why: str) -> None:
         with Session(self.engine) as session, writing(session):

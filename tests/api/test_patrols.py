@@ -4,6 +4,8 @@ over MAVLink, and the findings of that flight shown under the request."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -19,12 +21,16 @@ from sqlmodel import Session, select
 from api import db
 from api.app import create_app
 from api.auth import create_token
-from api.models import Event, User
+from api.errors import Conflict
+from api.models import Event, PatrolFlight, User
+from api.patrols import PatrolScheduler
 from api.settings import Settings
+from dispatch.dispatcher import DroneView
+from dispatch.link import Telemetry
 from geofence import sample_town
 from simulators.clock import SimClock
 from simulators.fleet import Fleet
-from tests.api.conftest import START, TEST_SECRET, candidate, demo_hash, seed_fleet
+from tests.api.conftest import START, TEST_SECRET, ManualClock, candidate, demo_hash, seed_fleet
 
 TOWN = sample_town()
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -250,6 +256,103 @@ def test_a_plan_without_drones_says_how_to_add_them(settings: Settings, clock) -
             session.commit()
         answer = c.post(f"/api/v1/patrol-plan?week={MONDAY}", headers=OP)
     assert answer.status_code == 409 and "register drones" in answer.json()["detail"]
+
+
+# ---------------------------------------------------------------- the scheduler alone
+
+class FakeFleet:
+    """A unit-test stand-in for the dispatch worker: one drone whose state the test sets."""
+
+    def __init__(self, clock) -> None:
+        self.clock = clock
+        self.dispatcher = self
+        self.available, self.reason = True, ""
+        self.landed_state, self.armed = "ON_GROUND", False
+        self.uploads: list[tuple[str, list]] = []
+        self.refuse: str | None = None
+
+    def drones(self) -> list[DroneView]:
+        t = Telemetry(lat=29.5, lon=120.9, battery_pct=90.0, landed_state=self.landed_state,
+                      armed=self.armed, connected=True, last_heartbeat_at=self.clock.now(),
+                      system_status="ACTIVE")
+        return [DroneView("d1", "D1", "tcp:x:1", 29.5, 120.9, t, self.available, self.reason,
+                          None, False, None)]
+
+    async def patrol(self, drone_id: str, waypoints: list) -> int:
+        if self.refuse:
+            raise Conflict(self.refuse)
+        self.uploads.append((drone_id, waypoints))
+        return len(waypoints) + 3
+
+
+def test_the_scheduler_waits_for_a_busy_drone_then_fails_late_and_follows_a_flight_to_the_ground(
+        db_url: str) -> None:
+    engine = db.create_db_engine(db_url)
+    db.upgrade(engine)
+    t0 = MONDAY_0800_UTC
+    path = [(120.9001, 29.5001), (120.9029, 29.5001), (120.9029, 29.5019)]  # [lon, lat]
+
+    def flight(start: datetime) -> int:
+        with Session(engine) as session:
+            row = PatrolFlight(drone_id="d1", planned_start=start,
+                               planned_end=start + timedelta(minutes=5), duration_s=300,
+                               length_m=900, path_geojson=json.dumps(
+                                   {"type": "LineString", "coordinates": path}),
+                               created_at=t0)
+            session.add(row)
+            session.commit()
+            return row.id
+
+    def stored(flight_id: int) -> PatrolFlight:
+        with Session(engine) as session:
+            return session.get(PatrolFlight, flight_id)
+
+    clock = ManualClock(t0)
+    fleet = FakeFleet(clock)
+    scheduler = PatrolScheduler(engine=engine, clock=clock, worker=fleet, late_s=900)
+    tick = lambda: asyncio.run(scheduler.tick())
+
+    busy = flight(t0)
+    fleet.available, fleet.reason = False, "busy with event 7"
+    clock.advance(1)
+    tick()
+    row = stored(busy)
+    assert (row.state, row.reason) == ("planned", "waiting: drone d1 is unavailable: busy with event 7")
+    clock.advance(900)  # 901 s after its planned start, past the 900 s it may be late
+    tick()
+    row = stored(busy)
+    assert row.state == "failed" and row.ended_at == clock.now()
+    assert row.reason == ("not started: drone d1 is unavailable: busy with event 7 "
+                          "(still so 901 s after its planned start)")
+    assert fleet.uploads == []
+
+    flown = flight(t0 + timedelta(seconds=1000))
+    fleet.available, fleet.reason = True, ""
+    clock.t = t0 + timedelta(seconds=1000)
+    tick()
+    row = stored(flown)
+    assert (row.state, row.started_at) == ("flying", clock.now())
+    assert fleet.uploads == [("d1", [(lat, lon) for lon, lat in path])]  # (lat, lon) for MAVLink
+    fleet.armed = True  # armed on the ground, not yet up: still flying, not done
+    clock.advance(5)
+    tick()
+    fleet.landed_state = "IN_AIR"
+    clock.advance(100)
+    tick()
+    assert stored(flown).state == "flying"
+    fleet.landed_state, fleet.armed = "ON_GROUND", False
+    clock.advance(200)
+    tick()
+    row = stored(flown)
+    assert (row.state, row.ended_at, row.reason) == ("done", clock.now(), None)
+
+    refused = flight(clock.now())
+    fleet.refuse = "drone d1 cannot patrol: link lost (4 s since the last heartbeat)"
+    tick()
+    row = stored(refused)  # the upload failed: back to planned, retried at the next tick
+    assert (row.state, row.started_at) == ("planned", None)
+    assert row.reason == f"waiting: {fleet.refuse}"
+    engine.dispose()
 
 
 # ---------------------------------------------------------------- flying on the simulator
