@@ -17,7 +17,7 @@ from api.bus import AlertBus, RedisAlertBus
 from api.clock import Clock, clock_from_spec
 from api.errors import IllegalTransition, ServiceError
 from api.dispatcher import DispatchWorker
-from api.patrols import PatrolScheduler
+from api.patrol_scheduler import PatrolScheduler
 from api.routes import (
     auth,
     codes,

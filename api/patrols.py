@@ -13,14 +13,8 @@ The planner (``dispatch.patrols``) is pure; this module is its service side:
   replaced; flights already flying, flown or failed stay. A new flight whose start is already
   past is not stored: its passes are listed as unserved with that reason, like the passes the
   planner could not place. Nothing is dropped silently.
-- **Flying** (``PatrolScheduler``): a task beside the dispatch worker that, on the service's one
-  clock, starts each planned flight when it is due through ``DispatchWorker.patrol`` (a MAVLink
-  mission upload, then AUTO), watches the drone, and marks the flight ``flying``, ``done`` (it
-  took off and is back on the ground, disarmed) or ``failed`` with the reason. A drone that is
-  busy, on another patrol or without a link is retried each tick until ``late_s`` after the
-  planned start; then the flight fails saying why. The flight is claimed in the database
-  (``planned`` → ``flying`` in one conditional UPDATE) before the upload, so two service
-  processes never start it twice.
+- **Flying**: ``api.patrol_scheduler.PatrolScheduler`` starts each planned flight at its time
+  on its drone and marks it ``flying``, ``done`` or ``failed`` with the reason.
 - **Findings**: an event from a drone is linked to the flight that drone was flying when the
   finding was made (``flight_of_drone``, one query on the drone index); a request's detail
   lists its flights and the linked events that lie inside its area.
@@ -28,13 +22,10 @@ The planner (``dispatch.patrols``) is pure; this module is its service side:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import logging
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,15 +39,12 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from api.clock import Clock
 from api.db import writing
-from api.errors import BadInput, Conflict, Forbidden, NotFound, ServiceError
+from api.errors import BadInput, Conflict, Forbidden, NotFound
 from api.models import Drone, Event, PatrolFlight, PatrolPlan, PatrolRequest, PatrolServe, User
 from dispatch import patrols as planning
-from dispatch.errors import DispatchError, InvalidPatrolRequest
+from dispatch.errors import InvalidPatrolRequest
 from geofence import LocalFrame
-
-log = logging.getLogger("flyonce.api.patrols")
 
 # An area must lie within this distance of the town's zones: a request 40 km away is a typo
 # (swapped lat/lon, a wrong digit), not a patrol the town's docks can fly.
@@ -504,211 +492,6 @@ def flight_of_drone(session: Session, drone_id: str, at: datetime) -> int | None
             PatrolFlight.started_at <= at,
             sa.or_(PatrolFlight.ended_at.is_(None), PatrolFlight.ended_at >= at))
         .order_by(PatrolFlight.started_at.desc()).limit(1)).first()
-
-
-# ---------------------------------------------------------------- flying
-
-@dataclass
-class _Watch:
-    """A flight this process started: what it has seen of the drone since."""
-
-    flight_id: int
-    drone_id: str
-    started_at: datetime
-    seen_airborne: bool = False
-    resumed: bool = False  # picked up after a restart: the take-off may have been missed
-
-
-@dataclass
-class _Due:
-    flight_id: int
-    drone_id: str
-    planned_start: datetime
-    waypoints: list[tuple[float, float]]
-
-
-@dataclass
-class PatrolScheduler:
-    """Flies due patrol flights on the fleet and follows them to the ground; see the module doc.
-
-    ``worker`` is the app's DispatchWorker (its ``patrol`` uploads the mission); ``clock`` the
-    service's one clock. ``late_s``: how long after its planned start a flight may still be
-    started (retried while the drone is busy); ``takeoff_s``: how long a started flight may
-    take to be seen in the air.
-    """
-
-    engine: Engine
-    clock: Clock
-    worker: Any  # api.dispatcher.DispatchWorker (not imported: it imports this package's users)
-    tick_s: float = 1.0
-    late_s: float = 900.0
-    takeoff_s: float = 120.0
-    _watching: dict[int, _Watch] = field(default_factory=dict)
-    _waiting: dict[int, str] = field(default_factory=dict)  # flight id -> why not started yet
-    _task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        await asyncio.to_thread(self._resume)
-        self._task = asyncio.create_task(self._run(), name="patrol-scheduler")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception:  # one bad tick must not stop the flights that follow
-                log.exception("patrol scheduler tick failed")
-            await asyncio.sleep(self.tick_s)
-
-    async def tick(self) -> None:
-        """Start what is due, then follow what flies."""
-        now = self.clock.now()
-        for due in await asyncio.to_thread(self._due, now):
-            await self._start(due)
-        if self._watching:
-            await self._follow()
-
-    # -- starting
-
-    def _resume(self) -> None:
-        with Session(self.engine) as session:
-            for flight in session.exec(select(PatrolFlight).where(
-                    PatrolFlight.state == FLYING)).all():
-                self._watching[flight.id] = _Watch(flight.id, flight.drone_id or "",
-                                                   flight.started_at or self.clock.now(),
-                                                   resumed=True)
-
-    def _due(self, now: datetime) -> list[_Due]:
-        with Session(self.engine) as session:
-            rows = session.exec(select(PatrolFlight).where(
-                PatrolFlight.state == PLANNED, PatrolFlight.planned_start <= now)
-                .order_by(PatrolFlight.planned_start, PatrolFlight.id)).all()
-            return [_Due(f.id, f.drone_id or "", f.planned_start,
-                         [(lat, lon) for lon, lat in json.loads(f.path_geojson)["coordinates"]])
-                    for f in rows]
-
-    async def _start(self, due: _Due) -> None:
-        now = self.clock.now()
-        why = self._blocked(due.drone_id)
-        if why is None:
-            if not await asyncio.to_thread(self._claim, due.flight_id, now):
-                return  # another process took it, or it was cancelled meanwhile
-            try:
-                await self.worker.patrol(due.drone_id, due.waypoints)
-            except (ServiceError, DispatchError) as exc:
-                why = getattr(exc, "message", None) or str(exc)
-                await asyncio.to_thread(self._unclaim, due.flight_id, why)
-            else:
-                self._waiting.pop(due.flight_id, None)
-                self._watching[due.flight_id] = _Watch(due.flight_id, due.drone_id, now)
-                log.info("patrol flight %s started on %s", due.flight_id, due.drone_id)
-                return
-        late_s = (now - due.planned_start).total_seconds()
-        if late_s > self.late_s or self.worker.dispatcher is None:
-            await asyncio.to_thread(
-                self._end, due.flight_id, FAILED, now,
-                f"not started: {why}" + (f" (still so {late_s:.0f} s after its planned start)"
-                                         if self.worker.dispatcher is not None else ""),
-                from_states=(PLANNED,))
-            self._waiting.pop(due.flight_id, None)
-        elif self._waiting.get(due.flight_id) != why:  # the page shows why it waits
-            self._waiting[due.flight_id] = why
-            await asyncio.to_thread(self._note, due.flight_id, f"waiting: {why}")
-
-    def _blocked(self, drone_id: str) -> str | None:
-        """Why ``drone_id`` cannot start a patrol now, or None."""
-        if self.worker.dispatcher is None:
-            return ("no fleet is connected; set FLYONCE_FLEET_FILE (or register drones with a "
-                    "mavlink_url) and restart")
-        views = {v.id: v for v in self.worker.dispatcher.drones()}
-        view = views.get(drone_id)
-        if view is None:
-            return f"drone {drone_id} is not in the fleet (known: {sorted(views)})"
-        if any(w.drone_id == drone_id for w in self._watching.values()):
-            return f"drone {drone_id} is still flying an earlier patrol flight"
-        if view.on_patrol:
-            return f"drone {drone_id} is on another patrol"
-        if not view.available:
-            return f"drone {drone_id} is unavailable: {view.reason}"
-        if view.telemetry.airborne:
-            return f"drone {drone_id} is still in the air"
-        return None
-
-    def _claim(self, flight_id: int, now: datetime) -> bool:
-        with Session(self.engine) as session, writing(session):
-            done = session.execute(sa.update(PatrolFlight).where(
-                PatrolFlight.id == flight_id, PatrolFlight.state == PLANNED)
-                .values(state=FLYING, started_at=now, reason=None))
-            session.commit()
-            return done.rowcount == 1
-
-    def _note(self, flight_id: int, reason: str) -> None:
-        with Session(self.engine) as session, writing(session):
-            session.execute(sa.update(PatrolFlight).where(
-                PatrolFlight.id == flight_id, PatrolFlight.state == PLANNED).values(reason=reason))
-            session.commit()
-
-    def _unclaim(self, flight_id: int, why: str) -> None:
-        with Session(self.engine) as session, writing(session):
-            session.execute(sa.update(PatrolFlight).where(
-                PatrolFlight.id == flight_id, PatrolFlight.state == FLYING)
-                .values(state=PLANNED, started_at=None, reason=why))
-            session.commit()
-
-    def _end(self, flight_id: int, state: str, at: datetime, reason: str | None, *,
-             from_states: Iterable[str] = (FLYING,)) -> None:
-        with Session(self.engine) as session, writing(session):
-            session.execute(sa.update(PatrolFlight).where(
-                PatrolFlight.id == flight_id, PatrolFlight.state.in_(tuple(from_states)))
-                .values(state=state, ended_at=at, reason=reason))
-            session.commit()
-        log.info("patrol flight %s %s%s", flight_id, state, f": {reason}" if reason else "")
-
-    # -- following
-
-    async def _follow(self) -> None:
-        dispatcher = self.worker.dispatcher
-        if dispatcher is None:
-            return
-        now = self.clock.now()
-        views = {v.id: v for v in dispatcher.drones()}
-        for watch in list(self._watching.values()):
-            outcome = self._judge(watch, views.get(watch.drone_id), now)
-            if outcome is not None:
-                state, reason = outcome
-                await asyncio.to_thread(self._end, watch.flight_id, state, now, reason)
-                self._watching.pop(watch.flight_id, None)
-
-    def _judge(self, watch: _Watch, view: Any, now: datetime) -> tuple[str, str | None] | None:
-        """(final state, reason) once the flight is over, else None."""
-        if view is None:
-            return FAILED, f"drone {watch.drone_id} left the fleet"
-        t = view.telemetry
-        if view.incident_id is not None:
-            return FAILED, f"interrupted: drone {watch.drone_id} was sent to event {view.incident_id}"
-        if t.in_failsafe:
-            return FAILED, f"failsafe on drone {watch.drone_id}: {t.last_text or t.system_status}"
-        age_s = t.heartbeat_age_s(now)
-        if age_s > self.late_s:
-            return FAILED, f"link to drone {watch.drone_id} lost for {age_s:.0f} s"
-        if t.airborne:
-            watch.seen_airborne = True
-            return None
-        on_ground = t.landed_state == "ON_GROUND" and not t.armed
-        if watch.seen_airborne and on_ground:
-            return DONE, None
-        waited_s = (now - watch.started_at).total_seconds()
-        if not watch.seen_airborne and waited_s > self.takeoff_s:
-            if watch.resumed:
-                return FAILED, ("the service restarted during this flight and found the drone "
-                                "on the ground; whether it finished is not known")
-            return FAILED, f"drone {watch.drone_id} did not take off within {self.takeoff_s:.0f} s"
-        return None
 
 
 # ---------------------------------------------------------------- the generated week

@@ -23,7 +23,7 @@ from api.app import create_app
 from api.auth import create_token
 from api.errors import Conflict
 from api.models import Event, PatrolFlight, User
-from api.patrols import PatrolScheduler
+from api.patrol_scheduler import PatrolScheduler
 from api.settings import Settings
 from dispatch.dispatcher import DroneView
 from dispatch.link import Telemetry
