@@ -11,10 +11,13 @@ Decisions (no one to ask, so written down here):
 
 - **Same type only.** A street stall and a mobile fuel sale at one corner are different offenders
   committing different offences; neither makes the other a repeat.
-- **"Confirmed" means reviewed as real**: confirmed, assigned, on_scene, resolved, and evaluated
-  after a resolution. A rejected event is evaluated without ever being resolved, so it never
-  counts, whatever happened to it later. The disposition does not matter: a stall persuaded away
-  was still a violation.
+- **An earlier violation counts once it was dealt with**: reviewed as real and resolved (resolved,
+  or evaluated after a resolution) by the time this one is confirmed. One still open at the same
+  place (confirmed, assigned, on scene) is the same occurrence seen again — the vendor has not yet
+  been warned, so leniency still applies — not an earlier offence. A rejected event is evaluated
+  without ever being resolved, so it never counts, whatever happened to it later. The
+  disposition does not matter: a stall persuaded away was still a violation. (Hot spots, by
+  contrast, count every violation reviewed as real, open or not: `confirmed_violation()`.)
 - **The look-back runs back from when the violation was detected** (service clock: mission time
   in simulation), not from the review, so a slow review neither shortens nor lengthens it; an
   earlier violation must have been detected no later than this one.
@@ -102,7 +105,7 @@ def distances_m(lat: float, lon: float, lats: list[float], lons: list[float]) ->
 
 
 def earlier_violations(session: Session, event: Event, rules: OffenceRules) -> list[Event]:
-    """Confirmed violations of the event's type within the radius in the look-back, newest first."""
+    """Resolved violations of the event's type within the radius in the look-back, newest first."""
     min_lat, max_lat, min_lon, max_lon = degree_box(event.lat, event.lon, rules.radius_m)
     query = select(Event).where(
         Event.type == event.type,
@@ -111,7 +114,7 @@ def earlier_violations(session: Session, event: Event, rules: OffenceRules) -> l
         Event.detected_at <= event.detected_at,
         Event.lat.between(min_lat, max_lat),
         Event.lon.between(min_lon, max_lon),
-        confirmed_violation(),
+        Event.resolved_at.is_not(None),  # dealt with: see the module's docstring
     )
     # Sorted here, not in SQL: an ORDER BY detected_at lures the planner onto that index, and it
     # then walks every event of the look-back instead of the few in the box.

@@ -29,8 +29,11 @@ DAY0 = datetime(2026, 8, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
 def violation(client: TestClient, headers: dict, *, north_m: float = 0.0, at: datetime = DAY0,
-              type: str = "street_stall", confirm: bool = True) -> int:
-    """Post a candidate `north_m` north of the corner, detected `at`, and review it; its id."""
+              type: str = "street_stall", confirm: bool = True, resolve: bool = False) -> int:
+    """Post a candidate `north_m` north of the corner, detected `at`, and review it; its id.
+
+    With `resolve`, team t1 then deals with it (persuaded), as a violation must have been dealt
+    with before a new one at its place can be a repeat of it."""
     body = candidate(lat=CORNER[0] + north_m / M_PER_DEG_LAT, lon=CORNER[1], type=type,
                      detected_at=at.isoformat())
     r = client.post("/api/v1/candidates", json=body, headers=headers["det"])
@@ -39,6 +42,13 @@ def violation(client: TestClient, headers: dict, *, north_m: float = 0.0, at: da
     decision = {"decision": "confirm"} if confirm else {"decision": "reject", "reason": "a parked van"}
     r = client.post(f"/api/v1/events/{eid}/review", json=decision, headers=headers["op"])
     assert r.status_code == 200, r.text
+    if resolve:
+        for path, kw in ((f"/api/v1/events/{eid}/assign", {"json": {"team_id": "t1"}, "headers": headers["op"]}),
+                         (f"/api/v1/events/{eid}/on-scene", {"headers": headers["tm1"]}),
+                         (f"/api/v1/events/{eid}/resolve", {"data": {"disposition": "persuaded"},
+                                                            "headers": headers["tm1"]})):
+            r = client.post(path, **kw)
+            assert r.status_code == 200, r.text
     return eid
 
 
@@ -64,7 +74,7 @@ def test_a_first_violation_is_a_first_offence_with_a_warning(client: TestClient,
 
 def test_a_second_within_50_m_in_the_lookback_is_a_repeat_listing_the_first(
         client: TestClient, headers: dict) -> None:
-    first = violation(client, headers)
+    first = violation(client, headers, resolve=True)
     body = candidate(lat=CORNER[0] + 40 / M_PER_DEG_LAT, lon=CORNER[1],
                      detected_at=(DAY0 + timedelta(days=10)).isoformat())
     second = client.post("/api/v1/candidates", json=body, headers=headers["det"]).json()["id"]
@@ -74,14 +84,14 @@ def test_a_second_within_50_m_in_the_lookback_is_a_repeat_listing_the_first(
     assert (reviewed["offence"], reviewed["suggested_disposition"]) == ("repeat", "penalty")
     d = detail(client, headers, second)
     assert d["prior_events"] == [{"id": first, "detected_at": DAY0.isoformat().replace("+00:00", "Z"),
-                                  "state": "confirmed", "disposition": None}]
+                                  "state": "evaluated", "disposition": "persuaded"}]
     assert d["timeline"][-1]["reason"] == f"repeat of #{first} within 50 m / 90 d: suggest penalty"
 
 
 def test_the_second_repeat_is_referred_and_lists_the_earlier_ones_newest_first(
         client: TestClient, headers: dict) -> None:
-    a = violation(client, headers)
-    b = violation(client, headers, north_m=-20, at=DAY0 + timedelta(days=10))
+    a = violation(client, headers, resolve=True)
+    b = violation(client, headers, north_m=-20, at=DAY0 + timedelta(days=10), resolve=True)
     c = violation(client, headers, north_m=20, at=DAY0 + timedelta(days=20))
     assert offence_of(client, headers, b) == ("repeat", "penalty", [a])
     assert offence_of(client, headers, c) == ("repeat", "referral", [b, a])
@@ -97,7 +107,7 @@ def test_the_second_repeat_is_referred_and_lists_the_earlier_ones_newest_first(
 ])
 def test_place_and_lookback(client: TestClient, headers: dict, north_m: float, days_later: int,
                             expected: str) -> None:
-    violation(client, headers)
+    violation(client, headers, resolve=True)
     later = violation(client, headers, north_m=north_m, at=DAY0 + timedelta(days=days_later))
     assert offence_of(client, headers, later)[0] == expected
 
@@ -125,14 +135,26 @@ def test_a_resolved_and_evaluated_violation_counts_with_its_disposition(
     assert [(p["id"], p["state"], p["disposition"]) for p in prior] == [(first, "evaluated", "penalised")]
 
 
+def test_an_earlier_violation_still_open_is_the_same_occurrence_not_a_repeat(
+        client: TestClient, headers: dict) -> None:
+    # Seen again (another pass, another drone) before anyone dealt with it: the vendor has not
+    # been warned yet, so it is still a first offence; once the first is resolved, the next is not.
+    open_one = violation(client, headers)
+    seen_again = violation(client, headers, north_m=10, at=DAY0 + timedelta(hours=1), resolve=True)
+    assert offence_of(client, headers, seen_again) == ("first", "warning", [])
+    assert detail(client, headers, open_one)["state"] == "confirmed"
+    back_next_week = violation(client, headers, at=DAY0 + timedelta(days=7))
+    assert offence_of(client, headers, back_next_week) == ("repeat", "penalty", [seen_again])
+
+
 def test_another_type_at_the_same_place_is_not_a_repeat(client: TestClient, headers: dict) -> None:
-    violation(client, headers, type="mobile_fuel_sale")
+    violation(client, headers, type="mobile_fuel_sale", resolve=True)
     stall = violation(client, headers, at=DAY0 + timedelta(days=1))
     assert offence_of(client, headers, stall)[0] == "first"
 
 
 def test_a_violation_detected_later_is_not_an_earlier_one(client: TestClient, headers: dict) -> None:
-    later = violation(client, headers, at=DAY0 + timedelta(days=5))  # reviewed first
+    later = violation(client, headers, at=DAY0 + timedelta(days=5), resolve=True)  # reviewed first
     earlier = violation(client, headers, at=DAY0)
     assert offence_of(client, headers, later)[0] == "first"
     assert offence_of(client, headers, earlier)[0] == "first"
@@ -142,7 +164,7 @@ def test_radius_and_referral_follow_the_settings(client: TestClient, headers: di
                                                  settings: Settings) -> None:
     settings.offence_radius_m = 100.0
     settings.offence_referral_repeats = 1
-    first = violation(client, headers)
+    first = violation(client, headers, resolve=True)
     at_60_m = violation(client, headers, north_m=60, at=DAY0 + timedelta(days=1))
     assert offence_of(client, headers, at_60_m) == ("repeat", "referral", [first])
     assert detail(client, headers, at_60_m)["timeline"][-1]["reason"] == (

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from api import db
 from api.hotspots import hot_spots
 from api.models import Event
-from api.offences import OffenceRules, confirmed_violation, distances_m, earlier_violations
+from api.offences import OffenceRules, distances_m, earlier_violations
 from api.routes.offences import confirmed_violations
 from geofence import LocalFrame
 
@@ -68,7 +68,7 @@ def fill(url: str, n: int, rng: random.Random) -> None:
 def naive_earlier(session: Session, event: Event, rules: OffenceRules) -> list[int]:
     rows = session.exec(select(Event).where(
         Event.type == event.type, Event.detected_at >= event.detected_at - rules.lookback,
-        Event.detected_at <= event.detected_at, confirmed_violation())).all()
+        Event.detected_at <= event.detected_at, Event.resolved_at.is_not(None))).all()
     dist = distances_m(event.lat, event.lon, [e.lat for e in rows], [e.lon for e in rows])
     return sorted(e.id for e, d in zip(rows, dist) if d <= rules.radius_m)
 
