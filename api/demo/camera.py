@@ -7,6 +7,12 @@ camera renders what coverage needs and no more. When the CPU cannot keep up, fra
 and further apart: coverage drops, and the scorecard shows it (frames due vs taken). Each
 frame's true boxes say which placed violations the camera had in view: that set is the patrol's
 coverage against which recall is measured.
+
+The same worker keeps watch for remote persuasion (远程劝导): for each drone holding over an
+event whose warning is being watched (``watching``, set by the orchestrator), every
+``check_every_s`` mission seconds it renders a frame from the drone's true pose and runs the same
+shipped detector on it; the scene check says "present" when a box of the event's type lies,
+georeferenced, within ``SCENE_RADIUS_M`` of the event (``post_check`` sends it to the service).
 """
 
 from __future__ import annotations
@@ -20,6 +26,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 log = logging.getLogger("flyonce.demo.camera")
+
+#: A detection of the event's type this close to the event (ground metres) means it is still there:
+#: twice the event's own position error (detector p50 5.5 m, a phoned-in report up to 6 m off);
+#: the hold pose itself places a box within about 1 m. Wider, parked cars and trees a street
+#: away start to count as the stall.
+SCENE_RADIUS_M = 12.0
+#: The holding drone looks at the scene through a 2x zoom: at the 60 m hold that is the ground
+#: resolution of 30 m, the low end of the heights the detector was trained on (30-120 m), where
+#: a stall is twice the pixels it is on patrol (a 43 x 32 m view: the drone holds over the event).
+SCENE_ZOOM = 2.0
+
+
+@dataclass(frozen=True)
+class Watch:
+    """One event a holding drone watches: where it is and what to look for."""
+
+    event_id: int
+    lat: float
+    lon: float
+    type: str
 
 
 @dataclass
@@ -35,6 +61,9 @@ class CameraStats:
     post_errors: int = 0
     first_seen_s: dict[int, float] = field(default_factory=dict)  # object id -> mission s
     footprints: list[tuple[float, float, float]] = field(default_factory=list)  # (e, n, t_s)
+    scene_checks: int = 0
+    scene_present: int = 0
+    scene_s: float = 0.0  # wall s rendering + detecting the scene checks
 
 
 class PatrolCameras:
@@ -46,7 +75,9 @@ class PatrolCameras:
 
     def __init__(self, scenario, vehicles: Sequence[tuple[str, object]], *, now: Callable[[], datetime],
                  post: Callable[[list], int], patrol_alt_m: float, overlap: float = 0.2,
-                 min_sightings: int = 1, conf: float = 0.25, detector=None) -> None:
+                 min_sightings: int = 1, conf: float = 0.25, detector=None,
+                 post_check: Callable[[int, dict], object] | None = None,
+                 check_every_s: float = 10.0) -> None:
         from detection.model import Detector
         from detection.pipeline import Pipeline
         from simulators.camera import DroneCamera
@@ -68,16 +99,33 @@ class PatrolCameras:
                                batch=1)
             for drone_id, _ in self.vehicles}
         self.stats = CameraStats()
+        self.post_check = post_check
+        self.check_every_s = check_every_s
+        self.watching: dict[str, Watch] = {}  # drone id -> event; replaced whole by its owner
+        from detection.georef import CameraModel
+        from simulators.camera.geometry import Intrinsics
+
+        zoom_fov = 2 * math.degrees(math.atan(math.tan(math.radians(intr.diag_fov_deg / 2))
+                                              / SCENE_ZOOM))
+        self.scene_camera = DroneCamera(scenario.world, Intrinsics(intr.width_px, intr.height_px,
+                                                                   zoom_fov))
+        self.scene_model = CameraModel(zoom_fov)
+        self._checked_s: dict[tuple[str, int], float] = {}
         self._last: dict[str, tuple[float, float]] = {}
         self._flown: dict[str, tuple[float, float]] = {}
         self._posted: set[str] = set()
         self._stop = threading.Event()
+        self._patrols_over = False
         self._thread: threading.Thread | None = None
         self._index = 0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="demo-cameras", daemon=True)
         self._thread.start()
+
+    def end_patrols(self) -> None:
+        """Take no more patrol frames (the mission is over); scene checks go on until ``stop``."""
+        self._patrols_over = True
 
     def stop(self) -> None:
         """Stop taking frames; the frame in hand is finished and its candidates posted."""
@@ -99,7 +147,14 @@ class PatrolCameras:
                 time.sleep(0.02)
 
     def step(self) -> bool:
-        """Take the most overdue frame, if any drone on patrol needs one; True if one was taken."""
+        """Take the most overdue frame, if any drone on patrol needs one; True if one was taken.
+
+        A scene check that is due goes first: an event's outcome waits on it.
+        """
+        if self._scene_step():
+            return True
+        if self._patrols_over:
+            return False
         due: list[tuple[float, str, object]] = []
         for drone_id, vehicle in self.vehicles:
             st = vehicle.state
@@ -122,6 +177,52 @@ class PatrolCameras:
         _, drone_id, st = max(due, key=lambda d: d[0])
         self._shoot(drone_id, st)
         return True
+
+    def _scene_step(self) -> bool:
+        if self.post_check is None:
+            return False
+        vehicles = dict(self.vehicles)
+        now_s = self.scenario.now_s()
+        for drone_id, watch in list(self.watching.items()):
+            key = (drone_id, watch.event_id)
+            if now_s - self._checked_s.get(key, -math.inf) < self.check_every_s:
+                continue
+            vehicle = vehicles.get(drone_id)
+            if vehicle is None:
+                continue
+            st = vehicle.state
+            if st.mode != "GUIDED" or st.alt_rel_m < 0.8 * self.patrol_alt_m:
+                continue  # not (yet) holding at height over the scene
+            self._checked_s[key] = now_s
+            self.post_check(watch.event_id, self.scene_check(drone_id, st, watch))
+            return True
+        return False
+
+    def scene_check(self, drone_id: str, st, watch: Watch) -> dict:
+        """One look from ``st`` (the drone's true state) at ``watch``: the scene-check body."""
+        from detection.georef import Pose, ground_offsets_m
+
+        t0 = time.perf_counter()
+        when = self.now()
+        frame = self.scene_camera.render(self.scene_camera.pose_at(st.lat, st.lon, st.alt_rel_m,
+                                                                   st.heading_deg))
+        image = frame.image_bgr
+        dets = self.detector.predict([image])[0]
+        h, w = image.shape[:2]
+        pose = Pose(when, st.lat, st.lon, st.alt_rel_m, st.heading_deg, -90.0)
+        offsets = ground_offsets_m(self.scene_model, pose, dets.centres(), w, h)
+        frame_ = self.scenario.town.frame
+        de, dn = frame_.to_local(st.lat, st.lon)
+        ee, en = frame_.to_local(watch.lat, watch.lon)
+        names = self.detector.names
+        near = [float(dets.confidence[i]) for i in range(len(dets))
+                if names[int(dets.class_id[i])] == watch.type and math.isfinite(offsets[i, 0])
+                and math.hypot(de + offsets[i, 0] - ee, dn + offsets[i, 1] - en) <= SCENE_RADIUS_M]
+        self.stats.scene_checks += 1
+        self.stats.scene_present += int(bool(near))
+        self.stats.scene_s += time.perf_counter() - t0
+        return {"present": bool(near), "confidence": max(near) if near else None,
+                "at": when.isoformat(), "drone_id": drone_id}
 
     def _shoot(self, drone_id: str, st) -> None:
         from simulators.camera.patrol import LiveFrame, LivePose

@@ -10,8 +10,16 @@ duration is mission time:
 4. the patrol cameras (a worker thread) render, detect and post candidates as ``detector``;
 5. the simulated operator reviews alerts, the dispatch worker flies drones and picks teams,
    the simulated teams drive, check in and resolve;
-6. after the duration no new frames are taken; the loop runs on until every open event is
-   closed (or ``wind_down_min`` passes), then it is scored and the report written.
+6. remote persuasion: the service runs the stall rule (a street stall anywhere but the forest:
+   the drone goes alone and plays clip 1 twice on arrival); vendors within earshot of what the
+   fleet's speakers really played comply or not (``Scenario.hear``), the holding drone's camera
+   posts scene checks from the real detector, and the service resolves the event ``persuaded``
+   or, at the watch's end, tasks a team; the first stall returns after it was dealt with, so
+   the service flags a repeat offence;
+7. after the duration no new frames are taken; the loop runs on until every open event is
+   closed (or ``wind_down_min`` passes), then it is scored and the report written. The
+   scorecard adds a task's public code page opened over HTTP and the generated week of
+   department patrol requests planned merged against each pass alone.
 """
 
 from __future__ import annotations
@@ -62,6 +70,11 @@ class DemoConfig:
     min_sightings: int = 1
     conf: float = 0.25
     road_speed_mps: float = 8.3
+    comply_share: float = 0.6  # street vendors who leave after the drone's warning
+    watch_s: float = 120.0  # mission seconds the drone watches after its warning
+    scene_check_s: float = 10.0  # mission seconds between scene checks of a watching drone
+    repeat_after_s: float | None = 90.0  # the first stall returns this long after it was dealt with
+    patrol_week: bool = True  # plan the generated week of department requests for the scorecard
     wind_down_min: float = 20.0
     data_dir: Path = Path("var/demo")
     port: int = 0  # 0: any free port
@@ -78,6 +91,10 @@ class DemoConfig:
             raise BadScenario(f"--operator-accuracy must be in 0..1, got {self.operator_accuracy}")
         if not 0 <= self.overlap < 1:
             raise BadScenario(f"overlap must be in [0, 1), got {self.overlap}")
+        if not 0 <= self.comply_share <= 1:
+            raise BadScenario(f"comply_share must be in 0..1, got {self.comply_share}")
+        if not self.watch_s > 0:
+            raise BadScenario(f"watch_s must be positive mission seconds, got {self.watch_s}")
 
     @property
     def n_patrols(self) -> int:
@@ -213,14 +230,15 @@ class Demo:
         from api import db, users
         from api.app import create_app
         from api.models import GroundTeam
-        from api.settings import Settings
+        from api.settings import PersuasionRule, Settings
         from simulators.clock import SimClock
         from simulators.fleet import Fleet
 
         cfg = self.config
         self.scenario = Scenario(seed=cfg.seed, duration_s=cfg.duration_min * 60,
                                  zone_ids=cfg.zone_ids, incidents=cfg.n_incidents,
-                                 hotline_share=cfg.hotline_share)
+                                 hotline_share=cfg.hotline_share, comply_share=cfg.comply_share,
+                                 repeat_after_s=cfg.repeat_after_s)
         self.run_dir = fresh_data_dir(cfg.data_dir)
         town = self.scenario.town
         self.clock = SimClock(cfg.speedup)
@@ -233,7 +251,10 @@ class Demo:
             for did, v, d in zip(self.drone_ids, self._fleet.vehicles, docks)]}, indent=1))
         settings = Settings(data_dir=self.run_dir, sim_clock=self.clock.spec(),
                             fleet_file=fleet_file, auto_assign=True, hold_alt_m=cfg.patrol_alt_m,
-                            telemetry_hz=2.0, redis_url=None, database_url=None, zones_file=None)
+                            telemetry_hz=2.0, redis_url=None, database_url=None, zones_file=None,
+                            persuasion_rules=[PersuasionRule(
+                                event_type="street_stall", except_zone_kinds=["forest"],
+                                clip_id=1, repeat=2, watch_s=cfg.watch_s, gone_checks=3)])
         engine = db.create_db_engine(settings.resolved_database_url)
         db.upgrade(engine)
         n_teams = cfg.teams if cfg.teams is not None else cfg.drones
@@ -326,14 +347,48 @@ class Demo:
     def _hotline(self, now_s: float) -> None:
         """Citizens' calls: the operator types each in as a report (a few metres off, by ear)."""
         for inc in self.scenario.hotline_due(now_s):
-            offset = 8.0 * ((inc.object_id % 7) / 7 - 0.5)
-            lat, lon = self.scenario.town.frame.to_wgs84(inc.east_m + offset, inc.north_m - offset)
-            r = self.client.post("/api/v1/candidates", headers=self.headers["operator"], json={
-                "source": "hotline", "source_event_id": f"call-{inc.object_id}",
-                "type": inc.type, "lat": float(lat), "lon": float(lon), "confidence": 1.0,
-                "note": "reported by phone"})
-            if r.status_code not in (200, 201):
-                log.warning("hotline report refused (%s): %s", r.status_code, r.text[:200])
+            self._call(inc, f"call-{inc.object_id}", "reported by phone")
+
+    def _call(self, inc, key: str, note: str) -> None:
+        offset = 8.0 * ((inc.object_id % 7) / 7 - 0.5)
+        lat, lon = self.scenario.town.frame.to_wgs84(inc.east_m + offset, inc.north_m - offset)
+        r = self.client.post("/api/v1/candidates", headers=self.headers["operator"], json={
+            "source": "hotline", "source_event_id": key, "type": inc.type, "lat": float(lat),
+            "lon": float(lon), "confidence": 1.0, "note": note})
+        if r.status_code not in (200, 201):
+            log.warning("hotline report refused (%s): %s", r.status_code, r.text[:200])
+
+    def _post_check(self, event_id: int, body: dict) -> None:
+        r = self.client.post(f"/api/v1/events/{event_id}/scene-checks", json=body,
+                             headers=self.headers["detector"])
+        if r.status_code != 201:  # the event closed meanwhile (409): nothing to watch any more
+            log.info("scene check on %s: %s %s", event_id, r.status_code, r.text[:200])
+
+    def _persuasion_tick(self, now_s: float) -> None:
+        """Vendors hear what the speakers played; the cameras watch the events being watched."""
+        from api.demo.camera import Watch
+
+        for i, vehicle in enumerate(self._fleet.vehicles):
+            plays = vehicle.played
+            for play in plays[self._plays_heard.get(i, 0):]:
+                t_s = (play.at - self.t0).total_seconds()
+                for inc, complies in self.scenario.hear(play.lat, play.lon, t_s):
+                    self.heard.append((t_s, self.drone_ids[i], inc.object_id, complies))
+            self._plays_heard[i] = len(plays)
+        watching: dict[str, Watch] = {}
+        r = self.client.get("/api/v1/events", params={"state": "on_scene", "limit": 1000},
+                            headers=self.headers["operator"])
+        r.raise_for_status()
+        for ev in r.json()["items"]:
+            plays = self.client.get(f"/api/v1/events/{ev['id']}/persuasions",
+                                    headers=self.headers["operator"]).json()
+            pending = [p for p in plays if p["outcome"] == "pending" and p["played_at"]]
+            if pending and pending[-1]["drone_id"]:
+                watching[pending[-1]["drone_id"]] = Watch(ev["id"], ev["lat"], ev["lon"],
+                                                          ev["type"])
+        self._cameras.watching = watching
+        for inc in self.scenario.repeat_calls_due(now_s):
+            self._call(inc, f"call-{inc.object_id}-again", "reported by phone: back again")
 
     def _open_events(self) -> int:
         r = self.client.get("/api/v1/events", params={"state": ["alerted", *OPEN], "limit": 1},
@@ -355,7 +410,10 @@ class Demo:
         self._cameras = PatrolCameras(
             scenario, list(zip(self.drone_ids, self._fleet.vehicles)), now=self.clock.now,
             post=self._post_candidates, patrol_alt_m=cfg.patrol_alt_m, overlap=cfg.overlap,
-            min_sightings=cfg.min_sightings, conf=cfg.conf)
+            min_sightings=cfg.min_sightings, conf=cfg.conf, post_check=self._post_check,
+            check_every_s=cfg.scene_check_s)
+        self._plays_heard: dict[int, int] = {}
+        self.heard: list[tuple[float, str, int, bool]] = []  # (mission s, drone, object, complies)
         scenario.start(self.clock.elapsed_s)
         self.t0 = self.clock.now()
         operator = None
@@ -387,10 +445,11 @@ class Demo:
                 cpu_end = cpu_split()
                 self.timings.cpu_s = {k: round(v - cpu_start.get(k, 0.0), 1)
                                       for k, v in cpu_end.items()}
-                self._cameras.stop()  # nothing new is seen after the mission's end
+                self._cameras.end_patrols()  # nothing new is seen after the mission's end
                 self.timings.mission_s = time.perf_counter() - t_mission
                 t_wind = time.perf_counter()
-            if winding and (now_s >= end_s or self._open_events() == 0):
+            if winding and (now_s >= end_s or (self._open_events() == 0
+                                               and not scenario.repeat_pending(now_s))):
                 break
             if now_s >= next_actor_s:
                 t = time.perf_counter()
@@ -403,6 +462,7 @@ class Demo:
                     if operator is not None:
                         operator.tick(now_s)
                     teams.tick(now_s)
+                    self._persuasion_tick(now_s)
                     counts = self._counts()
                 except httpx.HTTPError as exc:  # the service is busy; the next tick retries
                     log.warning("actors' tick failed: %s", exc)
@@ -416,6 +476,7 @@ class Demo:
                         "resolved": sum(counts.get("dispositions", {}).values()),
                         "winding": winding})
             time.sleep(0.05)
+        self._cameras.stop()  # the last scene checks are in
         self.timings.wind_down_s = time.perf_counter() - t_wind
         cam = self._cameras.stats
         self.timings.render_s, self.timings.detect_s = cam.render_s, cam.detect_s
@@ -429,28 +490,55 @@ class Demo:
     def _score(self, operator: SimOperator | None, teams: SimTeams) -> DemoResult:
         from sqlmodel import Session, select
 
-        from api.demo.scoring import report_sections, score
-        from api.models import Event
+        from api.demo.scoring import report_sections, score, score_persuasion
+        from api.models import Event, GroundTeam, Persuasion, Task
+        from api.persuasion import load_figures
         from api.report import build_report
 
         with Session(self.app.state.engine) as session:
             events = list(session.exec(select(Event)).all())
-            for e in events:
-                session.expunge(e)
+            persuasions = list(session.exec(select(Persuasion)).all())
+            team_tasks = list(session.exec(select(Task).where(Task.kind == "team")
+                                           .order_by(Task.id)).all())
+            team_names = {t.id: t.name for t in session.exec(select(GroundTeam)).all()}
+            figures = load_figures(session, events)
+            for row in (*events, *persuasions, *team_tasks):
+                session.expunge(row)
         card = score(self.scenario, self._cameras.stats, events, t0=self.t0,
                      operator=operator.stats if operator else None,
                      spacing_m=self._cameras.spacing_m)
+        score_persuasion(card, self.scenario, events, persuasions, team_tasks, figures,
+                         self.heard, t0=self.t0)
+        card.code_line = self._open_a_code(team_tasks, team_names)
+        if self.config.patrol_week:
+            from api.patrols import generated_week_figures
+
+            card.patrol_week_line = generated_week_figures(self.config.seed).line()
         cfg = self.config
         title = (f"flyonce demo: seed {cfg.seed}, {cfg.drones} drones, "
                  f"{cfg.duration_min:g} mission minutes")
         page = build_report(events, title=title,
                             period=(self.t0, self.t0 + timedelta(seconds=self.scenario.now_s())),
-                            extra_sections=report_sections(card, self.timings))
+                            extra_sections=report_sections(card, self.timings),
+                            persuasion=figures)
         path = self.run_dir / "report.html"
         path.write_text(page, encoding="utf-8")
         return DemoResult(card, path, self.base_url, self.run_dir, self.timings,
                           extra={"patrols": list(self.patrols_flown),
                                  "dispositions_by_teams": dict(teams.dispositions)})
+
+    def _open_a_code(self, team_tasks: list, teams: dict[str, str]) -> str:
+        """Open the public page of the first team task's code (亮码), as a phone scanning it."""
+        from api.taskcodes import PublicPageError, check_public_page
+
+        task = next((t for t in team_tasks if t.code and t.team_id in teams), None)
+        if task is None:
+            return "no ground team was tasked: no code to open"
+        try:
+            url = check_public_page(self.client, task.code, team_name=teams[task.team_id])
+        except (PublicPageError, httpx.HTTPError) as exc:
+            return f"FAILED for task {task.id}: {exc}"
+        return f"{url} (task {task.id}, {teams[task.team_id]})"
 
     # ---------------------------------------------------------------- teardown
 

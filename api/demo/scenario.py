@@ -6,6 +6,14 @@ a window of mission time in which it is there (some from the start, the rest app
 some leaving on their own before anyone comes). A ground team that persuades a vendor to leave
 ends the window early. Every other violation of the town is never drawn. Look-alikes (vans,
 delivery tricycles, legal market stalls) stay in the town all the time.
+
+Remote persuasion (远程劝导): a street vendor *hears* a warning played by a drone's speaker within
+``HEAR_RADIUS_M`` of the stall (the simulators' speaker log says what was played where). A seeded
+``comply_share`` of vendors pack up and leave ``leave_delay_s`` later (their window ends); the
+rest are stubborn: from the warning on they stay until a ground team comes (even one whose
+window would have ended by itself). One stall — the first placed — is a
+repeat offender: ``repeat_after_s`` after it was dealt with (by a team or a warning) it is back
+at the same place, and a citizen phones it in again (``repeat_calls_due``).
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ from shapely.geometry import Point
 from shapely.prepared import prep
 
 from api.demo.errors import BadScenario
+
+#: A warning from the drone's speaker carries this far (horizontally) over a street.
+HEAR_RADIUS_M = 50.0
 
 #: Zones swept by patrols, in the order drones take them (a permitted market is never patrolled:
 #: vending is legal there; the forest is swept only by the sixth drone onward, it is far out).
@@ -73,7 +84,9 @@ class Scenario:
     """
 
     def __init__(self, *, seed: int, duration_s: float, zone_ids: Sequence[str],
-                 incidents: int, present_share: float = 0.4, hotline_share: float = 0.2) -> None:
+                 incidents: int, present_share: float = 0.4, hotline_share: float = 0.2,
+                 comply_share: float = 0.6, leave_delay_s: tuple[float, float] = (15.0, 45.0),
+                 repeat_after_s: float | None = 90.0) -> None:
         import geofence
         from geofence.routing import to_local_geometry
 
@@ -128,6 +141,21 @@ class Scenario:
             self.incidents.append(Incident(o.object_id, o.label, float(lat), float(lon),
                                            o.east_m, o.north_m, zid, appear, vanish, hotline))
         self._by_id = {i.object_id: i for i in self.incidents}
+        # drawn from their own stream, so the incidents above stay those of earlier versions
+        behaviour = np.random.default_rng([seed, 9])
+        self.complies: dict[int, bool] = {i.object_id: bool(behaviour.random() < comply_share)
+                                          for i in self.incidents}
+        self._leave_after_s = {i.object_id: float(behaviour.uniform(*leave_delay_s))
+                               for i in self.incidents}
+        self.heard_at: dict[int, float] = {}  # first warning each vendor heard, mission s
+        self._digs_in: set[int] = set()  # stubborn vendors who heard a warning: stay for a team
+        self.repeat_after_s = repeat_after_s
+        self.repeat_id: int | None = next(
+            (i.object_id for i in self.incidents if i.type == "street_stall"), None
+        ) if repeat_after_s is not None else None
+        self._back_at: float | None = None  # the repeat offender's return, mission s
+        self._back_removed_at = math.inf
+        self._back_called = False
         self._removed_at: dict[int, float] = {}
         self._called: set[int] = set()
         self._lock = threading.Lock()
@@ -156,8 +184,20 @@ class Scenario:
         inc = self._by_id.get(object_id)
         if inc is None:
             return False
-        end = min(inc.vanish_s, self._removed_at.get(object_id, math.inf))
-        return inc.appear_s <= t_s < end
+        vanish = math.inf if object_id in self._digs_in else inc.vanish_s
+        end = min(vanish, self._removed_at.get(object_id, math.inf))
+        if inc.appear_s <= t_s < end:
+            return True
+        back = self.back_at_s(object_id)
+        return back is not None and back <= t_s < self._back_removed_at
+
+    def back_at_s(self, object_id: int) -> float | None:
+        """When the repeat offender returns to its place (None for every other violation, and
+        before it was dealt with the first time)."""
+        if object_id != self.repeat_id or self.repeat_after_s is None:
+            return None
+        removed = self._removed_at.get(object_id)
+        return None if removed is None else removed + self.repeat_after_s
 
     def active_near(self, lat: float, lon: float, t_s: float, radius_m: float) -> Incident | None:
         """The nearest violation on the ground within ``radius_m`` of (lat, lon), if any."""
@@ -180,8 +220,50 @@ class Scenario:
     def remove(self, object_id: int, t_s: float) -> None:
         """A team dealt with the violation: it is gone from mission second ``t_s``."""
         with self._lock:
-            self._removed_at.setdefault(object_id, t_s)
+            back = self.back_at_s(object_id)
+            if back is not None and t_s >= back:
+                self._back_removed_at = min(self._back_removed_at, t_s)  # dealt with again
+            else:
+                self._removed_at.setdefault(object_id, t_s)
+
+    def hear(self, lat: float, lon: float, t_s: float,
+             radius_m: float = HEAR_RADIUS_M) -> list[tuple[Incident, bool]]:
+        """A warning played from above (lat, lon) at mission second ``t_s``: each street vendor
+        on the ground within ``radius_m`` hears it; those who comply leave after their delay.
+        Returns (incident, complies) for every vendor that heard it."""
+        east, north = self.town.frame.to_local(lat, lon)
+        heard = []
+        for inc in self.incidents:
+            if inc.type != "street_stall" or not self.is_active(inc.object_id, t_s):
+                continue
+            if math.hypot(inc.east_m - east, inc.north_m - north) > radius_m:
+                continue
+            self.heard_at.setdefault(inc.object_id, t_s)
+            complies = self.complies[inc.object_id]
+            if complies:
+                self.remove(inc.object_id, t_s + self._leave_after_s[inc.object_id])
+            else:
+                self._digs_in.add(inc.object_id)
+            heard.append((inc, complies))
+        return heard
+
+    def repeat_pending(self, t_s: float) -> bool:
+        """True while the repeat offender was dealt with and its return is still to be called in."""
+        with self._lock:
+            back = self.back_at_s(self.repeat_id) if self.repeat_id is not None else None
+            return back is not None and not self._back_called
+
+    def repeat_calls_due(self, t_s: float, after_s: float = 20.0) -> list[Incident]:
+        """The repeat offender, once, ``after_s`` after it came back (a citizen calls again)."""
+        with self._lock:
+            back = self.back_at_s(self.repeat_id) if self.repeat_id is not None else None
+            if back is None or self._back_called or t_s < back + after_s or \
+                    not self.is_active(self.repeat_id, t_s):
+                return []
+            self._back_called = True
+            return [self._by_id[self.repeat_id]]
 
     def ended_s(self, inc: Incident) -> float:
         """When the incident left the ground (inf while it is still there)."""
-        return min(inc.vanish_s, self._removed_at.get(inc.object_id, math.inf))
+        vanish = math.inf if inc.object_id in self._digs_in else inc.vanish_s
+        return min(vanish, self._removed_at.get(inc.object_id, math.inf))

@@ -5,6 +5,10 @@ frame) is *covered*; a covered violation is *detected* when an event from a dete
 ``MATCH_RADIUS_M`` of it (one event per violation, nearest first), otherwise *missed*. Events
 near no placed violation are false alarms; further events on an already matched one are
 duplicates. Response times are the service's own (on scene − alerted).
+
+Remote persuasion is scored the same way (``score_persuasion``): the service's view — events
+resolved by the drone's warning alone, stubborn ones a team handled — beside the truth: which
+vendors heard a warning and complied, and whether a stall resolved as persuaded had really gone.
 """
 
 from __future__ import annotations
@@ -56,6 +60,20 @@ class Scorecard:
     spacing_m: float = 0.0
     missed_ids: list[int] = field(default_factory=list)
     detected_ids: list[int] = field(default_factory=list)
+    # remote persuasion (score_persuasion) and the other issue-9 lines (set by the orchestrator)
+    warned: int = 0  # events a warning was played (or tried) on
+    persuaded_alone: int = 0  # resolved persuaded with no ground team
+    persuaded_really_left: int = 0  # ... whose vendor had truly gone (ground truth)
+    stubborn_by_team: int = 0  # warned, stayed, a team was tasked and resolved it
+    failed_plays: int = 0
+    vendors_heard: int = 0
+    vendors_complied: int = 0
+    without_team_share: float | None = None
+    team_hours_saved: float = 0.0
+    repeat_line: str = "—"
+    repeat_flagged: bool = False
+    code_line: str = "—"
+    patrol_week_line: str = "—"
 
     @property
     def frame_share(self) -> float | None:
@@ -143,6 +161,62 @@ def score(scenario, cameras, events: list[Event], *, t0: datetime, operator=None
     return card
 
 
+def score_persuasion(card: Scorecard, scenario, events: list[Event], persuasions: list,
+                     team_tasks: list, figures, heard: list[tuple[float, str, int, bool]], *,
+                     t0: datetime) -> None:
+    """Fill ``card``'s persuasion figures: ``persuasions`` and ``team_tasks`` are the service's
+    rows, ``figures`` its ``api.persuasion.PersuasionFigures``, ``heard`` (mission s, drone,
+    object id, complied) what the scenario's vendors heard."""
+    by_event: dict[int, list] = {}
+    for p in persuasions:
+        by_event.setdefault(p.event_id, []).append(p)
+    teamed = {t.event_id for t in team_tasks if t.state != "cancelled"}
+    card.warned = len(by_event)
+    card.failed_plays = sum(p.outcome == "failed" for p in persuasions)
+    closed = {"resolved", "evaluated"}
+    for e in events:
+        if e.id not in by_event:
+            continue
+        if e.disposition == "persuaded" and e.id not in teamed and e.resolved_at is not None:
+            card.persuaded_alone += 1
+            t_s = _mission_s(e.resolved_at, t0)
+            card.persuaded_really_left += int(
+                scenario.active_near(e.lat, e.lon, t_s, MATCH_RADIUS_M) is None)
+        elif e.id in teamed and e.state in closed and any(
+                p.outcome in ("stubborn", "failed") for p in by_event[e.id]):
+            card.stubborn_by_team += 1
+    vendors = {}
+    for _t, _drone, oid, complied in heard:
+        vendors.setdefault(oid, complied)
+    card.vendors_heard, card.vendors_complied = len(vendors), sum(vendors.values())
+    card.without_team_share, card.team_hours_saved = (figures.without_team_share,
+                                                      figures.team_s_saved / 3600.0)
+    # the repeat offender: the events at its place, in order; the later one should be a repeat
+    rid = scenario.repeat_id
+    inc = next((i for i in scenario.incidents if i.object_id == rid), None)
+    if inc is None:
+        card.repeat_line = "no street stall placed: nothing can repeat"
+        return
+    frame = scenario.town.frame
+    there = sorted((e for e in events if e.type == inc.type and e.reviewed_at is not None
+                    and e.reject_reason is None and math.hypot(
+                        *(a - b for a, b in zip(frame.to_local(e.lat, e.lon),
+                                                (inc.east_m, inc.north_m)))) <= MATCH_RADIUS_M),
+                   key=lambda e: e.id)
+    repeats = [e for e in there if e.offence == "repeat"]
+    card.repeat_flagged = bool(repeats)
+    if repeats:
+        r = repeats[0]
+        card.repeat_line = (f"yes: event #{r.id} at the place of #{there[0].id} flagged repeat "
+                            f"(suggested {r.suggested_disposition or '—'})")
+    elif scenario.back_at_s(rid) is None:
+        card.repeat_line = "no: the repeat stall was never dealt with, so it never came back"
+    elif len(there) < 2:
+        card.repeat_line = "no: the stall came back but was not confirmed again before the end"
+    else:
+        card.repeat_line = f"NO: events {[e.id for e in there]} at one place, none flagged repeat"
+
+
 def _fmt(value: float | None, unit: str = "", digits: int = 0) -> str:
     return "—" if value is None else f"{value:.{digits}f}{unit}"
 
@@ -165,6 +239,17 @@ def scorecard_rows(card: Scorecard, timings) -> list[tuple[str, str]]:
         ("reached on scene / within target", f"{card.reached} / {card.within_target}"),
         ("response time p50", _fmt(p50, " s")),
         ("operator decisions right", f"{card.operator_correct} of {card.operator_reviewed}"),
+        ("stalls warned by a drone's speaker", f"{card.warned} ({card.failed_plays} plays failed)"),
+        ("persuaded without a ground team (vendor really gone)",
+         f"{card.persuaded_alone} ({card.persuaded_really_left})"),
+        ("stubborn, handled by a ground team", str(card.stubborn_by_team)),
+        ("vendors who heard a warning / complied", f"{card.vendors_heard} / {card.vendors_complied}"),
+        ("share resolved without a team / team hours saved",
+         f"{_fmt(None if card.without_team_share is None else card.without_team_share * 100, ' %')} / "
+         f"{card.team_hours_saved:.2f} h"),
+        ("repeat offence flagged", card.repeat_line),
+        ("a task's public code page opened", card.code_line),
+        ("a week of department requests: merged vs alone", card.patrol_week_line),
         ("frames taken / due for full coverage",
          f"{card.frames} / {card.frames_due:.0f}"),
         ("wall time: total (setup, mission, wind-down)",

@@ -99,3 +99,89 @@ def test_frames_come_once_per_spacing_and_only_on_patrol(scenario):
     drone.move(inc.east_m + cams.spacing_m * 3, inc.north_m, 90.0, mode="GUIDED")
     assert cams.step() is False  # off patrol (flying to an event): no frames
     assert cams.stats.frames == 2
+
+
+# ---------------------------------------------------------------- scene checks (远程劝导)
+
+
+def _holding(scenario, east, north, heading):
+    drone = Drone(scenario, east, north, heading)
+    drone.move(east, north, heading, mode="GUIDED")  # holding over the scene at 60 m
+    return drone
+
+
+@pytest.mark.parametrize(("heading_deg", "event_off_m", "present"), [
+    (0.0, 0.0, True), (130.0, 0.0, True),
+    (0.0, 10.0, True),  # a report 10 m off still finds its stall (radius 12 m)
+    (250.0, 16.0, False),  # 16 m off: that box is not the event's
+])
+def test_a_scene_check_places_the_zoomed_box_where_the_violation_stands(
+        scenario, heading_deg, event_off_m, present):
+    from api.demo.camera import SCENE_ZOOM, Watch
+
+    inc = scenario.incidents[0]
+    drone = _holding(scenario, inc.east_m + 6.0, inc.north_m - 4.0, heading_deg)
+    oracle = Oracle()
+    cams = PatrolCameras(scenario, [("drone-1", drone)], now=lambda: NOW, post=len,
+                         patrol_alt_m=60.0, detector=oracle, post_check=lambda *_: None)
+    render = cams.scene_camera.render
+
+    def render_and_tell(pose, *a, **kw):
+        frame = render(pose, *a, **kw)
+        oracle.boxes = frame.boxes
+        return frame
+
+    cams.scene_camera.render = render_and_tell
+    lat, lon = scenario.town.frame.to_wgs84(inc.east_m + event_off_m, inc.north_m)
+    body = cams.scene_check("drone-1", drone.state, Watch(1, lat, lon, inc.type))
+    assert body["present"] is present
+    assert body["at"] == NOW.isoformat() and body["drone_id"] == "drone-1"
+    # the zoomed camera: half the field of view's tangent, so a box twice the patrol's pixels
+    wide = cams.camera.intrinsics.focal_px
+    assert cams.scene_camera.intrinsics.focal_px == pytest.approx(SCENE_ZOOM * wide, rel=1e-9)
+
+
+def test_scene_checks_come_every_period_from_a_holding_drone_only(scenario):
+    from api.demo.camera import Watch
+
+    inc = scenario.incidents[0]
+    drone = Drone(scenario, inc.east_m, inc.north_m, 90.0)
+    clock = {"s": 0.0}
+    scenario.start(lambda: clock["s"])
+    checks = []
+    cams = PatrolCameras(scenario, [("drone-1", drone)], now=lambda: NOW, post=len,
+                         patrol_alt_m=60.0, detector=Oracle(), check_every_s=10.0,
+                         post_check=lambda eid, body: checks.append((clock["s"], eid)))
+    cams.end_patrols()  # patrol frames off: only scene checks can be taken
+    cams.watching = {"drone-1": Watch(7, inc.lat, inc.lon, inc.type)}
+    assert cams.step() is False  # on patrol (AUTO), not holding
+    drone.move(inc.east_m, inc.north_m, 90.0, mode="GUIDED")
+    assert cams.step() is True and cams.step() is False  # one, then not again at once
+    clock["s"] = 9.9
+    assert cams.step() is False
+    clock["s"] = 10.0
+    assert cams.step() is True
+    cams.watching = {}
+    clock["s"] = 30.0
+    assert cams.step() is False
+    assert checks == [(0.0, 7), (10.0, 7)] and cams.stats.scene_checks == 2
+
+
+def test_the_shipped_detector_sees_a_stall_from_the_hold_and_not_once_it_left():
+    from api.demo.camera import Watch
+
+    # seed 7 places stall 51495 in the commercial street (see tests/demo/test_demo.py)
+    sc = Scenario(seed=7, duration_s=600, zone_ids=["com-gushan"], incidents=5)
+    inc = next(i for i in sc.incidents if i.object_id == 51495)
+    clock = {"s": 0.0}
+    sc.start(lambda: clock["s"])
+    clock["s"] = inc.appear_s + 1.0
+    drone = _holding(sc, inc.east_m, inc.north_m, 90.0)
+    cams = PatrolCameras(sc, [("drone-1", drone)], now=lambda: NOW, post=len, patrol_alt_m=60.0,
+                         post_check=lambda *_: None)
+    watch = Watch(1, inc.lat, inc.lon, inc.type)
+    seen = cams.scene_check("drone-1", drone.state, watch)
+    assert seen["present"] is True and seen["confidence"] >= 0.25
+    sc.remove(inc.object_id, clock["s"])  # the vendor packed up
+    gone = cams.scene_check("drone-1", drone.state, watch)
+    assert gone["present"] is False and gone["confidence"] is None
