@@ -486,3 +486,35 @@ def test_real_fleet_an_operator_plays_a_text(flying, headers):
     assert r.json()["requested_by"] == "op" and r.json()["kind"] == "text"
     played = fleet.vehicles[2].played
     assert [(p.kind, p.text, p.repeat) for p in played] == [("text", text, 1)]
+
+
+def test_without_a_fleet_a_warning_answers_503_saying_what_to_set(client, headers):
+    event_id = on_scene_event(client, headers)
+    r = client.post(f"/api/v1/events/{event_id}/persuade", json={"clip_id": 1},
+                    headers=headers["op"])
+    assert r.status_code == 503 and "FLYONCE_FLEET_FILE" in r.json()["detail"]
+    assert client.get(f"/api/v1/events/{event_id}/persuasions",
+                      headers=headers["op"]).json() == []  # nothing recorded
+
+
+def test_the_report_draws_drone_alone_against_team():
+    import re
+
+    from api.report import build_report
+
+    t = START
+    events = [Event(id=i, type="street_stall", state="evaluated", lat=0, lon=0, confidence=1,
+                    source="s", source_event_id=str(i), target_s=180, disposition=d,
+                    detected_at=t, resolved_at=t + timedelta(seconds=s))
+              for i, d, s in ((1, "persuaded", 300), (2, "removed", 1500))]
+    plays = [Persuasion(event_id=i, kind="clip", requested_by="x", outcome=o)
+             for i, o in ((1, "persuaded"), (2, "stubborn"))]
+    tasks = [Task(event_id=2, kind="team", team_id="t", created_by="x",
+                  created_at=t + timedelta(seconds=300))]
+    page = build_report(events, persuasion=persuasion_figures(events, plays, tasks))
+    section = page[page.index("<h2>Remote persuasion</h2>"):]
+    # one of two warned stalls left without a team; the team took 1200 s: 1/3 h saved
+    assert "1 of 2 events warned" in section and "(50%)" in section
+    assert "hours saved: 0.33" in section
+    assert len(re.findall(r"src='data:image/png;base64,", section.split("<h2>", 2)[1])) == 1
+    assert "<h2>Remote persuasion</h2>" not in build_report(events)  # only when asked for
