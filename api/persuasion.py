@@ -477,10 +477,12 @@ class Persuader:
             due = session.exec(select(Persuasion.id).where(
                 Persuasion.outcome == "pending", Persuasion.watch_until.is_not(None),
                 Persuasion.watch_until <= now)).all()
+            has_team = select(Task.id).where(Task.event_id == Persuasion.event_id,
+                                             Task.kind == "team", Task.state != "cancelled")
             waiting = session.exec(select(Persuasion.event_id).join(
                 Event, Event.id == Persuasion.event_id).where(
                 Persuasion.outcome.in_(("stubborn", "failed")),
-                Event.state == State.ON_SCENE)).all()
+                Event.state == State.ON_SCENE, ~has_team.exists())).all()
             session.commit()
             for row_id in due:
                 with writing(session):

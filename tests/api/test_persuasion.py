@@ -518,3 +518,33 @@ def test_the_report_draws_drone_alone_against_team():
     assert "hours saved: 0.33" in section
     assert len(re.findall(r"src='data:image/png;base64,", section.split("<h2>", 2)[1])) == 1
     assert "<h2>Remote persuasion</h2>" not in build_report(events)  # only when asked for
+
+
+def test_with_every_team_busy_the_worker_tasks_the_first_that_comes_free(app_client, headers):
+    from api.models import GroundTeam
+
+    app, client, speaker = app_client
+    speaker.refuse = "FAILED"
+    event_id = on_scene_event(client, headers)
+
+    def set_status(team_id, status):
+        with Session(app.state.engine) as session:
+            team = session.get(GroundTeam, team_id)
+            team.status = status
+            session.add(team)
+            session.commit()
+
+    set_status("t1", "busy")
+    set_status("t2", "busy")
+    r = client.post(f"/api/v1/events/{event_id}/persuade", json={"clip_id": 9},
+                    headers=headers["op"])
+    assert r.status_code == 502 and "no ground team is free" in r.json()["detail"]
+    assert rows(app, Persuasion, event_id)[0].result == 4  # MAV_RESULT_FAILED
+    persuader = app.state.dispatch.persuasion
+    assert persuader.check_deadlines() == []  # still none free; nothing more in the trail
+    set_status("t2", "available")  # the far team comes free first: it goes
+    assert [a["team_ids"] for a in persuader.check_deadlines()] == [["t2"]]
+    assert persuader.check_deadlines() == []
+    assert [t.team_id for t in rows(app, Task, event_id) if t.kind == "team"] == ["t2"]
+    free_notes = [a for a in rows(app, AuditEntry, event_id) if "no ground team is free" in (a.reason or "")]
+    assert len(free_notes) == 1
