@@ -86,6 +86,8 @@ def demo(
             run.close()
             raise
     table = Table(title="flyonce demo scorecard", show_header=False)
+    table.add_column()
+    table.add_column(overflow="fold")  # a URL is printed whole, folded, never cut short
     for name, value in scorecard_rows(result.scorecard, result.timings):
         table.add_row(name, value)
     console.print(table)
