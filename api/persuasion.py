@@ -56,7 +56,7 @@ from api import events as verbs
 from api.bus import AlertBus
 from api.clock import Clock
 from api.db import writing
-from api.errors import BadInput, Conflict, NotFound, ServiceError
+from api.errors import Conflict, NotFound, ServiceError
 from api.lifecycle import OPEN_STATES, State
 from api.models import AuditEntry, Event, GroundTeam, Persuasion, SceneCheck, Task
 from api.settings import PersuasionRule

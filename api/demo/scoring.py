@@ -245,8 +245,8 @@ def scorecard_rows(card: Scorecard, timings) -> list[tuple[str, str]]:
         ("stubborn, handled by a ground team", str(card.stubborn_by_team)),
         ("vendors who heard a warning / complied", f"{card.vendors_heard} / {card.vendors_complied}"),
         ("share resolved without a team / team hours saved",
-         f"{_fmt(None if card.without_team_share is None else card.without_team_share * 100, ' %')} / "
-         f"{card.team_hours_saved:.2f} h"),
+         (f"{_fmt(None if card.without_team_share is None else card.without_team_share * 100, ' %')}"
+          f" / {card.team_hours_saved:.2f} h")),
         ("repeat offence flagged", card.repeat_line),
         ("a task's public code page opened", card.code_line),
         ("a week of department requests: merged vs alone", card.patrol_week_line),

@@ -13,8 +13,8 @@ from api.deps import Analyst, BusDep, Operator, Reporter, SessionDep
 from api.errors import NotFound
 from api.models import Event, Persuasion, SceneCheck
 from api.persuasion import (
-    Persuader,
     PersuadeIn,
+    Persuader,
     PersuasionPublic,
     SceneCheckIn,
     SceneCheckPublic,

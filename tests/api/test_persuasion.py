@@ -17,12 +17,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.app import create_app
+from api.auth import create_token
 from api.models import AuditEntry, Event, Persuasion, SceneCheck, Task
 from api.persuasion import gone_run, persuasion_figures, rule_for
 from api.settings import PersuasionRule, Settings
 from dispatch.dispatcher import MissionUpdate
 from dispatch.errors import CommandRejected
-from api.auth import create_token
 from tests.api.conftest import ROLE_USERS, START, TEST_SECRET, ManualClock, candidate, seed_fleet
 
 STALL_RULE = PersuasionRule(event_type="street_stall", except_zone_kinds=["forest"], clip_id=1,
@@ -406,7 +406,7 @@ def distance_m(lat1, lon1, lat2, lon2) -> float:
 
 
 def test_real_fleet_the_rule_warns_and_three_gone_checks_resolve_it_without_a_team(flying, headers):
-    app, client, fleet = flying
+    _app, client, fleet = flying
     event_id = fly_to_a_stall(client, headers)
     plays = wait_for(lambda: client.get(f"/api/v1/events/{event_id}/persuasions",
                                         headers=headers["op"]).json(),
@@ -433,7 +433,7 @@ def test_real_fleet_the_rule_warns_and_three_gone_checks_resolve_it_without_a_te
 
 @pytest.mark.parametrize("flying", [(30.0, None)], indirect=True)
 def test_real_fleet_a_stubborn_vendor_gets_the_nearest_team_at_the_deadline(flying, headers):
-    app, client, fleet = flying
+    _app, client, fleet = flying
     event_id = fly_to_a_stall(client, headers)
     play = wait_for(lambda: client.get(f"/api/v1/events/{event_id}/persuasions",
                                        headers=headers["op"]).json(),
@@ -456,7 +456,7 @@ def test_real_fleet_a_stubborn_vendor_gets_the_nearest_team_at_the_deadline(flyi
 
 @pytest.mark.parametrize("flying", [(120.0, [True, True, False])], indirect=True)
 def test_real_fleet_a_copter_without_a_speaker_fails_and_the_team_goes_at_once(flying, headers):
-    app, client, fleet = flying
+    _app, client, _fleet = flying
     event_id = fly_to_a_stall(client, headers)
     play = wait_for(lambda: client.get(f"/api/v1/events/{event_id}/persuasions",
                                        headers=headers["op"]).json(),
@@ -468,7 +468,7 @@ def test_real_fleet_a_copter_without_a_speaker_fails_and_the_team_goes_at_once(f
 
 
 def test_real_fleet_an_operator_plays_a_text(flying, headers):
-    app, client, fleet = flying
+    _app, client, fleet = flying
     # no rule for fuel sales: drone and team go together, and the operator may still warn
     wait_for(lambda: client.get("/api/v1/dispatch/drones", headers=headers["op"]).json(),
              lambda ds: len(ds) == 3 and all(d["available"] for d in ds), 20)
