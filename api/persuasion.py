@@ -61,13 +61,14 @@ from api.lifecycle import OPEN_STATES, State
 from api.models import AuditEntry, Event, GroundTeam, Persuasion, SceneCheck, Task
 from api.settings import PersuasionRule
 from dispatch.errors import CommandRejected, DispatchError, DroneUnavailable
+from dispatch.speaker import MAX_REPEAT, MAX_TEXT_CHARS
 from dispatch.teams import TeamStatus, ranked_teams
 
 log = logging.getLogger("flyonce.api.persuasion")
 
 ACTOR = "system:persuasion"
-TEXT_MAX_CHARS = 200  # as dispatch.speaker.MAX_TEXT_CHARS: about 50 s of Mandarin speech
-REPEAT_MAX = 10
+TEXT_MAX_CHARS = MAX_TEXT_CHARS  # about 50 s of Mandarin speech
+REPEAT_MAX = MAX_REPEAT
 MAV_RESULT = {"ACCEPTED": 0, "TEMPORARILY_REJECTED": 1, "DENIED": 2, "UNSUPPORTED": 3,
               "FAILED": 4, "IN_PROGRESS": 5, "CANCELLED": 6}
 DEFAULT_WATCH = PersuasionRule(event_type="*", clip_id=1)  # watch_s and gone_checks of ad-hoc plays
@@ -308,6 +309,8 @@ class Persuader:
                             actor=ACTOR)
         except ServiceError as exc:  # recorded in the audit trail; a team was tasked
             log.warning("rule play on event %s: %s", event_id, exc.message)
+        except Exception:  # a background task: say so, never die silently
+            log.exception("rule play on event %s", event_id)
 
     def _due_rule(self, event_id: int) -> PersuasionRule | None:
         """The event's rule when it is on scene with no play yet and no team on it."""
