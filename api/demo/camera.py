@@ -13,6 +13,12 @@ event whose warning is being watched (``watching``, set by the orchestrator), ev
 ``check_every_s`` mission seconds it renders a frame from the drone's true pose and runs the same
 shipped detector on it; the scene check says "present" when a box of the event's type lies,
 georeferenced, within ``SCENE_RADIUS_M`` of the event (``post_check`` sends it to the service).
+The watcher keeps its eye on the object, not just the place: the first look that finds a box of
+the type near the event anchors it (the nearest such box), and later looks ask for a box within
+``ANCHOR_RADIUS_M`` of that anchor — a stall that occupies the road stands among parked cars,
+which the model sometimes takes for stalls a few metres off. Each look also turns the gimbal a
+further ``SCENE_YAW_STEP_DEG`` (as an operator pans round a scene), so that one unlucky angle
+does not answer every look alike.
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ SCENE_RADIUS_M = 12.0
 #: resolution of 30 m, the low end of the heights the detector was trained on (30-120 m), where
 #: a stall is twice the pixels it is on patrol (a 43 x 32 m view: the drone holds over the event).
 SCENE_ZOOM = 2.0
+SCENE_YAW_STEP_DEG = 45.0
+#: Once anchored, a box this close to the anchor is the same object: the hold pose places boxes
+#: within about 1 m, and the cars parked beside a stall stand 3-5 m off.
+ANCHOR_RADIUS_M = 2.5
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,8 @@ class PatrolCameras:
                                                                    zoom_fov))
         self.scene_model = CameraModel(zoom_fov)
         self._checked_s: dict[tuple[str, int], float] = {}
+        self._looks: dict[tuple[str, int], int] = {}
+        self._anchors: dict[tuple[str, int], tuple[float, float]] = {}  # (east, north) m
         self._last: dict[str, tuple[float, float]] = {}
         self._flown: dict[str, tuple[float, float]] = {}
         self._posted: set[str] = set()
@@ -194,30 +206,46 @@ class PatrolCameras:
             if st.mode != "GUIDED" or st.alt_rel_m < 0.8 * self.patrol_alt_m:
                 continue  # not (yet) holding at height over the scene
             self._checked_s[key] = now_s
-            self.post_check(watch.event_id, self.scene_check(drone_id, st, watch))
+            look = self._looks.get(key, 0)
+            self._looks[key] = look + 1
+            self.post_check(watch.event_id, self.scene_check(
+                drone_id, st, watch, yaw_deg=(look * SCENE_YAW_STEP_DEG) % 360.0))
             return True
         return False
 
-    def scene_check(self, drone_id: str, st, watch: Watch) -> dict:
-        """One look from ``st`` (the drone's true state) at ``watch``: the scene-check body."""
+    def scene_check(self, drone_id: str, st, watch: Watch, *, yaw_deg: float = 0.0) -> dict:
+        """One look from ``st`` (the drone's true state) at ``watch``, the gimbal turned
+        ``yaw_deg`` from the drone's heading: the scene-check body."""
         from detection.georef import Pose, ground_offsets_m
 
         t0 = time.perf_counter()
         when = self.now()
+        heading = (st.heading_deg + yaw_deg) % 360.0
         frame = self.scene_camera.render(self.scene_camera.pose_at(st.lat, st.lon, st.alt_rel_m,
-                                                                   st.heading_deg))
+                                                                   heading))
         image = frame.image_bgr
         dets = self.detector.predict([image])[0]
         h, w = image.shape[:2]
-        pose = Pose(when, st.lat, st.lon, st.alt_rel_m, st.heading_deg, -90.0)
+        pose = Pose(when, st.lat, st.lon, st.alt_rel_m, heading, -90.0)
         offsets = ground_offsets_m(self.scene_model, pose, dets.centres(), w, h)
         frame_ = self.scenario.town.frame
         de, dn = frame_.to_local(st.lat, st.lon)
         ee, en = frame_.to_local(watch.lat, watch.lon)
         names = self.detector.names
-        near = [float(dets.confidence[i]) for i in range(len(dets))
-                if names[int(dets.class_id[i])] == watch.type and math.isfinite(offsets[i, 0])
-                and math.hypot(de + offsets[i, 0] - ee, dn + offsets[i, 1] - en) <= SCENE_RADIUS_M]
+        boxes = [(float(dets.confidence[i]), de + offsets[i, 0], dn + offsets[i, 1])
+                 for i in range(len(dets))
+                 if names[int(dets.class_id[i])] == watch.type and math.isfinite(offsets[i, 0])]
+        key = (drone_id, watch.event_id)
+        anchor = self._anchors.get(key)
+        if anchor is None:
+            near = sorted((math.hypot(e - ee, n - en), c, e, n) for c, e, n in boxes
+                          if math.hypot(e - ee, n - en) <= SCENE_RADIUS_M)
+            if near:
+                self._anchors[key] = (near[0][2], near[0][3])
+            near = [c for _d, c, _e, _n in near]
+        else:
+            near = [c for c, e, n in boxes
+                    if math.hypot(e - anchor[0], n - anchor[1]) <= ANCHOR_RADIUS_M]
         self.stats.scene_checks += 1
         self.stats.scene_present += int(bool(near))
         self.stats.scene_s += time.perf_counter() - t0

@@ -141,6 +141,36 @@ def test_a_scene_check_places_the_zoomed_box_where_the_violation_stands(
     assert cams.scene_camera.intrinsics.focal_px == pytest.approx(SCENE_ZOOM * wide, rel=1e-9)
 
 
+def test_the_first_look_anchors_on_the_object_and_later_looks_follow_it(scenario):
+    from api.demo.camera import ANCHOR_RADIUS_M, SCENE_RADIUS_M, Watch
+
+    inc = scenario.incidents[0]
+    drone = _holding(scenario, inc.east_m + 3.0, inc.north_m + 2.0, 40.0)
+    oracle = Oracle()
+    cams = PatrolCameras(scenario, [("drone-1", drone)], now=lambda: NOW, post=len,
+                         patrol_alt_m=60.0, detector=oracle, post_check=lambda *_: None)
+    render = cams.scene_camera.render
+
+    def render_and_tell(pose, *a, **kw):
+        frame = render(pose, *a, **kw)
+        oracle.boxes = frame.boxes
+        return frame
+
+    cams.scene_camera.render = render_and_tell
+    # the event was reported 8 m off the stall: inside the search radius, so the first look finds
+    # the stall and anchors there, within a metre of where it really stands
+    lat, lon = scenario.town.frame.to_wgs84(inc.east_m - 8.0, inc.north_m)
+    watch = Watch(3, lat, lon, inc.type)
+    assert cams.scene_check("drone-1", drone.state, watch)["present"] is True
+    anchor = cams._anchors[("drone-1", 3)]
+    assert math.dist(anchor, (inc.east_m, inc.north_m)) < 1.0
+    # later looks ask the anchor, at any gimbal angle
+    assert cams.scene_check("drone-1", drone.state, watch, yaw_deg=135.0)["present"] is True
+    cams._anchors[("drone-1", 3)] = (inc.east_m + ANCHOR_RADIUS_M + 1.0, inc.north_m)
+    assert SCENE_RADIUS_M > ANCHOR_RADIUS_M + 1.0  # the stall is near the event, not the anchor
+    assert cams.scene_check("drone-1", drone.state, watch)["present"] is False
+
+
 def test_scene_checks_come_every_period_from_a_holding_drone_only(scenario):
     from api.demo.camera import Watch
 
