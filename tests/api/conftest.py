@@ -97,6 +97,26 @@ def client(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
         yield test_client
 
 
+def write_fleet_file(path: Path, docks, vehicles) -> Path:  # noqa: ANN001
+    """A fleet file naming each simulated vehicle's endpoint at its dock; its path."""
+    path.write_text("".join(
+        f'[[drone]]\nid = "{d.id}"\nurl = "{v.endpoint}"\ndock = [{d.lat}, {d.lon}]\n\n'
+        for d, v in zip(docks, vehicles)))
+    return path
+
+
+def wait_for(fetch, done, wall_s: float = 60.0, poll_s: float = 0.05):  # noqa: ANN001, ANN201
+    """Poll ``fetch()`` until ``done(value)``; that value, or AssertionError with the last one."""
+    deadline = time.monotonic() + wall_s
+    value = None
+    while time.monotonic() < deadline:
+        value = fetch()
+        if done(value):
+            return value
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out after {wall_s} s; last: {value}")
+
+
 def seed_fleet(engine: sa.Engine) -> None:
     """Two drones and two teams near the sample town's origin, and one user per role."""
     with Session(engine) as session:

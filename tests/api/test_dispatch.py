@@ -18,7 +18,14 @@ from api.settings import Settings
 from geofence import sample_town
 from simulators.clock import SimClock
 from simulators.fleet import Fleet
-from tests.api.conftest import ROLE_USERS, TEST_SECRET, candidate, seed_fleet
+from tests.api.conftest import (
+    ROLE_USERS,
+    TEST_SECRET,
+    candidate,
+    seed_fleet,
+    wait_for,
+    write_fleet_file,
+)
 
 TOWN = sample_town()
 NANYUAN = (29.4941, 120.9062)  # the south dock's route here detours round the school (714 m)
@@ -29,24 +36,12 @@ def bearer(name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=600)}"}
 
 
-def wait_for(fetch, done, wall_s: float = 60.0):
-    deadline = time.monotonic() + wall_s
-    while time.monotonic() < deadline:
-        value = fetch()
-        if done(value):
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out; last: {value}")
-
 
 @pytest.fixture
 def flying_client(db_url: str, tmp_path: Path, request: pytest.FixtureRequest):
     auto_assign = getattr(request, "param", True)
     fleet = Fleet.start(TOWN.docks, clock=SimClock(10.0), base_tcp_port=0)
-    fleet_file = tmp_path / "fleet.toml"
-    fleet_file.write_text("".join(
-        f'[[drone]]\nid = "{d.id}"\nurl = "{v.endpoint}"\ndock = [{d.lat}, {d.lon}]\n\n'
-        for d, v in zip(TOWN.docks, fleet.vehicles)))
+    fleet_file = write_fleet_file(tmp_path / "fleet.toml", TOWN.docks, fleet.vehicles)
     settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path,
                         secret_key=TEST_SECRET, fleet_file=fleet_file, auto_assign=auto_assign,
                         drone_state_period_s=0.1, fleet_connect_timeout_s=5)

@@ -30,7 +30,16 @@ from dispatch.link import Telemetry
 from geofence import sample_town
 from simulators.clock import SimClock
 from simulators.fleet import Fleet
-from tests.api.conftest import START, TEST_SECRET, ManualClock, candidate, demo_hash, seed_fleet
+from tests.api.conftest import (
+    START,
+    TEST_SECRET,
+    ManualClock,
+    candidate,
+    demo_hash,
+    seed_fleet,
+    wait_for,
+    write_fleet_file,
+)
 
 TOWN = sample_town()
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -367,10 +376,7 @@ OUTSIDE = (29.4890, 120.9010)  # ~600 m north-west of the block
 @pytest.fixture
 def flying(db_url: str, tmp_path: Path):
     fleet = Fleet.start(TOWN.docks, clock=SimClock(10.0), base_tcp_port=0)
-    fleet_file = tmp_path / "fleet.toml"
-    fleet_file.write_text("".join(
-        f'[[drone]]\nid = "{d.id}"\nurl = "{v.endpoint}"\ndock = [{d.lat}, {d.lon}]\n\n'
-        for d, v in zip(TOWN.docks, fleet.vehicles)))
+    fleet_file = write_fleet_file(tmp_path / "fleet.toml", TOWN.docks, fleet.vehicles)
     settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path,
                         secret_key=TEST_SECRET, fleet_file=fleet_file, auto_assign=False,
                         drone_state_period_s=0.1, fleet_connect_timeout_s=5, patrol_tick_s=0.1)
@@ -383,15 +389,6 @@ def flying(db_url: str, tmp_path: Path):
     finally:
         fleet.stop()
 
-
-def wait_for(fetch, done, wall_s: float):
-    deadline = time.monotonic() + wall_s
-    while time.monotonic() < deadline:
-        value = fetch()
-        if done(value):
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out; last: {value}")
 
 
 def test_the_scheduler_flies_a_due_flight_and_links_what_its_drone_finds(flying) -> None:

@@ -23,7 +23,16 @@ from api.persuasion import gone_run, persuasion_figures, rule_for
 from api.settings import PersuasionRule, Settings
 from dispatch.dispatcher import MissionUpdate
 from dispatch.errors import CommandRejected
-from tests.api.conftest import ROLE_USERS, START, TEST_SECRET, ManualClock, candidate, seed_fleet
+from tests.api.conftest import (
+    ROLE_USERS,
+    START,
+    TEST_SECRET,
+    ManualClock,
+    candidate,
+    seed_fleet,
+    wait_for,
+    write_fleet_file,
+)
 
 STALL_RULE = PersuasionRule(event_type="street_stall", except_zone_kinds=["forest"], clip_id=1,
                             repeat=2, watch_s=120, gone_checks=3)
@@ -352,10 +361,7 @@ def flying(db_url: str, tmp_path: Path, request: pytest.FixtureRequest):
     watch_s, speakers = getattr(request, "param", (120.0, None))
     town = sample_town()
     fleet = Fleet.start(town.docks, clock=SimClock(10.0), base_tcp_port=0, speakers=speakers)
-    fleet_file = tmp_path / "fleet.toml"
-    fleet_file.write_text("".join(
-        f'[[drone]]\nid = "{d.id}"\nurl = "{v.endpoint}"\ndock = [{d.lat}, {d.lon}]\n\n'
-        for d, v in zip(town.docks, fleet.vehicles)))
+    fleet_file = write_fleet_file(tmp_path / "fleet.toml", town.docks, fleet.vehicles)
     rule = STALL_RULE.model_copy(update={"watch_s": watch_s})
     settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path,
                         secret_key=TEST_SECRET, fleet_file=fleet_file, auto_assign=True,
@@ -369,18 +375,6 @@ def flying(db_url: str, tmp_path: Path, request: pytest.FixtureRequest):
     finally:
         fleet.stop()
 
-
-def wait_for(fetch, done, wall_s: float = 60.0):
-    import time
-
-    deadline = time.monotonic() + wall_s
-    value = None
-    while time.monotonic() < deadline:
-        value = fetch()
-        if done(value):
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out; last: {value}")
 
 
 def fly_to_a_stall(client: TestClient, headers: dict) -> int:
