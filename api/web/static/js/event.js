@@ -1,6 +1,24 @@
 // One event: facts, its whole timeline (every transition, who, when, why), evidence and tasks.
 import { Live, api, authImage, esc, fmtDuration, fmtTime, guard, initLang, label, t, toast } from "./common.js";
+import { addLabels } from "./i18n.js";
 import { HATCH_SVG, STATE_COLOURS, createMap } from "./map.js";
+
+addLabels({
+  persuade_title: ["远程劝导", "Remote persuasion"],
+  persuade_clip: ["录音", "Recorded clip"],
+  persuade_text: ["文字播报", "Spoken text"],
+  persuade_text_hint: ["例如：您好，这里禁止占道经营，请立即离开。", "e.g. 您好，这里禁止占道经营，请立即离开。"],
+  persuade_repeat: ["播放次数", "Times"],
+  persuade_play: ["喊话", "Play through the drone's speaker"],
+  persuade_sent: ["已喊话，正在观察现场", "Played; the drone is watching the scene"],
+  clip_1: ["1 占道经营劝离", "1 street stall: please pack up and leave"],
+  clip_2: ["2 禁止流动供油", "2 no fuel sales from vehicles"],
+  clip_3: ["3 安全提示", "3 safety: drone overhead"],
+  outcome_pending: ["观察中", "watching"], outcome_persuaded: ["劝离成功", "persuaded"],
+  outcome_stubborn: ["未离开，已派中队", "stayed: team tasked"],
+  outcome_failed: ["喇叭拒绝，已派中队", "speaker refused: team tasked"],
+  watch_until: ["观察至 {t}", "watching until {t}"],
+});
 
 const user = guard(["operator", "admin", "evaluator", "ground_team"]);
 const id = Number(new URLSearchParams(location.search).get("id"));
@@ -13,6 +31,7 @@ async function start() {
   initLang();
   if (user.role === "ground_team") document.getElementById("back").href = "/ui/team";
   if (user.role === "evaluator") document.getElementById("back").href = "/ui/evaluate";
+  setupPersuasion();
   await render();
   new Live({ onMessage: (m) => { if (m.event_id === id) render(); }, onReconnect: render });
   window.addEventListener("langchange", render);
@@ -47,6 +66,7 @@ async function render() {
     <td>${esc(label("taskkind", x.kind))}</td><td>${esc(x.drone_id || x.team_id)}</td><td>${esc(label("task", x.state))}</td>
     <td>${x.eta_s != null ? esc(t("eta", { t: fmtDuration(x.eta_s) })) : ""}${x.at_risk ? ` <span class="risk">${esc(t("at_risk"))}</span>` : ""}</td>
     <td>${x.code ? `<a href="/c/${encodeURIComponent(x.code)}" data-code-link rel="noreferrer" target="_blank">${esc(t("code_page"))}</a>` : ""}</td></tr>`).join("");
+  renderPersuasion(e);
   const box = document.getElementById("evidence");
   box.innerHTML = "";
   for (const ev of e.evidence) {
@@ -80,4 +100,49 @@ function offenceHtml(e) {
   return `<span class="badge offence-${esc(e.offence)}" id="offence-badge" data-offence="${esc(e.offence)}">${esc(t(`offence_${e.offence}`))}</span>
     ${e.suggested_disposition ? esc(t(`suggest_${e.suggested_disposition}`)) : ""}
     ${prior ? `<div class="muted">${esc(t("prior_events"))}</div><ul id="prior-events">${prior}</ul>` : ""}`;
+}
+
+/** Remote persuasion (远程劝导): the warnings played on the event, and, for an operator while a
+ * drone is on scene, a form to play one (a recorded clip or a text) through its speaker. */
+async function renderPersuasion(e) {
+  const panel = document.getElementById("persuasion-panel");
+  const canPlay = ["operator", "admin"].includes(user.role) && e.state === "on_scene" &&
+    e.tasks.some((x) => x.kind === "drone" && !["done", "cancelled"].includes(x.state));
+  document.getElementById("persuade-form").hidden = !canPlay;
+  if (user.role === "ground_team") { panel.hidden = true; return; }
+  let rows = [];
+  try {
+    rows = await api(`/api/v1/events/${id}/persuasions`);
+  } catch (err) {
+    toast(err.message, "error");
+  }
+  panel.hidden = !canPlay && rows.length === 0;
+  document.querySelector("#persuasions tbody").innerHTML = rows.map((r) => `<tr data-outcome="${esc(r.outcome)}">
+    <td>${esc(fmtTime(r.played_at || r.requested_at))}</td>
+    <td>${esc(r.kind === "clip" ? label("clip", r.clip_id) : r.text)}${r.repeat > 1 ? ` ×${r.repeat}` : ""}</td>
+    <td>${esc(r.drone_id || "")}</td>
+    <td><b>${esc(label("outcome", r.outcome))}</b>${r.outcome === "pending" && r.watch_until ? ` · ${esc(t("watch_until", { t: fmtTime(r.watch_until) }))}` : ""}
+      ${r.note ? `<div class="muted">${esc(r.note)}</div>` : ""}</td></tr>`).join("");
+}
+
+function setupPersuasion() {
+  const form = document.getElementById("persuade-form");
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const byText = form.querySelector('input[name="msg"]:checked').value === "text";
+    const body = { repeat: Number(document.getElementById("persuade-repeat").value) || 1 };
+    if (byText) body.text = document.getElementById("persuade-text").value;
+    else body.clip_id = Number(document.getElementById("persuade-clip").value);
+    const button = document.getElementById("persuade-btn");
+    button.disabled = true;
+    try {
+      await api(`/api/v1/events/${id}/persuade`, { method: "POST", json: body });
+      toast(t("persuade_sent"));
+      await render();
+    } catch (err) {
+      toast(err.message, "error");
+    } finally {
+      button.disabled = false;
+    }
+  });
 }
