@@ -21,17 +21,33 @@ def _local(day: int, hour: int, minute: int) -> datetime:
 
 @pytest.fixture(scope="module")
 def corner_ids(server: WebServer, http: httpx.Client, auth: dict) -> list[int]:
-    """The corner's eight confirmed stalls, in the order they happened."""
+    """The corner's eight stalls, in the order they happened: each confirmed, then dealt with
+    (team t2 persuaded the vendor), so each is an earlier offence for the next."""
     times = [(_local(day, 8, 10), north) for day, north in zip(range(1, 6), (-20, -10, 0, 10, 20))]
     times += [(_local(day, 17, 30), north) for day, north in zip(range(1, 4), (-15, 0, 15))]
     ids = []
     for at, north in sorted(times):
-        body = candidate(lat=CORNER[0] + north / M_PER_DEG_LAT, lon=CORNER[1], detected_at=at.isoformat())
-        eid = http.post("/api/v1/candidates", json=body, headers=auth["det"]).json()["id"]
-        r = http.post(f"/api/v1/events/{eid}/review", json={"decision": "confirm"}, headers=auth["op"])
-        assert r.status_code == 200, r.text
+        eid = confirmed(http, auth, north, at)
+        resolve(http, auth, eid)
         ids.append(eid)
     return ids
+
+
+def resolve(http: httpx.Client, auth: dict, eid: int, team: str = "t2") -> None:
+    """Task `team` with the event, check it in and resolve it (persuaded), as the operator."""
+    for path, kw in (("assign", {"json": {"team_id": team}}), ("on-scene", {}),
+                     ("resolve", {"data": {"disposition": "persuaded"}})):
+        r = http.post(f"/api/v1/events/{eid}/{path}", headers=auth["op"], **kw)
+        assert r.status_code == 200, r.text
+
+
+def confirmed(http: httpx.Client, auth: dict, north_m: float, at: datetime) -> int:
+    """A stall `north_m` north of the corner detected `at`, confirmed; its id."""
+    body = candidate(lat=CORNER[0] + north_m / M_PER_DEG_LAT, lon=CORNER[1], detected_at=at.isoformat())
+    eid = http.post("/api/v1/candidates", json=body, headers=auth["det"]).json()["id"]
+    r = http.post(f"/api/v1/events/{eid}/review", json={"decision": "confirm"}, headers=auth["op"])
+    assert r.status_code == 200, r.text
+    return eid
 
 
 def test_the_evaluator_map_shows_the_hot_spot_with_its_patrol_times(browser, server: WebServer,
@@ -74,7 +90,12 @@ def test_the_event_page_flags_a_repeat_and_links_the_earlier_events(browser, ser
 
 def test_the_team_form_preselects_the_suggested_disposition(browser, server: WebServer, http: httpx.Client,
                                                             auth: dict, corner_ids: list[int]) -> None:
-    first, second = corner_ids[:2]  # a first offence (warning) and a repeat (penalty)
+    # Far from the corner (runs after the map test, so its one hot spot stays one): a stall dealt
+    # with, then back at its place (a repeat: penalty), and one at a new place (first: warning).
+    dealt_with = confirmed(http, auth, 600, _local(10, 9, 0))
+    resolve(http, auth, dealt_with)
+    second = confirmed(http, auth, 610, _local(12, 9, 0))
+    first = confirmed(http, auth, 1200, _local(12, 9, 30))
     for eid in (first, second):
         r = http.post(f"/api/v1/events/{eid}/assign", json={"team_id": "t1"}, headers=auth["op"])
         assert r.status_code == 200, r.text
