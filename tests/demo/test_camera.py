@@ -110,17 +110,9 @@ def _holding(scenario, east, north, heading):
     return drone
 
 
-@pytest.mark.parametrize(("heading_deg", "event_off_m", "present"), [
-    (0.0, 0.0, True), (130.0, 0.0, True),
-    (0.0, 10.0, True),  # a report 10 m off still finds its stall (radius 12 m)
-    (250.0, 16.0, False),  # 16 m off: that box is not the event's
-])
-def test_a_scene_check_places_the_zoomed_box_where_the_violation_stands(
-        scenario, heading_deg, event_off_m, present):
-    from api.demo.camera import SCENE_ZOOM, Watch
-
-    inc = scenario.incidents[0]
-    drone = _holding(scenario, inc.east_m + 6.0, inc.north_m - 4.0, heading_deg)
+def watching_cameras(scenario, drone) -> PatrolCameras:
+    """The demo's cameras over one holding drone, with a detector that sees exactly the true boxes
+    of the frame the scene camera just rendered."""
     oracle = Oracle()
     cams = PatrolCameras(scenario, [("drone-1", drone)], now=lambda: NOW, post=len,
                          patrol_alt_m=60.0, detector=oracle, post_check=lambda *_: None)
@@ -132,6 +124,21 @@ def test_a_scene_check_places_the_zoomed_box_where_the_violation_stands(
         return frame
 
     cams.scene_camera.render = render_and_tell
+    return cams
+
+
+@pytest.mark.parametrize(("heading_deg", "event_off_m", "present"), [
+    (0.0, 0.0, True), (130.0, 0.0, True),
+    (0.0, 10.0, True),  # a report 10 m off still finds its stall (radius 12 m)
+    (250.0, 16.0, False),  # 16 m off: that box is not the event's
+])
+def test_a_scene_check_places_the_zoomed_box_where_the_violation_stands(
+        scenario, heading_deg, event_off_m, present):
+    from api.demo.camera import SCENE_ZOOM, Watch
+
+    inc = scenario.incidents[0]
+    drone = _holding(scenario, inc.east_m + 6.0, inc.north_m - 4.0, heading_deg)
+    cams = watching_cameras(scenario, drone)
     lat, lon = scenario.town.frame.to_wgs84(inc.east_m + event_off_m, inc.north_m)
     body = cams.scene_check("drone-1", drone.state, Watch(1, lat, lon, inc.type))
     assert body["present"] is present
@@ -146,17 +153,7 @@ def test_the_first_look_anchors_on_the_object_and_later_looks_follow_it(scenario
 
     inc = scenario.incidents[0]
     drone = _holding(scenario, inc.east_m + 3.0, inc.north_m + 2.0, 40.0)
-    oracle = Oracle()
-    cams = PatrolCameras(scenario, [("drone-1", drone)], now=lambda: NOW, post=len,
-                         patrol_alt_m=60.0, detector=oracle, post_check=lambda *_: None)
-    render = cams.scene_camera.render
-
-    def render_and_tell(pose, *a, **kw):
-        frame = render(pose, *a, **kw)
-        oracle.boxes = frame.boxes
-        return frame
-
-    cams.scene_camera.render = render_and_tell
+    cams = watching_cameras(scenario, drone)
     # the event was reported 8 m off the stall: inside the search radius, so the first look finds
     # the stall and anchors there, within a metre of where it really stands
     lat, lon = scenario.town.frame.to_wgs84(inc.east_m - 8.0, inc.north_m)
