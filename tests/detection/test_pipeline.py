@@ -16,8 +16,10 @@ from simulators.camera.patrol import live_frames
 
 pytestmark = pytest.mark.slow
 
-# Raise with better weights; see detection/weights/MODEL_CARD.md for the measured figures.
-RECALL_FLOOR = 0.25
+# Raise with better weights; see detection/weights/MODEL_CARD.md for the measured figures. The
+# shipped weights find 9 of this clip's 16 violations (0.56; the previous weights 7); 0.4 (7 of 16)
+# leaves two violations of margin for other BLAS/ONNX builds and catches a real regression.
+RECALL_FLOOR = 0.4
 
 
 def distance_m(lat0, lon0, lat1, lon1):
@@ -31,7 +33,7 @@ def test_clip_finds_the_violations_it_flew_over(clip, detector):
     assert stats["frames_skipped"] == 0 and stats["frames_used"] == stats["frames_in"] > 10
     assert truth, "the patrol was placed over violations"
     # a floor for the shipped CPU-trained weights (the benchmark measures the real figure): at
-    # least a quarter of the true violations found and placed within 6 m, and no duplicates
+    # least RECALL_FLOOR of the true violations found and placed within 6 m, and no duplicates
     assert found_fraction(candidates, truth) >= RECALL_FLOOR
     for a in candidates:
         for b in candidates:
