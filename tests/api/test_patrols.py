@@ -416,8 +416,10 @@ def test_the_scheduler_flies_a_due_flight_and_links_what_its_drone_finds(flying)
     flying_now = wait_for(stored, lambda f: f["state"] != "planned", 40)
     assert flying_now["state"] == "flying", flying_now
     assert datetime.fromisoformat(flying_now["started_at"]) >= opens.astimezone(UTC)
-    # the mission went over MAVLink: takeoff, the planned waypoints, RTL (and home as item 0)
-    assert south.state.mission_count == len(flight["path"]["coordinates"]) + 3
+    # the mission went over MAVLink: takeoff, the planned waypoints, RTL (and home as item 0).
+    # The flight is claimed ("flying") before its upload, so the upload may still be under way.
+    expected_items = len(flight["path"]["coordinates"]) + 3
+    assert wait_for(lambda: south.state.mission_count, lambda n: n == expected_items, 20) == expected_items
     wait_for(lambda: south.state.landed_state, lambda s: s == "IN_AIR", 30)
 
     # the drone's detector reports two findings during the flight; another drone one
