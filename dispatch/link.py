@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import threading
 import time
@@ -55,6 +56,8 @@ _READ_POLL_S = 0.05
 # whatever the clock's speed-up.
 WATCH_POLL_S = 0.02
 _EARTH_RADIUS_M = 6_371_008.8
+
+log = logging.getLogger("flyonce.dispatch.link")
 
 
 class Clock(Protocol):
@@ -583,8 +586,13 @@ class DroneLink:
         try:
             for message_id, us in ((33, interval_us), (1, 1e6), (245, 1e6)):
                 await self._command(511, message_id, us, name="set message interval")
-        except CommandRejected:
-            # an autopilot without SET_MESSAGE_INTERVAL: ask for every stream the old way
+        except (CommandRejected, LinkTimeout) as exc:
+            # An autopilot without SET_MESSAGE_INTERVAL, or one whose ACK did not come back in
+            # time (a loaded link): ask for every stream the old way, which needs no ACK. Giving
+            # up instead would leave a drone whose heartbeats arrive (so it is never reconnected)
+            # without battery or position for good.
+            log.warning("drone %s: %s; asking for its streams with REQUEST_DATA_STREAM",
+                        self.drone_id, exc)
             self._send(lambda m: m.request_data_stream_send(self.sysid, 1, 0,
                                                             max(1, round(self.stream_hz)), 1))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -44,6 +45,40 @@ def test_telemetry_matches_the_vehicle(sim_fleet):
     assert t.distance_m(truth.lat, truth.lon) < 3.0  # estimate error is ~0.3 m
     assert t.battery_pct == pytest.approx(100.0, abs=1.0)
     assert t.alt_rel_m == pytest.approx(0.0, abs=0.5)
+
+
+def test_streams_are_asked_the_old_way_when_set_message_interval_goes_unacknowledged(
+        sim_fleet):
+    # With no time at all to wait (asyncio.wait_for with 0 s gives up before the loop can run
+    # the reader thread's callback), every SET_MESSAGE_INTERVAL "times out",
+    # as on a loaded link. The link must still get battery and position (REQUEST_DATA_STREAM),
+    # or a drone whose heartbeats arrive would never be reconnected nor ever be available.
+    fleet = sim_fleet([ORIGIN])
+
+    async def main():
+        link = DroneLink(fleet.vehicles[0].endpoint, drone_id="d0", clock=fleet.clock,
+                         ack_timeout_s=0.0)
+        await link.connect(timeout_s=5)
+        for _ in range(40):
+            t = await link.wait_update(0.5)
+            if t.battery_pct is not None and t.lat is not None:
+                break
+        await link.close()
+        return link.telemetry
+
+    # a handler on the link's own logger: other tests may stop "flyonce" propagating to the root
+    warnings: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = warnings.append
+    logger = logging.getLogger("flyonce.dispatch.link")
+    logger.addHandler(handler)
+    try:
+        t = run(main())
+    finally:
+        logger.removeHandler(handler)
+    assert any("asking for its streams with REQUEST_DATA_STREAM" in r.getMessage() for r in warnings)
+    assert t.battery_pct == pytest.approx(100.0, abs=1.0)
+    assert t.distance_m(*ORIGIN[:2]) < 3.0
 
 
 def test_takeoff_and_goto_reach_the_commanded_point(sim_fleet):
