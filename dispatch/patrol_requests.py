@@ -23,7 +23,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from dispatch.errors import InvalidPatrolRequest
-from geofence.quiet import DEFAULT_TZ
+from geofence.quiet import DEFAULT_TZ, parse_weekly_window
 
 __all__ = [
     "MIN_SLOT_S",
@@ -113,30 +113,11 @@ class PatrolWindow:
     @classmethod
     def from_mapping(cls, raw: Mapping[str, object]) -> PatrolWindow:
         """A window from JSON: {"days": ["mon", ...] (default every day), "start": "HH:MM", "end": "HH:MM", "tz": ...}."""
-        if not isinstance(raw, Mapping):
-            raise InvalidPatrolRequest(
-                f'a window must be an object like {{"start": "08:00", "end": "12:00"}}, got {raw!r}'
-            )
-        unknown = set(raw) - {"days", "start", "end", "tz"}
-        if unknown:
-            raise InvalidPatrolRequest(
-                f"unknown window keys {sorted(unknown)}; allowed: days, start, end, tz"
-            )
-        days = raw.get("days", list(WEEKDAYS))
-        if not isinstance(days, list) or not days:
-            raise InvalidPatrolRequest(
-                f'window "days" must be a non-empty list like ["mon", "tue"], got {days!r}'
-            )
-        weekdays = set()
-        for day in days:
-            if not isinstance(day, str) or day.lower()[:3] not in WEEKDAYS:
-                raise InvalidPatrolRequest(
-                    f"unknown weekday {day!r}; use one of {', '.join(WEEKDAYS)}"
-                )
-            weekdays.add(WEEKDAYS.index(day.lower()[:3]))
-        tz = raw.get("tz", DEFAULT_TZ)
-        return cls(_parse_time(raw.get("start"), "start"), _parse_time(raw.get("end"), "end"),
-                   frozenset(weekdays), tz)  # type: ignore[arg-type]
+        try:
+            weekdays, start, end, tz = parse_weekly_window(raw, what="window", default_days=WEEKDAYS)
+        except ValueError as exc:
+            raise InvalidPatrolRequest(str(exc)) from None
+        return cls(start, end, weekdays, tz)
 
     @property
     def length_s(self) -> float:
@@ -340,15 +321,4 @@ def _parse_date(raw: object, key: str, request_id: object) -> date | None:
     except ValueError:
         raise InvalidPatrolRequest(
             f'request {request_id}: "{key}" must be a date like "2026-11-30", got {raw!r}'
-        ) from None
-
-
-def _parse_time(raw: object, key: str) -> time:
-    if not isinstance(raw, str):
-        raise InvalidPatrolRequest(f'window "{key}" must be a "HH:MM" string, got {raw!r}')
-    try:
-        return time.fromisoformat(raw)
-    except ValueError:
-        raise InvalidPatrolRequest(
-            f'window "{key}" must be a "HH:MM" string, got {raw!r}'
         ) from None

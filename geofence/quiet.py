@@ -43,32 +43,8 @@ class QuietWindow:
     @classmethod
     def from_mapping(cls, raw: Mapping[str, object]) -> QuietWindow:
         """A window from GeoJSON properties: {"days": ["mon", ...], "start": "HH:MM", "end": "HH:MM", "tz": ...}."""
-        if not isinstance(raw, Mapping):
-            raise ValueError(f"a quiet window must be an object with days/start/end, got {raw!r}")  # noqa: TRY004 - loader maps ValueError to InvalidZones
-        unknown = set(raw) - {"days", "start", "end", "tz"}
-        if unknown:
-            raise ValueError(
-                f"unknown quiet window keys {sorted(unknown)}; allowed: days, start, end, tz"
-            )
-        days = raw.get("days")
-        if not isinstance(days, list) or not days:
-            raise ValueError(
-                f'quiet window "days" must be a non-empty list like ["mon", "tue"], got {days!r}'
-            )
-        weekdays = set()
-        for day in days:
-            if not isinstance(day, str) or day.lower()[:3] not in _DAYS:
-                raise ValueError(f"unknown weekday {day!r}; use one of {', '.join(_DAYS)}")
-            weekdays.add(_DAYS.index(day.lower()[:3]))
-        tz = raw.get("tz", DEFAULT_TZ)
-        if not isinstance(tz, str):
-            raise ValueError(f'quiet window "tz" must be a time zone name, got {tz!r}')  # noqa: TRY004 - loader maps ValueError to InvalidZones
-        return cls(
-            frozenset(weekdays),
-            _parse_time(raw.get("start"), "start"),
-            _parse_time(raw.get("end"), "end"),
-            tz,
-        )
+        weekdays, start, end, tz = parse_weekly_window(raw, what="quiet window")
+        return cls(weekdays, start, end, tz)
 
     def contains(self, at: datetime) -> bool:
         """True when the aware instant ``at`` falls inside this window."""
@@ -84,10 +60,40 @@ class QuietWindow:
         )
 
 
-def _parse_time(raw: object, key: str) -> time:
+def parse_weekly_window(
+    raw: object, *, what: str, default_days: tuple[str, ...] | None = None,
+) -> tuple[frozenset[int], time, time, str]:
+    """(weekdays, start, end, tz) of a weekly window written as JSON: {"days": ["mon", ...],
+    "start": "HH:MM", "end": "HH:MM", "tz": ...}; ValueError naming ``what`` and the bad key.
+
+    Quiet windows (zone files) and patrol request windows (dispatch) are read here alike;
+    without ``default_days``, "days" is required.
+    """
+    if not isinstance(raw, Mapping):
+        raise ValueError(f'a {what} must be an object like {{"start": "08:00", "end": "12:00"}}, '  # noqa: TRY004 - callers map ValueError to their own errors
+                         f"got {raw!r}")
+    unknown = set(raw) - {"days", "start", "end", "tz"}
+    if unknown:
+        raise ValueError(f"unknown {what} keys {sorted(unknown)}; allowed: days, start, end, tz")
+    days = raw.get("days", list(default_days) if default_days else None)
+    if not isinstance(days, list) or not days:
+        raise ValueError(f'{what} "days" must be a non-empty list like ["mon", "tue"], got {days!r}')
+    weekdays = set()
+    for day in days:
+        if not isinstance(day, str) or day.lower()[:3] not in _DAYS:
+            raise ValueError(f"unknown weekday {day!r}; use one of {', '.join(_DAYS)}")
+        weekdays.add(_DAYS.index(day.lower()[:3]))
+    tz = raw.get("tz", DEFAULT_TZ)
+    if not isinstance(tz, str):
+        raise ValueError(f'{what} "tz" must be a time zone name, got {tz!r}')  # noqa: TRY004
+    return (frozenset(weekdays), _parse_time(raw.get("start"), "start", what),
+            _parse_time(raw.get("end"), "end", what), tz)
+
+
+def _parse_time(raw: object, key: str, what: str) -> time:
     if not isinstance(raw, str):
-        raise ValueError(f'quiet window "{key}" must be a "HH:MM" string, got {raw!r}')  # noqa: TRY004 - loader maps ValueError to InvalidZones
+        raise ValueError(f'{what} "{key}" must be a "HH:MM" string, got {raw!r}')  # noqa: TRY004
     try:
         return time.fromisoformat(raw)
     except ValueError as exc:
-        raise ValueError(f'quiet window "{key}" must be a "HH:MM" string, got {raw!r}') from exc
+        raise ValueError(f'{what} "{key}" must be a "HH:MM" string, got {raw!r}') from exc
