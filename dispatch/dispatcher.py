@@ -215,7 +215,7 @@ class Dispatcher:
     def _availability(self, drone: _Drone, telemetry: Telemetry, now: datetime) -> tuple[bool, str]:
         busy = f"event {drone.incident_id}" if drone.incident_id is not None else None
         return availability(telemetry, now, link_timeout_s=self.link_timeout_s,
-                            busy_with=busy, fault=drone.fault)
+                            busy_with=busy, fault=drone.fault, heard_lately=drone.link.alive())
 
     def _maybe_clear_fault(self, drone: _Drone, telemetry: Telemetry, now: datetime) -> None:
         if drone.on_patrol and telemetry.landed_state == "ON_GROUND" and not telemetry.armed:

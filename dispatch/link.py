@@ -15,7 +15,10 @@ wait on futures that thread resolves. Each command waits ``ack_timeout_s`` wall 
 its COMMAND_ACK, is sent again up to ``retries`` times, and raises ``CommandRejected`` carrying
 the MAV_RESULT name when refused, ``LinkTimeout`` when never answered. Ages of telemetry
 (link alive = a heartbeat within ``link_timeout_s``) are measured on the injected clock, so
-they are mission seconds when the service runs on a simulator's clock.
+they are mission seconds when the service runs on a simulator's clock. A silence must also last
+``min_silence_wall_s`` wall seconds before it counts: on a clock running 10x, 3 mission seconds
+are 0.3 s of wall time, which a busy machine's scheduler alone can take from the reading thread
+(on a real clock the floor never matters, being shorter than ``link_timeout_s``).
 """
 
 from __future__ import annotations
@@ -144,6 +147,7 @@ class DroneLink:
         link_timeout_s: float = 3.0,
         heartbeat_period_s: float = 1.0,
         group: LinkGroup | None = None,
+        min_silence_wall_s: float = 1.0,
     ) -> None:
         self.url = url
         self.group = group or LinkGroup()
@@ -153,6 +157,8 @@ class DroneLink:
         self.retries = retries
         self.stream_hz = stream_hz
         self.link_timeout_s = link_timeout_s
+        self.min_silence_wall_s = min_silence_wall_s
+        self._heartbeat_wall: float | None = None  # time.monotonic() of the last heartbeat
         self._source = (source_system, source_component)
         self._heartbeat_period_s = heartbeat_period_s
         self._conn: Any = None
@@ -234,9 +240,15 @@ class DroneLink:
             return self._telemetry
 
     def alive(self) -> bool:
-        """True when connected and a heartbeat came within ``link_timeout_s`` (clock seconds)."""
+        """True when connected and a heartbeat came within ``link_timeout_s`` (clock seconds),
+        or within ``min_silence_wall_s`` of wall time (see the module's docstring)."""
         t = self.telemetry
-        return t.connected and t.heartbeat_age_s(self.clock.now()) <= self.link_timeout_s
+        if not t.connected:
+            return False
+        if t.heartbeat_age_s(self.clock.now()) <= self.link_timeout_s:
+            return True
+        wall = self._heartbeat_wall
+        return wall is not None and time.monotonic() - wall < self.min_silence_wall_s
 
     def lost(self) -> bool:
         """True when this drone has been silent past ``link_timeout_s`` while others were heard.
@@ -292,6 +304,7 @@ class DroneLink:
                             armed=bool(msg.base_mode & 128), last_heartbeat_at=now,
                             system_status=SYSTEM_STATUS.get(msg.system_status, "UNKNOWN"),
                             connected=True)
+                self._heartbeat_wall = time.monotonic()
                 notify = True
             elif kind == "GLOBAL_POSITION_INT":
                 t = replace(t, lat=msg.lat / 1e7, lon=msg.lon / 1e7,

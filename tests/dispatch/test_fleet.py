@@ -60,6 +60,9 @@ GOOD = Telemetry(lat=29.5, lon=120.9, battery_pct=80.0, connected=True, system_s
         (GOOD, {}, (True, "")),
         (GOOD.__class__(**{**GOOD.__dict__, "last_heartbeat_at": NOW - timedelta(seconds=4)}), {},
          (False, "link lost (4 s since the last heartbeat)")),
+        # 4 clock seconds (0.4 s of wall time at 10x) but heard within the link's wall floor
+        (GOOD.__class__(**{**GOOD.__dict__, "last_heartbeat_at": NOW - timedelta(seconds=4)}),
+         {"heard_lately": True}, (True, "")),
         (GOOD.__class__(**{**GOOD.__dict__, "system_status": "CRITICAL",
                            "last_text": "Battery Failsafe"}), {},
          (False, "failsafe (Battery Failsafe)")),
