@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import shutil
 import socket
 import threading
@@ -39,7 +40,7 @@ from typing import Self
 
 import httpx
 
-from api.demo.actors import OPEN, SimOperator, SimTeams, login
+from api.demo.actors import OPEN, TRUTH_RADIUS_M, SimOperator, SimTeams, login
 from api.demo.errors import BadScenario, StageFailed
 from api.demo.scenario import PATROL_ZONES, Scenario
 
@@ -387,8 +388,27 @@ class Demo:
                 watching[pending[-1]["drone_id"]] = Watch(ev["id"], ev["lat"], ev["lon"],
                                                           ev["type"])
         self._cameras.watching = watching
+        self._note_closure(now_s)
         for inc in self.scenario.repeat_calls_due(now_s):
             self._call(inc, f"call-{inc.object_id}-again", "reported by phone: back again")
+
+    def _note_closure(self, now_s: float) -> None:
+        """Tell the scenario once the repeat offender's first case is resolved in the service."""
+        inc = self.scenario.awaits_closure()
+        if inc is None:
+            return
+        r = self.client.get("/api/v1/events", headers=self.headers["operator"],
+                            params={"state": ["resolved", "evaluated"], "type": inc.type,
+                                    "limit": 1000})
+        if r.status_code != 200:
+            return
+        frame = self.scenario.town.frame
+        for ev in r.json()["items"]:
+            east, north = frame.to_local(ev["lat"], ev["lon"])
+            if ev.get("resolved_at") and math.hypot(east - inc.east_m,
+                                                    north - inc.north_m) <= TRUTH_RADIUS_M:
+                self.scenario.case_closed(inc.object_id, now_s)
+                return
 
     def _open_events(self) -> int:
         r = self.client.get("/api/v1/events", params={"state": ["alerted", *OPEN], "limit": 1},

@@ -13,7 +13,11 @@ Remote persuasion (远程劝导): a street vendor *hears* a warning played by a 
 rest are stubborn: from the warning on they stay until a ground team comes (even one whose
 window would have ended by itself). One stall — the first placed — is a
 repeat offender: ``repeat_after_s`` after it was dealt with (by a team or a warning) it is back
-at the same place, and a citizen phones it in again (``repeat_calls_due``).
+at the same place, and a citizen phones it in again (``repeat_calls_due``). "Dealt with" means
+both that the vendor left and that the service closed the case (``case_closed``, told by the
+orchestrator once the event there is resolved): a vendor who came back while the control room
+still held the first case open would be the same occurrence, not a repeat (api/offences.py), and
+on a slow machine the drone's watch can close a persuaded case long after the vendor packed up.
 """
 
 from __future__ import annotations
@@ -157,6 +161,7 @@ class Scenario:
         self._back_removed_at = math.inf
         self._back_called = False
         self._removed_at: dict[int, float] = {}
+        self._closed_at: dict[int, float] = {}  # when the service resolved the case, mission s
         self._called: set[int] = set()
         self._lock = threading.Lock()
         self._t0_s: float | None = None
@@ -193,11 +198,25 @@ class Scenario:
 
     def back_at_s(self, object_id: int) -> float | None:
         """When the repeat offender returns to its place (None for every other violation, and
-        before it was dealt with the first time)."""
+        before it was dealt with the first time: gone from the ground and its case closed)."""
         if object_id != self.repeat_id or self.repeat_after_s is None:
             return None
-        removed = self._removed_at.get(object_id)
-        return None if removed is None else removed + self.repeat_after_s
+        removed, closed = self._removed_at.get(object_id), self._closed_at.get(object_id)
+        if removed is None or closed is None:
+            return None
+        return max(removed, closed) + self.repeat_after_s
+
+    def awaits_closure(self) -> Incident | None:
+        """The repeat offender while it has left but its first case is still open, else None."""
+        rid = self.repeat_id
+        if rid is None or rid not in self._removed_at or rid in self._closed_at:
+            return None
+        return self._by_id[rid]
+
+    def case_closed(self, object_id: int, t_s: float) -> None:
+        """The service resolved the event on ``object_id`` at mission second ``t_s`` (first one kept)."""
+        with self._lock:
+            self._closed_at.setdefault(object_id, t_s)
 
     def active_near(self, lat: float, lon: float, t_s: float, radius_m: float) -> Incident | None:
         """The nearest violation on the ground within ``radius_m`` of (lat, lon), if any."""
@@ -248,7 +267,10 @@ class Scenario:
         return heard
 
     def repeat_pending(self, t_s: float) -> bool:
-        """True while the repeat offender was dealt with and its return is still to be called in."""
+        """True while the repeat offender left and its return is still to be called in (also while
+        its first case is still to be seen closed: the wind-down waits for that too)."""
+        if self.awaits_closure() is not None:
+            return True
         with self._lock:
             back = self.back_at_s(self.repeat_id) if self.repeat_id is not None else None
             return back is not None and not self._back_called

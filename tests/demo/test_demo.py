@@ -130,6 +130,13 @@ def test_vendors_hear_warnings_and_the_repeat_offender_comes_back():
     assert sc.is_active(51495, 10.0 + 14.9)  # packs up 15-45 s later
     assert not sc.is_active(51495, 10.0 + 45.0)
     left = next(t for t in range(25, 56) if not sc.is_active(51495, float(t)))
+    # gone, but not back while its case is still open in the service (the same occurrence)
+    assert sc.awaits_closure() is first and sc.repeat_pending(left + 1.0)
+    assert sc.back_at_s(51495) is None and not sc.is_active(51495, left + 500.0)
+    # a case closed before the vendor had gone counts from the going (left: the first whole
+    # second without the stall, so the vendor went within the second before it)
+    sc.case_closed(51495, 20.0)
+    assert sc.awaits_closure() is None and left - 1.0 < sc.back_at_s(51495) - 90.0 <= left
     # back 90 s after it left, called in 20 s later, once
     assert not sc.is_active(51495, left + 89.0) and sc.is_active(51495, left + 90.0)
     assert sc.repeat_pending(left + 100.0)
@@ -138,6 +145,14 @@ def test_vendors_hear_warnings_and_the_repeat_offender_comes_back():
     assert sc.repeat_calls_due(left + 120.0) == [] and not sc.repeat_pending(left + 120.0)
     sc.remove(51495, left + 200.0)  # a team deals with it again: gone for good
     assert sc.is_active(51495, left + 199.0) and not sc.is_active(51495, left + 200.0)
+
+    # a slow watch: the case closes 30 s after the vendor left, so it is back 90 s after that
+    slow = Scenario(seed=7, duration_s=240, zone_ids=["com-gushan"], incidents=5,
+                    comply_share=1.0, leave_delay_s=(15.0, 45.0), repeat_after_s=90.0)
+    slow.hear(first.lat, first.lon, 10.0)
+    slow.case_closed(51495, left + 30.0)
+    assert slow.back_at_s(51495) == left + 30.0 + 90.0
+    assert not slow.is_active(51495, left + 119.0) and slow.is_active(51495, left + 120.0)
 
     stubborn = Scenario(seed=7, duration_s=240, zone_ids=["com-gushan"], incidents=5,
                         comply_share=0.0)
