@@ -19,11 +19,14 @@ The flow for an event a rule covers (api/dispatcher.py calls in here):
    /events/{id}/scene-checks``: is the violation still in view?). When ``gone_checks``
    consecutive checks taken after the play and no later than ``watch_until`` say "gone", the
    event goes on_scene → resolved, disposition ``persuaded``, actor ``system:persuasion``, no
-   ground team, and is evaluated as usual (outcome ``persuaded``);
+   ground team, and is evaluated as usual (outcome ``persuaded``). The run counts only after
+   the camera has *seen* the violation on scene (a "present" check since the drone arrived):
+   a stall the detector never picks out would otherwise look "gone" from the first frame, and
+   a vendor still at work would be recorded as persuaded;
 4. the deadline: the dispatch worker's loop (the one injected mission clock) decides every
-   pending play whose ``watch_until`` has passed ``stubborn`` — the violation was still seen, or
-   no check arrived at all (the audit row says which) — and tasks the nearest available team
-   (a ``Task``, with the usual live message to that team);
+   pending play whose ``watch_until`` has passed ``stubborn`` — the violation was still seen,
+   the camera never saw it at all, or no check arrived (the audit row says which) — and tasks
+   the nearest available team (a ``Task``, with the usual live message to that team);
 5. a loudspeaker refusal (``CommandRejected``, the MAV_RESULT code stored) or a lost link is
    outcome ``failed``: the nearest team is tasked at once. When no team is free, the audit trail
    says so and the worker tries again each tick until one is.
@@ -174,14 +177,22 @@ def rule_for(rules: Sequence[PersuasionRule], event_type: str,
 
 
 def gone_run(checks: Iterable[SceneCheck], *, played_at: datetime, watch_until: datetime,
-             needed: int) -> SceneCheck | None:
+             needed: int, seen_since: datetime | None = None) -> SceneCheck | None:
     """The check that completes the first run of ``needed`` consecutive "gone" checks taken
-    in [played_at, watch_until], in time order; None while there is no such run."""
-    run = 0
+    in [played_at, watch_until], in time order, after a "present" check taken no earlier than
+    ``seen_since`` (the drone's arrival; ``played_at`` when None); None while there is no such
+    run. Gone checks before the first sighting prove nothing and are skipped."""
+    since = played_at if seen_since is None else min(seen_since, played_at)
+    run, seen = 0, False
     for check in sorted(checks, key=lambda c: (c.at, c.id or 0)):
-        if check.at < played_at or check.at > watch_until:
+        if check.at < since or check.at > watch_until:
             continue
-        run = 0 if check.present else run + 1
+        if check.present:
+            run, seen = 0, True
+            continue
+        if not seen or check.at < played_at:
+            continue
+        run += 1
         if run >= needed:
             return check
     return None
@@ -444,7 +455,7 @@ class Persuader:
             needed = self._watch_rule(event).gone_checks
             checks = session.exec(select(SceneCheck).where(SceneCheck.event_id == event_id)).all()
             last = gone_run(checks, played_at=row.played_at, watch_until=row.watch_until,
-                            needed=needed)
+                            needed=needed, seen_since=event.on_scene_at)
             if last is not None:
                 alerts = self._persuaded(session, event, row, needed, now)
         result = SceneCheckResult(
@@ -507,11 +518,16 @@ class Persuader:
         session.refresh(row)
         if row.outcome != "pending":
             return []  # a scene check decided it meanwhile
-        checks = [c for c in session.exec(select(SceneCheck).where(
+        all_checks = session.exec(select(SceneCheck).where(
             SceneCheck.event_id == row.event_id)).all()
-            if row.played_at <= c.at <= row.watch_until]
+        checks = [c for c in all_checks if row.played_at <= c.at <= row.watch_until]
+        since = min(event.on_scene_at or row.played_at, row.played_at)
         if not checks:
             why = "no scene checks arrived while the drone watched, so nobody saw it leave"
+        elif not any(c.present and since <= c.at <= row.watch_until for c in all_checks):
+            why = (f"the camera never saw the {event.type.replace('_', ' ')} on scene "
+                   f"({len(checks)} scene checks, none with it), so its absence proves nothing: "
+                   "the detector may be missing it")
         else:
             last = max(checks, key=lambda c: (c.at, c.id))
             seen = sum(c.present for c in checks)

@@ -131,9 +131,11 @@ def test_a_rule_limited_to_zone_kinds_and_a_rule_needing_one_message():
 
 
 @pytest.mark.parametrize(("seen", "done_at"), [
-    ("GGG", 2),  # three gone in a row: the third completes it
-    ("GPGGG", 4),  # a sighting breaks the run; it starts again
-    ("GGPGG", None),  # never three in a row
+    ("PGGG", 3),  # seen, then three gone in a row: the third completes it
+    ("GGG", None),  # never seen: the detector may be missing it, so "gone" proves nothing
+    ("GGGPGGG", 6),  # gone before the first sighting does not count
+    ("PGPGGG", 5),  # a sighting breaks the run; it starts again
+    ("PGGPGG", None),  # never three in a row
     ("PPPP", None),
 ])
 def test_gone_run_needs_consecutive_checks_inside_the_watch(seen, done_at):
@@ -141,6 +143,18 @@ def test_gone_run_needs_consecutive_checks_inside_the_watch(seen, done_at):
                          present=c == "P", source="t") for i, c in enumerate(seen)]
     last = gone_run(checks, played_at=START, watch_until=START + timedelta(seconds=120), needed=3)
     assert (last.id if last else None) == done_at
+
+
+def test_a_sighting_since_the_drone_arrived_counts_even_before_the_play():
+    arrived = START - timedelta(seconds=30)
+    seen_before = [SceneCheck(id=0, event_id=1, at=START - timedelta(seconds=10), present=True,
+                              source="t")]
+    gone = [SceneCheck(id=i, event_id=1, at=START + timedelta(seconds=10 * i), present=False,
+                       source="t") for i in (1, 2, 3)]
+    kw = {"played_at": START, "watch_until": START + timedelta(seconds=120), "needed": 3}
+    assert gone_run(seen_before + gone, seen_since=arrived, **kw).id == 3
+    # a sighting before the drone arrived (another drone, another pass) is not this scene's
+    assert gone_run(seen_before + gone, seen_since=START - timedelta(seconds=5), **kw) is None
 
 
 def test_checks_before_the_play_or_after_the_watch_do_not_count():
@@ -288,6 +302,23 @@ def test_still_seen_at_the_deadline_says_so(app_client, headers, clock):
     assert "4 of 4 scene checks saw it" in play.note
 
 
+def test_never_seen_on_scene_gone_checks_do_not_resolve_it_and_a_team_goes(
+        app_client, headers, clock):
+    app, client, _ = app_client
+    event_id = on_scene_event(client, headers)  # a report the camera cannot confirm
+    client.post(f"/api/v1/events/{event_id}/persuade", json={"clip_id": 1}, headers=headers["op"])
+    for _ in range(4):
+        clock.advance(20)
+        result = check(client, headers, event_id, False)
+        assert result["event_state"] == "on_scene"  # four "gone" in a row, but never seen
+    clock.advance(41)
+    alerts = app.state.dispatch.persuasion.check_deadlines()
+    assert [a["team_ids"] for a in alerts] == [["t1"]]
+    play = rows(app, Persuasion, event_id)[0]
+    assert play.outcome == "stubborn"
+    assert "never saw the street stall on scene (4 scene checks" in play.note
+
+
 def test_a_refusing_speaker_fails_and_tasks_the_team_at_once(app_client, headers, clock):
     app, client, speaker = app_client
     speaker.refuse = "DENIED"
@@ -399,7 +430,7 @@ def distance_m(lat1, lon1, lat2, lon2) -> float:
     return ((e1 - e2) ** 2 + (n1 - n2) ** 2) ** 0.5
 
 
-def test_real_fleet_the_rule_warns_and_three_gone_checks_resolve_it_without_a_team(flying, headers):
+def test_real_fleet_the_rule_warns_and_seen_then_three_gone_resolve_it_without_a_team(flying, headers):
     _app, client, fleet = flying
     event_id = fly_to_a_stall(client, headers)
     plays = wait_for(lambda: client.get(f"/api/v1/events/{event_id}/persuasions",
@@ -415,8 +446,9 @@ def test_real_fleet_the_rule_warns_and_three_gone_checks_resolve_it_without_a_te
     detail = client.get(f"/api/v1/events/{event_id}", headers=headers["op"]).json()
     assert [t["kind"] for t in detail["tasks"]] == ["drone"]  # no team while the speaker tries
 
-    results = [check(client, headers, event_id, False) for _ in range(3)]
-    assert [r["event_state"] for r in results] == ["on_scene", "on_scene", "evaluated"]
+    # the camera sees the stall once, then it is gone three times in a row
+    results = [check(client, headers, event_id, present) for present in (True, False, False, False)]
+    assert [r["event_state"] for r in results] == ["on_scene"] * 3 + ["evaluated"]
     detail = client.get(f"/api/v1/events/{event_id}", headers=headers["op"]).json()
     assert detail["disposition"] == "persuaded"
     assert [t["kind"] for t in detail["tasks"]] == ["drone"]
