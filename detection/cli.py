@@ -201,3 +201,28 @@ def train(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(json.dumps(result))
+
+
+def train_curves(
+    runs: Annotated[list[str], typer.Argument(
+        help="LABEL=PATH of each run's results.csv, in training order (e.g. "
+             "\"stage 3=var/runs3/run/results.csv\")")],
+    out: Annotated[Path, typer.Option(help="the PNG to write")] = Path("var/curves.png"),
+) -> None:
+    """Plot validation mAP per epoch over one or more training runs (stages in order)."""
+    from detection import train as training
+    from detection.errors import DetectionError
+
+    pairs = []
+    for item in runs:
+        label, sep, path = item.partition("=")
+        if not sep or not path:
+            typer.echo(f"error: {item!r} is not LABEL=PATH (e.g. \"stage 3=var/runs3/run/"
+                       "results.csv\")", err=True)
+            raise typer.Exit(2)
+        pairs.append((label, Path(path)))
+    try:
+        typer.echo(training.plot_curves(pairs, out))
+    except DetectionError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc

@@ -80,7 +80,58 @@ def train(data_yaml: Path | str, out_dir: Path | str, settings: TrainSettings = 
     )
     best = out_dir / "run" / "weights" / "best.pt"
     figures = {k: float(v) for k, v in getattr(results, "results_dict", {}).items()}
-    return {"best": str(best), "figures": figures, "settings": asdict(settings)}
+    out = {"best": str(best), "figures": figures, "settings": asdict(settings)}
+    history = out_dir / "run" / "results.csv"
+    if history.is_file():  # ultralytics' own plots are off (they fetch a font): draw ours
+        out["curves"] = str(plot_curves([("this run", history)], out_dir / "run" / "curves.png"))
+    return out
+
+
+def read_history(results_csv: Path | str) -> list[dict[str, float]]:
+    """The per-epoch rows of an ultralytics ``results.csv`` (column names stripped)."""
+    import csv
+
+    with open(results_csv, newline="", encoding="utf-8") as f:
+        return [{k.strip(): float(v) for k, v in row.items() if v not in (None, "")}
+                for row in csv.DictReader(f)]
+
+
+def plot_curves(runs: list[tuple[str, Path | str]], out_png: Path | str) -> Path:
+    """Validation mAP50 and mAP50-95 per epoch of one or more runs, drawn one after another
+    (stages of one model: the x axis counts epochs over all of them); returns the PNG's path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not runs:
+        raise TrainingError("no training runs to plot: give at least one results.csv")
+    fig, ax = plt.subplots(figsize=(7.5, 3.6), dpi=110)
+    start = 0
+    for i, (label, path) in enumerate(runs):
+        if not Path(path).is_file():
+            raise TrainingError(f"no training history at {path}: give a run's results.csv")
+        rows = read_history(path)
+        x = [start + r["epoch"] for r in rows]
+        color = f"C{i}"
+        ax.plot(x, [r["metrics/mAP50(B)"] for r in rows], color=color, label=f"{label}: mAP50")
+        ax.plot(x, [r["metrics/mAP50-95(B)"] for r in rows], color=color, linestyle="--",
+                label=f"{label}: mAP50-95")
+        if start:
+            ax.axvline(start + 0.5, color="grey", linewidth=0.8)
+        start = int(x[-1]) if x else start
+    ax.set_xlabel("epoch (all stages plotted)")
+    ax.set_ylabel("validation mAP")
+    ax.set_ylim(0, max(0.5, ax.get_ylim()[1]))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title("Detector training: validation mAP per epoch")
+    fig.tight_layout()
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png)
+    plt.close(fig)
+    return out_png
 
 
 def _stop_after(epochs: int):

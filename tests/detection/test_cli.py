@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from detection.cli import detect, train
+from detection.cli import detect, train, train_curves
 
 pytestmark = pytest.mark.slow
 
@@ -105,3 +105,9 @@ def test_train_from_missing_weights_says_what_to_give(tmp_path):
     result = CliRunner().invoke(app_of(train), [str(data), "--init-weights",
                                                 str(tmp_path / "stage1.pt")])
     assert result.exit_code == 2 and "stage1.pt" in result.stderr and ".pt" in result.stderr
+
+
+def test_train_curves_wants_label_equals_path(tmp_path):
+    result = CliRunner().invoke(app_of(train_curves), ["stage 3", "--out", str(tmp_path / "c.png")])
+    assert result.exit_code == 2 and "is not LABEL=PATH" in result.stderr
+    assert not (tmp_path / "c.png").exists()
