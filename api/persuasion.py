@@ -176,13 +176,19 @@ def rule_for(rules: Sequence[PersuasionRule], event_type: str,
     return None
 
 
+def seen_from(arrived_at: datetime | None, played_at: datetime) -> datetime:
+    """From when a "present" check counts as the camera having seen the violation on scene:
+    the drone's arrival (``played_at`` when it is not known)."""
+    return played_at if arrived_at is None else min(arrived_at, played_at)
+
+
 def gone_run(checks: Iterable[SceneCheck], *, played_at: datetime, watch_until: datetime,
              needed: int, seen_since: datetime | None = None) -> SceneCheck | None:
     """The check that completes the first run of ``needed`` consecutive "gone" checks taken
     in [played_at, watch_until], in time order, after a "present" check taken no earlier than
     ``seen_since`` (the drone's arrival; ``played_at`` when None); None while there is no such
     run. Gone checks before the first sighting prove nothing and are skipped."""
-    since = played_at if seen_since is None else min(seen_since, played_at)
+    since = seen_from(seen_since, played_at)
     run, seen = 0, False
     for check in sorted(checks, key=lambda c: (c.at, c.id or 0)):
         if check.at < since or check.at > watch_until:
@@ -521,7 +527,7 @@ class Persuader:
         all_checks = session.exec(select(SceneCheck).where(
             SceneCheck.event_id == row.event_id)).all()
         checks = [c for c in all_checks if row.played_at <= c.at <= row.watch_until]
-        since = min(event.on_scene_at or row.played_at, row.played_at)
+        since = seen_from(event.on_scene_at, row.played_at)
         if not checks:
             why = "no scene checks arrived while the drone watched, so nobody saw it leave"
         elif not any(c.present and since <= c.at <= row.watch_until for c in all_checks):

@@ -215,14 +215,14 @@ class Dispatcher:
     def _availability(self, drone: _Drone, telemetry: Telemetry, now: datetime) -> tuple[bool, str]:
         busy = f"event {drone.incident_id}" if drone.incident_id is not None else None
         return availability(telemetry, now, link_timeout_s=self.link_timeout_s,
-                            busy_with=busy, fault=drone.fault, heard_lately=drone.link.alive())
+                            busy_with=busy, fault=drone.fault)
 
     def _maybe_clear_fault(self, drone: _Drone, telemetry: Telemetry, now: datetime) -> None:
         if drone.on_patrol and telemetry.landed_state == "ON_GROUND" and not telemetry.armed:
             drone.on_patrol = False  # the patrol ended (mission done and landed)
         # A failed drone is trusted again once it is home: landed, disarmed, linked, no failsafe.
         if drone.fault and telemetry.landed_state == "ON_GROUND" and not telemetry.armed and \
-                not telemetry.in_failsafe and telemetry.heartbeat_age_s(now) <= self.link_timeout_s:
+                not telemetry.in_failsafe and not telemetry.silent(now, self.link_timeout_s):
             drone.fault = None
 
     def statuses(self, *, exclude: Sequence[str] = ()) -> list[DroneStatus]:

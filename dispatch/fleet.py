@@ -86,18 +86,12 @@ def entries_from(raw: Iterable[object], *, where: str = "fleet") -> list[FleetEn
 
 
 def availability(telemetry: Telemetry, now: datetime, *, link_timeout_s: float = 3.0,
-                 busy_with: str | None = None, fault: str | None = None,
-                 heard_lately: bool = False) -> tuple[bool, str]:
-    """Whether a drone can take a task now, and if not why (link, failsafe, fault, busy, battery).
-
-    ``heard_lately``: the link heard a heartbeat within its wall-time floor (``DroneLink.alive``),
-    so a heartbeat older than ``link_timeout_s`` on an accelerated clock is not yet a lost link.
-    """
-    age = telemetry.heartbeat_age_s(now)
+                 busy_with: str | None = None, fault: str | None = None) -> tuple[bool, str]:
+    """Whether a drone can take a task now, and if not why (link, failsafe, fault, busy, battery)."""
     if not telemetry.connected:
         return False, "no link"
-    if age > link_timeout_s and not heard_lately:
-        return False, f"link lost ({age:.0f} s since the last heartbeat)"
+    if telemetry.silent(now, link_timeout_s):
+        return False, f"link lost ({telemetry.heartbeat_age_s(now):.0f} s since the last heartbeat)"
     if telemetry.in_failsafe:
         return False, f"failsafe ({telemetry.last_text or telemetry.system_status})"
     if fault:

@@ -16,9 +16,10 @@ its COMMAND_ACK, is sent again up to ``retries`` times, and raises ``CommandReje
 the MAV_RESULT name when refused, ``LinkTimeout`` when never answered. Ages of telemetry
 (link alive = a heartbeat within ``link_timeout_s``) are measured on the injected clock, so
 they are mission seconds when the service runs on a simulator's clock. A silence must also last
-``min_silence_wall_s`` wall seconds before it counts: on a clock running 10x, 3 mission seconds
-are 0.3 s of wall time, which a busy machine's scheduler alone can take from the reading thread
-(on a real clock the floor never matters, being shorter than ``link_timeout_s``).
+``MIN_SILENCE_WALL_S`` wall seconds before it counts (``Telemetry.silent``, the one test of a
+link's silence): on a clock running 10x, 3 mission seconds are 0.3 s of wall time, which a busy
+machine's scheduler alone can take from the reading thread (on a real clock the floor never
+matters, being shorter than ``link_timeout_s``).
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ _READ_POLL_S = 0.05
 # whatever the clock's speed-up.
 WATCH_POLL_S = 0.02
 _EARTH_RADIUS_M = 6_371_008.8
+#: A heartbeat silence shorter than this in wall seconds never counts as a lost link.
+MIN_SILENCE_WALL_S = 1.0
 
 log = logging.getLogger("flyonce.dispatch.link")
 
@@ -100,6 +103,7 @@ class Telemetry:
     landed_state: str = "UNDEFINED"
     system_status: str = "UNINIT"
     last_heartbeat_at: datetime | None = None
+    heartbeat_mono: float | None = None  # time.monotonic() of the last heartbeat (wall time)
     position_at: datetime | None = None
     last_text: str = ""
     connected: bool = False
@@ -119,6 +123,14 @@ class Telemetry:
         if self.last_heartbeat_at is None:
             return math.inf
         return (now - self.last_heartbeat_at).total_seconds()
+
+    def silent(self, now: datetime, timeout_s: float) -> bool:
+        """True when the last heartbeat is over ``timeout_s`` old on the clock (``now``) and at
+        least ``MIN_SILENCE_WALL_S`` old in wall time, or when none came at all."""
+        if self.heartbeat_age_s(now) <= timeout_s:
+            return False
+        mono = self.heartbeat_mono
+        return mono is None or time.monotonic() - mono >= MIN_SILENCE_WALL_S
 
     def distance_m(self, lat: float, lon: float) -> float:
         """Horizontal metres from the drone to (lat, lon); inf before the first position."""
@@ -147,7 +159,6 @@ class DroneLink:
         link_timeout_s: float = 3.0,
         heartbeat_period_s: float = 1.0,
         group: LinkGroup | None = None,
-        min_silence_wall_s: float = 1.0,
     ) -> None:
         self.url = url
         self.group = group or LinkGroup()
@@ -157,8 +168,6 @@ class DroneLink:
         self.retries = retries
         self.stream_hz = stream_hz
         self.link_timeout_s = link_timeout_s
-        self.min_silence_wall_s = min_silence_wall_s
-        self._heartbeat_wall: float | None = None  # time.monotonic() of the last heartbeat
         self._source = (source_system, source_component)
         self._heartbeat_period_s = heartbeat_period_s
         self._conn: Any = None
@@ -240,15 +249,9 @@ class DroneLink:
             return self._telemetry
 
     def alive(self) -> bool:
-        """True when connected and a heartbeat came within ``link_timeout_s`` (clock seconds),
-        or within ``min_silence_wall_s`` of wall time (see the module's docstring)."""
+        """True when connected and not ``Telemetry.silent`` past ``link_timeout_s``."""
         t = self.telemetry
-        if not t.connected:
-            return False
-        if t.heartbeat_age_s(self.clock.now()) <= self.link_timeout_s:
-            return True
-        wall = self._heartbeat_wall
-        return wall is not None and time.monotonic() - wall < self.min_silence_wall_s
+        return t.connected and not t.silent(self.clock.now(), self.link_timeout_s)
 
     def lost(self) -> bool:
         """True when this drone has been silent past ``link_timeout_s`` while others were heard.
@@ -302,9 +305,9 @@ class DroneLink:
             if kind == "HEARTBEAT":
                 t = replace(t, mode=MODE_NAMES.get(msg.custom_mode, f"MODE{msg.custom_mode}"),
                             armed=bool(msg.base_mode & 128), last_heartbeat_at=now,
+                            heartbeat_mono=time.monotonic(),
                             system_status=SYSTEM_STATUS.get(msg.system_status, "UNKNOWN"),
                             connected=True)
-                self._heartbeat_wall = time.monotonic()
                 notify = True
             elif kind == "GLOBAL_POSITION_INT":
                 t = replace(t, lat=msg.lat / 1e7, lon=msg.lon / 1e7,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -60,9 +61,6 @@ GOOD = Telemetry(lat=29.5, lon=120.9, battery_pct=80.0, connected=True, system_s
         (GOOD, {}, (True, "")),
         (GOOD.__class__(**{**GOOD.__dict__, "last_heartbeat_at": NOW - timedelta(seconds=4)}), {},
          (False, "link lost (4 s since the last heartbeat)")),
-        # 4 clock seconds (0.4 s of wall time at 10x) but heard within the link's wall floor
-        (GOOD.__class__(**{**GOOD.__dict__, "last_heartbeat_at": NOW - timedelta(seconds=4)}),
-         {"heard_lately": True}, (True, "")),
         (GOOD.__class__(**{**GOOD.__dict__, "system_status": "CRITICAL",
                            "last_text": "Battery Failsafe"}), {},
          (False, "failsafe (Battery Failsafe)")),
@@ -73,6 +71,16 @@ GOOD = Telemetry(lat=29.5, lon=120.9, battery_pct=80.0, connected=True, system_s
 )
 def test_availability_says_why_a_drone_cannot_go(telemetry, kw, expected):
     assert availability(telemetry, NOW, **kw) == expected
+
+
+def test_a_clock_silence_shorter_than_the_wall_floor_is_not_a_lost_link():
+    # 4 clock seconds since the heartbeat, but it came 0.1 s ago in wall time (a 10x clock)
+    heard = GOOD.__class__(**{**GOOD.__dict__, "last_heartbeat_at": NOW - timedelta(seconds=4),
+                              "heartbeat_mono": time.monotonic() - 0.1})
+    assert availability(heard, NOW) == (True, "")
+    # the same 4 s, 1.5 s ago in wall time: past the 1 s floor, lost
+    old = GOOD.__class__(**{**heard.__dict__, "heartbeat_mono": time.monotonic() - 1.5})
+    assert availability(old, NOW) == (False, "link lost (4 s since the last heartbeat)")
 
 
 def test_the_nearest_free_team_gets_the_task():
