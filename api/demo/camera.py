@@ -47,6 +47,35 @@ SCENE_YAW_STEP_DEG = 45.0
 #: within about 1 m, and the cars parked beside a stall stand 3-5 m off.
 ANCHOR_RADIUS_M = 2.5
 
+#: Zoom to verify (变焦复核). Patrol frames are spaced for coverage, so most objects are seen in
+#: one frame only, and one look of a 10-15 px object is a weak witness: delivery tricycles, cars
+#: and people pass for stalls and fuel vans at the patrol's scale. Before a candidate seen once is
+#: posted, the camera aims its 2x zoom at the spot from where the drone is then (gimbal turned
+#: and tilted onto it) and looks again; the candidate is posted when the patrol confidence times
+#: the zoom look's best confidence of the same type within ``VERIFY_RADIUS_M`` reaches
+#: ``VERIFY_MIN_SCORE``. Patrol looks below ``VERIFY_MIN_CONF`` are not worth a zoom look (they
+#: could not reach the score with any zoom confidence under 0.7), and those at or above
+#: ``VERIFY_SURE_CONF`` are posted without one. The values were chosen on single looks over the
+#: seed-7 patrol zones and checked on another seed; docs/demo.md gives those figures.
+VERIFY_MIN_CONF = 0.35
+VERIFY_SURE_CONF = 0.8
+VERIFY_MIN_SCORE = 0.25
+#: The zoom look's box must be the patrol box's object: georeferenced within this of it (the
+#: patrol look places a box within about 1 m; a fuel van's drums stand 2-3 m from its centre).
+VERIFY_RADIUS_M = 4.0
+
+
+def aim_at(east_m: float, north_m: float, alt_m: float,
+           heading_deg: float) -> tuple[float, float]:
+    """(gimbal heading, gimbal pitch) degrees that put the ground point ``east_m``/``north_m`` from
+    the drone, ``alt_m`` below it, in the centre of the frame; pitch kept to -90..-40 (the
+    camera's range). Straight below: nadir, at the drone's ``heading_deg``."""
+    dist = math.hypot(east_m, north_m)
+    if dist < 0.5:
+        return heading_deg % 360.0, -90.0
+    heading = math.degrees(math.atan2(east_m, north_m)) % 360.0
+    return heading, max(-90.0, min(-40.0, -math.degrees(math.atan2(alt_m, dist))))
+
 
 @dataclass(frozen=True)
 class Watch:
@@ -74,6 +103,11 @@ class CameraStats:
     scene_checks: int = 0
     scene_present: int = 0
     scene_s: float = 0.0  # wall s rendering + detecting the scene checks
+    verify_looks: int = 0  # zoom looks at candidates seen once
+    verify_s: float = 0.0  # wall s rendering + detecting them
+    posted_sure: int = 0  # single looks posted without a zoom look (confidence >= SURE)
+    dismissed: list[tuple[float, float, str, float]] = field(default_factory=list)
+    # (lat, lon, type, patrol confidence) of candidates not posted: too unsure, or not confirmed
 
 
 class PatrolCameras:
@@ -126,6 +160,8 @@ class PatrolCameras:
         self._last: dict[str, tuple[float, float]] = {}
         self._flown: dict[str, tuple[float, float]] = {}
         self._posted: set[str] = set()
+        self._dismissed: dict[str, int] = {}  # source event id -> its sightings when dismissed
+        self._confirmed: set[str] = set()  # source event ids that passed, posted or not yet
         self._stop = threading.Event()
         self._patrols_over = False
         self._thread: threading.Thread | None = None
@@ -216,25 +252,10 @@ class PatrolCameras:
     def scene_check(self, drone_id: str, st, watch: Watch, *, yaw_deg: float = 0.0) -> dict:
         """One look from ``st`` (the drone's true state) at ``watch``, the gimbal turned
         ``yaw_deg`` from the drone's heading: the scene-check body."""
-        from detection.georef import Pose, ground_offsets_m
-
         t0 = time.perf_counter()
         when = self.now()
-        heading = (st.heading_deg + yaw_deg) % 360.0
-        frame = self.scene_camera.render(self.scene_camera.pose_at(st.lat, st.lon, st.alt_rel_m,
-                                                                   heading))
-        image = frame.image_bgr
-        dets = self.detector.predict([image])[0]
-        h, w = image.shape[:2]
-        pose = Pose(when, st.lat, st.lon, st.alt_rel_m, heading, -90.0)
-        offsets = ground_offsets_m(self.scene_model, pose, dets.centres(), w, h)
-        frame_ = self.scenario.town.frame
-        de, dn = frame_.to_local(st.lat, st.lon)
-        ee, en = frame_.to_local(watch.lat, watch.lon)
-        names = self.detector.names
-        boxes = [(float(dets.confidence[i]), de + offsets[i, 0], dn + offsets[i, 1])
-                 for i in range(len(dets))
-                 if names[int(dets.class_id[i])] == watch.type and math.isfinite(offsets[i, 0])]
+        boxes = self._zoom_boxes(st, (st.heading_deg + yaw_deg) % 360.0, -90.0, watch.type)
+        ee, en = self.scenario.town.frame.to_local(watch.lat, watch.lon)
         key = (drone_id, watch.event_id)
         anchor = self._anchors.get(key)
         if anchor is None:
@@ -251,6 +272,63 @@ class PatrolCameras:
         self.stats.scene_s += time.perf_counter() - t0
         return {"present": bool(near), "confidence": max(near) if near else None,
                 "at": when.isoformat(), "drone_id": drone_id}
+
+    def _zoom_boxes(self, st, heading_deg: float, pitch_deg: float,
+                    type_: str) -> list[tuple[float, float, float]]:
+        """(confidence, east m, north m) of the boxes of ``type_`` in one 2x zoom look from ``st``
+        (the drone's true state), the gimbal at ``heading_deg`` and ``pitch_deg``."""
+        from detection.georef import Pose, ground_offsets_m
+
+        frame = self.scene_camera.render(self.scene_camera.pose_at(
+            st.lat, st.lon, st.alt_rel_m, heading_deg, pitch_deg))
+        image = frame.image_bgr
+        dets = self.detector.predict([image])[0]
+        h, w = image.shape[:2]
+        pose = Pose(None, st.lat, st.lon, st.alt_rel_m, heading_deg, pitch_deg)
+        offsets = ground_offsets_m(self.scene_model, pose, dets.centres(), w, h)
+        de, dn = self.scenario.town.frame.to_local(st.lat, st.lon)
+        names = self.detector.names
+        return [(float(dets.confidence[i]), de + offsets[i, 0], dn + offsets[i, 1])
+                for i in range(len(dets))
+                if names[int(dets.class_id[i])] == type_ and math.isfinite(offsets[i, 0])]
+
+    def verify(self, drone_id: str, candidate) -> bool:
+        """True when ``candidate`` (an EventCandidate seen once) is worth posting: see
+        VERIFY_MIN_SCORE. The zoom look is taken from where the drone is now."""
+        if candidate.confidence >= VERIFY_SURE_CONF:
+            self.stats.posted_sure += 1
+            return True
+        if candidate.confidence < VERIFY_MIN_CONF:
+            return False
+        t0 = time.perf_counter()
+        st = dict(self.vehicles)[drone_id].state
+        frame = self.scenario.town.frame
+        de, dn = frame.to_local(st.lat, st.lon)
+        ce, cn = frame.to_local(candidate.lat, candidate.lon)
+        heading, pitch = aim_at(ce - de, cn - dn, st.alt_rel_m, st.heading_deg)
+        boxes = self._zoom_boxes(st, heading, pitch, candidate.type)
+        near = [c for c, e, n in boxes if math.hypot(e - ce, n - cn) <= VERIFY_RADIUS_M]
+        self.stats.verify_looks += 1
+        self.stats.verify_s += time.perf_counter() - t0
+        return candidate.confidence * max(near, default=0.0) >= VERIFY_MIN_SCORE
+
+    def _worth_posting(self, drone_id: str, candidates: list) -> list:
+        """The candidates not yet posted that pass: two sightings or more, or ``verify``. One
+        dismissed stays dismissed until a further patrol look adds a sighting."""
+        out = []
+        for c in candidates:
+            if c.source_event_id in self._posted or \
+                    self._dismissed.get(c.source_event_id, 0) >= c.sightings:
+                continue
+            if c.sightings >= 2 or c.source_event_id in self._confirmed \
+                    or self.verify(drone_id, c):
+                out.append(c)  # a post that fails is retried next frame without a second look
+                self._confirmed.add(c.source_event_id)
+                self._dismissed.pop(c.source_event_id, None)
+            else:
+                self._dismissed[c.source_event_id] = c.sightings
+                self.stats.dismissed.append((c.lat, c.lon, c.type, c.confidence))
+        return out
 
     def _shoot(self, drone_id: str, st) -> None:
         from simulators.camera.patrol import LiveFrame, LivePose
@@ -272,7 +350,7 @@ class PatrolCameras:
                          LivePose(when, st.lat, st.lon, st.alt_rel_m, st.heading_deg, -90.0))
         candidates = pipe.run([live])
         t2 = time.perf_counter()
-        fresh = [c for c in candidates if c.source_event_id not in self._posted]
+        fresh = self._worth_posting(drone_id, candidates)
         if fresh:
             try:
                 self.stats.candidates += self.post(fresh)

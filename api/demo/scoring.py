@@ -60,6 +60,11 @@ class Scorecard:
     spacing_m: float = 0.0
     missed_ids: list[int] = field(default_factory=list)
     detected_ids: list[int] = field(default_factory=list)
+    # zoom to verify (api/demo/camera.py): single looks checked before posting
+    verify_looks: int = 0
+    posted_sure: int = 0
+    dismissed: int = 0
+    dismissed_at_truth: int = 0  # ... of which lay within MATCH_RADIUS_M of a placed violation
     # remote persuasion (score_persuasion) and the other issue-9 lines (set by the orchestrator)
     warned: int = 0  # events a warning was played (or tried) on
     persuaded_alone: int = 0  # resolved persuaded with no ground team
@@ -140,6 +145,12 @@ def score(scenario, cameras, events: list[Event], *, t0: datetime, operator=None
                     card.seen_to_alert_s.append(alerted - seen)
                 card.appear_to_alert_s.append(alerted - inc.appear_s)
     card.by_type = {k: dict(v) for k, v in sorted(per_type.items())}
+    card.verify_looks, card.posted_sure = cameras.verify_looks, cameras.posted_sure
+    card.dismissed = len(cameras.dismissed)
+    for lat, lon, _type, _conf in cameras.dismissed:
+        east, north = frame.to_local(lat, lon)
+        card.dismissed_at_truth += any(math.hypot(i.east_m - east, i.north_m - north)
+                                       <= MATCH_RADIUS_M for i in scenario.incidents)
     card.detected, card.missed = len(card.detected_ids), len(card.missed_ids)
     card.recall = card.detected / card.covered if card.covered else None
     card.precision = card.true_events / card.detector_events if card.detector_events else None
@@ -232,6 +243,8 @@ def scorecard_rows(card: Scorecard, timings) -> list[tuple[str, str]]:
         ("detector events: true / duplicate / false",
          f"{card.true_events - card.duplicates} / {card.duplicates} / {card.false_events}"),
         ("detection precision", _fmt(card.precision and card.precision * 100, " %")),
+        ("single looks: zoom looks / posted sure / dismissed (at a violation)",
+         f"{card.verify_looks} / {card.posted_sure} / {card.dismissed} ({card.dismissed_at_truth})"),
         ("georeference error p50", _fmt(percentile(card.georef_error_m, 0.5), " m", 1)),
         ("alert latency (first frame → alert) p50",
          _fmt(percentile(card.seen_to_alert_s, 0.5), " s", 1)),

@@ -212,3 +212,124 @@ def test_the_shipped_detector_sees_a_stall_from_the_hold_and_not_once_it_left():
     sc.remove(inc.object_id, clock["s"])  # the vendor packed up
     gone = cams.scene_check("drone-1", drone.state, watch)
     assert gone["present"] is False and gone["confidence"] is None
+
+
+# ---------------------------------------------------------------- zoom to verify (变焦复核)
+
+
+@pytest.mark.parametrize(("east", "north", "heading", "pitch"), [
+    (30.0, 40.0, math.degrees(math.atan2(30, 40)), -math.degrees(math.atan2(60, 50))),  # 3-4-5
+    (-20.0, 0.0, 270.0, -math.degrees(math.atan2(60, 20))),  # due west, steep
+    (0.0, -100.0, 180.0, -40.0),  # 31 deg below the horizon: the camera stops at -40
+    (0.2, 0.1, 123.0, -90.0),  # straight below: nadir, at the drone's heading
+])
+def test_aim_at_turns_and_tilts_the_gimbal_onto_the_spot(east, north, heading, pitch):
+    from api.demo.camera import aim_at
+
+    assert aim_at(east, north, 60.0, 123.0) == pytest.approx((heading, pitch), abs=1e-9)
+
+
+def test_the_zoom_look_is_centred_on_the_spot_it_aims_at(scenario):
+    from api.demo.camera import aim_at
+    from detection.georef import Pose, ground_offsets_m
+
+    cams = PatrolCameras(scenario, [], now=lambda: NOW, post=len, patrol_alt_m=60.0,
+                         detector=Oracle())
+    heading, pitch = aim_at(30.0, 40.0, 60.0, 0.0)
+    intr = cams.scene_camera.intrinsics
+    centre = np.array([[intr.width_px / 2, intr.height_px / 2]])
+    # the frame's centre, georeferenced with the zoomed camera model, lands on the aimed spot
+    off = ground_offsets_m(cams.scene_model, Pose(None, 0, 0, 60.0, heading, pitch), centre,
+                           intr.width_px, intr.height_px)
+    assert off[0] == pytest.approx([30.0, 40.0], abs=1e-6)
+
+
+class SureOracle(Oracle):
+    """The true boxes of the frame just rendered, each at confidence ``conf``."""
+
+    def __init__(self, conf: float) -> None:
+        super().__init__()
+        self.conf = conf
+
+    def predict(self, images):
+        out = super().predict(images)
+        for d in out:
+            d.confidence[:] = self.conf
+        return out
+
+
+def verifying_cameras(scenario, drone, zoom_conf: float) -> PatrolCameras:
+    oracle = SureOracle(zoom_conf)
+    cams = PatrolCameras(scenario, [("drone-1", drone)], now=lambda: NOW, post=len,
+                         patrol_alt_m=60.0, detector=oracle)
+    render = cams.scene_camera.render
+
+    def render_and_tell(pose, *a, **kw):
+        frame = render(pose, *a, **kw)
+        oracle.boxes = frame.boxes
+        return frame
+
+    cams.scene_camera.render = render_and_tell
+    return cams
+
+
+def _candidate(scenario, east, north, type_, conf, sightings=1, sid="c1"):
+    lat, lon = scenario.town.frame.to_wgs84(east, north)
+    return SimpleNamespace(lat=float(lat), lon=float(lon), type=type_, confidence=conf,
+                           sightings=sightings, source_event_id=sid)
+
+
+@pytest.mark.parametrize(("patrol_conf", "zoom_conf", "posted", "looks"), [
+    (0.5, 0.9, True, 1),  # 0.45 >= 0.25: the zoom confirms it
+    (0.4, 0.5, False, 1),  # 0.20 < 0.25: the zoom look is too unsure
+    (0.3, 0.9, False, 0),  # below VERIFY_MIN_CONF: not worth a look
+    (0.85, 0.0, True, 0),  # at or above VERIFY_SURE_CONF: posted as it is
+])
+def test_a_single_look_is_posted_when_the_zoom_look_confirms_it(scenario, patrol_conf,
+                                                                 zoom_conf, posted, looks):
+    inc = scenario.incidents[0]
+    # the drone has flown on 35 m since the patrol look: the zoom look is oblique
+    drone = Drone(scenario, inc.east_m + 35.0, inc.north_m, 90.0)
+    cams = verifying_cameras(scenario, drone, zoom_conf)
+    c = _candidate(scenario, inc.east_m + 1.0, inc.north_m, inc.type, patrol_conf)
+    assert cams.verify("drone-1", c) is posted
+    assert cams.stats.verify_looks == looks
+
+
+def test_the_zoom_look_must_find_the_same_object_of_the_same_type(scenario):
+    from api.demo.camera import VERIFY_RADIUS_M
+
+    inc = scenario.incidents[0]
+    other = next(t for t in ("street_stall", "mobile_fuel_sale") if t != inc.type)
+    drone = Drone(scenario, inc.east_m + 20.0, inc.north_m + 10.0, 0.0)
+    cams = verifying_cameras(scenario, drone, 0.9)
+    # the violation is in the zoomed frame, but the candidate lies beyond the radius from it
+    away = _candidate(scenario, inc.east_m, inc.north_m - VERIFY_RADIUS_M - 2.0, inc.type, 0.6)
+    assert cams.verify("drone-1", away) is False
+    assert cams.verify("drone-1", _candidate(scenario, inc.east_m, inc.north_m, other, 0.6)) \
+        is False
+    assert cams.verify("drone-1", _candidate(scenario, inc.east_m, inc.north_m, inc.type, 0.6))
+
+
+def test_a_dismissed_candidate_is_looked_at_again_only_with_a_further_sighting(scenario):
+    inc = scenario.incidents[0]
+    drone = Drone(scenario, inc.east_m + 10.0, inc.north_m, 90.0)
+    cams = verifying_cameras(scenario, drone, 0.5)  # 0.4 x 0.5 = 0.2: dismissed
+    once = _candidate(scenario, inc.east_m, inc.north_m, inc.type, 0.4)
+    assert cams._worth_posting("drone-1", [once]) == []
+    assert cams._worth_posting("drone-1", [once]) == []  # the next frame does not ask again
+    assert cams.stats.verify_looks == 1 and len(cams.stats.dismissed) == 1
+    twice = _candidate(scenario, inc.east_m, inc.north_m, inc.type, 0.4, sightings=2)
+    assert cams._worth_posting("drone-1", [twice]) == [twice]  # two patrol looks: posted
+    assert cams.stats.verify_looks == 1
+
+
+def test_a_confirmed_candidate_whose_post_failed_is_not_looked_at_twice(scenario):
+    inc = scenario.incidents[0]
+    drone = Drone(scenario, inc.east_m + 10.0, inc.north_m, 90.0)
+    cams = verifying_cameras(scenario, drone, 0.9)
+    c = _candidate(scenario, inc.east_m, inc.north_m, inc.type, 0.5)
+    assert cams._worth_posting("drone-1", [c]) == [c]
+    # the service was busy: nothing was marked posted, so the next frame offers it again
+    assert cams._worth_posting("drone-1", [c]) == [c]
+    assert cams.stats.verify_looks == 1

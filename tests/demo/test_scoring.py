@@ -35,7 +35,11 @@ def event(eid: int, east: float, north: float, kind: str = "street_stall",
 def card():
     scenario = SimpleNamespace(town=SimpleNamespace(frame=FRAME), incidents=[
         incident(1, 0, 0), incident(2, 500, 0, "mobile_fuel_sale"), incident(3, 1000, 0)])
-    cams = CameraStats(frames=4, frames_due=8.0, first_seen_s={1: 40.0, 2: 60.0})
+    cams = CameraStats(frames=4, frames_due=8.0, first_seen_s={1: 40.0, 2: 60.0},
+                       verify_looks=3, posted_sure=1)
+    for east in (2.0, 300.0):  # dismissed by the zoom look: one at violation 1, one at nothing
+        lat, lon = FRAME.to_wgs84(east, 0.0)
+        cams.dismissed.append((float(lat), float(lon), "street_stall", 0.4))
     events = [
         event(10, 3, 0),                 # violation 1, 3 m off: detected
         event(11, 0, 5),                 # violation 1 again, 5 m off: a duplicate
@@ -51,6 +55,7 @@ def card():
     ("detected_outside_coverage", 1), ("detector_events", 4), ("true_events", 3),
     ("duplicates", 1), ("false_events", 1), ("detected_ids", [1]), ("missed_ids", [2]),
     ("recall", 0.5), ("precision", 0.75), ("type_correct", 1),
+    ("verify_looks", 3), ("posted_sure", 1), ("dismissed", 2), ("dismissed_at_truth", 1),
 ])
 def test_counts(card, name, expected):
     assert getattr(card, name) == expected
