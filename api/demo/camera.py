@@ -51,7 +51,8 @@ ANCHOR_RADIUS_M = 2.5
 #: one frame only, and one look of a 10-15 px object is a weak witness: delivery tricycles, cars
 #: and people pass for stalls and fuel vans at the patrol's scale. Before a candidate seen once is
 #: posted, the camera aims its 2x zoom at the spot from where the drone is then (gimbal turned
-#: and tilted onto it) and looks again; the candidate is posted when the patrol confidence times
+#: and tilted onto it) and looks again (so does one seen twice: two weak looks without a tracker
+#: are no surer than one); the candidate is posted when the patrol confidence times
 #: the zoom look's best confidence of the same type within ``VERIFY_RADIUS_M`` reaches
 #: ``VERIFY_MIN_SCORE``. Patrol looks below ``VERIFY_MIN_CONF`` are not worth a zoom look (they
 #: could not reach the score with any zoom confidence under 0.7), and those at or above
@@ -106,8 +107,9 @@ class CameraStats:
     verify_looks: int = 0  # zoom looks at candidates seen once
     verify_s: float = 0.0  # wall s rendering + detecting them
     posted_sure: int = 0  # single looks posted without a zoom look (confidence >= SURE)
-    dismissed: list[tuple[float, float, str, float]] = field(default_factory=list)
-    # (lat, lon, type, patrol confidence) of candidates not posted: too unsure, or not confirmed
+    dismissed: dict[str, object] = field(default_factory=dict)
+    # source event id -> EventCandidate not posted (too unsure, or not confirmed), until a
+    # further patrol look gets it posted after all
 
 
 class PatrolCameras:
@@ -121,7 +123,7 @@ class PatrolCameras:
                  post: Callable[[list], int], patrol_alt_m: float, overlap: float = 0.2,
                  min_sightings: int = 1, conf: float = 0.25, detector=None,
                  post_check: Callable[[int, dict], object] | None = None,
-                 check_every_s: float = 10.0) -> None:
+                 check_every_s: float = 10.0, zoom_verify: bool = True) -> None:
         from detection.model import Detector
         from detection.pipeline import Pipeline
         from simulators.camera import DroneCamera
@@ -145,6 +147,7 @@ class PatrolCameras:
         self.stats = CameraStats()
         self.post_check = post_check
         self.check_every_s = check_every_s
+        self.zoom_verify = zoom_verify
         self.watching: dict[str, Watch] = {}  # drone id -> event; replaced whole by its owner
         from detection.georef import CameraModel
         from simulators.camera.geometry import Intrinsics
@@ -293,7 +296,7 @@ class PatrolCameras:
                 if names[int(dets.class_id[i])] == type_ and math.isfinite(offsets[i, 0])]
 
     def verify(self, drone_id: str, candidate) -> bool:
-        """True when ``candidate`` (an EventCandidate seen once) is worth posting: see
+        """True when ``candidate`` (an EventCandidate) is worth posting: see
         VERIFY_MIN_SCORE. The zoom look is taken from where the drone is now."""
         if candidate.confidence >= VERIFY_SURE_CONF:
             self.stats.posted_sure += 1
@@ -313,21 +316,25 @@ class PatrolCameras:
         return candidate.confidence * max(near, default=0.0) >= VERIFY_MIN_SCORE
 
     def _worth_posting(self, drone_id: str, candidates: list) -> list:
-        """The candidates not yet posted that pass: two sightings or more, or ``verify``. One
-        dismissed stays dismissed until a further patrol look adds a sighting."""
+        """The candidates not yet posted that ``verify`` passes. One dismissed stays dismissed
+        until a further patrol look adds a sighting (and perhaps a surer box): then it is
+        verified again. Two patrol looks are not enough alone: without a tracker they are two
+        weak looks at whatever stands there, a parked tricycle as much as a stall."""
+        if not self.zoom_verify:
+            return [c for c in candidates if c.source_event_id not in self._posted]
         out = []
         for c in candidates:
             if c.source_event_id in self._posted or \
                     self._dismissed.get(c.source_event_id, 0) >= c.sightings:
                 continue
-            if c.sightings >= 2 or c.source_event_id in self._confirmed \
-                    or self.verify(drone_id, c):
+            if c.source_event_id in self._confirmed or self.verify(drone_id, c):
                 out.append(c)  # a post that fails is retried next frame without a second look
                 self._confirmed.add(c.source_event_id)
                 self._dismissed.pop(c.source_event_id, None)
+                self.stats.dismissed.pop(c.source_event_id, None)
             else:
                 self._dismissed[c.source_event_id] = c.sightings
-                self.stats.dismissed.append((c.lat, c.lon, c.type, c.confidence))
+                self.stats.dismissed[c.source_event_id] = c
         return out
 
     def _shoot(self, drone_id: str, st) -> None:

@@ -33,6 +33,9 @@ def demo(
         help="Where the demo keeps its database, media and report (emptied first).")] = Path("var/demo"),
     example_only: Annotated[bool, typer.Option(
         help="Only seed an example control room and serve it (no simulation).")] = False,
+    zoom_verify: Annotated[bool, typer.Option(
+        help="Check a patrol candidate with a 2x zoom look before posting it (--no-zoom-verify: "
+             "post every candidate as it comes).")] = True,
 ) -> None:
     """Fly the whole closed loop on this machine and score it against ground truth."""
     if example_only:
@@ -53,7 +56,8 @@ def demo(
         config = DemoConfig(seed=seed, drones=drones, duration_min=duration, speedup=speedup,
                             patrols=patrols, incidents=incidents,
                             operator_accuracy=operator_accuracy, reaction_s=reaction_s,
-                            manual_review=manual_review, data_dir=data_dir, port=port)
+                            manual_review=manual_review, data_dir=data_dir, port=port,
+                            zoom_verify=zoom_verify)
         config.check()
     except DemoError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

@@ -70,6 +70,7 @@ class DemoConfig:
     overlap: float = 0.2
     min_sightings: int = 1
     conf: float = 0.25
+    zoom_verify: bool = True  # check patrol candidates with a 2x zoom look (camera.VERIFY_*)
     road_speed_mps: float = 8.3
     comply_share: float = 0.6  # street vendors who leave after the drone's warning
     watch_s: float = 120.0  # mission seconds the drone watches after its warning
@@ -431,7 +432,7 @@ class Demo:
             scenario, list(zip(self.drone_ids, self._fleet.vehicles)), now=self.clock.now,
             post=self._post_candidates, patrol_alt_m=cfg.patrol_alt_m, overlap=cfg.overlap,
             min_sightings=cfg.min_sightings, conf=cfg.conf, post_check=self._post_check,
-            check_every_s=cfg.scene_check_s)
+            check_every_s=cfg.scene_check_s, zoom_verify=cfg.zoom_verify)
         self._plays_heard: dict[int, int] = {}
         self.heard: list[tuple[float, str, int, bool]] = []  # (mission s, drone, object, complies)
         scenario.start(self.clock.elapsed_s)

@@ -147,8 +147,8 @@ def score(scenario, cameras, events: list[Event], *, t0: datetime, operator=None
     card.by_type = {k: dict(v) for k, v in sorted(per_type.items())}
     card.verify_looks, card.posted_sure = cameras.verify_looks, cameras.posted_sure
     card.dismissed = len(cameras.dismissed)
-    for lat, lon, _type, _conf in cameras.dismissed:
-        east, north = frame.to_local(lat, lon)
+    for c in cameras.dismissed.values():
+        east, north = frame.to_local(c.lat, c.lon)
         card.dismissed_at_truth += any(math.hypot(i.east_m - east, i.north_m - north)
                                        <= MATCH_RADIUS_M for i in scenario.incidents)
     card.detected, card.missed = len(card.detected_ids), len(card.missed_ids)

@@ -318,10 +318,15 @@ def test_a_dismissed_candidate_is_looked_at_again_only_with_a_further_sighting(s
     once = _candidate(scenario, inc.east_m, inc.north_m, inc.type, 0.4)
     assert cams._worth_posting("drone-1", [once]) == []
     assert cams._worth_posting("drone-1", [once]) == []  # the next frame does not ask again
-    assert cams.stats.verify_looks == 1 and len(cams.stats.dismissed) == 1
+    assert cams.stats.verify_looks == 1 and list(cams.stats.dismissed) == ["c1"]
+    # a second patrol look, no surer: looked at again, and still dismissed
     twice = _candidate(scenario, inc.east_m, inc.north_m, inc.type, 0.4, sightings=2)
-    assert cams._worth_posting("drone-1", [twice]) == [twice]  # two patrol looks: posted
-    assert cams.stats.verify_looks == 1
+    assert cams._worth_posting("drone-1", [twice]) == []
+    assert cams.stats.verify_looks == 2
+    # a third, surer one (0.6 x 0.5 = 0.3): posted, and no longer counted dismissed
+    surer = _candidate(scenario, inc.east_m, inc.north_m, inc.type, 0.6, sightings=3)
+    assert cams._worth_posting("drone-1", [surer]) == [surer]
+    assert cams.stats.verify_looks == 3 and cams.stats.dismissed == {}
 
 
 def test_a_confirmed_candidate_whose_post_failed_is_not_looked_at_twice(scenario):
@@ -333,3 +338,15 @@ def test_a_confirmed_candidate_whose_post_failed_is_not_looked_at_twice(scenario
     # the service was busy: nothing was marked posted, so the next frame offers it again
     assert cams._worth_posting("drone-1", [c]) == [c]
     assert cams.stats.verify_looks == 1
+
+
+def test_without_zoom_verify_every_candidate_not_yet_posted_goes_out(scenario):
+    inc = scenario.incidents[0]
+    drone = Drone(scenario, inc.east_m + 10.0, inc.north_m, 90.0)
+    cams = PatrolCameras(scenario, [("drone-1", drone)], now=lambda: NOW, post=len,
+                         patrol_alt_m=60.0, detector=SureOracle(0.0), zoom_verify=False)
+    weak = _candidate(scenario, inc.east_m, inc.north_m, inc.type, 0.26)
+    assert cams._worth_posting("drone-1", [weak]) == [weak]
+    cams._posted.add(weak.source_event_id)
+    assert cams._worth_posting("drone-1", [weak]) == []
+    assert cams.stats.verify_looks == 0
