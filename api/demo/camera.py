@@ -49,15 +49,15 @@ ANCHOR_RADIUS_M = 2.5
 
 #: Zoom to verify (变焦复核). Patrol frames are spaced for coverage, so most objects are seen in
 #: one frame only, and one look of a 10-15 px object is a weak witness: delivery tricycles, cars
-#: and people pass for stalls and fuel vans at the patrol's scale. Before a candidate seen once is
-#: posted, the camera aims its 2x zoom at the spot from where the drone is then (gimbal turned
-#: and tilted onto it) and looks again (so does one seen twice: two weak looks without a tracker
-#: are no surer than one); the candidate is posted when the patrol confidence times
-#: the zoom look's best confidence of the same type within ``VERIFY_RADIUS_M`` reaches
-#: ``VERIFY_MIN_SCORE``. Patrol looks below ``VERIFY_MIN_CONF`` are not worth a zoom look (they
-#: could not reach the score with any zoom confidence under 0.7), and those at or above
-#: ``VERIFY_SURE_CONF`` are posted without one. The values were chosen on single looks over the
-#: seed-7 patrol zones and checked on another seed; docs/demo.md gives those figures.
+#: and people pass for stalls and fuel vans at the patrol's scale (two such looks, without a
+#: tracker, are no surer). Before a candidate is posted, the camera aims its 2x zoom at the spot
+#: from where the drone is by then (gimbal turned and tilted onto it) and looks again; the
+#: candidate is posted when the patrol confidence times the zoom look's best confidence of the
+#: same type within ``VERIFY_RADIUS_M`` reaches ``VERIFY_MIN_SCORE``. Patrol looks below
+#: ``VERIFY_MIN_CONF`` are not worth a zoom look (they could not reach the score with any zoom
+#: confidence under 0.7), and those at or above ``VERIFY_SURE_CONF`` are posted without one.
+#: The values were chosen on candidates over the seed-7 patrol zones and checked on seed 8
+#: (tests/bench/bench_zoom_verify.py; docs/demo.md gives its figures).
 VERIFY_MIN_CONF = 0.35
 VERIFY_SURE_CONF = 0.8
 VERIFY_MIN_SCORE = 0.25
@@ -104,9 +104,9 @@ class CameraStats:
     scene_checks: int = 0
     scene_present: int = 0
     scene_s: float = 0.0  # wall s rendering + detecting the scene checks
-    verify_looks: int = 0  # zoom looks at candidates seen once
+    verify_looks: int = 0  # zoom looks at patrol candidates (zoom to verify)
     verify_s: float = 0.0  # wall s rendering + detecting them
-    posted_sure: int = 0  # single looks posted without a zoom look (confidence >= SURE)
+    posted_sure: int = 0  # candidates posted without a zoom look (confidence >= SURE)
     dismissed: dict[str, object] = field(default_factory=dict)
     # source event id -> EventCandidate not posted (too unsure, or not confirmed), until a
     # further patrol look gets it posted after all
@@ -357,7 +357,8 @@ class PatrolCameras:
                          LivePose(when, st.lat, st.lon, st.alt_rel_m, st.heading_deg, -90.0))
         candidates = pipe.run([live])
         t2 = time.perf_counter()
-        fresh = self._worth_posting(drone_id, candidates)
+        fresh = self._worth_posting(drone_id, candidates)  # its zoom looks count in verify_s
+        t3 = time.perf_counter()
         if fresh:
             try:
                 self.stats.candidates += self.post(fresh)
@@ -367,4 +368,4 @@ class PatrolCameras:
                 log.warning("posting %d candidates failed: %s", len(fresh), exc)
         self.stats.render_s += t1 - t0
         self.stats.detect_s += t2 - t1
-        self.stats.post_s += time.perf_counter() - t2
+        self.stats.post_s += time.perf_counter() - t3

@@ -62,6 +62,7 @@ class Scorecard:
     detected_ids: list[int] = field(default_factory=list)
     # zoom to verify (api/demo/camera.py): single looks checked before posting
     verify_looks: int = 0
+    verify_s: float = 0.0
     posted_sure: int = 0
     dismissed: int = 0
     dismissed_at_truth: int = 0  # ... of which lay within MATCH_RADIUS_M of a placed violation
@@ -146,6 +147,7 @@ def score(scenario, cameras, events: list[Event], *, t0: datetime, operator=None
                 card.appear_to_alert_s.append(alerted - inc.appear_s)
     card.by_type = {k: dict(v) for k, v in sorted(per_type.items())}
     card.verify_looks, card.posted_sure = cameras.verify_looks, cameras.posted_sure
+    card.verify_s = cameras.verify_s
     card.dismissed = len(cameras.dismissed)
     for c in cameras.dismissed.values():
         east, north = frame.to_local(c.lat, c.lon)
@@ -243,8 +245,9 @@ def scorecard_rows(card: Scorecard, timings) -> list[tuple[str, str]]:
         ("detector events: true / duplicate / false",
          f"{card.true_events - card.duplicates} / {card.duplicates} / {card.false_events}"),
         ("detection precision", _fmt(card.precision and card.precision * 100, " %")),
-        ("single looks: zoom looks / posted sure / dismissed (at a violation)",
-         f"{card.verify_looks} / {card.posted_sure} / {card.dismissed} ({card.dismissed_at_truth})"),
+        ("candidates: zoom looks (wall) / posted sure / dismissed (at a violation)",
+         (f"{card.verify_looks} ({card.verify_s:.0f} s) / {card.posted_sure} / "
+          f"{card.dismissed} ({card.dismissed_at_truth})")),
         ("georeference error p50", _fmt(percentile(card.georef_error_m, 0.5), " m", 1)),
         ("alert latency (first frame → alert) p50",
          _fmt(percentile(card.seen_to_alert_s, 0.5), " s", 1)),

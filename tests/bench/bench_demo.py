@@ -76,6 +76,9 @@ def main() -> None:
         "recall": card.recall and round(card.recall, 3),
         "precision": card.precision and round(card.precision, 3),
         "detector_events": card.detector_events, "events": card.events,
+        "zoom_looks": card.verify_looks, "zoom_s": round(card.verify_s, 1),
+        "dismissed": card.dismissed,
+        "dismissed_at_violation": card.dismissed_at_truth,
         "confirmed": card.confirmed, "confirmed_closed": card.confirmed_closed,
         "reached": card.reached, "within_target": card.within_target,
     }))
