@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 from detection.cli import run_detect
@@ -31,8 +32,9 @@ from simulators.camera.patrol import PatrolPlan, write_clip
 from simulators.town.sample import sample_world
 
 
-def test_map(tmp: Path, images: int) -> dict:
-    """mAP50 / mAP50-95 of the shipped .pt on a freshly rendered test split (towns 301, 302)."""
+def test_map(tmp: Path, images: int, weights: Path = DEFAULT_WEIGHTS) -> dict:
+    """mAP50 / mAP50-95 (and AP50 per class) of ``weights`` (.pt, and the .onnx beside it) on a
+    freshly rendered test split (towns 301, 302)."""
     from ultralytics import YOLO
 
     spec = DEFAULT_SPLITS["test"]
@@ -40,13 +42,16 @@ def test_map(tmp: Path, images: int) -> dict:
     # ultralytics insists on train and val keys; only the test split is evaluated
     data.write_text(data.read_text() + "train: images/test\nval: images/test\n")
     out = {}
-    for name, weights in (("pt", DEFAULT_WEIGHTS), ("onnx", DEFAULT_WEIGHTS.with_suffix(".onnx"))):
+    for name, w in (("pt", weights), ("onnx", weights.with_suffix(".onnx"))):
         with contextlib.redirect_stdout(sys.stderr):  # keep stdout to the one JSON line
-            m = YOLO(str(weights), task="detect").val(data=str(data), split="test", imgsz=640,
+            m = YOLO(str(w), task="detect").val(data=str(data), split="test", imgsz=640,
                                                        batch=1, device="cpu", plots=False,
                                                        verbose=False, project=str(tmp / "val"))
         out[f"map50_{name}"] = round(float(m.box.map50), 4)
         out[f"map50_95_{name}"] = round(float(m.box.map), 4)
+        if name == "pt":
+            out["ap50_by_class_pt"] = {m.names[int(c)]: round(float(m.box.ap50[i]), 4)
+                                       for i, c in enumerate(m.box.ap_class_index)}
     out["test_images"] = images
     return out
 
@@ -87,7 +92,8 @@ def patrol(tmp: Path, size_m: float, detector: Detector) -> tuple[dict, Path]:
     }, paths
 
 
-def throughput(paths: dict, frames_n: int, rounds: int = 3) -> dict:
+def throughput(paths: dict, frames_n: int, rounds: int = 3,
+               weights: Path = DEFAULT_WEIGHTS) -> dict:
     """Frames/s: bare ultralytics predict vs the whole pipeline (track, georef, merge), and
     PyTorch vs ONNX Runtime for bare predict, on the same decoded frames. The CPU is shared, so
     the methods take turns for ``rounds`` rounds and each keeps its best round."""
@@ -99,8 +105,8 @@ def throughput(paths: dict, frames_n: int, rounds: int = 3) -> dict:
     poses = read_telemetry(paths["srt"])
     p0 = poses.samples[0].pose
     bare = {name: YOLO(str(w), task="detect") for name, w in
-            (("pt", DEFAULT_WEIGHTS), ("onnx", DEFAULT_WEIGHTS.with_suffix(".onnx")))}
-    det = Detector(DEFAULT_WEIGHTS)
+            (("pt", weights), ("onnx", weights.with_suffix(".onnx")))}
+    det = Detector(weights)
     for m in bare.values():  # warm up
         m.predict(frames[0].image_bgr, imgsz=640, device="cpu", verbose=False)
     det.predict([frames[0].image_bgr])
@@ -131,7 +137,14 @@ def main() -> None:
     ap.add_argument("--test-images", type=int, default=None, help="held-out frames (150)")
     ap.add_argument("--patrol-m", type=float, default=None, help="patrol square side (300)")
     ap.add_argument("--frames", type=int, default=None, help="frames for throughput (80)")
+    ap.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS,
+                    help="a .pt with its .onnx beside it (default: the shipped weights), e.g. an "
+                         "earlier commit's, to compare on the same machine")
     args = ap.parse_args()
+    weights = args.weights.resolve()
+    if not weights.is_file() or not weights.with_suffix(".onnx").is_file():
+        sys.exit(f"error: {weights} and {weights.with_suffix('.onnx')} must both exist "
+                 "(detection.train.ship writes both)")
     test_images = args.test_images or (40 if args.quick else 150)
     patrol_m = args.patrol_m or (160.0 if args.quick else 300.0)
     frames_n = args.frames or (30 if args.quick else 80)
@@ -144,12 +157,13 @@ def main() -> None:
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        figures = {"weights": DEFAULT_WEIGHTS.name, "cpu_threads": torch.get_num_threads()}
-        figures.update(test_map(tmp, test_images))
-        det = Detector(DEFAULT_WEIGHTS)
+        figures = {"weights": str(weights.relative_to(ROOT)) if weights.is_relative_to(ROOT)
+                   else str(weights), "cpu_threads": torch.get_num_threads()}
+        figures.update(test_map(tmp, test_images, weights))
+        det = Detector(weights)
         pf, paths = patrol(tmp, patrol_m, det)
         figures.update(pf)
-        figures.update(throughput(paths, frames_n))
+        figures.update(throughput(paths, frames_n, weights=weights))
     print(json.dumps(figures))
 
 

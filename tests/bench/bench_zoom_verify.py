@@ -99,13 +99,13 @@ def plot(runs: list[dict], path: str) -> None:
     for ax, key in zip(axes, ("precision", "recall"), strict=True):
         for j, (mode, colour) in enumerate((("post_all", "#bbbbbb"), ("zoom_verified", "#2a7ab9"))):
             ax.bar(x + (j - 0.5) * 0.38, [r[mode][key] or 0 for r in runs], 0.38,
-                   label="every single look" if mode == "post_all" else "zoom-verified",
+                   label="every candidate" if mode == "post_all" else "zoom-verified",
                    color=colour)
         ax.set_xticks(x, labels)
         ax.set_ylim(0, 1)
         ax.set_title(f"candidate {key}")
     axes[0].legend(loc="upper left", fontsize=8)
-    fig.suptitle("demo patrol cameras: posting single looks as they come vs after a 2x zoom look")
+    fig.suptitle("demo patrol cameras: posting every candidate vs after a 2x zoom look")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
