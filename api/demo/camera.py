@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 log = logging.getLogger("flyonce.demo.camera")
 
@@ -78,6 +79,15 @@ def aim_at(east_m: float, north_m: float, alt_m: float,
     return heading, max(-90.0, min(-40.0, -math.degrees(math.atan2(alt_m, dist))))
 
 
+class Dismissed(NamedTuple):
+    """A candidate the zoom look did not confirm: where, what, how sure (its frame is dropped)."""
+
+    lat: float
+    lon: float
+    type: str
+    confidence: float
+
+
 @dataclass(frozen=True)
 class Watch:
     """One event a holding drone watches: where it is and what to look for."""
@@ -107,9 +117,9 @@ class CameraStats:
     verify_looks: int = 0  # zoom looks at patrol candidates (zoom to verify)
     verify_s: float = 0.0  # wall s rendering + detecting them
     posted_sure: int = 0  # candidates posted without a zoom look (confidence >= SURE)
-    dismissed: dict[str, object] = field(default_factory=dict)
-    # source event id -> EventCandidate not posted (too unsure, or not confirmed), until a
-    # further patrol look gets it posted after all
+    dismissed: dict[str, Dismissed] = field(default_factory=dict)
+    # source event id -> a candidate not posted (too unsure, or not confirmed), until a further
+    # patrol look gets it posted after all
 
 
 class PatrolCameras:
@@ -334,7 +344,8 @@ class PatrolCameras:
                 self.stats.dismissed.pop(c.source_event_id, None)
             else:
                 self._dismissed[c.source_event_id] = c.sightings
-                self.stats.dismissed[c.source_event_id] = c
+                self.stats.dismissed[c.source_event_id] = Dismissed(c.lat, c.lon, c.type,
+                                                                    c.confidence)
         return out
 
     def _shoot(self, drone_id: str, st) -> None:

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from api.demo.camera import CameraStats
+from api.demo.camera import CameraStats, Dismissed
 from api.demo.scenario import Incident
 from api.demo.scoring import MATCH_RADIUS_M, score
 from api.models import Event
@@ -39,8 +39,7 @@ def card():
                        verify_looks=3, posted_sure=1)
     for east in (2.0, 300.0):  # dismissed by the zoom look: one at violation 1, one at nothing
         lat, lon = FRAME.to_wgs84(east, 0.0)
-        cams.dismissed[f"d{east}"] = SimpleNamespace(lat=float(lat), lon=float(lon),
-                                                     type="street_stall", confidence=0.4)
+        cams.dismissed[f"d{east}"] = Dismissed(float(lat), float(lon), "street_stall", 0.4)
     events = [
         event(10, 3, 0),                 # violation 1, 3 m off: detected
         event(11, 0, 5),                 # violation 1 again, 5 m off: a duplicate
