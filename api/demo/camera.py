@@ -70,13 +70,16 @@ VERIFY_RADIUS_M = 4.0
 def aim_at(east_m: float, north_m: float, alt_m: float,
            heading_deg: float) -> tuple[float, float]:
     """(gimbal heading, gimbal pitch) degrees that put the ground point ``east_m``/``north_m`` from
-    the drone, ``alt_m`` below it, in the centre of the frame; pitch kept to -90..-40 (the
-    camera's range). Straight below: nadir, at the drone's ``heading_deg``."""
+    the drone, ``alt_m`` below it, in the centre of the frame; pitch kept to the camera's
+    ``PITCH_RANGE_DEG``. Straight below: nadir, at the drone's ``heading_deg``."""
+    from simulators.camera.render import PITCH_RANGE_DEG
+
+    lo, hi = PITCH_RANGE_DEG
     dist = math.hypot(east_m, north_m)
     if dist < 0.5:
-        return heading_deg % 360.0, -90.0
+        return heading_deg % 360.0, lo
     heading = math.degrees(math.atan2(east_m, north_m)) % 360.0
-    return heading, max(-90.0, min(-40.0, -math.degrees(math.atan2(alt_m, dist))))
+    return heading, max(lo, min(hi, -math.degrees(math.atan2(alt_m, dist))))
 
 
 class Dismissed(NamedTuple):
@@ -86,6 +89,7 @@ class Dismissed(NamedTuple):
     lon: float
     type: str
     confidence: float
+    sightings: int  # when dismissed: a further sighting gets it looked at again
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,7 @@ class PatrolCameras:
         from simulators.camera import DroneCamera
 
         self.scenario = scenario
-        self.vehicles = list(vehicles)
+        self.vehicles = dict(vehicles)  # drone id -> vehicle, in the order given
         self.now = now
         self.post = post
         self.patrol_alt_m = patrol_alt_m
@@ -153,7 +157,7 @@ class PatrolCameras:
             drone_id: Pipeline(self.detector, scenario.town.frame, source=f"detector:{drone_id}",
                                drone_id=drone_id, track=False, min_sightings=min_sightings,
                                batch=1)
-            for drone_id, _ in self.vehicles}
+            for drone_id in self.vehicles}
         self.stats = CameraStats()
         self.post_check = post_check
         self.check_every_s = check_every_s
@@ -173,7 +177,6 @@ class PatrolCameras:
         self._last: dict[str, tuple[float, float]] = {}
         self._flown: dict[str, tuple[float, float]] = {}
         self._posted: set[str] = set()
-        self._dismissed: dict[str, int] = {}  # source event id -> its sightings when dismissed
         self._confirmed: set[str] = set()  # source event ids that passed, posted or not yet
         self._stop = threading.Event()
         self._patrols_over = False
@@ -217,7 +220,7 @@ class PatrolCameras:
         if self._patrols_over:
             return False
         due: list[tuple[float, str, object]] = []
-        for drone_id, vehicle in self.vehicles:
+        for drone_id, vehicle in self.vehicles.items():
             st = vehicle.state
             if not self._on_patrol(st):
                 self._last.pop(drone_id, None)
@@ -242,13 +245,12 @@ class PatrolCameras:
     def _scene_step(self) -> bool:
         if self.post_check is None:
             return False
-        vehicles = dict(self.vehicles)
         now_s = self.scenario.now_s()
         for drone_id, watch in list(self.watching.items()):
             key = (drone_id, watch.event_id)
             if now_s - self._checked_s.get(key, -math.inf) < self.check_every_s:
                 continue
-            vehicle = vehicles.get(drone_id)
+            vehicle = self.vehicles.get(drone_id)
             if vehicle is None:
                 continue
             st = vehicle.state
@@ -314,7 +316,7 @@ class PatrolCameras:
         if candidate.confidence < VERIFY_MIN_CONF:
             return False
         t0 = time.perf_counter()
-        st = dict(self.vehicles)[drone_id].state
+        st = self.vehicles[drone_id].state
         frame = self.scenario.town.frame
         de, dn = frame.to_local(st.lat, st.lon)
         ce, cn = frame.to_local(candidate.lat, candidate.lon)
@@ -333,19 +335,17 @@ class PatrolCameras:
         if not self.zoom_verify:
             return [c for c in candidates if c.source_event_id not in self._posted]
         out = []
+        dismissed = self.stats.dismissed
         for c in candidates:
-            if c.source_event_id in self._posted or \
-                    self._dismissed.get(c.source_event_id, 0) >= c.sightings:
+            sid = c.source_event_id
+            if sid in self._posted or (sid in dismissed and dismissed[sid].sightings >= c.sightings):
                 continue
-            if c.source_event_id in self._confirmed or self.verify(drone_id, c):
+            if sid in self._confirmed or self.verify(drone_id, c):
                 out.append(c)  # a post that fails is retried next frame without a second look
-                self._confirmed.add(c.source_event_id)
-                self._dismissed.pop(c.source_event_id, None)
-                self.stats.dismissed.pop(c.source_event_id, None)
+                self._confirmed.add(sid)
+                dismissed.pop(sid, None)
             else:
-                self._dismissed[c.source_event_id] = c.sightings
-                self.stats.dismissed[c.source_event_id] = Dismissed(c.lat, c.lon, c.type,
-                                                                    c.confidence)
+                dismissed[sid] = Dismissed(c.lat, c.lon, c.type, c.confidence, c.sightings)
         return out
 
     def _shoot(self, drone_id: str, st) -> None:

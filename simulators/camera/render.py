@@ -18,6 +18,8 @@ from simulators.camera.randomise import Look, apply_look
 from simulators.town import VIOLATION_CLASSES, Town, render_ortho
 
 _MAX_ORTHO_PX = 2600  # the ortho window is capped; beyond it far ground is drawn coarser
+#: The gimbal's pitch range, degrees: nadir to oblique (steeper than -40 the view reaches the horizon).
+PITCH_RANGE_DEG = (-90.0, -40.0)
 _MIN_VISIBLE = 0.5  # a box cut by the frame edge keeps its label if this much of it is inside
 
 
@@ -61,9 +63,10 @@ class DroneCamera:
     def render(self, pose: CameraPose, look: Look | None = None,
                rng: np.random.Generator | None = None) -> RenderedFrame:
         """The frame seen from ``pose`` under ``look`` (clear conditions when None)."""
-        if not (-90.0 <= pose.gimbal_pitch_deg <= -40.0):
-            raise ValueError(f"gimbal pitch {pose.gimbal_pitch_deg} deg is outside -90 (nadir) "
-                             "to -40 (oblique); the view would reach the horizon")
+        lo, hi = PITCH_RANGE_DEG
+        if not (lo <= pose.gimbal_pitch_deg <= hi):
+            raise ValueError(f"gimbal pitch {pose.gimbal_pitch_deg} deg is outside {lo:g} (nadir) "
+                             f"to {hi:g} (oblique); the view would reach the horizon")
         if not (1.0 <= pose.alt_rel_m <= 500.0):
             raise ValueError(f"altitude {pose.alt_rel_m} m is outside 1..500 m")
         look = look or Look.clear()

@@ -21,21 +21,35 @@ NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 class Oracle:
-    """A detector that sees exactly the true boxes of the frame just rendered."""
+    """A detector that sees exactly the true boxes of the frame just rendered (``tell``), each at
+    confidence ``conf``."""
 
     names = ("street_stall", "mobile_fuel_sale")
 
-    def __init__(self) -> None:
+    def __init__(self, conf: float = 0.9) -> None:
         self.boxes: list = []
+        self.conf = conf
 
     def predict(self, images):
         n = len(self.boxes)
         return [Detections(np.array([b.xyxy for b in self.boxes], float).reshape(n, 4),
-                           np.full(n, 0.9), np.array([b.class_id for b in self.boxes], int),
+                           np.full(n, self.conf), np.array([b.class_id for b in self.boxes], int),
                            np.full(n, -1))] * len(images)
 
     def reset_tracker(self) -> None:
         pass
+
+
+def tell(camera, oracle: Oracle) -> None:
+    """Make ``camera`` hand each frame's true boxes to ``oracle`` as it renders the frame."""
+    render = camera.render
+
+    def render_and_tell(pose, *a, **kw):
+        frame = render(pose, *a, **kw)
+        oracle.boxes = frame.boxes
+        return frame
+
+    camera.render = render_and_tell
 
 
 class Drone:
@@ -63,14 +77,7 @@ def test_a_seen_violation_is_placed_where_it_stands(scenario, heading_deg):
     cams = PatrolCameras(scenario, [("drone-1", drone)], now=lambda: NOW,
                          post=lambda cs: posted.extend(cs) or len(cs), patrol_alt_m=60.0,
                          detector=oracle)
-    render = cams.camera.render
-
-    def render_and_tell(pose, *a, **kw):
-        frame = render(pose, *a, **kw)
-        oracle.boxes = frame.boxes
-        return frame
-
-    cams.camera.render = render_and_tell
+    tell(cams.camera, oracle)
     assert cams.step() is True
     assert inc.object_id in cams.stats.first_seen_s
     mine = [c for c in posted
@@ -110,20 +117,13 @@ def _holding(scenario, east, north, heading):
     return drone
 
 
-def watching_cameras(scenario, drone) -> PatrolCameras:
-    """The demo's cameras over one holding drone, with a detector that sees exactly the true boxes
-    of the frame the scene camera just rendered."""
-    oracle = Oracle()
+def watching_cameras(scenario, drone, conf: float = 0.9) -> PatrolCameras:
+    """The demo's cameras over one drone, with a detector that sees exactly the true boxes of the
+    frame the zoomed camera (scene checks, zoom to verify) just rendered, at ``conf``."""
+    oracle = Oracle(conf)
     cams = PatrolCameras(scenario, [("drone-1", drone)], now=lambda: NOW, post=len,
                          patrol_alt_m=60.0, detector=oracle, post_check=lambda *_: None)
-    render = cams.scene_camera.render
-
-    def render_and_tell(pose, *a, **kw):
-        frame = render(pose, *a, **kw)
-        oracle.boxes = frame.boxes
-        return frame
-
-    cams.scene_camera.render = render_and_tell
+    tell(cams.scene_camera, oracle)
     return cams
 
 
@@ -244,35 +244,6 @@ def test_the_zoom_look_is_centred_on_the_spot_it_aims_at(scenario):
     assert off[0] == pytest.approx([30.0, 40.0], abs=1e-6)
 
 
-class SureOracle(Oracle):
-    """The true boxes of the frame just rendered, each at confidence ``conf``."""
-
-    def __init__(self, conf: float) -> None:
-        super().__init__()
-        self.conf = conf
-
-    def predict(self, images):
-        out = super().predict(images)
-        for d in out:
-            d.confidence[:] = self.conf
-        return out
-
-
-def verifying_cameras(scenario, drone, zoom_conf: float) -> PatrolCameras:
-    oracle = SureOracle(zoom_conf)
-    cams = PatrolCameras(scenario, [("drone-1", drone)], now=lambda: NOW, post=len,
-                         patrol_alt_m=60.0, detector=oracle)
-    render = cams.scene_camera.render
-
-    def render_and_tell(pose, *a, **kw):
-        frame = render(pose, *a, **kw)
-        oracle.boxes = frame.boxes
-        return frame
-
-    cams.scene_camera.render = render_and_tell
-    return cams
-
-
 def _candidate(scenario, east, north, type_, conf, sightings=1, sid="c1"):
     lat, lon = scenario.town.frame.to_wgs84(east, north)
     return SimpleNamespace(lat=float(lat), lon=float(lon), type=type_, confidence=conf,
@@ -290,7 +261,7 @@ def test_a_single_look_is_posted_when_the_zoom_look_confirms_it(scenario, patrol
     inc = scenario.incidents[0]
     # the drone has flown on 35 m since the patrol look: the zoom look is oblique
     drone = Drone(scenario, inc.east_m + 35.0, inc.north_m, 90.0)
-    cams = verifying_cameras(scenario, drone, zoom_conf)
+    cams = watching_cameras(scenario, drone, zoom_conf)
     c = _candidate(scenario, inc.east_m + 1.0, inc.north_m, inc.type, patrol_conf)
     assert cams.verify("drone-1", c) is posted
     assert cams.stats.verify_looks == looks
@@ -302,7 +273,7 @@ def test_the_zoom_look_must_find_the_same_object_of_the_same_type(scenario):
     inc = scenario.incidents[0]
     other = next(t for t in ("street_stall", "mobile_fuel_sale") if t != inc.type)
     drone = Drone(scenario, inc.east_m + 20.0, inc.north_m + 10.0, 0.0)
-    cams = verifying_cameras(scenario, drone, 0.9)
+    cams = watching_cameras(scenario, drone, 0.9)
     # the violation is in the zoomed frame, but the candidate lies beyond the radius from it
     away = _candidate(scenario, inc.east_m, inc.north_m - VERIFY_RADIUS_M - 2.0, inc.type, 0.6)
     assert cams.verify("drone-1", away) is False
@@ -314,7 +285,7 @@ def test_the_zoom_look_must_find_the_same_object_of_the_same_type(scenario):
 def test_a_dismissed_candidate_is_looked_at_again_only_with_a_further_sighting(scenario):
     inc = scenario.incidents[0]
     drone = Drone(scenario, inc.east_m + 10.0, inc.north_m, 90.0)
-    cams = verifying_cameras(scenario, drone, 0.5)  # 0.4 x 0.5 = 0.2: dismissed
+    cams = watching_cameras(scenario, drone, 0.5)  # 0.4 x 0.5 = 0.2: dismissed
     once = _candidate(scenario, inc.east_m, inc.north_m, inc.type, 0.4)
     assert cams._worth_posting("drone-1", [once]) == []
     assert cams._worth_posting("drone-1", [once]) == []  # the next frame does not ask again
@@ -332,7 +303,7 @@ def test_a_dismissed_candidate_is_looked_at_again_only_with_a_further_sighting(s
 def test_a_confirmed_candidate_whose_post_failed_is_not_looked_at_twice(scenario):
     inc = scenario.incidents[0]
     drone = Drone(scenario, inc.east_m + 10.0, inc.north_m, 90.0)
-    cams = verifying_cameras(scenario, drone, 0.9)
+    cams = watching_cameras(scenario, drone, 0.9)
     c = _candidate(scenario, inc.east_m, inc.north_m, inc.type, 0.5)
     assert cams._worth_posting("drone-1", [c]) == [c]
     # the service was busy: nothing was marked posted, so the next frame offers it again
@@ -344,7 +315,7 @@ def test_without_zoom_verify_every_candidate_not_yet_posted_goes_out(scenario):
     inc = scenario.incidents[0]
     drone = Drone(scenario, inc.east_m + 10.0, inc.north_m, 90.0)
     cams = PatrolCameras(scenario, [("drone-1", drone)], now=lambda: NOW, post=len,
-                         patrol_alt_m=60.0, detector=SureOracle(0.0), zoom_verify=False)
+                         patrol_alt_m=60.0, detector=Oracle(0.0), zoom_verify=False)
     weak = _candidate(scenario, inc.east_m, inc.north_m, inc.type, 0.26)
     assert cams._worth_posting("drone-1", [weak]) == [weak]
     cams._posted.add(weak.source_event_id)

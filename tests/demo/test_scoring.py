@@ -39,7 +39,7 @@ def card():
                        verify_looks=3, posted_sure=1)
     for east in (2.0, 300.0):  # dismissed by the zoom look: one at violation 1, one at nothing
         lat, lon = FRAME.to_wgs84(east, 0.0)
-        cams.dismissed[f"d{east}"] = Dismissed(float(lat), float(lon), "street_stall", 0.4)
+        cams.dismissed[f"d{east}"] = Dismissed(float(lat), float(lon), "street_stall", 0.4, 1)
     events = [
         event(10, 3, 0),                 # violation 1, 3 m off: detected
         event(11, 0, 5),                 # violation 1 again, 5 m off: a duplicate
