@@ -175,6 +175,9 @@ def train(
         help="bias lr at the start of warm-up (0 when fine-tuning)")] = 0.1,
     stop_after: Annotated[int | None, typer.Option(
         help="stop after this epoch; the lr schedule still spans --epochs")] = None,
+    precision: Annotated[str, typer.Option(
+        help="fp32, or bf16 (CPU bfloat16 autocast, channels-last: about 2x faster on a CPU "
+             "with AVX-512 BF16)")] = "fp32",
     ship: Annotated[bool, typer.Option(help="copy the best weights into detection/weights "
                                             "and export ONNX")] = False,
 ) -> None:
@@ -192,7 +195,7 @@ def train(
                                       nbs=nbs, optimizer=optimizer, lr0=lr0,
                                       warmup_epochs=warmup_epochs,
                                       warmup_bias_lr=warmup_bias_lr,
-                                      stop_after=stop_after)
+                                      stop_after=stop_after, precision=precision)
     try:
         result = training.train(data, out, settings)
         if ship:
