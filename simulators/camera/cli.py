@@ -13,9 +13,22 @@ def dataset(
     out: Annotated[Path, typer.Argument(help="folder to write the YOLO dataset into")],
 ) -> None:
     """Render the train/val/test splits (different towns and seeds) in YOLO format."""
-    from simulators.camera.dataset import export_yolo
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    typer.echo(str(export_yolo(out)))
+    from simulators.camera.dataset import DEFAULT_SPLITS, export_yolo
+
+    # the bar goes to stderr: stdout is the data.yaml path, for scripts
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("frames"), TimeElapsedColumn(), console=Console(stderr=True)) as bar:
+        tasks = {name: bar.add_task(name, total=spec.images)
+                 for name, spec in DEFAULT_SPLITS.items()}
+
+        def progress(split: str, done: int, total: int) -> None:
+            bar.update(tasks[split], completed=done)
+
+        data_yaml = export_yolo(out, progress=progress)
+    typer.echo(str(data_yaml))
 
 
 def clip(

@@ -145,3 +145,22 @@ def test_clip_command_writes_video_sidecar_and_truth(tmp_path):
     assert frames == 10
     assert Path(paths["srt"]).read_text().count("-->") == 10
     assert "violations" in json.loads(Path(paths["truth"]).read_text())
+
+
+def test_dataset_command_shows_progress_on_stderr_and_prints_the_yaml(tmp_path, monkeypatch):
+    import typer
+    from typer.testing import CliRunner
+
+    from simulators.camera import dataset as dataset_module
+    from simulators.camera.cli import dataset
+
+    monkeypatch.setattr(dataset_module, "DEFAULT_SPLITS", {
+        "train": SplitSpec((1,), 3, 1, crop_px=320), "val": SplitSpec((2,), 2, 2)})
+    app = typer.Typer()
+    app.command()(dataset)
+    result = CliRunner().invoke(app, [str(tmp_path / "ds")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(tmp_path / "ds" / "data.yaml")
+    # each split's bar ends at its frame count (3 frames of train, 2 of val)
+    assert "3/3" in result.stderr and "2/2" in result.stderr
+    assert len(list((tmp_path / "ds" / "images" / "train").glob("*.jpg"))) == 6
