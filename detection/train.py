@@ -72,6 +72,7 @@ def train(data_yaml: Path | str, out_dir: Path | str, settings: TrainSettings = 
         raise TrainingError(f"no weights at {settings.init_weights} to start from: give a .pt "
                             "file (e.g. detection/weights/flyonce-yolo.pt)")
     model = YOLO(settings.init_weights or settings.architecture)
+    model.add_callback("on_pretrain_routine_start", _threads(settings.threads))
     if settings.stop_after is not None:
         model.add_callback("on_fit_epoch_end", _stop_after(settings.stop_after))
     # on a GPU ultralytics runs amp="bf16" (and channels-last) itself; the CPU needs both added
@@ -221,6 +222,17 @@ def _fp32(preds):
     if isinstance(preds, (list, tuple)):
         return type(preds)(_fp32(v) for v in preds)
     return preds
+
+
+def _threads(n: int):
+    # ultralytics' select_device sets torch to min(8, cores - 1) threads on a CPU: one thread on
+    # this 2-core machine, whatever was asked. Set it back once the
+    # trainer has picked its device, before the first batch.
+    def restore(_trainer) -> None:
+        import torch
+
+        torch.set_num_threads(max(1, n))
+    return restore
 
 
 def _stop_after(epochs: int):

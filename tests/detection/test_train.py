@@ -1,6 +1,6 @@
 """Training in bfloat16 on the CPU: the same loss as fp32 within bf16's rounding, and a real
-ultralytics epoch that runs its convolutions in bf16 and channels-last, then leaves ultralytics
-as it found it."""
+ultralytics epoch that runs its convolutions in bf16 and channels-last on the threads asked for,
+then leaves ultralytics as it found it."""
 
 from __future__ import annotations
 
@@ -100,6 +100,7 @@ def test_a_bf16_epoch_runs_convolutions_in_bf16_and_channels_last(tmp_path):
         seen["channels_last"] = conv.weight.is_contiguous(memory_format=torch.channels_last)
         seen["weight_dtype"] = conv.weight.dtype
         seen["loss"] = type(trainer.model.criterion).__name__
+        seen["threads"] = torch.get_num_threads()  # ultralytics would leave cores - 1
 
         def hook(_module, _inputs, output):
             if conv.training:  # the training forward, not the fp32 validation
@@ -109,11 +110,11 @@ def test_a_bf16_epoch_runs_convolutions_in_bf16_and_channels_last(tmp_path):
     original = trainer_module.autocast
     settings = TrainSettings(epochs=1, batch=4, nbs=4, close_mosaic=0, warmup_epochs=0,
                              optimizer="AdamW", lr0=0.0001, init_weights=str(DEFAULT_WEIGHTS),
-                             precision="bf16")
+                             precision="bf16", threads=2)
     result = train(data, tmp_path / "runs", settings, callbacks={"on_train_start":
                                                                  watch_first_conv})
     assert seen == {"channels_last": True, "weight_dtype": torch.float32, "loss": "_Fp32Loss",
-                    "train_output_dtype": torch.bfloat16}
+                    "threads": 2, "train_output_dtype": torch.bfloat16}
     assert trainer_module.autocast is original
     from ultralytics import YOLO
 
