@@ -42,7 +42,7 @@ class TrainSettings:
     # a deadline is reproduced exactly by giving the epoch it stopped at); None runs them all
     stop_after: int | None = None
     # "bf16" runs the forward pass and loss under bfloat16 autocast, on a CPU with the model in
-    # channels-last layout (oneDNN's bf16 convolutions: 1.9x the images per second of fp32 on
+    # channels-last layout (oneDNN's bf16 convolutions: 1.85x the images per second of fp32 on
     # this AVX-512 BF16 CPU, see _cpu_bf16); weights, optimizer and validation stay fp32, and no
     # AMP check (which downloads a model) runs. "fp32" is the plain run of stages 1-5.
     precision: str = "fp32"
@@ -187,8 +187,8 @@ def _cpu_bf16_model(trainer) -> None:
     # parameters are converted in place, so the optimizer keeps them; checkpoints are saved NCHW.
     model.to(memory_format=torch.channels_last)
     # The loss in fp32 from the bf16 network's outputs. Left under CPU autocast, ultralytics'
-    # loss rounds its class targets to bf16 and moves the class term by ~4 % on a rendered
-    # batch; cast first, every term is within 0.2 % of the fp32 network's
+    # loss rounds its class targets to bf16 and moves the class term by 4-5 % on a rendered
+    # batch; cast first, it moves by at most 1 % and the other terms by a few tenths
     # (tests/detection/test_train.py). The EMA copy and the checkpoints never hold this wrapper:
     # the EMA was copied before on_train_start, and checkpoints are made from the EMA.
     model.criterion = _Fp32Loss(getattr(model, "criterion", None) or model.init_criterion())

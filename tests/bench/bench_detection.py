@@ -135,6 +135,14 @@ def throughput(paths: dict, frames_n: int, rounds: int = 3,
     for m in bare.values():  # warm up
         m.predict(frames[0].image_bgr, imgsz=640, device="cpu", verbose=False)
     det.predict([frames[0].image_bgr])
+    # ultralytics' select_device leaves torch min(8, cores - 1) threads (one on a 2-core
+    # machine) while ONNX Runtime takes every core: say so beside the two figures
+    import onnxruntime
+    import torch
+
+    threads = {"torch_threads_pt": torch.get_num_threads(),
+               "onnxruntime_threads": onnxruntime.SessionOptions().intra_op_num_threads
+               or os.cpu_count()}
     best = {"bare_pt": math.inf, "bare_onnx": math.inf, "pipeline_pt": math.inf}
     for _ in range(rounds):
         for name, m in bare.items():
@@ -149,7 +157,7 @@ def throughput(paths: dict, frames_n: int, rounds: int = 3,
         pipe.run(frames, poses)
         best["pipeline_pt"] = min(best["pipeline_pt"], time.perf_counter() - t)
     fps = {k: len(frames) / v for k, v in best.items()}
-    return {"frames": len(frames), "rounds": rounds,
+    return {"frames": len(frames), "rounds": rounds, **threads,
             "bare_predict_fps_pt": round(fps["bare_pt"], 2),
             "bare_predict_fps_onnx": round(fps["bare_onnx"], 2),
             "pipeline_fps_pt": round(fps["pipeline_pt"], 2),

@@ -27,6 +27,7 @@ from detection.train import TrainSettings, train
 from simulators.camera.dataset import SplitSpec, export_yolo
 
 BATCH = 16
+THREADS = 2
 
 
 def batch_seconds(data: Path, out: Path, precision: str) -> list[float]:
@@ -38,7 +39,7 @@ def batch_seconds(data: Path, out: Path, precision: str) -> list[float]:
 
     settings = TrainSettings(epochs=1, batch=BATCH, nbs=BATCH, close_mosaic=0, warmup_epochs=0,
                              optimizer="AdamW", lr0=0.0001, init_weights=str(DEFAULT_WEIGHTS),
-                             precision=precision)
+                             precision=precision, threads=THREADS)
     with contextlib.redirect_stdout(sys.stderr):
         train(data, out, settings, callbacks={"on_train_batch_end": stamp})
     return [b - a for a, b in itertools.pairwise(stamps[2:])]
@@ -47,11 +48,9 @@ def batch_seconds(data: Path, out: Path, precision: str) -> list[float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--frames", type=int, default=48, help="rendered frames, two crops each")
+    ap.add_argument("--frames", type=int, default=80,
+                    help="rendered frames, two crops each (10 batches, 7 timed)")
     args = ap.parse_args()
-    import torch
-
-    torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         splits = {"train": SplitSpec((101,), args.frames, 1, crop_px=320),
@@ -65,7 +64,7 @@ def main() -> None:
                 batches = len(times)
                 best[precision] = min(best[precision], statistics.median(times))
     print(json.dumps({
-        "cpu_threads": torch.get_num_threads(), "batch": BATCH, "timed_batches": batches,
+        "torch_threads": THREADS, "batch": BATCH, "timed_batches": batches,
         "rounds": args.rounds,
         "images_per_s_fp32": round(BATCH / best["fp32"], 2),
         "images_per_s_bf16": round(BATCH / best["bf16"], 2),

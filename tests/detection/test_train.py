@@ -63,11 +63,13 @@ def _batch(n_frames: int = 4, size_px: int = 320) -> dict:
 
 
 def test_the_bf16_network_with_the_fp32_loss_matches_fp32_within_rounding():
-    """bf16 keeps 8 significant bits: a rounding of at most 2^-9 = 0.2 % a value. Through the
-    network those roundings mostly cancel, and the loss is taken in fp32 from the outputs, so
-    each loss term stays within a few tenths of a percent of the all-fp32 one (0.12-0.2 %
-    measured). 1 % is far below the 10-20 % between one epoch's loss and the next, and would
-    catch the loss itself run under autocast (its class term moves by about 4 %)."""
+    """bf16 keeps 8 significant bits: a rounding of at most 2^-9 = 0.2 % a value. The loss is
+    taken in fp32 from the bf16 outputs, so the box and DFL terms stay within a few tenths of a
+    percent of the all-fp32 ones. The class term moves more: ultralytics' task-aligned assigner
+    weighs each anchor's target by IoU^6, so a 0.2 % slip in a box moves its weight about 1.2 %
+    (measured: 0.2 % with the stage-5 weights, 1.0 % with stage 6's). 2.5 % is far below the
+    10-20 % between one epoch's loss and the next, and would catch the loss itself run under
+    autocast (its class term moves by 3.8 % and 5.2 % with the same two weights)."""
     from ultralytics import YOLO
     from ultralytics.cfg import get_cfg
 
@@ -83,7 +85,7 @@ def test_the_bf16_network_with_the_fp32_loss_matches_fp32_within_rounding():
             bf16, _ = loss(preds, batch)
     assert bf16.dtype == torch.float32 and (fp32 > 0).all()
     rel = ((bf16 - fp32).abs() / fp32).max().item()
-    assert rel < 0.01, (fp32.tolist(), bf16.tolist())
+    assert rel < 0.025, (fp32.tolist(), bf16.tolist())
 
 
 @pytest.mark.slow
