@@ -64,10 +64,8 @@ def train(data_yaml: Path | str, out_dir: Path | str, settings: TrainSettings = 
         raise TrainingError(f"no dataset at {data_yaml}: render one first with "
                             "`flyonce dataset OUT_DIR` (simulators.camera.cli:dataset)")
     os.environ.setdefault("YOLO_OFFLINE", "1")
-    import torch
     from ultralytics import YOLO
 
-    torch.set_num_threads(max(1, settings.threads))
     if settings.init_weights is not None and not Path(settings.init_weights).is_file():
         raise TrainingError(f"no weights at {settings.init_weights} to start from: give a .pt "
                             "file (e.g. detection/weights/flyonce-yolo.pt)")
