@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from simulators.camera.geometry import CameraPose, Intrinsics
+from simulators.camera.geometry import CameraPose, Intrinsics, ground_to_image, project
 from simulators.camera.randomise import Look
 from simulators.camera.render import DroneCamera, RenderedFrame, TrueBox
 from simulators.town import VIOLATION_CLASSES, Town, build_town
@@ -40,6 +40,13 @@ def sample_pose(town: Town, rng: np.random.Generator) -> CameraPose:
     """A random survey pose, 30-120 m, any heading: 60 % aimed near a violation, 20 % near a
     look-alike (a kind chosen evenly, so the many market stalls do not crowd out the rest),
     20 % anywhere."""
+    return sample_view(town, rng)[0]
+
+
+def sample_view(town: Town, rng: np.random.Generator
+                ) -> tuple[CameraPose, tuple[float, float] | None]:
+    """``sample_pose``'s pose and the (east_m, north_m) of the object it was aimed at (None for
+    a view of anywhere), so a training crop can be cut around that object."""
     violations = [o for o in town.objects if o.label is not None]
     lookalikes: dict[str, list] = {}
     for o in town.lookalikes():
@@ -50,8 +57,10 @@ def sample_pose(town: Town, rng: np.random.Generator) -> CameraPose:
     pool = violations if u < 0.6 else (
         lookalikes[sorted(lookalikes)[int(rng.integers(len(lookalikes)))]] if u < 0.8
         and lookalikes else [])
+    target = None
     if pool:
         t = pool[int(rng.integers(len(pool)))]
+        target = (t.east_m, t.north_m)
         spread = 0.35 * alt
         e = t.east_m + rng.uniform(-spread, spread)
         n = t.north_m + rng.uniform(-spread, spread)
@@ -63,8 +72,8 @@ def sample_pose(town: Town, rng: np.random.Generator) -> CameraPose:
         heading = float(rng.uniform(0, 360))
         e -= back * np.sin(np.radians(heading))
         n -= back * np.cos(np.radians(heading))
-        return CameraPose(float(e), float(n), alt, heading, pitch)
-    return CameraPose(float(e), float(n), alt, float(rng.uniform(0, 360)), pitch)
+        return CameraPose(float(e), float(n), alt, heading, pitch), target
+    return CameraPose(float(e), float(n), alt, float(rng.uniform(0, 360)), pitch), target
 
 
 def yolo_label_lines(boxes: Sequence[TrueBox], width_px: int, height_px: int) -> list[str]:
@@ -93,9 +102,21 @@ def export_yolo(out_dir: Path | str, splits: dict[str, SplitSpec] | None = None,
         rng = np.random.default_rng(spec.seed)
         for i in range(spec.images):
             cam = cams[i % len(cams)]
-            frame = cam.render(sample_pose(cam.town, rng), Look.sample(rng), rng)
+            pose, target = sample_view(cam.town, rng)
+            frame = cam.render(pose, Look.sample(rng), rng)
             if spec.crop_px:
-                samples = [crop(frame, spec.crop_px, rng, around=True) for _ in range(2)]
+                # the first crop around what the view was aimed at, so the look-alike views
+                # teach what is *not* a violation (cut around a random violation instead, their
+                # van or tricycle fell outside the crop more often than not); the second around
+                # a random violation in the frame
+                aim = None
+                if target is not None:
+                    uv = project(ground_to_image(intrinsics, pose), np.array([target]))[0]
+                    h, w = frame.image_bgr.shape[:2]
+                    if np.isfinite(uv).all() and 0 <= uv[0] < w and 0 <= uv[1] < h:
+                        aim = (float(uv[0]), float(uv[1]))
+                samples = [crop(frame, spec.crop_px, rng, around=True, centre_px=aim),
+                           crop(frame, spec.crop_px, rng, around=True)]
             else:
                 samples = [(frame.image_bgr, frame.boxes)]
             for k, (image, boxes) in enumerate(samples):
@@ -111,10 +132,16 @@ def export_yolo(out_dir: Path | str, splits: dict[str, SplitSpec] | None = None,
 
 
 def crop(frame: RenderedFrame, size_px: int, rng: np.random.Generator, around: bool,
-         min_visible: float = 0.5) -> tuple[np.ndarray, list[TrueBox]]:
-    """A square crop of the frame (around a random true box when ``around``) and its boxes."""
+         min_visible: float = 0.5, centre_px: tuple[float, float] | None = None
+         ) -> tuple[np.ndarray, list[TrueBox]]:
+    """A square crop of the frame and its boxes: around ``centre_px`` when given, else around a
+    random true box when ``around``, else anywhere; the point lies within 35 % of the side from
+    the crop's centre."""
     h, w = frame.image_bgr.shape[:2]
-    if around and frame.boxes:
+    if centre_px is not None:
+        cx = centre_px[0] + rng.uniform(-0.35, 0.35) * size_px
+        cy = centre_px[1] + rng.uniform(-0.35, 0.35) * size_px
+    elif around and frame.boxes:
         x0, y0, x1, y1 = frame.boxes[int(rng.integers(len(frame.boxes)))].xyxy
         cx = (x0 + x1) / 2 + rng.uniform(-0.35, 0.35) * size_px
         cy = (y0 + y1) / 2 + rng.uniform(-0.35, 0.35) * size_px
