@@ -175,6 +175,8 @@ def train(
         help="bias lr at the start of warm-up (0 when fine-tuning)")] = 0.1,
     stop_after: Annotated[int | None, typer.Option(
         help="stop after this epoch; the lr schedule still spans --epochs")] = None,
+    close_mosaic: Annotated[int, typer.Option(
+        help="epochs at the end trained without mosaic (at most epochs - 1)")] = 3,
     precision: Annotated[str, typer.Option(
         help="fp32, or bf16 (CPU bfloat16 autocast, channels-last: about 2x faster on a CPU "
              "with AVX-512 BF16)")] = "fp32",
@@ -190,7 +192,7 @@ def train(
 
     settings = training.TrainSettings(epochs=epochs, imgsz=imgsz, batch=batch, seed=seed,
                                       threads=threads, device=device,
-                                      close_mosaic=min(3, max(0, epochs - 1)),
+                                      close_mosaic=min(close_mosaic, max(0, epochs - 1)),
                                       init_weights=str(init_weights) if init_weights else None,
                                       nbs=nbs, optimizer=optimizer, lr0=lr0,
                                       warmup_epochs=warmup_epochs,

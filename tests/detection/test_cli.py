@@ -111,3 +111,20 @@ def test_train_curves_wants_label_equals_path(tmp_path):
     result = CliRunner().invoke(app_of(train_curves), ["stage 3", "--out", str(tmp_path / "c.png")])
     assert result.exit_code == 2 and "is not LABEL=PATH" in result.stderr
     assert not (tmp_path / "c.png").exists()
+
+
+@pytest.mark.parametrize("args,expected", [([], 3), (["--close-mosaic", "0"], 0),
+                                           (["--close-mosaic", "9", "--epochs", "5"], 4)])
+def test_train_passes_close_mosaic_capped_below_the_epochs(tmp_path, monkeypatch, args, expected):
+    from detection import train as training
+
+    seen = {}
+
+    def fake_train(data, out, settings):
+        seen["close_mosaic"] = settings.close_mosaic
+        return {"best": "x"}
+
+    monkeypatch.setattr(training, "train", fake_train)
+    result = CliRunner().invoke(app_of(train), [str(tmp_path / "data.yaml"), *args])
+    assert result.exit_code == 0, result.output
+    assert seen["close_mosaic"] == expected
