@@ -11,23 +11,43 @@ import typer
 
 def dataset(
     out: Annotated[Path, typer.Argument(help="folder to write the YOLO dataset into")],
+    train_frames: Annotated[int | None, typer.Option(
+        help="render this many train frames town by town (2 crops each) instead of the "
+             "default split's 700 over 6 towns")] = None,
+    train_towns: Annotated[int, typer.Option(
+        help="with --train-frames: over this many towns (101, 102, ...)")] = 6,
+    workers: Annotated[int, typer.Option(
+        help="with --train-frames: render that many towns at once, in processes")] = 1,
+    only: Annotated[list[str] | None, typer.Option(
+        help="render only this split (repeat for more): train, val, test")] = None,
 ) -> None:
     """Render the train/val/test splits (different towns and seeds) in YOLO format."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from simulators.camera.dataset import DEFAULT_SPLITS, export_yolo
+    from simulators.camera.dataset import DEFAULT_SPLITS, export_yolo, large_train_split
 
+    splits = dict(DEFAULT_SPLITS)
+    if train_frames is not None:
+        try:
+            splits["train"] = large_train_split(train_frames, train_towns)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--train-frames") from exc
+    unknown = sorted(set(only or ()) - set(splits))
+    if unknown:
+        raise typer.BadParameter(f"no split named {', '.join(unknown)}; the splits are "
+                                 f"{', '.join(splits)}", param_hint="--only")
+    if only:
+        splits = {k: v for k, v in splits.items() if k in only}
     # the bar goes to stderr: stdout is the data.yaml path, for scripts
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("frames"), TimeElapsedColumn(), console=Console(stderr=True)) as bar:
-        tasks = {name: bar.add_task(name, total=spec.images)
-                 for name, spec in DEFAULT_SPLITS.items()}
+        tasks = {name: bar.add_task(name, total=spec.images) for name, spec in splits.items()}
 
         def progress(split: str, done: int, total: int) -> None:
             bar.update(tasks[split], completed=done)
 
-        data_yaml = export_yolo(out, progress=progress)
+        data_yaml = export_yolo(out, splits, progress=progress, workers=workers)
     typer.echo(str(data_yaml))
 
 

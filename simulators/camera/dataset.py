@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -23,17 +24,30 @@ class SplitSpec:
     images: int
     seed: int
     crop_px: int | None = None  # cut square crops (2 per frame) instead of whole frames
+    # each town renders images / len(town_seeds) frames from its own pose stream, seeded by
+    # (seed, town seed), so the towns can be rendered in parallel processes and the files do not
+    # depend on how many; False keeps one stream over the towns in turn (the splits the shipped
+    # stages 1-6 were trained and tested on)
+    per_town: bool = False
 
 
 # Train, val and test never share a town layout nor a pose seed.
-DEFAULT_SPLITS: dict[str, SplitSpec] = {
 # Train and val are 320 px crops at full resolution, which is four times cheaper to learn from
 # on a CPU than whole frames and keeps every object at the scale the camera sees it; the test split
 # is whole 640x480 frames, as the pipeline sees them.
+DEFAULT_SPLITS: dict[str, SplitSpec] = {
     "train": SplitSpec((101, 102, 103, 104, 105, 106), 700, 1, crop_px=320),
     "val": SplitSpec((201,), 60, 2, crop_px=320),
     "test": SplitSpec((301, 302), 150, 3),
 }
+
+
+def large_train_split(frames: int, towns: int) -> SplitSpec:
+    """A bigger train split for a machine with many cores (``flyonce dataset --train-frames``):
+    towns 101, 102, ... (val and test use 201 and 301-302), rendered town by town in parallel."""
+    if towns < 1 or frames < towns:
+        raise ValueError(f"{frames} frames over {towns} towns: give at least one frame a town")
+    return SplitSpec(tuple(range(101, 101 + towns)), frames, 1, crop_px=320, per_town=True)
 
 
 def sample_pose(town: Town, rng: np.random.Generator) -> CameraPose:
@@ -88,47 +102,83 @@ def yolo_label_lines(boxes: Sequence[TrueBox], width_px: int, height_px: int) ->
 
 def export_yolo(out_dir: Path | str, splits: dict[str, SplitSpec] | None = None,
                 intrinsics: Intrinsics | None = None, town_size_m: float = 700.0,
-                progress=None) -> Path:
-    """Render every split into ``out_dir/{images,labels}/<split>/`` and return its data.yaml."""
+                progress=None, workers: int = 1) -> Path:
+    """Render every split into ``out_dir/{images,labels}/<split>/`` and return its data.yaml.
+    ``progress(split, frames_done, frames)`` is called as frames finish; a ``per_town`` split
+    renders its towns in up to ``workers`` processes."""
     out = Path(out_dir)
     intrinsics = intrinsics or Intrinsics()
     splits = splits or DEFAULT_SPLITS
-    half = town_size_m / 2
     for name, spec in splits.items():
         (out / "images" / name).mkdir(parents=True, exist_ok=True)
         (out / "labels" / name).mkdir(parents=True, exist_ok=True)
-        towns = [build_town(s, bounds_m=(-half, -half, half, half)) for s in spec.town_seeds]
-        cams = [DroneCamera(t, intrinsics) for t in towns]
-        rng = np.random.default_rng(spec.seed)
-        for i in range(spec.images):
-            cam = cams[i % len(cams)]
-            pose, target = sample_view(cam.town, rng)
-            frame = cam.render(pose, Look.sample(rng), rng)
-            if spec.crop_px:
-                # the first crop around what the view was aimed at, so the look-alike views
-                # teach what is *not* a violation (cut around a random violation instead, their
-                # van or tricycle fell outside the crop more often than not); the second around
-                # a random violation in the frame
-                aim = None
-                if target is not None:
-                    uv = project(ground_to_image(intrinsics, pose), np.array([target]))[0]
-                    h, w = frame.image_bgr.shape[:2]
-                    if np.isfinite(uv).all() and 0 <= uv[0] < w and 0 <= uv[1] < h:
-                        aim = (float(uv[0]), float(uv[1]))
-                samples = [crop(frame, spec.crop_px, rng, around=True, centre_px=aim),
-                           crop(frame, spec.crop_px, rng, around=True)]
-            else:
-                samples = [(frame.image_bgr, frame.boxes)]
-            for k, (image, boxes) in enumerate(samples):
-                stem = f"{name}_{i:05d}_{k}"
-                cv2.imwrite(str(out / "images" / name / f"{stem}.jpg"), image,
-                            [cv2.IMWRITE_JPEG_QUALITY, 95])
-                lines = yolo_label_lines(boxes, image.shape[1], image.shape[0])
-                (out / "labels" / name / f"{stem}.txt").write_text(
-                    "".join(line + "\n" for line in lines))
-            if progress:
-                progress(name, i + 1, spec.images)
+        if not spec.per_town:
+            _render_split(out, name, spec, intrinsics, town_size_m, progress)
+            continue
+        # frames shared as evenly as the towns allow, the first towns taking the remainder
+        counts = [spec.images // len(spec.town_seeds)
+                  + (k < spec.images % len(spec.town_seeds)) for k in range(len(spec.town_seeds))]
+        jobs = [(out, name, replace(spec, town_seeds=(t,), images=c, per_town=False), intrinsics,
+                 town_size_m, None, (spec.seed, t), f"{name}_t{t}")
+                for t, c in zip(spec.town_seeds, counts, strict=True)]
+        done = 0
+        if workers <= 1:
+            for job in jobs:
+                done += _render_split(*job)
+                if progress:
+                    progress(name, done, spec.images)
+            continue
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for frames in pool.map(_render_town_job, jobs):
+                done += frames
+                if progress:
+                    progress(name, done, spec.images)
     return write_data_yaml(out, list(splits))
+
+
+def _render_town_job(job: tuple) -> int:
+    return _render_split(*job)
+
+
+def _render_split(out: Path, name: str, spec: SplitSpec, intrinsics: Intrinsics,
+                  town_size_m: float, progress=None, rng_seed: int | tuple[int, int] | None = None,
+                  prefix: str | None = None) -> int:
+    """Render one pose stream over the split's towns in turn (seeded by ``rng_seed``, else the
+    split's seed), files named ``<prefix>_<frame>_<crop>``; return how many frames."""
+    half = town_size_m / 2
+    towns = [build_town(s, bounds_m=(-half, -half, half, half)) for s in spec.town_seeds]
+    cams = [DroneCamera(t, intrinsics) for t in towns]
+    rng = np.random.default_rng(spec.seed if rng_seed is None else rng_seed)
+    prefix = prefix or name
+    for i in range(spec.images):
+        cam = cams[i % len(cams)]
+        pose, target = sample_view(cam.town, rng)
+        frame = cam.render(pose, Look.sample(rng), rng)
+        if spec.crop_px:
+            # the first crop around what the view was aimed at, so the look-alike views
+            # teach what is *not* a violation (cut around a random violation instead, their
+            # van or tricycle fell outside the crop more often than not); the second around
+            # a random violation in the frame
+            aim = None
+            if target is not None:
+                uv = project(ground_to_image(intrinsics, pose), np.array([target]))[0]
+                h, w = frame.image_bgr.shape[:2]
+                if np.isfinite(uv).all() and 0 <= uv[0] < w and 0 <= uv[1] < h:
+                    aim = (float(uv[0]), float(uv[1]))
+            samples = [crop(frame, spec.crop_px, rng, around=True, centre_px=aim),
+                       crop(frame, spec.crop_px, rng, around=True)]
+        else:
+            samples = [(frame.image_bgr, frame.boxes)]
+        for k, (image, boxes) in enumerate(samples):
+            stem = f"{prefix}_{i:05d}_{k}"
+            cv2.imwrite(str(out / "images" / name / f"{stem}.jpg"), image,
+                        [cv2.IMWRITE_JPEG_QUALITY, 95])
+            lines = yolo_label_lines(boxes, image.shape[1], image.shape[0])
+            (out / "labels" / name / f"{stem}.txt").write_text(
+                "".join(line + "\n" for line in lines))
+        if progress:
+            progress(name, i + 1, spec.images)
+    return spec.images
 
 
 def crop(frame: RenderedFrame, size_px: int, rng: np.random.Generator, around: bool,

@@ -124,6 +124,52 @@ def test_yolo_export_writes_normalised_labels(tmp_path):
         assert all(0.0 <= float(v) <= 1.0 for v in r[1:])
 
 
+def test_a_per_town_split_renders_the_same_files_in_one_process_or_two(tmp_path):
+    """Each town of a per_town split draws from its own stream, seeded by (split seed, town),
+    so the images do not depend on how many processes render them. 5 frames over 2 towns: the
+    first town takes the remainder, 3 frames (6 crops), the second 2 (4 crops)."""
+    spec = SplitSpec((1, 2), 5, 1, crop_px=320, per_town=True)
+    export_yolo(tmp_path / "one", {"train": spec}, town_size_m=300, workers=1)
+    export_yolo(tmp_path / "two", {"train": spec}, town_size_m=300, workers=2)
+    one = sorted(p.name for p in (tmp_path / "one" / "images" / "train").glob("*.jpg"))
+    assert sum(n.startswith("train_t1_") for n in one) == 6
+    assert sum(n.startswith("train_t2_") for n in one) == 4
+    two = sorted(p.name for p in (tmp_path / "two" / "images" / "train").glob("*.jpg"))
+    assert one == two
+    for name in one:
+        assert ((tmp_path / "one" / "images" / "train" / name).read_bytes()
+                == (tmp_path / "two" / "images" / "train" / name).read_bytes()), name
+
+
+@pytest.mark.parametrize("frames,towns", [(3, 4), (10, 0)])
+def test_a_large_train_split_needs_a_frame_for_every_town(frames, towns):
+    from simulators.camera.dataset import large_train_split
+
+    with pytest.raises(ValueError, match="at least one frame a town"):
+        large_train_split(frames, towns)
+
+
+def test_dataset_command_renders_a_larger_train_split_and_only_the_splits_asked(tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from simulators.camera.cli import dataset
+
+    app = typer.Typer()
+    app.command()(dataset)
+    result = CliRunner().invoke(app, [str(tmp_path / "ds"), "--train-frames", "2",
+                                      "--train-towns", "2", "--only", "train"])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "ds" / "images" / "train").glob("*.jpg"))
+    # towns 101 and 102, one frame each, two crops a frame
+    assert names == ["train_t101_00000_0.jpg", "train_t101_00000_1.jpg",
+                     "train_t102_00000_0.jpg", "train_t102_00000_1.jpg"]
+    assert not (tmp_path / "ds" / "images" / "val").exists()
+    assert "val:" not in (tmp_path / "ds" / "data.yaml").read_text()
+    bad = CliRunner().invoke(app, [str(tmp_path / "x"), "--only", "tset"])
+    assert bad.exit_code != 0 and "no split named tset" in bad.output
+
+
 def test_clip_command_writes_video_sidecar_and_truth(tmp_path):
     import json
 
