@@ -180,6 +180,12 @@ def train(
     precision: Annotated[str, typer.Option(
         help="fp32, or bf16 (CPU bfloat16 autocast, channels-last: about 2x faster on a CPU "
              "with AVX-512 BF16)")] = "fp32",
+    workers: Annotated[int, typer.Option(
+        help="data-loader processes (0 loads in the training process: best on 2 cores)")] = 0,
+    time_h: Annotated[float | None, typer.Option(
+        help="train for this many hours; ultralytics sets the epochs from the epoch time")] = None,
+    deterministic: Annotated[bool, typer.Option(
+        help="ultralytics' deterministic mode (exact replays on a CPU; slower on a GPU)")] = True,
     ship: Annotated[bool, typer.Option(help="copy the best weights into detection/weights "
                                             "and export ONNX")] = False,
 ) -> None:
@@ -197,7 +203,9 @@ def train(
                                       nbs=nbs, optimizer=optimizer, lr0=lr0,
                                       warmup_epochs=warmup_epochs,
                                       warmup_bias_lr=warmup_bias_lr,
-                                      stop_after=stop_after, precision=precision)
+                                      stop_after=stop_after, precision=precision,
+                                      workers=workers, time_h=time_h,
+                                      deterministic=deterministic)
     try:
         result = training.train(data, out, settings)
         if ship:

@@ -46,6 +46,13 @@ class TrainSettings:
     # this AVX-512 BF16 CPU, see _cpu_bf16); weights, optimizer and validation stay fp32, and no
     # AMP check (which downloads a model) runs. "fp32" is the plain run of stages 1-5.
     precision: str = "fp32"
+    # train for this many hours instead of a fixed epoch count: ultralytics re-sets the epochs
+    # (and the lr schedule with them) from the mean epoch time after every epoch; the run's own
+    # results.csv gives the count it came to, and --epochs with that count replays the schedule
+    time_h: float | None = None
+    # ultralytics' deterministic mode (deterministic cuDNN and torch algorithms): replays a CPU
+    # run exactly; on a GPU it costs speed and atomics vary anyway
+    deterministic: bool = True
 
 
 def train(data_yaml: Path | str, out_dir: Path | str, settings: TrainSettings = TrainSettings(),
@@ -75,15 +82,16 @@ def train(data_yaml: Path | str, out_dir: Path | str, settings: TrainSettings = 
         model.add_callback("on_fit_epoch_end", _stop_after(settings.stop_after))
     # on a GPU ultralytics runs amp="bf16" (and channels-last) itself; the CPU needs both added
     cpu_bf16 = bf16 and settings.device == "cpu"
-    if cpu_bf16:
-        model.add_callback("on_train_start", _cpu_bf16_model)
+    if bf16:
+        model.add_callback("on_train_start", _bf16_model)
     for event, fn in (callbacks or {}).items():
         model.add_callback(event, fn)
     out_dir = Path(out_dir).resolve()
     with _cpu_bf16() if cpu_bf16 else contextlib.nullcontext():
         results = model.train(
             data=str(data_yaml), epochs=settings.epochs, imgsz=settings.imgsz,
-            batch=settings.batch, seed=settings.seed, deterministic=True, device=settings.device,
+            batch=settings.batch, seed=settings.seed, deterministic=settings.deterministic,
+            device=settings.device, time=settings.time_h,
             workers=settings.workers, pretrained=settings.init_weights is not None,
             amp="bf16" if bf16 else False, plots=False,
             project=str(out_dir), name="run", exist_ok=True, patience=settings.patience,
@@ -176,7 +184,7 @@ def _cpu_bf16() -> Iterator[None]:
         trainer_module.autocast = original
 
 
-def _cpu_bf16_model(trainer) -> None:
+def _bf16_model(trainer) -> None:
     """Set the training model up for the bf16 forward pass: channels-last, fp32 loss."""
     import torch
 
@@ -184,28 +192,30 @@ def _cpu_bf16_model(trainer) -> None:
     # oneDNN's bf16 convolutions want NHWC; ultralytics applies channels_last on CUDA only. The
     # parameters are converted in place, so the optimizer keeps them; checkpoints are saved NCHW.
     model.to(memory_format=torch.channels_last)
-    # The loss in fp32 from the bf16 network's outputs. Left under CPU autocast, ultralytics'
-    # loss rounds its class targets to bf16 and moves the class term by 4-5 % on a rendered
-    # batch; cast first, it moves by at most 1 % and the other terms by a few tenths
-    # (tests/detection/test_train.py). The EMA copy and the checkpoints never hold this wrapper:
-    # the EMA was copied before on_train_start, and checkpoints are made from the EMA.
-    model.criterion = _Fp32Loss(getattr(model, "criterion", None) or model.init_criterion())
+    # The loss in fp32 from the bf16 network's outputs, on a CPU and a GPU alike. Left under
+    # autocast, ultralytics' loss rounds its class targets to bf16 and moves the class term by
+    # 4-5 % on a rendered batch; cast first, it moves by at most 1 % and the other terms by a few
+    # tenths (tests/detection/test_train.py). The EMA copy and the checkpoints never hold this
+    # wrapper: the EMA was copied before on_train_start, and checkpoints are made from the EMA.
+    model.criterion = _Fp32Loss(getattr(model, "criterion", None) or model.init_criterion(),
+                                trainer.device.type)
 
 
 class _Fp32Loss:
     """ultralytics' detection loss, computed outside autocast on fp32 copies of the outputs."""
 
-    def __init__(self, loss) -> None:
+    def __init__(self, loss, device_type: str = "cpu") -> None:
         self.loss = loss
+        self.device_type = device_type
 
     def __call__(self, preds, batch):
         import torch
 
-        with torch.autocast("cpu", enabled=False):
+        with torch.autocast(self.device_type, enabled=False):
             return self.loss(_fp32(preds), batch)
 
     def __getattr__(self, name: str):
-        if name == "loss":  # not yet set (copy and pickle make the object without __init__)
+        if name in ("loss", "device_type"):  # not yet set (copy and pickle skip __init__)
             raise AttributeError(name)
         return getattr(self.loss, name)
 

@@ -128,3 +128,22 @@ def test_train_passes_close_mosaic_capped_below_the_epochs(tmp_path, monkeypatch
     result = CliRunner().invoke(app_of(train), [str(tmp_path / "data.yaml"), *args])
     assert result.exit_code == 0, result.output
     assert seen["close_mosaic"] == expected
+
+
+@pytest.mark.parametrize("args,expected", [
+    ([], (0, None, True)),
+    (["--workers", "14", "--time-h", "0.1", "--no-deterministic"], (14, 0.1, False))])
+def test_train_passes_loader_workers_time_budget_and_determinism(tmp_path, monkeypatch, args,
+                                                                 expected):
+    from detection import train as training
+
+    seen = {}
+
+    def fake_train(data, out, settings):
+        seen["got"] = (settings.workers, settings.time_h, settings.deterministic)
+        return {"best": "x"}
+
+    monkeypatch.setattr(training, "train", fake_train)
+    result = CliRunner().invoke(app_of(train), [str(tmp_path / "data.yaml"), *args])
+    assert result.exit_code == 0, result.output
+    assert seen["got"] == expected

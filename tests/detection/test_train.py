@@ -123,3 +123,20 @@ def test_a_bf16_epoch_runs_convolutions_in_bf16_and_channels_last(tmp_path):
     best = YOLO(result["best"]).model  # saved NCHW, as every checkpoint is
     conv = next(m for m in best.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous()
+
+
+@pytest.mark.slow
+def test_a_time_budget_shorter_than_an_epoch_ends_the_run_after_one(tmp_path):
+    """``time_h`` is ultralytics' time mode: after each epoch the epoch count is re-set to the
+    budget over the mean epoch time. A budget of 0.036 s is far under one epoch (seconds on a
+    CPU), so a run asked for 5 epochs trains 1 and writes one row of results."""
+    splits = {"train": SplitSpec((7,), 4, 1, crop_px=320), "val": SplitSpec((8,), 2, 2,
+                                                                              crop_px=320)}
+    data = export_yolo(tmp_path / "ds", splits, town_size_m=300.0)
+    settings = TrainSettings(epochs=5, batch=4, nbs=4, close_mosaic=0, warmup_epochs=0,
+                             optimizer="AdamW", lr0=0.0001, init_weights=str(DEFAULT_WEIGHTS),
+                             time_h=1e-5, deterministic=False)
+    result = train(data, tmp_path / "runs", settings)
+    rows = (tmp_path / "runs" / "run" / "results.csv").read_text().strip().splitlines()
+    assert len(rows) == 1 + 1  # the header and epoch 1
+    assert result["settings"]["time_h"] == 1e-5
