@@ -80,7 +80,8 @@ def train(data_yaml: Path | str, out_dir: Path | str, settings: TrainSettings = 
     model.add_callback("on_pretrain_routine_start", _threads(settings.threads))
     if settings.stop_after is not None:
         model.add_callback("on_fit_epoch_end", _stop_after(settings.stop_after))
-    # on a GPU ultralytics runs amp="bf16" (and channels-last) itself; the CPU needs both added
+    # ultralytics runs amp="bf16" itself on a GPU only: a CPU run needs its autocast lent
+    # (_cpu_bf16); both get channels-last and the fp32 loss (_bf16_model)
     cpu_bf16 = bf16 and settings.device == "cpu"
     if bf16:
         model.add_callback("on_train_start", _bf16_model)

@@ -5,14 +5,16 @@ default val split, and fine-tunes the stage-6 weights on it in bfloat16 for a fi
 (ultralytics' ``time``), i.e. what these two commands do:
 
     flyonce dataset var/ds8 --train-frames 8000 --train-towns 32 --workers 16 --only train --only val
-    flyonce train var/ds8/data.yaml --init-weights detection/weights/flyonce-yolo.pt \\
+    git show c7ab700:detection/weights/flyonce-yolo.pt > var/stage6.pt
+    flyonce train var/ds8/data.yaml --init-weights var/stage6.pt \\
         --device 0 --precision bf16 --batch 64 --nbs 64 --optimizer AdamW --lr0 0.0004 \\
         --warmup-epochs 1 --warmup-bias-lr 0 --close-mosaic 0 --workers 14 --no-deterministic \\
         --time-h 0.1  # here: what rendering left of the call's 9 minutes
 
 It calls the Python functions rather than the ``flyonce`` command because the lent machine holds
 only the packages the detector needs (its own torch, plus carried ultralytics, shapely and polars
-wheels), not the service's. Everything it writes for the caller goes to ``--out``: the log,
+wheels), not the service's. It downloads nothing: the weights it starts from are a committed
+file (``--init-weights``). Everything it writes for the caller goes to ``--out``: the log,
 ``best.pt``, ``last.pt``, ``results.csv`` and ``result.json``.
 """
 
@@ -46,7 +48,10 @@ def main() -> None:
                     help="wall seconds for the whole script (the device call's limit, less a "
                          "margin for the final validation and the copies)")
     ap.add_argument("--epochs", type=int, default=100, help="nominal; --time-h re-sets it")
-    ap.add_argument("--init-weights", default=str(ROOT / "detection/weights/flyonce-yolo.pt"))
+    # no default: the committed detection/weights/flyonce-yolo.pt is stage 7's own result now;
+    # stage 7 started from stage 6's, `git show c7ab700:detection/weights/flyonce-yolo.pt`
+    ap.add_argument("--init-weights", type=Path, required=True,
+                    help="the .pt to fine-tune (stage 7: stage 6's, from commit c7ab700)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     log = (args.out / "log.txt").open("a")
@@ -82,12 +87,18 @@ def main() -> None:
     settings = TrainSettings(
         epochs=args.epochs, batch=args.batch, nbs=args.batch, optimizer="AdamW", lr0=args.lr0,
         warmup_epochs=1.0, warmup_bias_lr=0.0, close_mosaic=0, precision="bf16",
-        device=args.device, workers=args.loader_workers, threads=4, init_weights=args.init_weights,
+        device=args.device, workers=args.loader_workers, threads=4,
+        init_weights=str(args.init_weights),
         time_h=time_h, deterministic=False)
 
     def epoch_end(trainer) -> None:
+        # ultralytics fires this once more after the last epoch, for its validation of best.pt;
+        # only an epoch has just written its row of results.csv
         m = trainer.metrics
-        say(f"epoch {trainer.epoch + 1}/{trainer.epochs}: val mAP50 "
+        rows = len(trainer.csv.read_text().splitlines()) - 1 if trainer.csv.is_file() else 0
+        what = (f"epoch {trainer.epoch + 1}/{trainer.epochs}" if rows > trainer.epoch
+                else "best.pt")
+        say(f"{what}: val mAP50 "
             f"{m.get('metrics/mAP50(B)', float('nan')):.3f} mAP50-95 "
             f"{m.get('metrics/mAP50-95(B)', float('nan')):.3f}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -122,22 +123,13 @@ def export_yolo(out_dir: Path | str, splits: dict[str, SplitSpec] | None = None,
                  town_size_m, None, (spec.seed, t), f"{name}_t{t}")
                 for t, c in zip(spec.town_seeds, counts, strict=True)]
         done = 0
-        if workers <= 1:
-            for job in jobs:
-                done += _render_split(*job)
-                if progress:
-                    progress(name, done, spec.images)
-            continue
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for frames in pool.map(_render_town_job, jobs):
+        with (ProcessPoolExecutor(max_workers=workers) if workers > 1
+              else contextlib.nullcontext()) as pool:
+            for frames in (pool.map if pool else map)(_render_split, *zip(*jobs, strict=True)):
                 done += frames
                 if progress:
                     progress(name, done, spec.images)
     return write_data_yaml(out, list(splits))
-
-
-def _render_town_job(job: tuple) -> int:
-    return _render_split(*job)
 
 
 def _render_split(out: Path, name: str, spec: SplitSpec, intrinsics: Intrinsics,
