@@ -29,6 +29,9 @@ def detect(
     drone_id: Annotated[str, typer.Option(help="drone that flew the clip")] = "drone-1",
     rate_hz: Annotated[float, typer.Option(help="frames per second of clip to analyse")] = 2.0,
     conf: Annotated[float, typer.Option(help="minimum detection confidence")] = 0.25,
+    imgsz: Annotated[int | None, typer.Option(
+        help="PyTorch input size, long side (default 832: 640x480 frames at 1.3x); ONNX "
+             "weights run at the shape they were exported at")] = None,
     min_sightings: Annotated[int, typer.Option(help="sightings before a candidate")] = 2,
     origin: Annotated[str | None, typer.Option(
         help="LAT,LON of the local frame (default: the first pose)")] = None,
@@ -42,8 +45,9 @@ def detect(
 
     try:
         result = run_detect(source, telemetry=telemetry, weights=weights, drone_id=drone_id,
-                            rate_hz=rate_hz, conf=conf, min_sightings=min_sightings,
-                            origin=origin, start=start, folder_fps=folder_fps)
+                            rate_hz=rate_hz, conf=conf, imgsz=imgsz,
+                            min_sightings=min_sightings, origin=origin, start=start,
+                            folder_fps=folder_fps)
     except DetectionError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -63,8 +67,8 @@ def detect(
 
 
 def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate_hz=2.0,
-               conf=0.25, min_sightings=2, origin=None, start=None, folder_fps=1.0,
-               detector=None, on_skip=None):
+               conf=0.25, imgsz=None, min_sightings=2, origin=None, start=None,
+               folder_fps=1.0, detector=None, on_skip=None):
     """(candidates, stats dict) for one clip; the body of ``flyonce detect`` without printing."""
     from detection.errors import TelemetryError
     from detection.mavlink_pose import URL_PREFIX, MavlinkPoseFeed
@@ -99,7 +103,7 @@ def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate
                   "skipped", file=sys.stderr)
     try:
         return _run(source, poses, feed, weights=weights, drone_id=drone_id, rate_hz=rate_hz,
-                    conf=conf, min_sightings=min_sightings, origin=origin,
+                    conf=conf, imgsz=imgsz, min_sightings=min_sightings, origin=origin,
                     start_time=start_time, folder_fps=folder_fps, detector=detector,
                     on_skip=on_skip)
     finally:
@@ -107,10 +111,10 @@ def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate
             feed.close()
 
 
-def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, min_sightings, origin,
-         start_time, folder_fps, detector, on_skip):
+def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, imgsz, min_sightings,
+         origin, start_time, folder_fps, detector, on_skip):
     from detection.errors import TelemetryError
-    from detection.model import Detector
+    from detection.model import INFER_IMGSZ, Detector
     from detection.pipeline import Pipeline, Sampler
     from detection.sources import open_source
     from geofence.frame import LocalFrame
@@ -122,7 +126,7 @@ def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, min_sightings
             raise TelemetryError(f"--origin must be LAT,LON, got {origin!r}") from exc
     else:
         lat, lon = poses.samples[0].pose.lat, poses.samples[0].pose.lon
-    detector = detector or Detector(weights, conf=conf)
+    detector = detector or Detector(weights, conf=conf, imgsz=imgsz or INFER_IMGSZ)
     detector.reset_tracker()
     pipe = Pipeline(detector, LocalFrame(lat, lon), source=f"detector:{drone_id}",
                     drone_id=drone_id, start_time=start_time, min_sightings=min_sightings)

@@ -20,7 +20,7 @@ class TrainSettings:
 
     architecture: str = "yolo11n.yaml"
     epochs: int = 15
-    imgsz: int = 320  # the training crops are 320 px; the pipeline runs whole frames at 640
+    imgsz: int = 320  # the training crops are 320 px; the pipeline runs whole frames at 832 (1.3x)
     batch: int = 16
     # images per optimizer step (ultralytics accumulates gradients up to it; its default 64 gives
     # a 1400-image epoch only 22 steps; stage 2 steps every batch)
@@ -251,16 +251,24 @@ def _stop_after(epochs: int):
     return stop
 
 
-def ship(best_pt: Path | str, weights_dir: Path | str = WEIGHTS_DIR, imgsz: int = 640) -> dict:
-    """Copy trained weights into the package as flyonce-yolo.pt and export flyonce-yolo.onnx."""
+def ship(best_pt: Path | str, weights_dir: Path | str = WEIGHTS_DIR,
+         imgsz: int | None = None) -> dict:
+    """Copy trained weights into the package as flyonce-yolo.pt and export flyonce-yolo.onnx.
+
+    ONNX Runtime runs at the export's fixed shape, so it is exported at the shape a 640x480
+    frame takes at ``imgsz`` (default: the pipeline's ``INFER_IMGSZ``), e.g. 640x832 at 832.
+    """
     os.environ.setdefault("YOLO_OFFLINE", "1")
     from ultralytics import YOLO
+
+    from detection.model import INFER_IMGSZ, letterbox_shape
 
     weights_dir = Path(weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
     pt = weights_dir / "flyonce-yolo.pt"
     shutil.copyfile(best_pt, pt)
-    onnx_tmp = YOLO(str(pt)).export(format="onnx", imgsz=imgsz, dynamic=False, simplify=False,
+    shape = list(letterbox_shape(imgsz or INFER_IMGSZ))
+    onnx_tmp = YOLO(str(pt)).export(format="onnx", imgsz=shape, dynamic=False, simplify=False,
                                     opset=17)
     onnx = weights_dir / "flyonce-yolo.onnx"
     if Path(onnx_tmp).resolve() != onnx.resolve():

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 from detection.cli import run_detect
-from detection.model import DEFAULT_WEIGHTS, Detector
+from detection.model import DEFAULT_WEIGHTS, INFER_IMGSZ, Detector
 from detection.pipeline import Pipeline
 from detection.sources import open_source
 from detection.telemetry import read_telemetry
@@ -32,7 +32,8 @@ from simulators.camera.patrol import PatrolPlan, write_clip
 from simulators.town.sample import sample_world
 
 
-def test_map(tmp: Path, images: int, weights: Path = DEFAULT_WEIGHTS) -> dict:
+def test_map(tmp: Path, images: int, weights: Path = DEFAULT_WEIGHTS,
+             imgsz: int = INFER_IMGSZ) -> dict:
     """mAP50 / mAP50-95 (and AP50 per class) of ``weights`` (.pt, and the .onnx beside it) on a
     freshly rendered test split (towns 301, 302)."""
     from ultralytics import YOLO
@@ -44,7 +45,7 @@ def test_map(tmp: Path, images: int, weights: Path = DEFAULT_WEIGHTS) -> dict:
     out = {}
     for name, w in (("pt", weights), ("onnx", weights.with_suffix(".onnx"))):
         with contextlib.redirect_stdout(sys.stderr):  # keep stdout to the one JSON line
-            m = YOLO(str(w), task="detect").val(data=str(data), split="test", imgsz=640,
+            m = YOLO(str(w), task="detect").val(data=str(data), split="test", imgsz=imgsz,
                                                        batch=1, device="cpu", plots=False,
                                                        verbose=False, project=str(tmp / "val"))
         out[f"map50_{name}"] = round(float(m.box.map50), 4)
@@ -52,14 +53,14 @@ def test_map(tmp: Path, images: int, weights: Path = DEFAULT_WEIGHTS) -> dict:
         if name == "pt":
             out["ap50_by_class_pt"] = {m.names[int(c)]: round(float(m.box.ap50[i]), 4)
                                        for i, c in enumerate(m.box.ap_class_index)}
-    out["ap50_by_size_pt"] = by_size(data.parent, weights)
+    out["ap50_by_size_pt"] = by_size(data.parent, weights, imgsz)
     out["test_images"] = images
     return out
 
 
-def by_size(ds: Path, weights: Path) -> dict:
+def by_size(ds: Path, weights: Path, imgsz: int = INFER_IMGSZ) -> dict:
     """AP50 by object size (sqrt of box area, px) on the same test images: the validator's
-    settings (conf 0.001, NMS IoU 0.7, 640 px), scored by COCO's evaluator per size range."""
+    settings (conf 0.001, NMS IoU 0.7, ``imgsz``), scored by COCO's evaluator per size range."""
     import cv2
     from ultralytics import YOLO
 
@@ -75,7 +76,7 @@ def by_size(ds: Path, weights: Path) -> dict:
         cx, cy, bw, bh = rows[:, 1] * w, rows[:, 2] * h, rows[:, 3] * w, rows[:, 4] * h
         truth.append(ImageBoxes(np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2],
                                          axis=1), rows[:, 0].astype(int)))
-        r = model.predict(bgr, imgsz=640, conf=0.001, iou=0.7, max_det=300, device="cpu",
+        r = model.predict(bgr, imgsz=imgsz, conf=0.001, iou=0.7, max_det=300, device="cpu",
                           verbose=False)[0].boxes
         dets.append(ImageBoxes(r.xyxy.numpy(), r.cls.numpy().astype(int), r.conf.numpy()))
     return ap50_by_size(truth, dets, list(model.names.values()))
@@ -86,16 +87,23 @@ def distance_m(lat0, lon0, lat1, lon1) -> float:
                       (lon1 - lon0) * 111_195.0 * math.cos(math.radians(lat0)))
 
 
-def patrol(tmp: Path, size_m: float, detector: Detector) -> tuple[dict, Path]:
-    """Event-level recall, precision and georeference error on a rendered patrol at 60 m."""
+def patrol(tmp: Path, size_m: float, detector: Detector, centre: tuple[float, float] | None = None,
+           seed: int = 11) -> tuple[dict, Path]:
+    """Event-level recall, precision and georeference error on a rendered patrol at 60 m.
+
+    The square is centred on ``centre`` (east, north m) or, by default, on the violation with
+    the most others within it; ``seed`` draws the clip's moving traffic and noise.
+    """
     world = sample_world()
     pts = np.array([(g.east_m, g.north_m) for g in world.violations()])
     half = size_m / 2
-    counts = [np.sum((np.abs(pts[:, 0] - e) < half) & (np.abs(pts[:, 1] - n) < half))
-              for e, n in pts[::5]]
-    e, n = pts[::5][int(np.argmax(counts))]
+    if centre is None:
+        counts = [np.sum((np.abs(pts[:, 0] - e) < half) & (np.abs(pts[:, 1] - n) < half))
+                  for e, n in pts[::5]]
+        centre = tuple(pts[::5][int(np.argmax(counts))])
+    e, n = centre
     plan = PatrolPlan(e - half, n - half, e + half, n + half, alt_rel_m=60.0, fps=2.0)
-    paths = write_clip(DroneCamera(world), plan, tmp / "patrol", seed=11)
+    paths = write_clip(DroneCamera(world), plan, tmp / "patrol", seed=seed)
     truth = json.loads(paths["truth"].read_text())["violations"]
     cands, stats = run_detect(paths["video"], detector=detector, rate_hz=2.0)
     # one-to-one greedy matching: same type, within 10 m, nearest first
@@ -118,7 +126,7 @@ def patrol(tmp: Path, size_m: float, detector: Detector) -> tuple[dict, Path]:
 
 
 def throughput(paths: dict, frames_n: int, rounds: int = 3,
-               weights: Path = DEFAULT_WEIGHTS) -> dict:
+               weights: Path = DEFAULT_WEIGHTS, imgsz: int = INFER_IMGSZ) -> dict:
     """Frames/s: bare ultralytics predict vs the whole pipeline (track, georef, merge), and
     PyTorch vs ONNX Runtime for bare predict, on the same decoded frames. The CPU is shared, so
     the methods take turns for ``rounds`` rounds and each keeps its best round."""
@@ -131,9 +139,9 @@ def throughput(paths: dict, frames_n: int, rounds: int = 3,
     p0 = poses.samples[0].pose
     bare = {name: YOLO(str(w), task="detect") for name, w in
             (("pt", weights), ("onnx", weights.with_suffix(".onnx")))}
-    det = Detector(weights)
+    det = Detector(weights, imgsz=imgsz)
     for m in bare.values():  # warm up
-        m.predict(frames[0].image_bgr, imgsz=640, device="cpu", verbose=False)
+        m.predict(frames[0].image_bgr, imgsz=imgsz, device="cpu", verbose=False)
     det.predict([frames[0].image_bgr])
     # ultralytics' select_device leaves torch min(8, cores - 1) threads (one on a 2-core
     # machine) while ONNX Runtime takes every core: say so beside the two figures
@@ -148,7 +156,7 @@ def throughput(paths: dict, frames_n: int, rounds: int = 3,
         for name, m in bare.items():
             t = time.perf_counter()
             for f in frames:
-                m.predict(f.image_bgr, imgsz=640, conf=0.25, iou=0.5, device="cpu",
+                m.predict(f.image_bgr, imgsz=imgsz, conf=0.25, iou=0.5, device="cpu",
                           verbose=False)
             best[f"bare_{name}"] = min(best[f"bare_{name}"], time.perf_counter() - t)
         det.reset_tracker()
@@ -173,6 +181,9 @@ def main() -> None:
     ap.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS,
                     help="a .pt with its .onnx beside it (default: the shipped weights), e.g. an "
                          "earlier commit's, to compare on the same machine")
+    ap.add_argument("--imgsz", type=int, default=INFER_IMGSZ,
+                    help=f"PyTorch input size, long side ({INFER_IMGSZ}, the pipeline's); the "
+                         "ONNX file runs at the shape it was exported at")
     args = ap.parse_args()
     weights = args.weights.resolve()
     if not weights.is_file() or not weights.with_suffix(".onnx").is_file():
@@ -191,12 +202,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         figures = {"weights": str(weights.relative_to(ROOT)) if weights.is_relative_to(ROOT)
-                   else str(weights), "cpu_threads": torch.get_num_threads()}
-        figures.update(test_map(tmp, test_images, weights))
-        det = Detector(weights)
+                   else str(weights), "cpu_threads": torch.get_num_threads(), "imgsz": args.imgsz}
+        figures.update(test_map(tmp, test_images, weights, args.imgsz))
+        det = Detector(weights, imgsz=args.imgsz)
         pf, paths = patrol(tmp, patrol_m, det)
         figures.update(pf)
-        figures.update(throughput(paths, frames_n, weights=weights))
+        figures.update(throughput(paths, frames_n, weights=weights, imgsz=args.imgsz))
     print(json.dumps(figures))
 
 

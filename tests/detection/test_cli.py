@@ -9,7 +9,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+import detection.model
 from detection.cli import detect, train, train_curves
+from detection.errors import WeightsError
+from detection.model import INFER_IMGSZ
 
 pytestmark = pytest.mark.slow
 
@@ -79,6 +82,21 @@ def test_detect_posts_with_bearer_token_and_retries_are_duplicates(clip, service
     assert statuses2 == [200] * len(statuses1)  # same ids: the service sees retries
     assert all(path == "/api/v1/candidates" and auth == "Bearer s3cret"
                for path, auth, _ in svc.requests)
+
+
+@pytest.mark.parametrize(("args", "expected"), [([], INFER_IMGSZ), (["--imgsz", "640"], 640)])
+def test_detect_runs_frames_at_the_pipeline_size_unless_told(clip, monkeypatch, args, expected):
+    paths, _, _ = clip
+    seen = {}
+
+    def fake_detector(weights, **kw):
+        seen.update(kw)
+        raise WeightsError("stopped before loading")
+
+    monkeypatch.setattr(detection.model, "Detector", fake_detector)
+    result = CliRunner().invoke(app_of(detect), [str(paths["video"]), *args])
+    assert result.exit_code == 2 and "stopped before loading" in result.output
+    assert seen["imgsz"] == expected
 
 
 def test_detect_on_unreadable_source_exits_with_a_message(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from detection.cli import run_detect
 from detection.errors import SourceError, TelemetryError, WeightsError
-from detection.model import DEFAULT_WEIGHTS, Detector
+from detection.model import DEFAULT_WEIGHTS, INFER_IMGSZ, Detector, letterbox_shape
 from detection.pipeline import Pipeline
 from detection.sources import open_source
 from simulators.camera import CameraPose, DroneCamera
@@ -75,6 +75,20 @@ def iou(a, b):
     x1, y1 = min(a[2], b[2]), min(a[3], b[3])
     inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_letterbox_shape_is_the_frame_scaled_to_imgsz_and_padded_to_the_stride():
+    assert letterbox_shape(640) == (480, 640)
+    assert letterbox_shape(832) == (640, 832)  # 480 x 1.3 = 624, padded to 640
+    assert letterbox_shape(832, (1920, 1080)) == (480, 832)  # 1080 x 832/1920 = 468 -> 480
+
+
+def test_the_shipped_onnx_file_takes_the_shape_pytorch_runs_frames_at():
+    import onnx
+
+    graph = onnx.load(str(DEFAULT_WEIGHTS.with_suffix(".onnx"))).graph
+    dims = [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim]
+    assert dims == [1, 3, *letterbox_shape(INFER_IMGSZ)]
 
 
 def test_shipped_model_sees_a_close_violation_and_onnx_agrees(world_plan, detector):
