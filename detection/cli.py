@@ -30,7 +30,7 @@ def detect(
     rate_hz: Annotated[float, typer.Option(help="frames per second of clip to analyse")] = 2.0,
     conf: Annotated[float, typer.Option(help="minimum detection confidence")] = 0.25,
     imgsz: Annotated[int | None, typer.Option(
-        help="PyTorch input size, long side (default 832: 640x480 frames at 1.3x); ONNX "
+        help="PyTorch input size, long side (default 1280: a 1280x960 frame as it is); ONNX "
              "weights run at the shape they were exported at")] = None,
     min_sightings: Annotated[int, typer.Option(help="sightings before a candidate")] = 2,
     origin: Annotated[str | None, typer.Option(

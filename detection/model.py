@@ -14,14 +14,14 @@ from detection.detections import Detections
 from detection.errors import WeightsError
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "flyonce-yolo.pt"
-# Frames go in at 1.3x: the model learned from 320 px crops at the camera's own scale, and run
-# on the val crops at 1.3x their size (416 px) it scored best of 1.0-1.5x (mAP50 0.620 -> 0.703
-# for the stage-7 weights): most objects are under 16 px, and upscaled they cover more of the
-# stride-8 grid. A 640x480 frame is letterboxed to 832x624; see the model card.
-INFER_IMGSZ = 832
+# Frames go in at 1280 px on their long side: the survey camera's own 1280x960 (simulators'
+# Intrinsics; the model learned from 320 px crops of such frames at the camera's scale), and a
+# 1920x1080 frame of an 84 deg camera downscaled to about the same metres per pixel. The weights
+# before stage 9 learned from 640x480 frames and ran them at 1.3x (832); see the model card.
+INFER_IMGSZ = 1280
 
 
-def letterbox_shape(imgsz: int, frame_wh: tuple[int, int] = (640, 480),
+def letterbox_shape(imgsz: int, frame_wh: tuple[int, int] = (1280, 960),
                     stride: int = 32) -> tuple[int, int]:
     """(height, width) a frame of ``frame_wh`` becomes at ``imgsz`` on its long side, padded to
     the stride: the fixed input shape the ONNX export is given (PyTorch pads the same way)."""

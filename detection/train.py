@@ -20,7 +20,7 @@ class TrainSettings:
 
     architecture: str = "yolo11n.yaml"
     epochs: int = 15
-    imgsz: int = 320  # the training crops are 320 px; the pipeline runs whole frames at 832 (1.3x)
+    imgsz: int = 320  # the training crops are 320 px; the pipeline runs whole frames at 1280
     batch: int = 16
     # images per optimizer step (ultralytics accumulates gradients up to it; its default 64 gives
     # a 1400-image epoch only 22 steps; stage 2 steps every batch)
@@ -149,7 +149,7 @@ def plot_curves(runs: list[tuple[str, Path | str]], out_png: Path | str) -> Path
     ax.set_ylabel("validation mAP")
     ax.set_ylim(0, max(0.5, ax.get_ylim()[1]))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="best")
     ax.set_title("Detector training: validation mAP per epoch")
     fig.tight_layout()
     out_png = Path(out_png)
@@ -255,8 +255,8 @@ def ship(best_pt: Path | str, weights_dir: Path | str = WEIGHTS_DIR,
          imgsz: int | None = None) -> dict:
     """Copy trained weights into the package as flyonce-yolo.pt and export flyonce-yolo.onnx.
 
-    ONNX Runtime runs at the export's fixed shape, so it is exported at the shape a 640x480
-    frame takes at ``imgsz`` (default: the pipeline's ``INFER_IMGSZ``), e.g. 640x832 at 832.
+    ONNX Runtime runs at the export's fixed shape, so it is exported at the shape a 1280x960
+    frame takes at ``imgsz`` (default: the pipeline's ``INFER_IMGSZ``), e.g. 960x1280 at 1280.
     """
     os.environ.setdefault("YOLO_OFFLINE", "1")
     from ultralytics import YOLO

@@ -35,7 +35,7 @@ class SplitSpec:
 # Train, val and test never share a town layout nor a pose seed.
 # Train and val are 320 px crops at full resolution, which is four times cheaper to learn from
 # on a CPU than whole frames and keeps every object at the scale the camera sees it; the test split
-# is whole 640x480 frames, as the pipeline sees them.
+# is whole frames of the camera (1280x960 by default), as the pipeline sees them.
 DEFAULT_SPLITS: dict[str, SplitSpec] = {
     "train": SplitSpec((101, 102, 103, 104, 105, 106), 700, 1, crop_px=320),
     "val": SplitSpec((201,), 60, 2, crop_px=320),

@@ -28,18 +28,20 @@ from detection.sources import open_source
 from detection.telemetry import read_telemetry
 from simulators.camera import DroneCamera
 from simulators.camera.dataset import DEFAULT_SPLITS, SplitSpec, export_yolo
+from simulators.camera.geometry import Intrinsics
 from simulators.camera.patrol import PatrolPlan, write_clip
 from simulators.town.sample import sample_world
 
 
 def test_map(tmp: Path, images: int, weights: Path = DEFAULT_WEIGHTS,
-             imgsz: int = INFER_IMGSZ) -> dict:
+             imgsz: int = INFER_IMGSZ, camera: Intrinsics | None = None) -> dict:
     """mAP50 / mAP50-95 (and AP50 per class) of ``weights`` (.pt, and the .onnx beside it) on a
-    freshly rendered test split (towns 301, 302)."""
+    freshly rendered test split (towns 301, 302) seen by ``camera`` (default: 1280x960)."""
     from ultralytics import YOLO
 
     spec = DEFAULT_SPLITS["test"]
-    data = export_yolo(tmp / "ds", {"test": SplitSpec(spec.town_seeds, images, spec.seed)})
+    data = export_yolo(tmp / "ds", {"test": SplitSpec(spec.town_seeds, images, spec.seed)},
+                       intrinsics=camera)
     # ultralytics insists on train and val keys; only the test split is evaluated
     data.write_text(data.read_text() + "train: images/test\nval: images/test\n")
     out = {}
@@ -88,7 +90,7 @@ def distance_m(lat0, lon0, lat1, lon1) -> float:
 
 
 def patrol(tmp: Path, size_m: float, detector: Detector, centre: tuple[float, float] | None = None,
-           seed: int = 11) -> tuple[dict, Path]:
+           seed: int = 11, camera: Intrinsics | None = None) -> tuple[dict, Path]:
     """Event-level recall, precision and georeference error on a rendered patrol at 60 m.
 
     The square is centred on ``centre`` (east, north m) or, by default, on the violation with
@@ -103,7 +105,7 @@ def patrol(tmp: Path, size_m: float, detector: Detector, centre: tuple[float, fl
         centre = tuple(pts[::5][int(np.argmax(counts))])
     e, n = centre
     plan = PatrolPlan(e - half, n - half, e + half, n + half, alt_rel_m=60.0, fps=2.0)
-    paths = write_clip(DroneCamera(world), plan, tmp / "patrol", seed=seed)
+    paths = write_clip(DroneCamera(world, camera), plan, tmp / "patrol", seed=seed)
     truth = json.loads(paths["truth"].read_text())["violations"]
     cands, stats = run_detect(paths["video"], detector=detector, rate_hz=2.0)
     # one-to-one greedy matching: same type, within 10 m, nearest first
@@ -184,7 +186,19 @@ def main() -> None:
     ap.add_argument("--imgsz", type=int, default=INFER_IMGSZ,
                     help=f"PyTorch input size, long side ({INFER_IMGSZ}, the pipeline's); the "
                          "ONNX file runs at the shape it was exported at")
+    ap.add_argument("--camera", default=None, metavar="WxH",
+                    help="render the test frames and the patrol at this size (default 1280x960, "
+                         "the simulator's camera; 640x480 with --imgsz 832 is how the weights "
+                         "before stage 9 were measured)")
     args = ap.parse_args()
+    camera = None
+    if args.camera:
+        try:
+            w, h = (int(v) for v in args.camera.lower().split("x"))
+        except ValueError:
+            sys.exit(f"error: --camera {args.camera!r} is not WIDTHxHEIGHT, e.g. 640x480")
+        camera = Intrinsics(w, h)
+    cam = camera or Intrinsics()
     weights = args.weights.resolve()
     if not weights.is_file() or not weights.with_suffix(".onnx").is_file():
         sys.exit(f"error: {weights} and {weights.with_suffix('.onnx')} must both exist "
@@ -202,10 +216,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         figures = {"weights": str(weights.relative_to(ROOT)) if weights.is_relative_to(ROOT)
-                   else str(weights), "cpu_threads": torch.get_num_threads(), "imgsz": args.imgsz}
-        figures.update(test_map(tmp, test_images, weights, args.imgsz))
+                   else str(weights), "cpu_threads": torch.get_num_threads(), "imgsz": args.imgsz,
+                   "camera_wh": [cam.width_px, cam.height_px]}
+        figures.update(test_map(tmp, test_images, weights, args.imgsz, camera))
         det = Detector(weights, imgsz=args.imgsz)
-        pf, paths = patrol(tmp, patrol_m, det)
+        pf, paths = patrol(tmp, patrol_m, det, camera=camera)
         figures.update(pf)
         figures.update(throughput(paths, frames_n, weights=weights, imgsz=args.imgsz))
     print(json.dumps(figures))

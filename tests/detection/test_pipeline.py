@@ -78,9 +78,10 @@ def iou(a, b):
 
 
 def test_letterbox_shape_is_the_frame_scaled_to_imgsz_and_padded_to_the_stride():
+    assert letterbox_shape(1280) == (960, 1280)  # the survey camera's frame as it is
     assert letterbox_shape(640) == (480, 640)
-    assert letterbox_shape(832) == (640, 832)  # 480 x 1.3 = 624, padded to 640
-    assert letterbox_shape(832, (1920, 1080)) == (480, 832)  # 1080 x 832/1920 = 468 -> 480
+    assert letterbox_shape(832, (640, 480)) == (640, 832)  # 480 x 1.3 = 624, padded to 640
+    assert letterbox_shape(1280, (1920, 1080)) == (736, 1280)  # 1080 x 1280/1920 = 720 -> 736
 
 
 def test_the_shipped_onnx_file_takes_the_shape_pytorch_runs_frames_at():

@@ -26,6 +26,13 @@ def test_focal_length_of_84_degree_camera():
     assert F_PX == pytest.approx(444.25, abs=0.01)
 
 
+def test_the_default_camera_is_1280x960_and_shows_a_2_m_stall_at_120_m_as_15_px():
+    cam = Intrinsics()
+    assert (cam.width_px, cam.height_px, cam.diag_fov_deg) == (1280, 960, 84.0)
+    # half diagonal 800 px over tan(42 deg) = 888.5 px; 2 m at 120 m: 2 * 888.5 / 120 = 14.8 px
+    assert 2.0 * cam.focal_px / 120.0 == pytest.approx(14.81, abs=0.01)
+
+
 @pytest.mark.parametrize("alt", [30.0, 60.0, 120.0])
 def test_nadir_footprint_is_image_size_times_altitude_over_focal(alt):
     pose = CameraPose(0, 0, alt, 0.0, -90.0)
@@ -67,7 +74,7 @@ def test_project_and_back_round_trip(pose):
 
 def test_rendered_boxes_sit_where_the_violations_are(town):
     g = town.violations()[3]
-    cam = DroneCamera(town)
+    cam = DroneCamera(town, INTR)
     pose = CameraPose(g.east_m + 4.0, g.north_m - 6.0, 50.0, 30.0, -90.0)
     frame = cam.render(pose)
     box = next(b for b in frame.boxes if b.object_id == g.object_id)
@@ -79,7 +86,7 @@ def test_rendered_boxes_sit_where_the_violations_are(town):
 
 
 def test_every_box_is_inside_the_frame_and_labelled(town):
-    cam = DroneCamera(town)
+    cam = DroneCamera(town, INTR)
     rng = np.random.default_rng(4)
     g = town.violations()[0]
     frame = cam.render(CameraPose(g.east_m, g.north_m - 40, 70, 0, -55), Look.sample(rng), rng)
@@ -94,11 +101,11 @@ def test_every_box_is_inside_the_frame_and_labelled(town):
 @pytest.mark.parametrize("pitch,alt", [(-30.0, 60.0), (-95.0, 60.0), (-90.0, 0.5)])
 def test_impossible_poses_are_refused_with_a_reason(town, pitch, alt):
     with pytest.raises(ValueError, match="pitch|altitude"):
-        DroneCamera(town).render(CameraPose(0, 0, alt, 0, pitch))
+        DroneCamera(town, INTR).render(CameraPose(0, 0, alt, 0, pitch))
 
 
 def test_randomised_looks_change_the_pixels_not_the_boxes(town):
-    cam = DroneCamera(town)
+    cam = DroneCamera(town, INTR)
     pose = CameraPose(0, 0, 60, 0, -90)
     clear = cam.render(pose)
     rng = np.random.default_rng(1)
@@ -219,7 +226,7 @@ def test_views_aimed_at_an_object_hold_it_and_its_crop_does_too(town):
     side from its centre, shifted inward at the frame's edge, so it is always in the crop."""
     from simulators.camera.dataset import crop, sample_view
 
-    cam = DroneCamera(town)
+    cam = DroneCamera(town, INTR)
     rng = np.random.default_rng(5)
     kinds = {o.object_id: o.kind for o in town.objects}
     by_place = {(o.east_m, o.north_m): o.object_id for o in town.objects}
