@@ -39,6 +39,8 @@ def detect(
         help="ISO 8601 time of the first frame: for telemetry without a clock, and to place "
              "a .tlog or a live mavlink: feed on the clip")] = None,
     folder_fps: Annotated[float, typer.Option(help="frame rate of a folder of images")] = 1.0,
+    batch: Annotated[int, typer.Option(
+        min=1, help="frames per model call (1 is fastest on a CPU; more on a GPU)")] = 1,
 ) -> None:
     """Detect street stalls and mobile fuel sales in drone video; print or post candidates."""
     from detection.errors import DetectionError
@@ -47,7 +49,7 @@ def detect(
         result = run_detect(source, telemetry=telemetry, weights=weights, drone_id=drone_id,
                             rate_hz=rate_hz, conf=conf, imgsz=imgsz,
                             min_sightings=min_sightings, origin=origin, start=start,
-                            folder_fps=folder_fps)
+                            folder_fps=folder_fps, batch=batch)
     except DetectionError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -68,7 +70,7 @@ def detect(
 
 def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate_hz=2.0,
                conf=0.25, imgsz=None, min_sightings=2, origin=None, start=None,
-               folder_fps=1.0, detector=None, on_skip=None):
+               folder_fps=1.0, detector=None, on_skip=None, batch=1):
     """(candidates, stats dict) for one clip; the body of ``flyonce detect`` without printing."""
     from detection.errors import TelemetryError
     from detection.mavlink_pose import URL_PREFIX, MavlinkPoseFeed
@@ -105,14 +107,14 @@ def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate
         return _run(source, poses, feed, weights=weights, drone_id=drone_id, rate_hz=rate_hz,
                     conf=conf, imgsz=imgsz, min_sightings=min_sightings, origin=origin,
                     start_time=start_time, folder_fps=folder_fps, detector=detector,
-                    on_skip=on_skip)
+                    on_skip=on_skip, batch=batch)
     finally:
         if feed is not None:
             feed.close()
 
 
 def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, imgsz, min_sightings,
-         origin, start_time, folder_fps, detector, on_skip):
+         origin, start_time, folder_fps, detector, on_skip, batch):
     from detection.errors import TelemetryError
     from detection.model import INFER_IMGSZ, Detector
     from detection.pipeline import Pipeline, Sampler
@@ -129,7 +131,8 @@ def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, imgsz, min_si
     detector = detector or Detector(weights, conf=conf, imgsz=imgsz or INFER_IMGSZ)
     detector.reset_tracker()
     pipe = Pipeline(detector, LocalFrame(lat, lon), source=f"detector:{drone_id}",
-                    drone_id=drone_id, start_time=start_time, min_sightings=min_sightings)
+                    drone_id=drone_id, start_time=start_time, min_sightings=min_sightings,
+                    batch=batch)
     frames = open_source(source, folder_fps=folder_fps, wanted=Sampler(rate_hz))
     if feed is not None:
         feed.start = start_time or feed.now()

@@ -99,6 +99,32 @@ def test_detect_runs_frames_at_the_pipeline_size_unless_told(clip, monkeypatch, 
     assert seen["imgsz"] == expected
 
 
+@pytest.mark.parametrize(("args", "expected"), [([], 1), (["--batch", "4"], 4)])
+def test_detect_runs_one_frame_a_model_call_unless_told(clip, detector, monkeypatch, args,
+                                                         expected):
+    paths, _, _ = clip
+    sizes = []
+    track = detector.track
+
+    def counting_track(images_bgr):
+        sizes.append(len(images_bgr))
+        return track(images_bgr)
+
+    monkeypatch.setattr(detection.model, "Detector", lambda *a, **kw: detector)
+    monkeypatch.setattr(detector, "track", counting_track)
+    result = CliRunner().invoke(app_of(detect), [str(paths["video"]), "--rate-hz", "1", *args])
+    assert result.exit_code == 0, result.output
+    # every call but the last carries exactly the batch; all frames pass through
+    assert sizes and set(sizes[:-1]) <= {expected} and 1 <= sizes[-1] <= expected
+    assert sum(sizes) == json.loads(result.stderr.splitlines()[-1])["stats"]["frames_used"]
+
+
+def test_detect_rejects_a_batch_under_one(clip):
+    paths, _, _ = clip
+    result = CliRunner().invoke(app_of(detect), [str(paths["video"]), "--batch", "0"])
+    assert result.exit_code == 2 and "--batch" in result.output
+
+
 def test_detect_on_unreadable_source_exits_with_a_message(tmp_path):
     result = CliRunner().invoke(app_of(detect), [str(tmp_path / "nope.mp4")])
     assert result.exit_code == 2
