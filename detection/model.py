@@ -14,14 +14,17 @@ from detection.detections import Detections
 from detection.errors import WeightsError
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "flyonce-yolo.pt"
-# Frames go in at 1280 px on their long side: the survey camera's own 1280x960 (simulators'
-# Intrinsics; the model learned from 320 px crops of such frames at the camera's scale), and a
-# 1920x1080 frame of an 84 deg camera downscaled to about the same metres per pixel. The weights
-# before stage 9 learned from 640x480 frames and ran them at 1.3x (832); see the model card.
-INFER_IMGSZ = 1280
+#: (width, height) px of the frames the shipped weights learned from: the simulator's survey
+#: camera (simulators' ``Intrinsics``, 84 deg diagonal; detection may not import it, so a test
+#: holds the two equal). Stages 1-8 learned from 640x480 and ran it at 1.3x (832); see the
+#: model card.
+FRAME_WH = (1280, 960)
+# Frames go in at their own size, 1.0x (best on the val crops); a 1920x1080 frame of an 84 deg
+# camera is downscaled to about the same metres per pixel.
+INFER_IMGSZ = max(FRAME_WH)
 
 
-def letterbox_shape(imgsz: int, frame_wh: tuple[int, int] = (1280, 960),
+def letterbox_shape(imgsz: int, frame_wh: tuple[int, int] = FRAME_WH,
                     stride: int = 32) -> tuple[int, int]:
     """(height, width) a frame of ``frame_wh`` becomes at ``imgsz`` on its long side, padded to
     the stride: the fixed input shape the ONNX export is given (PyTorch pads the same way)."""

@@ -191,14 +191,13 @@ def main() -> None:
                          "the simulator's camera; 640x480 with --imgsz 832 is how the weights "
                          "before stage 9 were measured)")
     args = ap.parse_args()
-    camera = None
+    camera = Intrinsics()
     if args.camera:
         try:
             w, h = (int(v) for v in args.camera.lower().split("x"))
         except ValueError:
             sys.exit(f"error: --camera {args.camera!r} is not WIDTHxHEIGHT, e.g. 640x480")
         camera = Intrinsics(w, h)
-    cam = camera or Intrinsics()
     weights = args.weights.resolve()
     if not weights.is_file() or not weights.with_suffix(".onnx").is_file():
         sys.exit(f"error: {weights} and {weights.with_suffix('.onnx')} must both exist "
@@ -217,7 +216,7 @@ def main() -> None:
         tmp = Path(d)
         figures = {"weights": str(weights.relative_to(ROOT)) if weights.is_relative_to(ROOT)
                    else str(weights), "cpu_threads": torch.get_num_threads(), "imgsz": args.imgsz,
-                   "camera_wh": [cam.width_px, cam.height_px]}
+                   "camera_wh": [camera.width_px, camera.height_px]}
         figures.update(test_map(tmp, test_images, weights, args.imgsz, camera))
         det = Detector(weights, imgsz=args.imgsz)
         pf, paths = patrol(tmp, patrol_m, det, camera=camera)

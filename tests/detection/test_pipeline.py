@@ -8,10 +8,10 @@ import pytest
 
 from detection.cli import run_detect
 from detection.errors import SourceError, TelemetryError, WeightsError
-from detection.model import DEFAULT_WEIGHTS, INFER_IMGSZ, Detector, letterbox_shape
+from detection.model import DEFAULT_WEIGHTS, FRAME_WH, INFER_IMGSZ, Detector, letterbox_shape
 from detection.pipeline import Pipeline
 from detection.sources import open_source
-from simulators.camera import CameraPose, DroneCamera
+from simulators.camera import CameraPose, DroneCamera, Intrinsics
 from simulators.camera.patrol import live_frames
 
 pytestmark = pytest.mark.slow
@@ -82,6 +82,11 @@ def test_letterbox_shape_is_the_frame_scaled_to_imgsz_and_padded_to_the_stride()
     assert letterbox_shape(640) == (480, 640)
     assert letterbox_shape(832, (640, 480)) == (640, 832)  # 480 x 1.3 = 624, padded to 640
     assert letterbox_shape(1280, (1920, 1080)) == (736, 1280)  # 1080 x 1280/1920 = 720 -> 736
+
+
+def test_the_weights_frame_size_is_the_simulated_cameras():
+    # detection cannot import simulators; the frames the weights learned from are its camera's
+    assert FRAME_WH == (Intrinsics().width_px, Intrinsics().height_px)
 
 
 def test_the_shipped_onnx_file_takes_the_shape_pytorch_runs_frames_at():
