@@ -16,6 +16,9 @@ def dataset(
              "default split's 700 over 6 towns")] = None,
     train_towns: Annotated[int, typer.Option(
         help="with --train-frames: over this many towns (101, 102, ...)")] = 6,
+    first_town: Annotated[int, typer.Option(
+        help="with --train-frames: the first train town (a fine-tuning run on towns no "
+             "earlier run saw); the range must stay clear of val 201 and test 301-302")] = 101,
     workers: Annotated[int, typer.Option(
         help="with --train-frames: render that many towns at once, in processes")] = 1,
     only: Annotated[list[str] | None, typer.Option(
@@ -30,7 +33,7 @@ def dataset(
     splits = dict(DEFAULT_SPLITS)
     if train_frames is not None:
         try:
-            splits["train"] = large_train_split(train_frames, train_towns)
+            splits["train"] = large_train_split(train_frames, train_towns, first_town)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--train-frames") from exc
     unknown = sorted(set(only or ()) - set(splits))

@@ -43,12 +43,20 @@ DEFAULT_SPLITS: dict[str, SplitSpec] = {
 }
 
 
-def large_train_split(frames: int, towns: int) -> SplitSpec:
+def large_train_split(frames: int, towns: int, first_town: int = 101) -> SplitSpec:
     """A bigger train split for a machine with many cores (``flyonce dataset --train-frames``):
-    towns 101, 102, ... (val and test use 201 and 301-302), rendered town by town in parallel."""
+    towns ``first_town``, ``first_town + 1``, ... rendered town by town in parallel. A later
+    ``first_town`` gives a fine-tuning run towns no earlier run saw; never the val or test towns."""
     if towns < 1 or frames < towns:
         raise ValueError(f"{frames} frames over {towns} towns: give at least one frame a town")
-    return SplitSpec(tuple(range(101, 101 + towns)), frames, 1, crop_px=320, per_town=True)
+    seeds = tuple(range(first_town, first_town + towns))
+    held_out = sorted(set(seeds) & {t for name in ("val", "test")
+                                    for t in DEFAULT_SPLITS[name].town_seeds})
+    if first_town < 1 or held_out:
+        raise ValueError(f"train towns {seeds[0]}-{seeds[-1]} would include held-out town(s) "
+                         f"{held_out or first_town}: pick a first town of 1 or more whose "
+                         "range stays clear of the val and test towns (201, 301-302)")
+    return SplitSpec(seeds, frames, 1, crop_px=320, per_town=True)
 
 
 def sample_pose(town: Town, rng: np.random.Generator) -> CameraPose:

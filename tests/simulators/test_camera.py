@@ -156,6 +156,17 @@ def test_a_large_train_split_needs_a_frame_for_every_town(frames, towns):
         large_train_split(frames, towns)
 
 
+def test_a_later_first_town_gives_new_towns_but_never_the_held_out_ones():
+    from simulators.camera.dataset import large_train_split
+
+    assert large_train_split(80, 40, first_town=141).town_seeds == tuple(range(141, 181))
+    # 181..220 would take the val town 201; 300..302 the test towns
+    with pytest.raises(ValueError, match=r"held-out town\(s\) \[201\]"):
+        large_train_split(80, 40, first_town=181)
+    with pytest.raises(ValueError, match=r"\[301, 302\]"):
+        large_train_split(3, 3, first_town=300)
+
+
 def test_dataset_command_renders_a_larger_train_split_and_only_the_splits_asked(tmp_path):
     import typer
     from typer.testing import CliRunner
@@ -173,6 +184,15 @@ def test_dataset_command_renders_a_larger_train_split_and_only_the_splits_asked(
                      "train_t102_00000_0.jpg", "train_t102_00000_1.jpg"]
     assert not (tmp_path / "ds" / "images" / "val").exists()
     assert "val:" not in (tmp_path / "ds" / "data.yaml").read_text()
+    later = CliRunner().invoke(app, [str(tmp_path / "ds2"), "--train-frames", "1",
+                                     "--train-towns", "1", "--first-town", "141",
+                                     "--only", "train"])
+    assert later.exit_code == 0, later.output
+    assert sorted(p.name for p in (tmp_path / "ds2" / "images" / "train").glob("*.jpg")) == [
+        "train_t141_00000_0.jpg", "train_t141_00000_1.jpg"]
+    clash = CliRunner().invoke(app, [str(tmp_path / "x"), "--train-frames", "2",
+                                     "--first-town", "200", "--train-towns", "2"])
+    assert clash.exit_code != 0 and "held-out" in clash.output
     bad = CliRunner().invoke(app, [str(tmp_path / "x"), "--only", "tset"])
     assert bad.exit_code != 0 and "no split named tset" in bad.output
 
