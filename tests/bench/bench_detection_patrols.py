@@ -1,0 +1,102 @@
+"""Event recall and precision of two sets of weights on the same three rendered patrols.
+
+The benchmark patrol (seed 11, where ``bench_detection.py`` measures) and the two tuning patrols
+elsewhere in the sample town (seeds 21 and 22), 240 m squares at 60 m, each rendered once and run
+through both the weights and the baseline, so the comparison holds on a noisy machine. Pooled
+figures count every violation and candidate of the three. One JSON line on stdout; never passes
+or fails on a figure.
+
+Run: python tests/bench/bench_detection_patrols.py --baseline OLD.pt [--plot patrols.png]
+(``git show COMMIT:detection/weights/flyonce-yolo.pt > OLD.pt`` gives an earlier stage)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from bench_detection import BENCH_SEED, ROOT, TUNING_PATROLS, render_patrol, score_patrol
+
+from detection.model import DEFAULT_WEIGHTS, Detector
+
+
+def pooled(runs: list[dict]) -> dict:
+    """Recall and precision over every violation and candidate of ``runs`` together."""
+    truth = sum(r["true_violations"] for r in runs)
+    cands = sum(r["candidates"] for r in runs)
+    return {"true_violations": truth, "candidates": cands,
+            "event_recall": round(sum(r["found"] for r in runs) / max(1, truth), 3),
+            "event_precision": round(sum(r["true_candidates"] for r in runs) / max(1, cands), 3)}
+
+
+def _plot(path: str, figures: dict, names: list[str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    patrols = [*figures["patrols"], "pooled"]
+    rows = {**figures["patrols"], "pooled": figures["pooled"]}
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), dpi=120, sharey=True)
+    x = np.arange(len(patrols))
+    keys = ("event_recall", "event_precision")
+    low = min(rows[p][n][k] for p in patrols for n in names for k in keys)
+    for ax, key in zip(axes, keys, strict=True):
+        for k, name in enumerate(names):
+            values = [rows[p][name][key] for p in patrols]
+            bars = ax.bar(x + (k - (len(names) - 1) / 2) * 0.38, values, 0.38,
+                          label=f"{name}: {Path(figures[name]).name}")
+            ax.bar_label(bars, [f"{v:.2f}" for v in values], fontsize=7)
+        ax.axhline(0.9, color="k", lw=0.8, ls="--")  # the issue's target
+        ax.set_xticks(x, [p if p == "pooled" else f"seed {p}" for p in patrols])
+        ax.set_title(key.replace("_", " ") + " (target 0.90 dashed)")
+        ax.set_ylim(max(0.0, np.floor(low * 10) / 10 - 0.1), 1.05)
+    axes[0].legend(loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS,
+                    help="the weights to measure (default: the shipped ones)")
+    ap.add_argument("--baseline", type=Path, required=True,
+                    help="the weights to compare against on the same clips, e.g. an earlier "
+                         "commit's detection/weights/flyonce-yolo.pt")
+    ap.add_argument("--size-m", type=float, default=240.0, help="patrol square side (240)")
+    ap.add_argument("--plot", help="write a PNG of recall and precision by patrol")
+    args = ap.parse_args()
+    for w in (args.weights, args.baseline):
+        if not w.is_file():
+            sys.exit(f"error: no weights at {w}; give a .pt file")
+    import torch
+
+    torch.set_num_threads(2)
+    detectors = {"weights": Detector(args.weights.resolve()),
+                 "baseline": Detector(args.baseline.resolve())}
+    centres = {BENCH_SEED: None, **TUNING_PATROLS}
+    figures: dict = {"weights": str(args.weights), "baseline": str(args.baseline),
+                     "size_m": args.size_m, "patrols": {}}
+    with tempfile.TemporaryDirectory() as d:
+        for seed, centre in centres.items():
+            print(f"patrol seed {seed}: rendering", file=sys.stderr, flush=True)
+            paths = render_patrol(Path(d), args.size_m, centre, seed)
+            figures["patrols"][str(seed)] = {}
+            for name, det in detectors.items():
+                print(f"patrol seed {seed}: {name}", file=sys.stderr, flush=True)
+                figures["patrols"][str(seed)][name] = score_patrol(paths, det)
+    figures["pooled"] = {name: pooled([p[name] for p in figures["patrols"].values()])
+                         for name in detectors}
+    if args.plot:
+        _plot(args.plot, figures, list(detectors))
+        figures["plot"] = str(Path(args.plot).resolve().relative_to(ROOT)) \
+            if Path(args.plot).resolve().is_relative_to(ROOT) else args.plot
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
