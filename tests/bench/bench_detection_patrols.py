@@ -1,9 +1,10 @@
-"""Event recall and precision of two sets of weights on the same three rendered patrols.
+"""Event recall and precision of two sets of weights on the same four rendered patrols.
 
-The benchmark patrol (seed 11, where ``bench_detection.py`` measures) and the two tuning patrols
-elsewhere in the sample town (seeds 21 and 22), 240 m squares at 60 m, each rendered once and run
-through both the weights and the baseline, so the comparison holds on a noisy machine. Pooled
-figures count every violation and candidate of the three. One JSON line on stdout; never passes
+The benchmark patrol (seed 11, where ``bench_detection.py`` measures), the two tuning patrols
+elsewhere in the sample town (seeds 21 and 22) and a fresh one never used for a choice (seed
+31), 240 m squares at 60 m, each rendered once and run through both the weights and the
+baseline, so the comparison holds on a noisy machine. Pooled figures count every violation and
+candidate of the four. One JSON line on stdout; never passes
 or fails on a figure.
 
 Run: python tests/bench/bench_detection_patrols.py --baseline OLD.pt [--plot patrols.png]
@@ -18,7 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_detection import BENCH_SEED, ROOT, TUNING_PATROLS, render_patrol, score_patrol
+from bench_detection import (BENCH_SEED, FRESH_PATROL, ROOT, TUNING_PATROLS, render_patrol,
+                             score_patrol)
 
 from detection.model import DEFAULT_WEIGHTS, Detector
 
@@ -78,7 +80,7 @@ def main() -> None:
     torch.set_num_threads(2)
     detectors = {"weights": Detector(args.weights.resolve()),
                  "baseline": Detector(args.baseline.resolve())}
-    centres = {BENCH_SEED: None, **TUNING_PATROLS}
+    centres = {BENCH_SEED: None, **TUNING_PATROLS, **FRESH_PATROL}
     figures: dict = {"weights": str(args.weights), "baseline": str(args.baseline),
                      "size_m": args.size_m, "patrols": {}}
     with tempfile.TemporaryDirectory() as d:
