@@ -19,8 +19,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_detection import (BENCH_SEED, FRESH_PATROL, ROOT, TUNING_PATROLS, render_patrol,
-                             score_patrol)
+from bench_detection import (
+    BENCH_SEED,
+    FRESH_PATROL,
+    ROOT,
+    TUNING_PATROLS,
+    render_patrol,
+    score_patrol,
+)
 
 from detection.model import DEFAULT_WEIGHTS, Detector
 
