@@ -138,6 +138,40 @@ def test_the_phone_page_fits_a_390_px_screen(browser, server: WebServer) -> None
     page.context.close()
 
 
+def _team_task_on_scene(http: httpx.Client, auth: dict, lat: float, lon: float) -> int:
+    """A confirmed stall with team t2 assigned and checked in: its resolve form is on tm2's phone."""
+    eid = http.post("/api/v1/candidates", json=candidate(lat=lat, lon=lon),
+                    headers=auth["det"]).json()["id"]
+    for path, body in ((f"/api/v1/events/{eid}/review", {"decision": "confirm"}),
+                       (f"/api/v1/events/{eid}/assign", {"team_id": "t2", "reason": "test"})):
+        r = http.post(path, json=body, headers=auth["op"])
+        assert r.status_code == 200, r.text
+    r = http.post(f"/api/v1/events/{eid}/on-scene", json={"reason": "team checked in"},
+                  headers=auth["tm2"])
+    assert r.status_code == 200, r.text
+    return eid
+
+
+def test_a_started_resolve_form_survives_a_live_update(browser, server: WebServer,
+                                                        http: httpx.Client, auth: dict) -> None:
+    # A team member picks a disposition and looks away (the select loses focus); a live update
+    # (a second task for the team) redraws the list: the choice must still be there.
+    first = _team_task_on_scene(http, auth, 29.4993, 120.9011)
+    page = open_page(browser, server, "/ui/team", user="tm2", viewport=PHONE)
+    page.wait_for_selector('#live-status[data-state="ok"]')
+    form = page.locator(f'.task[data-event="{first}"] form[data-form="resolve"]')
+    form.locator('select[name="disposition"]').select_option("removed")
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    second = _team_task_on_scene(http, auth, 29.5011, 120.8993)
+    page.locator(f'.task[data-event="{second}"]').wait_for()  # the list was redrawn
+    assert form.locator('select[name="disposition"]').input_value() == "removed"
+    # the new task's form is fresh, with the suggested disposition (a first offence: persuaded)
+    fresh = page.locator(f'.task[data-event="{second}"] select[name="disposition"]')
+    assert fresh.input_value() == "persuaded"
+    assert page.script_errors == []
+    page.context.close()
+
+
 def test_the_phone_reports_where_the_team_is(browser, server: WebServer, http: httpx.Client,
                                              auth: dict) -> None:
     spot = {"latitude": 29.4987, "longitude": 120.9042}

@@ -65,14 +65,19 @@ function render() {
   if (!tasks.length) { list.innerHTML = `<p class="muted">${esc(t("no_tasks"))}</p>`; return; }
   const open = document.activeElement && document.activeElement.closest("form");
   if (open) return;  // never wipe a form the user is filling in
+  // A resolve form the user has started (a disposition picked, a note, a photo) keeps its node
+  // across re-renders, even once it lost focus: a live update must not reset a choice (nor can
+  // a chosen photo be put back into a new file input).
+  const started = new Map([...list.querySelectorAll('form[data-form="resolve"][data-started]')]
+    .map((f) => [f.dataset.event, f]));
   list.innerHTML = "";
   for (const task of tasks) {
     const e = events.get(task.event_id);
-    if (e) list.append(taskCard(task, e));
+    if (e) list.append(taskCard(task, e, started));
   }
 }
 
-function taskCard(task, e) {
+function taskCard(task, e, started = new Map()) {
   const div = document.createElement("article");
   div.className = "task";
   div.dataset.task = task.id;
@@ -111,7 +116,7 @@ function taskCard(task, e) {
   if (!done && e.allowed_next.includes("on_scene") && task.state !== "on_scene") {
     buttons.append(btn(t("check_in"), "ok", "check-in", () => checkIn(e)));
   }
-  if (!done && e.allowed_next.includes("resolved")) div.append(resolveForm(e));
+  if (!done && e.allowed_next.includes("resolved")) div.append(started.get(String(e.id)) || resolveForm(e));
   return div;
 }
 
@@ -144,6 +149,10 @@ async function checkIn(e) {
 function resolveForm(e) {
   const form = document.createElement("form");
   form.dataset.form = "resolve";
+  form.dataset.event = e.id;
+  const start = () => { form.dataset.started = "1"; };
+  form.addEventListener("input", start);
+  form.addEventListener("change", start);
   form.innerHTML = `
     <label>${esc(t("disposition"))}<select name="disposition" required>
       ${DISPOSITIONS.map((d) => `<option value="${d}"${d === SUGGESTED[e.suggested_disposition] ? " selected" : ""}>${esc(label("disp", d))}</option>`).join("")}</select></label>
