@@ -49,13 +49,15 @@ def large_train_split(frames: int, towns: int, first_town: int = 101) -> SplitSp
     ``first_town`` gives a fine-tuning run towns no earlier run saw; never the val or test towns."""
     if towns < 1 or frames < towns:
         raise ValueError(f"{frames} frames over {towns} towns: give at least one frame a town")
+    if first_town < 1:
+        raise ValueError(f"the first train town must be 1 or more, got {first_town}")
     seeds = tuple(range(first_town, first_town + towns))
     held_out = sorted(set(seeds) & {t for name in ("val", "test")
                                     for t in DEFAULT_SPLITS[name].town_seeds})
-    if first_town < 1 or held_out:
+    if held_out:
         raise ValueError(f"train towns {seeds[0]}-{seeds[-1]} would include held-out town(s) "
-                         f"{held_out or first_town}: pick a first town of 1 or more whose "
-                         "range stays clear of the val and test towns (201, 301-302)")
+                         f"{held_out}: pick a first town whose range stays clear of the val "
+                         "and test towns (201, 301-302)")
     return SplitSpec(seeds, frames, 1, crop_px=320, per_town=True)
 
 

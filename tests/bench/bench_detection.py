@@ -117,6 +117,12 @@ def render_patrol(tmp: Path, size_m: float, centre: tuple[float, float] | None =
     return write_clip(DroneCamera(world, camera), plan, tmp / f"patrol-{seed}", seed=seed)
 
 
+def event_rates(found: int, truth: int, true_candidates: int, candidates: int) -> dict:
+    """Event recall (violations found of those there) and precision (candidates that were one)."""
+    return {"event_recall": round(found / max(1, truth), 3),
+            "event_precision": round(true_candidates / max(1, candidates), 3)}
+
+
 def score_patrol(paths: dict, detector: Detector) -> dict:
     """Event-level recall, precision and georeference error of ``detector`` on a rendered patrol:
     candidates matched one-to-one to the truth, same type, within 10 m, nearest first."""
@@ -134,8 +140,7 @@ def score_patrol(paths: dict, detector: Detector) -> dict:
     return {
         "patrol_frames": stats["frames_used"], "true_violations": len(truth),
         "candidates": len(cands), "found": len(used_t), "true_candidates": len(used_c),
-        "event_recall": round(len(used_t) / max(1, len(truth)), 3),
-        "event_precision": round(len(used_c) / max(1, len(cands)), 3),
+        **event_rates(len(used_t), len(truth), len(used_c), len(cands)),
         "georef_median_m": round(float(np.median(errors)), 2) if errors else None,
         "georef_p90_m": round(float(np.percentile(errors, 90)), 2) if errors else None,
     }

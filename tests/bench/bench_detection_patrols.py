@@ -22,8 +22,8 @@ from pathlib import Path
 from bench_detection import (
     BENCH_SEED,
     FRESH_PATROL,
-    ROOT,
     TUNING_PATROLS,
+    event_rates,
     render_patrol,
     score_patrol,
 )
@@ -33,11 +33,10 @@ from detection.model import DEFAULT_WEIGHTS, Detector
 
 def pooled(runs: list[dict]) -> dict:
     """Recall and precision over every violation and candidate of ``runs`` together."""
-    truth = sum(r["true_violations"] for r in runs)
-    cands = sum(r["candidates"] for r in runs)
-    return {"true_violations": truth, "candidates": cands,
-            "event_recall": round(sum(r["found"] for r in runs) / max(1, truth), 3),
-            "event_precision": round(sum(r["true_candidates"] for r in runs) / max(1, cands), 3)}
+    total = {k: sum(r[k] for r in runs)
+             for k in ("true_violations", "found", "candidates", "true_candidates")}
+    return {**total, **event_rates(total["found"], total["true_violations"],
+                                   total["true_candidates"], total["candidates"])}
 
 
 def _plot(path: str, figures: dict, names: list[str]) -> None:
@@ -101,8 +100,7 @@ def main() -> None:
                          for name in detectors}
     if args.plot:
         _plot(args.plot, figures, list(detectors))
-        figures["plot"] = str(Path(args.plot).resolve().relative_to(ROOT)) \
-            if Path(args.plot).resolve().is_relative_to(ROOT) else args.plot
+        figures["plot"] = args.plot
     print(json.dumps(figures))
 
 

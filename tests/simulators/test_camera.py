@@ -165,6 +165,8 @@ def test_a_later_first_town_gives_new_towns_but_never_the_held_out_ones():
         large_train_split(80, 40, first_town=181)
     with pytest.raises(ValueError, match=r"\[301, 302\]"):
         large_train_split(3, 3, first_town=300)
+    with pytest.raises(ValueError, match="1 or more, got 0"):
+        large_train_split(3, 3, first_town=0)
 
 
 def test_dataset_command_renders_a_larger_train_split_and_only_the_splits_asked(tmp_path):
