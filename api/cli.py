@@ -120,7 +120,7 @@ def report(
 # Subcommands owned by the other packages; their modules import nothing heavy at the top.
 from api.demo.cli import demo  # noqa: E402
 from api.patrols_cli import patrols_app  # noqa: E402
-from detection.cli import detect, train, train_curves  # noqa: E402
+from detection.cli import detect, mine, train, train_curves  # noqa: E402
 from dispatch.cli import fleet  # noqa: E402
 from simulators.camera.cli import clip, dataset  # noqa: E402
 from simulators.cli import sim  # noqa: E402
@@ -130,6 +130,7 @@ app.command("sim")(sim)
 app.command("detect")(detect)
 app.command("train")(train)
 app.command("train-curves")(train_curves)
+app.command("mine")(mine)
 app.command("fleet")(fleet)
 app.command("dataset")(dataset)
 app.command("clip")(clip)

@@ -223,6 +223,39 @@ def train(
     typer.echo(json.dumps(result))
 
 
+def mine(
+    data: Annotated[Path, typer.Argument(help="data.yaml of a rendered dataset (flyonce dataset)")],
+    out: Annotated[Path, typer.Option(help="folder for the mined train list and its data.yaml")
+               ] = Path("var/mined"),
+    weights: Annotated[Path | None, typer.Option(
+        help="the weights to score the crops with (default: the shipped .pt)")] = None,
+    easy_per_hard: Annotated[float, typer.Option(
+        help="crops the weights get right to keep for each one they get wrong")] = 1.0,
+    imgsz: Annotated[int, typer.Option(help="inference size: the crops' own (320)")] = 320,
+    seed: Annotated[int, typer.Option(help="draws the easy crops kept")] = 0,
+) -> None:
+    """Keep the train crops the weights get wrong (a false report or a miss), and a share of
+    the rest, as a data.yaml to fine-tune on (`flyonce train OUT/data.yaml ...`)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from detection import mine as mining
+    from detection.errors import DetectionError
+
+    with Progress(TextColumn("[bold]scoring crops"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True)) as bar:
+        task = bar.add_task("mine", total=None)
+        try:
+            summary = mining.mine(data, weights, out,
+                                  easy_per_hard=easy_per_hard, imgsz=imgsz, seed=seed,
+                                  progress=lambda done, total: bar.update(
+                                      task, completed=done, total=total))
+        except DetectionError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    typer.echo(json.dumps(summary))
+
+
 def train_curves(
     runs: Annotated[list[str], typer.Argument(
         help="LABEL=PATH of each run's results.csv, in training order (e.g. "
