@@ -7,8 +7,11 @@ baseline, so the comparison holds on a noisy machine. Pooled figures count every
 candidate of the four. One JSON line on stdout; never passes
 or fails on a figure.
 
-Run: python tests/bench/bench_detection_patrols.py --baseline OLD.pt [--plot patrols.png]
-(``git show COMMIT:detection/weights/flyonce-yolo.pt > OLD.pt`` gives an earlier stage)
+Run: python tests/bench/bench_detection_patrols.py --baseline OLD.pt [--also LABEL=OTHER.pt ...]
+[--clips DIR] [--plot patrols.png]
+(``git show COMMIT:detection/weights/flyonce-yolo.pt > OLD.pt`` gives an earlier stage;
+``--also`` scores more weights on the same clips, e.g. a run's last epoch beside its best;
+``--clips`` keeps the rendered clips in DIR and reuses them on the next run)
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ def _plot(path: str, figures: dict, names: list[str]) -> None:
     for ax, key in zip(axes, keys, strict=True):
         for k, name in enumerate(names):
             values = [rows[p][name][key] for p in patrols]
-            bars = ax.bar(x + (k - (len(names) - 1) / 2) * 0.38, values, 0.38,
+            width = 0.76 / len(names)
+            bars = ax.bar(x + (k - (len(names) - 1) / 2) * width, values, width,
                           label=f"{name}: {Path(figures[name]).name}")
             ax.bar_label(bars, [f"{v:.2f}" for v in values], fontsize=7)
         ax.axhline(0.9, color="k", lw=0.8, ls="--")  # the issue's target
@@ -67,6 +71,19 @@ def _plot(path: str, figures: dict, names: list[str]) -> None:
     fig.savefig(path)
 
 
+def clip_paths(clips: Path | None, tmp: Path, size_m: float, centre, seed: int) -> dict:
+    """The patrol's clip: rendered into ``tmp``, or kept in ``clips`` and reused from there when
+    a finished one is there (its truth file is written last)."""
+    if clips is None:
+        return render_patrol(tmp, size_m, centre, seed)
+    stem = clips / f"{size_m:g}m" / f"patrol-{seed}"
+    paths = {"video": stem.with_suffix(".mp4"), "srt": stem.with_suffix(".SRT"),
+             "truth": stem.with_suffix(".truth.json")}
+    if all(p.is_file() for p in paths.values()):
+        return paths
+    return render_patrol(stem.parent, size_m, centre, seed)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS,
@@ -74,24 +91,33 @@ def main() -> None:
     ap.add_argument("--baseline", type=Path, required=True,
                     help="the weights to compare against on the same clips, e.g. an earlier "
                          "commit's detection/weights/flyonce-yolo.pt")
+    ap.add_argument("--also", action="append", default=[], metavar="LABEL=PATH",
+                    help="more weights to score on the same clips (repeat)")
+    ap.add_argument("--clips", type=Path, help="keep the rendered clips here and reuse them")
     ap.add_argument("--size-m", type=float, default=240.0, help="patrol square side (240)")
     ap.add_argument("--plot", help="write a PNG of recall and precision by patrol")
     args = ap.parse_args()
-    for w in (args.weights, args.baseline):
+    weights = {"weights": args.weights, "baseline": args.baseline}
+    for item in args.also:
+        label, sep, path = item.partition("=")
+        if not sep or not path or label in weights:
+            sys.exit(f"error: --also {item!r} is not LABEL=PATH with a new label "
+                     "(e.g. last=var/runs11/run/weights/last.pt)")
+        weights[label] = Path(path)
+    for w in weights.values():
         if not w.is_file():
             sys.exit(f"error: no weights at {w}; give a .pt file")
     import torch
 
     torch.set_num_threads(2)
-    detectors = {"weights": Detector(args.weights.resolve()),
-                 "baseline": Detector(args.baseline.resolve())}
+    detectors = {name: Detector(w.resolve()) for name, w in weights.items()}
     centres = {BENCH_SEED: None, **TUNING_PATROLS, **FRESH_PATROL}
-    figures: dict = {"weights": str(args.weights), "baseline": str(args.baseline),
-                     "size_m": args.size_m, "patrols": {}}
+    figures: dict = {**{name: str(w) for name, w in weights.items()}, "size_m": args.size_m,
+                     "patrols": {}}
     with tempfile.TemporaryDirectory() as d:
         for seed, centre in centres.items():
             print(f"patrol seed {seed}: rendering", file=sys.stderr, flush=True)
-            paths = render_patrol(Path(d), args.size_m, centre, seed)
+            paths = clip_paths(args.clips, Path(d), args.size_m, centre, seed)
             figures["patrols"][str(seed)] = {}
             for name, det in detectors.items():
                 print(f"patrol seed {seed}: {name}", file=sys.stderr, flush=True)
