@@ -1,11 +1,12 @@
-"""Event recall and precision of two sets of weights on the same four rendered patrols.
+"""Event recall and precision of two or more sets of weights on the same five rendered patrols.
 
 The benchmark patrol (seed 11, where ``bench_detection.py`` measures), the two tuning patrols
-elsewhere in the sample town (seeds 21 and 22) and a fresh one never used for a choice (seed
-31), 240 m squares at 60 m, each rendered once and run through both the weights and the
-baseline, so the comparison holds on a noisy machine. Pooled figures count every violation and
-candidate of the four. One JSON line on stdout; never passes
-or fails on a figure.
+elsewhere in the sample town (seeds 21 and 22) and two fresh ones never used for a choice
+(seeds 31 and 41), 240 m squares at 60 m, each rendered once and run through every set of
+weights, so the comparison holds on a noisy machine. Pooled figures count every violation and
+candidate: of the three patrols a choice may look at (``pooled_chosen_on``), of the fresh ones
+(``pooled_fresh``) and of all five (``pooled``). One JSON line on stdout; never passes or fails
+on a figure.
 
 Run: python tests/bench/bench_detection_patrols.py --baseline OLD.pt [--also LABEL=OTHER.pt ...]
 [--clips DIR] [--plot patrols.png]
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from bench_detection import (
     BENCH_SEED,
-    FRESH_PATROL,
+    FRESH_PATROLS,
     TUNING_PATROLS,
     event_rates,
     render_patrol,
@@ -49,9 +50,10 @@ def _plot(path: str, figures: dict, names: list[str]) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    patrols = [*figures["patrols"], "pooled"]
-    rows = {**figures["patrols"], "pooled": figures["pooled"]}
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), dpi=120, sharey=True)
+    pools = {"pooled_chosen_on": "11+21+22", "pooled_fresh": "fresh", "pooled": "all"}
+    patrols = [*figures["patrols"], *pools]
+    rows = {**figures["patrols"], **{k: figures[k] for k in pools}}
+    fig, axes = plt.subplots(2, 1, figsize=(10, 6.5), dpi=120, sharey=True)
     x = np.arange(len(patrols))
     keys = ("event_recall", "event_precision")
     low = min(rows[p][n][k] for p in patrols for n in names for k in keys)
@@ -63,11 +65,12 @@ def _plot(path: str, figures: dict, names: list[str]) -> None:
                           label=f"{name}: {Path(figures[name]).name}")
             ax.bar_label(bars, [f"{v:.2f}" for v in values], fontsize=7)
         ax.axhline(0.9, color="k", lw=0.8, ls="--")  # the issue's target
-        ax.set_xticks(x, [p if p == "pooled" else f"seed {p}" for p in patrols])
+        ax.set_xticks(x, [f"pooled\n{pools[p]}" if p in pools else f"seed {p}" for p in patrols])
         ax.set_title(key.replace("_", " ") + " (target 0.90 dashed)")
         ax.set_ylim(max(0.0, np.floor(low * 10) / 10 - 0.1), 1.05)
-    axes[0].legend(loc="lower left")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(names), fontsize=8)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path)
 
 
@@ -111,7 +114,7 @@ def main() -> None:
 
     torch.set_num_threads(2)
     detectors = {name: Detector(w.resolve()) for name, w in weights.items()}
-    centres = {BENCH_SEED: None, **TUNING_PATROLS, **FRESH_PATROL}
+    centres = {BENCH_SEED: None, **TUNING_PATROLS, **FRESH_PATROLS}
     figures: dict = {**{name: str(w) for name, w in weights.items()}, "size_m": args.size_m,
                      "patrols": {}}
     with tempfile.TemporaryDirectory() as d:
@@ -122,8 +125,11 @@ def main() -> None:
             for name, det in detectors.items():
                 print(f"patrol seed {seed}: {name}", file=sys.stderr, flush=True)
                 figures["patrols"][str(seed)][name] = score_patrol(paths, det)
-    figures["pooled"] = {name: pooled([p[name] for p in figures["patrols"].values()])
-                         for name in detectors}
+    groups = {"pooled_chosen_on": [BENCH_SEED, *TUNING_PATROLS],
+              "pooled_fresh": list(FRESH_PATROLS), "pooled": list(centres)}
+    for key, seeds in groups.items():
+        figures[key] = {name: pooled([figures["patrols"][str(s)][name] for s in seeds])
+                        for name in detectors}
     if args.plot:
         _plot(args.plot, figures, list(detectors))
         figures["plot"] = args.plot
