@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from detection.candidate import MIN_MEAN_CONFIDENCE
+
 
 def detect(
     source: Annotated[str, typer.Argument(help="video file, RTSP/HTTP URL, or folder of images")],
@@ -33,6 +35,10 @@ def detect(
         help="PyTorch input size, long side (default 1280: a 1280x960 frame as it is); ONNX "
              "weights run at the shape they were exported at")] = None,
     min_sightings: Annotated[int, typer.Option(help="sightings before a candidate")] = 2,
+    min_mean_conf: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="a candidate's sightings must average this confidence (0: off; "
+                               "the default is set on the rendered patrols, see the model card)")
+    ] = MIN_MEAN_CONFIDENCE,
     origin: Annotated[str | None, typer.Option(
         help="LAT,LON of the local frame (default: the first pose)")] = None,
     start: Annotated[str | None, typer.Option(
@@ -48,7 +54,8 @@ def detect(
     try:
         result = run_detect(source, telemetry=telemetry, weights=weights, drone_id=drone_id,
                             rate_hz=rate_hz, conf=conf, imgsz=imgsz,
-                            min_sightings=min_sightings, origin=origin, start=start,
+                            min_sightings=min_sightings, min_mean_conf=min_mean_conf,
+                            origin=origin, start=start,
                             folder_fps=folder_fps, batch=batch)
     except DetectionError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -69,7 +76,8 @@ def detect(
 
 
 def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate_hz=2.0,
-               conf=0.25, imgsz=None, min_sightings=2, origin=None, start=None,
+               conf=0.25, imgsz=None, min_sightings=2, min_mean_conf=MIN_MEAN_CONFIDENCE,
+               origin=None, start=None,
                folder_fps=1.0, detector=None, on_skip=None, batch=1):
     """(candidates, stats dict) for one clip; the body of ``flyonce detect`` without printing."""
     from detection.errors import TelemetryError
@@ -105,7 +113,8 @@ def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate
                   "skipped", file=sys.stderr)
     try:
         return _run(source, poses, feed, weights=weights, drone_id=drone_id, rate_hz=rate_hz,
-                    conf=conf, imgsz=imgsz, min_sightings=min_sightings, origin=origin,
+                    conf=conf, imgsz=imgsz, min_sightings=min_sightings,
+                    min_mean_conf=min_mean_conf, origin=origin,
                     start_time=start_time, folder_fps=folder_fps, detector=detector,
                     on_skip=on_skip, batch=batch)
     finally:
@@ -114,7 +123,7 @@ def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate
 
 
 def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, imgsz, min_sightings,
-         origin, start_time, folder_fps, detector, on_skip, batch):
+         min_mean_conf, origin, start_time, folder_fps, detector, on_skip, batch):
     from detection.errors import TelemetryError
     from detection.model import INFER_IMGSZ, Detector
     from detection.pipeline import Pipeline, Sampler
@@ -132,7 +141,7 @@ def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, imgsz, min_si
     detector.reset_tracker()
     pipe = Pipeline(detector, LocalFrame(lat, lon), source=f"detector:{drone_id}",
                     drone_id=drone_id, start_time=start_time, min_sightings=min_sightings,
-                    batch=batch)
+                    min_mean_confidence=min_mean_conf, batch=batch)
     frames = open_source(source, folder_fps=folder_fps, wanted=Sampler(rate_hz))
     if feed is not None:
         feed.start = start_time or feed.now()

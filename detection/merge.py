@@ -10,7 +10,7 @@ from datetime import datetime
 import cv2
 import numpy as np
 
-from detection.candidate import EventCandidate
+from detection.candidate import MIN_MEAN_CONFIDENCE, EventCandidate
 
 _NAMESPACE = uuid.UUID("6f1c3c1e-8a7d-4d5e-9a59-0f1e2d3c4b5a")
 
@@ -46,6 +46,10 @@ class _Cluster:
     drones: set = field(default_factory=set)
 
     @property
+    def mean_confidence(self) -> float:
+        return self.weight / self.count
+
+    @property
     def east_m(self) -> float:
         return self.east_sum / self.weight
 
@@ -73,14 +77,18 @@ class SightingMerger:
     """Clusters sightings: same track, or the same type within ``radius_m`` and ``window_s``.
 
     ``to_wgs84(east_m, north_m) -> (lat, lon)`` is the local frame the sightings are in.
-    A cluster becomes a candidate once it has ``min_sightings`` sightings.
+    A cluster becomes a candidate once it has ``min_sightings`` sightings whose confidences
+    average ``min_mean_confidence`` or more (``MIN_MEAN_CONFIDENCE``; 0 turns the gate off).
     """
 
     def __init__(self, to_wgs84, source: str, *, radius_m: float = 8.0, window_s: float = 900.0,
-                 min_sightings: int = 2):
+                 min_sightings: int = 2, min_mean_confidence: float = MIN_MEAN_CONFIDENCE):
+        if not 0.0 <= min_mean_confidence <= 1.0:
+            raise ValueError(f"min_mean_confidence must be in 0..1, got {min_mean_confidence}")
         self.to_wgs84 = to_wgs84
         self.source = source
         self.radius_m, self.window_s, self.min_sightings = radius_m, window_s, min_sightings
+        self.min_mean_confidence = min_mean_confidence
         self._clusters: list[_Cluster] = []
         self._by_track: dict[tuple, _Cluster] = {}
 
@@ -110,10 +118,11 @@ class SightingMerger:
         return best
 
     def candidates(self) -> list[EventCandidate]:
-        """One candidate per cluster with enough sightings, in order of first sighting."""
+        """One candidate per cluster with enough sightings, confident enough on average, in order
+        of first sighting."""
         out = []
         for c in sorted(self._clusters, key=lambda c: c.first.time):
-            if c.count < self.min_sightings:
+            if c.count < self.min_sightings or c.mean_confidence < self.min_mean_confidence:
                 continue
             lat, lon = self.to_wgs84(c.east_m, c.north_m)
             kind = max(c.type_score, key=c.type_score.get)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from detection.candidate import EVENT_TYPES, EventCandidate
+from detection.candidate import EVENT_TYPES, MIN_MEAN_CONFIDENCE, EventCandidate
 from detection.errors import FrameError, TelemetryError
 from detection.georef import CameraModel, Pose, ground_offsets_m, position_error_m
 from detection.merge import Sighting, SightingMerger
@@ -65,7 +65,8 @@ class Pipeline:
     def __init__(self, detector, frame, *, source: str, drone_id: str | None = None,
                  camera: CameraModel | None = None, start_time: datetime | None = None,
                  track: bool = True, radius_m: float = 8.0, window_s: float = 900.0,
-                 min_sightings: int = 2, min_alt_m: float = 5.0, batch: int = 1):
+                 min_sightings: int = 2, min_mean_confidence: float = MIN_MEAN_CONFIDENCE,
+                 min_alt_m: float = 5.0, batch: int = 1):
         self.detector = detector
         self.frame = frame
         self.camera = camera or CameraModel()
@@ -77,7 +78,8 @@ class Pipeline:
         # frames/s against 3.74 one at a time (bare predict 3.95); a GPU wants larger batches.
         self.batch = max(1, batch)
         self.merger = SightingMerger(frame.to_wgs84, source, radius_m=radius_m,
-                                     window_s=window_s, min_sightings=min_sightings)
+                                     window_s=window_s, min_sightings=min_sightings,
+                                     min_mean_confidence=min_mean_confidence)
         self.stats = PipelineStats()
 
     def run(self, frames: Iterable[Frame], poses: PoseTrack | None = None,

@@ -160,10 +160,13 @@ class PatrolCameras:
         along_m = patrol_alt_m * intr.height_px / intr.focal_px
         self.spacing_m = along_m * (1.0 - overlap)
         self.detector = detector or Detector(conf=conf, imgsz=DOWNLINK_IMGSZ)
+        # no mean-confidence gate (detection.candidate.MIN_MEAN_CONFIDENCE): it was set on
+        # 1280x960 patrols of two or more sightings, and these are single 640x480 looks, each
+        # checked again by the zoom (bench_zoom_verify)
         self.pipelines = {
             drone_id: Pipeline(self.detector, scenario.town.frame, source=f"detector:{drone_id}",
                                drone_id=drone_id, track=False, min_sightings=min_sightings,
-                               batch=1)
+                               min_mean_confidence=0.0, batch=1)
             for drone_id in self.vehicles}
         self.stats = CameraStats()
         self.post_check = post_check

@@ -125,6 +125,26 @@ def test_detect_rejects_a_batch_under_one(clip):
     assert result.exit_code == 2 and "--batch" in result.output
 
 
+def test_detect_rejects_a_mean_confidence_gate_outside_0_to_1(clip):
+    paths, _, _ = clip
+    result = CliRunner().invoke(app_of(detect), [str(paths["video"]), "--min-mean-conf", "1.5"])
+    assert result.exit_code == 2 and "--min-mean-conf" in result.output
+
+
+def test_detect_passes_the_mean_confidence_gate_to_the_merger(clip, detector, monkeypatch):
+    # a gate of 1.0 asks every sighting to be certain: a detector's score never is, so the clip
+    # that gives candidates at the default gives none
+    paths, _, _ = clip
+    monkeypatch.setattr(detection.model, "Detector", lambda *a, **kw: detector)
+    lines = {}
+    for gate in ("0.42", "1.0"):
+        result = CliRunner().invoke(app_of(detect), [str(paths["video"]), "--rate-hz", "1",
+                                                     "--min-mean-conf", gate])
+        assert result.exit_code == 0, result.output
+        lines[gate] = [x for x in result.stdout.splitlines() if x.startswith("{")]
+    assert lines["0.42"] and lines["1.0"] == []
+
+
 def test_detect_on_unreadable_source_exits_with_a_message(tmp_path):
     result = CliRunner().invoke(app_of(detect), [str(tmp_path / "nope.mp4")])
     assert result.exit_code == 2

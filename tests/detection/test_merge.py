@@ -65,3 +65,28 @@ def test_single_sightings_are_held_back_and_ids_are_stable():
     a, b = run(), run()
     assert len(a) == 1
     assert a[0].source_event_id == b[0].source_event_id
+
+
+@pytest.mark.parametrize("confidences,candidates", [
+    ((0.25, 0.5), 0),  # averages 0.375: a look-alike the detector half-takes for a violation
+    ((0.375, 0.5), 1),  # averages 0.4375, over the 0.42 gate
+    ((0.25, 0.9), 1),  # one weak look of a real stall does not sink a clear one (0.575)
+    ((0.3, 0.35, 0.4, 0.45), 0),  # many sightings, none sure: 0.375
+])
+def test_the_mean_confidence_gate_drops_what_the_detector_only_half_believes(confidences,
+                                                                             candidates):
+    from detection.candidate import MIN_MEAN_CONFIDENCE
+
+    assert MIN_MEAN_CONFIDENCE == 0.42
+    m = SightingMerger(to_wgs84, "src", min_sightings=2)
+    off = SightingMerger(to_wgs84, "src", min_sightings=2, min_mean_confidence=0.0)
+    for i, c in enumerate(confidences):
+        m.add(s(t=i, e=0.5 * i, conf=c))
+        off.add(s(t=i, e=0.5 * i, conf=c))
+    assert len(m.candidates()) == candidates
+    assert len(off.candidates()) == 1  # with the gate off every cluster of two counts
+
+
+def test_a_gate_outside_0_to_1_is_refused():
+    with pytest.raises(ValueError, match="min_mean_confidence must be in 0..1, got 1.5"):
+        SightingMerger(to_wgs84, "src", min_mean_confidence=1.5)
