@@ -14,15 +14,23 @@ whole 1280x960 frame at, and at the pipeline's confidence (0.25).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 import yaml
 
 from detection.detections import Detections
 from detection.errors import DetectionError
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+# ultralytics' own box helpers, so the crops are read and matched the way its trainer reads them
+from ultralytics.data.utils import img2label_paths
+from ultralytics.utils.metrics import box_iou
+from ultralytics.utils.ops import xywhn2xyxy
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
@@ -40,18 +48,6 @@ class CropErrors:
         return bool(self.false or self.missed)
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in ``a`` (N, 4) with every box in ``b`` (M, 4), xyxy pixels."""
-    a, b = np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
 def crop_errors(truth_xyxy: np.ndarray, truth_class: np.ndarray, found: Detections,
                 size_px: tuple[int, int], iou_min: float = 0.3, min_side_px: float = 6.0,
                 edge_px: float = 2.0) -> CropErrors:
@@ -65,7 +61,8 @@ def crop_errors(truth_xyxy: np.ndarray, truth_class: np.ndarray, found: Detectio
     not enough to learn from, and mining them would fill the run with noise."""
     truth_xyxy = np.asarray(truth_xyxy, float).reshape(-1, 4)
     truth_class = np.asarray(truth_class, int).reshape(-1)
-    iou = iou_matrix(found.xyxy, truth_xyxy)
+    iou = box_iou(torch.as_tensor(found.xyxy, dtype=torch.float64).reshape(-1, 4),
+                  torch.as_tensor(truth_xyxy, dtype=torch.float64)).numpy()
     taken = np.zeros(len(truth_xyxy), bool)
     false = 0
     w, h = size_px
@@ -95,16 +92,20 @@ def read_yolo_labels(path: Path, size_px: tuple[int, int]) -> tuple[np.ndarray, 
         arr = np.array(rows, float)
     except ValueError as exc:
         raise DetectionError(f"{path}: not a YOLO label file ({exc})") from exc
-    cx, cy, bw, bh = arr[:, 1] * w, arr[:, 2] * h, arr[:, 3] * w, arr[:, 4] * h
-    xyxy = np.column_stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2])
+    xyxy = xywhn2xyxy(arr[:, 1:5], w=w, h=h)
     return xyxy, arr[:, 0].astype(int)
 
 
-def split_images(data_yaml: Path, split: str) -> tuple[Path, list[Path]]:
-    """The dataset root and the images of ``split`` named in a data.yaml (a folder)."""
+def load_data_yaml(data_yaml: Path) -> dict:
+    """A data.yaml, parsed; a clear error if there is none."""
     if not data_yaml.is_file():
         raise DetectionError(f"no dataset at {data_yaml}: render one with `flyonce dataset`")
-    spec = yaml.safe_load(data_yaml.read_text()) or {}
+    return yaml.safe_load(data_yaml.read_text()) or {}
+
+
+def split_images(data_yaml: Path, spec: dict, split: str) -> tuple[Path, list[Path]]:
+    """The dataset root and the images of ``split`` named in ``spec`` (``data_yaml`` parsed,
+    the split a folder)."""
     if split not in spec:
         raise DetectionError(f"{data_yaml} has no {split!r} split (it has "
                              f"{', '.join(k for k in spec if k in ('train', 'val', 'test'))})")
@@ -116,15 +117,6 @@ def split_images(data_yaml: Path, split: str) -> tuple[Path, list[Path]]:
     if not images:
         raise DetectionError(f"{folder} holds no images")
     return root, images
-
-
-def label_path(image: Path) -> Path:
-    """Where ultralytics looks for an image's labels: the last ``images`` folder becomes
-    ``labels``."""
-    parts = list(image.parts)
-    k = len(parts) - 1 - parts[::-1].index("images")
-    parts[k] = "labels"
-    return Path(*parts).with_suffix(".txt")
 
 
 def mine(data_yaml: Path | str, weights: Path | str | None, out_dir: Path | str, *,
@@ -139,7 +131,9 @@ def mine(data_yaml: Path | str, weights: Path | str | None, out_dir: Path | str,
     from detection.model import Detector
 
     data_yaml, out = Path(data_yaml), Path(out_dir)
-    root, images = split_images(data_yaml, "train")
+    spec = load_data_yaml(data_yaml)
+    root, images = split_images(data_yaml, spec, "train")
+    labels = dict(zip(images, map(Path, img2label_paths(images)), strict=True))
     detector = Detector(weights, imgsz=imgsz, conf=conf)
     verdicts: list[tuple[Path, CropErrors]] = []
     unreadable = 0
@@ -150,8 +144,7 @@ def mine(data_yaml: Path | str, weights: Path | str | None, out_dir: Path | str,
         unreadable += len(chunk) - len(ok)
         for (p, f), found in zip(ok, detector.predict([f for _, f in ok]), strict=True):
             size = (f.shape[1], f.shape[0])
-            verdicts.append((p, crop_errors(*read_yolo_labels(label_path(p), size), found,
-                                            size)))
+            verdicts.append((p, crop_errors(*read_yolo_labels(labels[p], size), found, size)))
         if progress:
             progress(min(start + batch, len(images)), len(images))
     hard = [p for p, v in verdicts if v.hard]
@@ -162,7 +155,6 @@ def mine(data_yaml: Path | str, weights: Path | str | None, out_dir: Path | str,
     out.mkdir(parents=True, exist_ok=True)
     train_list = out / "train.txt"
     train_list.write_text("".join(f"{p.resolve()}\n" for p in sorted(hard + keep_easy)))
-    spec = yaml.safe_load(data_yaml.read_text())
     val = spec.get("val")
     mined = {"path": str(root.resolve()), "train": str(train_list.resolve()), "names": spec["names"]}
     if val is not None:

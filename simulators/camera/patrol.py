@@ -91,6 +91,14 @@ def srt_block(index: int, t_s: float, dt_s: float, when: datetime, lat: float, l
             f"[gb_yaw: {yaw:.1f} gb_pitch: {pitch_deg:.1f} gb_roll: 0.0] </font>\n\n")
 
 
+def clip_files(out_stem: Path | str) -> dict[str, Path]:
+    """The files of a clip written at ``out_stem``: ``video`` (.mp4), ``srt`` (.SRT) and
+    ``truth`` (.truth.json, written last, so its presence marks a finished clip)."""
+    stem = Path(out_stem)
+    return {"video": stem.with_suffix(".mp4"), "srt": stem.with_suffix(".SRT"),
+            "truth": stem.with_suffix(".truth.json")}
+
+
 def write_clip(camera: DroneCamera, plan: PatrolPlan, out_stem: Path | str, seed: int = 0,
                min_frames_seen: int = 2, randomise: bool = True) -> dict[str, Path]:
     """Fly the plan and write ``<stem>.mp4``, ``<stem>.SRT`` and ``<stem>.truth.json``.
@@ -102,8 +110,7 @@ def write_clip(camera: DroneCamera, plan: PatrolPlan, out_stem: Path | str, seed
         raise ValueError("a clip needs a town with a geographic frame (e.g. sample_world())")
     stem = Path(out_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = {"video": stem.with_suffix(".mp4"), "srt": stem.with_suffix(".SRT"),
-             "truth": stem.with_suffix(".truth.json")}
+    paths = clip_files(stem)
     w, h = camera.intrinsics.width_px, camera.intrinsics.height_px
     writer = cv2.VideoWriter(str(paths["video"]), cv2.VideoWriter_fourcc(*"mp4v"), plan.fps,
                              (w, h))

@@ -29,7 +29,7 @@ from detection.telemetry import read_telemetry
 from simulators.camera import DroneCamera
 from simulators.camera.dataset import DEFAULT_SPLITS, SplitSpec, export_yolo
 from simulators.camera.geometry import Intrinsics
-from simulators.camera.patrol import PatrolPlan, write_clip
+from simulators.camera.patrol import PatrolPlan, clip_files, write_clip
 from simulators.town.sample import sample_world
 
 
@@ -102,12 +102,18 @@ FRESH_PATROLS = {31: (36.90198703940541, -1025.2965958253064),
 
 
 def render_patrol(tmp: Path, size_m: float, centre: tuple[float, float] | None = None,
-                  seed: int = BENCH_SEED, camera: Intrinsics | None = None) -> dict:
-    """A rendered patrol clip at 60 m, 2 frames/s, with its truth (``write_clip``'s paths).
+                  seed: int = BENCH_SEED, camera: Intrinsics | None = None,
+                  reuse: bool = False) -> dict:
+    """A rendered patrol clip at 60 m, 2 frames/s, with its truth (``write_clip``'s paths),
+    written as ``tmp/patrol-<seed>``; with ``reuse``, a finished clip already there is taken as
+    it is (the caller keeps one folder per size and camera).
 
     The square is centred on ``centre`` (east, north m) or, by default, on the violation with
     the most others within it; ``seed`` draws the clip's moving traffic and noise.
     """
+    stem = tmp / f"patrol-{seed}"
+    if reuse and all(p.is_file() for p in clip_files(stem).values()):
+        return clip_files(stem)
     world = sample_world()
     pts = np.array([(g.east_m, g.north_m) for g in world.violations()])
     half = size_m / 2
@@ -117,7 +123,7 @@ def render_patrol(tmp: Path, size_m: float, centre: tuple[float, float] | None =
         centre = tuple(pts[::5][int(np.argmax(counts))])
     e, n = centre
     plan = PatrolPlan(e - half, n - half, e + half, n + half, alt_rel_m=60.0, fps=2.0)
-    return write_clip(DroneCamera(world, camera), plan, tmp / f"patrol-{seed}", seed=seed)
+    return write_clip(DroneCamera(world, camera), plan, stem, seed=seed)
 
 
 def event_rates(found: int, truth: int, true_candidates: int, candidates: int) -> dict:

@@ -74,19 +74,6 @@ def _plot(path: str, figures: dict, names: list[str]) -> None:
     fig.savefig(path)
 
 
-def clip_paths(clips: Path | None, tmp: Path, size_m: float, centre, seed: int) -> dict:
-    """The patrol's clip: rendered into ``tmp``, or kept in ``clips`` and reused from there when
-    a finished one is there (its truth file is written last)."""
-    if clips is None:
-        return render_patrol(tmp, size_m, centre, seed)
-    stem = clips / f"{size_m:g}m" / f"patrol-{seed}"
-    paths = {"video": stem.with_suffix(".mp4"), "srt": stem.with_suffix(".SRT"),
-             "truth": stem.with_suffix(".truth.json")}
-    if all(p.is_file() for p in paths.values()):
-        return paths
-    return render_patrol(stem.parent, size_m, centre, seed)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS,
@@ -120,7 +107,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         for seed, centre in centres.items():
             print(f"patrol seed {seed}: rendering", file=sys.stderr, flush=True)
-            paths = clip_paths(args.clips, Path(d), args.size_m, centre, seed)
+            folder = args.clips / f"{args.size_m:g}m" if args.clips else Path(d)
+            paths = render_patrol(folder, args.size_m, centre, seed, reuse=args.clips is not None)
             figures["patrols"][str(seed)] = {}
             for name, det in detectors.items():
                 print(f"patrol seed {seed}: {name}", file=sys.stderr, flush=True)

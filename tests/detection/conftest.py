@@ -11,6 +11,20 @@ from simulators.camera.patrol import PatrolPlan, write_clip
 from simulators.town.sample import sample_world
 
 
+def rendered_crops(size_px: int = 320, seed: int = 0):
+    """Rendered crops of a 300 m town (seed 7), each cut around a true box of its frame when it
+    has one: ``(image_bgr, true boxes)``, without end."""
+    from simulators.camera.dataset import crop, sample_pose
+    from simulators.camera.randomise import Look
+    from simulators.town import build_town
+
+    cam = DroneCamera(build_town(7, bounds_m=(-150.0, -150.0, 150.0, 150.0)))
+    rng = np.random.default_rng(seed)
+    while True:
+        frame = cam.render(sample_pose(cam.town, rng), Look.sample(rng), rng)
+        yield crop(frame, size_px, rng, around=True)
+
+
 @pytest.fixture(scope="session")
 def detector():
     return Detector(DEFAULT_WEIGHTS)

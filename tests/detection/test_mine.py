@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from api.cli import app
 from detection.detections import Detections
 from detection.errors import DetectionError
-from detection.mine import crop_errors, iou_matrix, label_path, mine, read_yolo_labels
+from detection.mine import crop_errors, mine, read_yolo_labels
+from tests.detection.conftest import rendered_crops
 
 
 def _found(boxes, classes, confs=None) -> Detections:
@@ -23,12 +24,6 @@ def _found(boxes, classes, confs=None) -> Detections:
     n = len(boxes)
     confs = np.linspace(0.9, 0.5, n) if confs is None else np.asarray(confs, float)
     return Detections(boxes, confs, np.asarray(classes, int), np.full(n, -1))
-
-
-def test_iou_of_two_half_overlapping_squares_is_a_third():
-    # 10x10 squares shifted by 5 px: 50 px^2 shared, 150 px^2 covered
-    iou = iou_matrix(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 15, 10], [20, 20, 30, 30]]))
-    assert iou == pytest.approx(np.array([[1 / 3, 0.0]]))
 
 
 TRUTH = np.array([[100, 100, 140, 130], [200, 200, 220, 215]], float)
@@ -79,13 +74,6 @@ def test_yolo_labels_become_pixel_boxes(tmp_path):
         read_yolo_labels(p, (320, 320))
 
 
-def test_labels_are_where_ultralytics_looks_for_them(tmp_path):
-    from ultralytics.data.utils import img2label_paths
-
-    image = tmp_path / "images" / "train" / "t203_00001_0.jpg"
-    assert str(label_path(image)) == img2label_paths([str(image)])[0]
-
-
 def _write(root, stem, image, lines):
     cv2.imwrite(str(root / "images" / "train" / f"{stem}.jpg"), image)
     (root / "labels" / "train" / f"{stem}.txt").write_text("".join(f"{x}\n" for x in lines))
@@ -93,16 +81,7 @@ def _write(root, stem, image, lines):
 
 def _violation_crop(detector) -> np.ndarray:
     """A rendered 320 px crop in which the shipped weights report a violation at 0.5 or more."""
-    from simulators.camera import DroneCamera
-    from simulators.camera.dataset import crop, sample_pose
-    from simulators.camera.randomise import Look
-    from simulators.town import build_town
-
-    cam = DroneCamera(build_town(7, bounds_m=(-150.0, -150.0, 150.0, 150.0)))
-    rng = np.random.default_rng(1)
-    for _ in range(30):
-        frame = cam.render(sample_pose(cam.town, rng), Look.sample(rng), rng)
-        image, true = crop(frame, 320, rng, around=True)
+    for _, (image, true) in zip(range(30), rendered_crops(320, seed=1)):
         found = detector.predict([image])[0] if true else Detections.empty()
         if len(found) and found.confidence.max() >= 0.5:
             return image

@@ -12,6 +12,7 @@ from detection.errors import TrainingError
 from detection.model import DEFAULT_WEIGHTS
 from detection.train import TrainSettings, _cpu_bf16, _Fp32Loss, train
 from simulators.camera.dataset import SplitSpec, export_yolo
+from tests.detection.conftest import rendered_crops
 
 
 def test_an_unknown_precision_is_refused_before_anything_loads(tmp_path):
@@ -36,17 +37,8 @@ def test_cpu_bf16_swaps_the_trainer_autocast_for_one_run_only():
 
 def _batch(n_frames: int = 4, size_px: int = 320) -> dict:
     """Rendered crops with their true boxes, as ultralytics' trainer hands a batch to the loss."""
-    from simulators.camera import DroneCamera
-    from simulators.camera.dataset import crop, sample_pose
-    from simulators.camera.randomise import Look
-    from simulators.town import build_town
-
-    cam = DroneCamera(build_town(7, bounds_m=(-150.0, -150.0, 150.0, 150.0)))
-    rng = np.random.default_rng(0)
     images, cls, boxes, index = [], [], [], []
-    while len(images) < n_frames:
-        frame = cam.render(sample_pose(cam.town, rng), Look.sample(rng), rng)
-        image, true = crop(frame, size_px, rng, around=True)
+    for image, true in rendered_crops(size_px, seed=0):
         if not true:
             continue
         for b in true:
@@ -56,6 +48,8 @@ def _batch(n_frames: int = 4, size_px: int = 320) -> dict:
                           (x1 - x0) / size_px, (y1 - y0) / size_px])
             index.append(len(images))
         images.append(image[:, :, ::-1].transpose(2, 0, 1).copy())  # BGR HWC -> RGB CHW
+        if len(images) == n_frames:
+            break
     return {"img": torch.from_numpy(np.stack(images)).float() / 255,
             "cls": torch.tensor(cls, dtype=torch.float32),
             "bboxes": torch.tensor(boxes, dtype=torch.float32),
