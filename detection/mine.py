@@ -14,23 +14,19 @@ whole 1280x960 frame at, and at the pipeline's confidence (0.25).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 import yaml
 
 from detection.detections import Detections
 from detection.errors import DetectionError
 
-os.environ.setdefault("YOLO_OFFLINE", "1")
-# ultralytics' own box helpers, so the crops are read and matched the way its trainer reads them
-from ultralytics.data.utils import img2label_paths
-from ultralytics.utils.metrics import box_iou
-from ultralytics.utils.ops import xywhn2xyxy
+# ultralytics' own box helpers read and match the crops the way its trainer does; they are
+# imported where used, as everywhere in detection: importing ultralytics patches PIL.Image.open
+# for the whole process, which the service should not get from importing this module
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
@@ -59,6 +55,9 @@ def crop_errors(truth_xyxy: np.ndarray, truth_class: np.ndarray, found: Detectio
     truth (``simulators.camera.dataset.crop`` keeps a box only if half of it is inside). A true
     box whose shorter side is under ``min_side_px`` is not counted missed: a few pixels are
     not enough to learn from, and mining them would fill the run with noise."""
+    import torch
+    from ultralytics.utils.metrics import box_iou
+
     truth_xyxy = np.asarray(truth_xyxy, float).reshape(-1, 4)
     truth_class = np.asarray(truth_class, int).reshape(-1)
     iou = box_iou(torch.as_tensor(found.xyxy, dtype=torch.float64).reshape(-1, 4),
@@ -92,6 +91,8 @@ def read_yolo_labels(path: Path, size_px: tuple[int, int]) -> tuple[np.ndarray, 
         arr = np.array(rows, float)
     except ValueError as exc:
         raise DetectionError(f"{path}: not a YOLO label file ({exc})") from exc
+    from ultralytics.utils.ops import xywhn2xyxy
+
     xyxy = xywhn2xyxy(arr[:, 1:5], w=w, h=h)
     return xyxy, arr[:, 0].astype(int)
 
@@ -127,6 +128,7 @@ def mine(data_yaml: Path | str, weights: Path | str | None, out_dir: Path | str,
     ``out_dir/data.yaml`` (that list, the same val and class names) and ``out_dir/mining.json``
     (the counts); return the counts. ``progress(done, total)`` follows the scoring."""
     import cv2
+    from ultralytics.data.utils import img2label_paths
 
     from detection.model import Detector
 
