@@ -5,34 +5,33 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
-import sqlalchemy as sa
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
-from api import db
-from api.bus import AlertBus, RedisAlertBus
-from api.clock import Clock, clock_from_spec
-from api.errors import IllegalTransition, ServiceError
-from api.dispatcher import DispatchWorker
-from api.patrol_scheduler import PatrolScheduler
+from api.core import db
+from api.core.bus import AlertBus, RedisAlertBus
+from api.core.clock import Clock, SystemClock
+from api.core.settings import Settings, get_settings
+from api.core.zones import ZoneIndex
+from api.fleet.dispatcher import DispatchWorker
+from api.patrols.scheduler import PatrolScheduler
 from api.routes import (
     auth,
     codes,
     dispatch,
+    errors,
     events,
     fleet,
+    health,
+    hotspots,
     live,
     metrics,
-    offences,
     pages,
     patrols,
     persuasion,
 )
-from api.settings import Settings, get_settings
-from api.zones import ZoneIndex
 
 log = logging.getLogger("flyonce.api")
 
@@ -51,8 +50,16 @@ def _prepare(app: FastAPI) -> None:
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    """A ready-to-serve application; migrations run and zones load at startup."""
+    """A ready-to-serve application; migrations run and zones load at startup.
+
+    ``clock`` is the one clock of the service (wall time when None). Settings that name a
+    simulator clock need it built by the entry point (``api.main`` does), so a service never
+    mixes mission time and wall time by accident.
+    """
     settings = settings or get_settings()
+    if clock is None and settings.sim_clock:
+        raise ValueError("FLYONCE_SIM_CLOCK is set but no clock was given: start the service "
+                         "with `flyonce serve` (or uvicorn api.main:app), which builds it")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
@@ -82,47 +89,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.clock = clock or clock_from_spec(settings.sim_clock)
+    app.state.clock = clock or SystemClock()
 
-    @app.exception_handler(ServiceError)
-    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        body: dict = {"detail": exc.message}
-        if isinstance(exc, IllegalTransition):
-            body.update(state=exc.from_state, requested=exc.to_state, allowed_next=exc.allowed)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(body, status_code=exc.status_code, headers=headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-            problems.append(f"{where}: {err.get('msg')}")
-        return JSONResponse(
-            {"detail": "; ".join(problems) or "invalid request", "errors": jsonable(exc.errors())},
-            status_code=422,
-        )
-
-    @app.get("/healthz", tags=["health"], summary="200 when the database answers")
-    def healthz() -> JSONResponse:
-        try:
-            with app.state.engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-        except Exception as exc:  # any database failure means "not healthy"
-            return JSONResponse({"status": "unavailable", "detail": str(exc)[:200]}, status_code=503)
-        return JSONResponse({"status": "ok", "database": app.state.engine.dialect.name})
+    errors.install(app)
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:
         return RedirectResponse("/ui/")
 
-    for module in (auth, events, fleet, metrics, live, dispatch, persuasion, offences, codes,
-                   patrols):
+    for module in (health, auth, events, fleet, metrics, live, dispatch, persuasion, hotspots,
+                   codes, patrols):
         app.include_router(module.router)
     pages.install(app)
     return app
-
-
-def jsonable(errors: list[dict]) -> list[dict]:
-    """Validation errors with their (possibly unserialisable) context dropped."""
-    return [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors]

@@ -6,7 +6,7 @@ around the no-fly zones, report arrival within the arrival radius, hold over the
 ``release``, then return to launch. A drone that loses its link, is refused a command or hits a
 failsafe mid-task is replaced by the next best drone at once. Every step is reported as a
 ``MissionUpdate`` to the ``on_update`` callback (called on the event loop), which is how the
-service (api/dispatcher.py) or a demo hears of it:
+service (api/fleet/dispatcher.py) or a demo hears of it:
 
     dispatcher = Dispatcher(entries, planner, clock=clock, on_update=print)
     await dispatcher.start()

@@ -110,12 +110,12 @@ def _example(port: int, data_dir: Path) -> None:
     os.environ.setdefault("FLYONCE_DATA_DIR", str(data_dir))
     from sqlmodel import Session
 
-    from api import db
     from api.cli import serve
-    from api.clock import SystemClock
-    from api.seed import DEMO_PASSWORD, seed
-    from api.settings import get_settings
-    from api.zones import ZoneIndex
+    from api.core import db
+    from api.core.clock import SystemClock
+    from api.core.settings import get_settings
+    from api.core.zones import ZoneIndex
+    from api.demo.seed import DEMO_PASSWORD, seed
 
     settings = get_settings()
     engine = db.create_db_engine(settings.resolved_database_url)

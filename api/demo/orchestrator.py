@@ -229,10 +229,10 @@ class Demo:
         import uvicorn
         from sqlmodel import Session
 
-        from api import db, users
         from api.app import create_app
-        from api.models import GroundTeam
-        from api.settings import PersuasionRule, Settings
+        from api.core import db, users
+        from api.core.models import GroundTeam
+        from api.core.settings import PersuasionRule, Settings
         from simulators.clock import SimClock
         from simulators.fleet import Fleet
 
@@ -513,10 +513,10 @@ class Demo:
     def _score(self, operator: SimOperator | None, teams: SimTeams) -> DemoResult:
         from sqlmodel import Session, select
 
+        from api.core.models import Event, GroundTeam, Persuasion, Task
         from api.demo.scoring import report_sections, score, score_persuasion
-        from api.models import Event, GroundTeam, Persuasion, Task
-        from api.persuasion import load_figures
-        from api.report import build_report
+        from api.evaluation.persuasion_figures import load_figures
+        from api.evaluation.report import build_report
 
         with Session(self.app.state.engine) as session:
             events = list(session.exec(select(Event)).all())
@@ -534,7 +534,7 @@ class Demo:
                          self.heard, t0=self.t0)
         card.code_line = self._open_a_code(team_tasks, team_names)
         if self.config.patrol_week:
-            from api.patrols import generated_week_figures
+            from api.demo.patrol_week import generated_week_figures
 
             card.patrol_week_line = generated_week_figures(self.config.seed).line()
         cfg = self.config
@@ -552,7 +552,7 @@ class Demo:
 
     def _open_a_code(self, team_tasks: list, teams: dict[str, str]) -> str:
         """Open the public page of the first team task's code (亮码), as a phone scanning it."""
-        from api.taskcodes import PublicPageError, check_public_page
+        from api.demo.taskcode_pages import PublicPageError, check_public_page
 
         task = next((t for t in team_tasks if t.code and t.team_id in teams), None)
         if task is None:
@@ -593,4 +593,3 @@ class Demo:
         with contextlib.suppress(KeyboardInterrupt):
             while self._server_thread is not None and self._server_thread.is_alive():
                 self._server_thread.join(timeout=0.5)
-

@@ -16,7 +16,7 @@ repeat offender: ``repeat_after_s`` after it was dealt with (by a team or a warn
 at the same place, and a citizen phones it in again (``repeat_calls_due``). "Dealt with" means
 both that the vendor left and that the service closed the case (``case_closed``, told by the
 orchestrator once the event there is resolved): a vendor who came back while the control room
-still held the first case open would be the same occurrence, not a repeat (api/offences.py), and
+still held the first case open would be the same occurrence, not a repeat (api/lifecycle/offences.py), and
 on a slow machine the drone's watch can close a persuaded case long after the vendor packed up.
 """
 

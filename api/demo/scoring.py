@@ -19,8 +19,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from api.events import percentile, response_figures
-from api.models import Event
+from api.core.models import Event
+from api.lifecycle.events import percentile, response_figures
 
 MATCH_RADIUS_M = 20.0
 
@@ -178,7 +178,7 @@ def score_persuasion(card: Scorecard, scenario, events: list[Event], persuasions
                      team_tasks: list, figures, heard: list[tuple[float, str, int, bool]], *,
                      t0: datetime) -> None:
     """Fill ``card``'s persuasion figures: ``persuasions`` and ``team_tasks`` are the service's
-    rows, ``figures`` its ``api.persuasion.PersuasionFigures``, ``heard`` (mission s, drone,
+    rows, ``figures`` its ``api.evaluation.persuasion_figures.PersuasionFigures``, ``heard`` (mission s, drone,
     object id, complied) what the scenario's vendors heard."""
     by_event: dict[int, list] = {}
     for p in persuasions:
@@ -328,10 +328,10 @@ def detection_figure(card: Scorecard) -> bytes | None:
 
 
 def report_sections(card: Scorecard, timings) -> list:
-    """The demo's own sections of the closed-loop report (``api.report.Section``)."""
+    """The demo's own sections of the closed-loop report (``api.evaluation.report.Section``)."""
     import html
 
-    from api.report import Section
+    from api.evaluation.report import Section
 
     table = "<table>" + "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
                                 for k, v in scorecard_rows(card, timings)) + "</table>"

@@ -6,13 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
-from sqlmodel import select
 
-from api import users
-from api.db import writing
-from api.deps import Admin, CurrentUser, SessionDep, SettingsDep, Unauthorized
-from api.auth import create_token
-from api.schemas import Token, UserIn, UserPublic
+from api.core import users
+from api.core.auth import create_token
+from api.core.db import writing
+from api.core.schemas import Token, UserIn, UserPublic
+from api.routes.deps import Admin, CurrentUser, SessionDep, SettingsDep, Unauthorized
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -43,6 +42,4 @@ def create_user(body: UserIn, _admin: Admin, session: SessionDep) -> UserPublic:
 
 @router.get("/users", response_model=list[UserPublic], summary="List users (admin)")
 def list_users(_admin: Admin, session: SessionDep) -> list[UserPublic]:
-    from api.models import User
-
-    return [UserPublic.model_validate(u) for u in session.exec(select(User).order_by(User.id))]
+    return [UserPublic.model_validate(u) for u in users.all_users(session)]

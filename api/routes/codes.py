@@ -1,5 +1,5 @@
 """Routes for task codes (亮码): a task's QR image for staff, and for the public the task's
-read-only page, its JSON, and feedback. What the public may see is decided in `api.taskcodes`.
+read-only page, its JSON, and feedback. What the public may see is decided in `api.enforcement.taskcodes`.
 
 Every route is a plain `def`: FastAPI runs it in its threadpool, so the view and feedback writes
 never run on the event loop.
@@ -13,11 +13,11 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api import taskcodes
-from api.deps import ClockDep, Reader, SessionDep, SettingsDep, team_scope
-from api.errors import Forbidden, NotFound
-from api.models import Task
-from api.settings import Settings
+from api.core.errors import NotFound
+from api.core.settings import Settings
+from api.enforcement import taskcodes
+from api.lifecycle.tasks import visible_task
+from api.routes.deps import ClockDep, Reader, SessionDep, SettingsDep, team_scope
 
 router = APIRouter(tags=["task codes"])
 
@@ -45,16 +45,6 @@ def _base_url(settings: Settings, request: Request) -> str:
     return settings.public_base_url or str(request.base_url)
 
 
-def _staff_task(session, user, task_id: int) -> Task:
-    task = session.get(Task, task_id)
-    if task is None:
-        raise NotFound(f"no task with id {task_id}; list tasks with GET /api/v1/tasks")
-    team_id = team_scope(user)
-    if team_id is not None and task.team_id != team_id:
-        raise Forbidden(f"task {task_id} belongs to another team")
-    return task
-
-
 def _client(request: Request, settings: Settings) -> str:
     host = request.client.host if request.client else None
     return taskcodes.client_tag(settings.resolved_secret_key(), host)
@@ -65,7 +55,7 @@ def _client(request: Request, settings: Settings) -> str:
             summary="The task's QR code as SVG: it opens the task's public page")
 def task_qr_svg(task_id: int, request: Request, user: Reader, session: SessionDep,
                 settings: SettingsDep) -> Response:
-    task = _staff_task(session, user, task_id)
+    task = visible_task(session, task_id, team_id=team_scope(user))
     url = taskcodes.public_url(_base_url(settings, request), task.code)
     return Response(taskcodes.qr_svg(url), media_type="image/svg+xml",
                     headers={"Cache-Control": "private, no-cache", "X-Public-URL": url})
@@ -77,7 +67,7 @@ def task_qr_svg(task_id: int, request: Request, user: Reader, session: SessionDe
 def task_qr_png(task_id: int, request: Request, user: Reader, session: SessionDep,
                 settings: SettingsDep,
                 scale: int = Query(6, ge=1, le=20, description="pixels per module")) -> Response:
-    task = _staff_task(session, user, task_id)
+    task = visible_task(session, task_id, team_id=team_scope(user))
     url = taskcodes.public_url(_base_url(settings, request), task.code)
     return Response(taskcodes.qr_png(url, scale=scale), media_type="image/png",
                     headers={"Cache-Control": "private, no-cache", "X-Public-URL": url})

@@ -7,9 +7,9 @@ import math
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Operator, Reader
-from api.dispatcher import DispatchWorker, drone_view_json
-from api.errors import BadInput, NotFound
+from api.core.errors import BadInput, NotFound
+from api.fleet.dispatcher import DispatchWorker, drone_view_json
+from api.routes.deps import Operator, Reader
 from dispatch.planner import Option
 from geofence import NoRouteFound, lawnmower
 

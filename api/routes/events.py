@@ -8,30 +8,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
-from sqlmodel import Session, func, select
 
-from api import events as verbs
-from api.bus import AlertBus
-from api.db import writing
-from api.deps import (
-    BusDep,
-    ClockDep,
-    FieldWorker,
-    Operator,
-    Reader,
-    Reporter,
-    SessionDep,
-    SettingsDep,
-    ZonesDep,
-    team_scope,
-)
-from api.errors import NotFound
-from api.lifecycle import State
-from api.media import check_image, store_image
-from api.models import AuditEntry, Event, Evidence, Task
-from api.offences import OffenceRules, prior_events
-from api.queries import events_query
-from api.schemas import (
+from api.core.bus import AlertBus
+from api.core.db import writing
+from api.core.media import check_image
+from api.lifecycle import events as verbs
+from api.lifecycle import queries
+from api.lifecycle.evidence import add_evidence, evidence_by_id, evidence_public
+from api.lifecycle.offences import OffenceRules
+from api.lifecycle.queries import events_query
+from api.lifecycle.schemas import (
     AssignIn,
     AuditPublic,
     CandidateIn,
@@ -43,56 +29,28 @@ from api.schemas import (
     EvidencePublic,
     NoteIn,
     ReviewIn,
-    TaskPublic,
 )
-from api.settings import Settings
+from api.lifecycle.states import State
+from api.routes.deps import (
+    BusDep,
+    ClockDep,
+    FieldWorker,
+    Operator,
+    Reader,
+    Reporter,
+    SessionDep,
+    SettingsDep,
+    ZonesDep,
+    team_scope,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
 
-def _commit_and_publish(session: Session, bus: AlertBus, outcome: verbs.Outcome) -> None:
+def _commit_and_publish(session: SessionDep, bus: AlertBus, outcome: verbs.Outcome) -> None:
     session.commit()
     for alert in outcome.alerts:
         bus.publish(alert)
-
-
-def _add_evidence(
-    session: Session, settings: Settings, event_id: int, data: bytes, *, kind: str, by: str,
-    now: datetime, checked: tuple[str, str] | None = None,
-) -> Evidence:
-    stored = store_image(settings.resolved_media_dir, event_id, data,
-                         max_bytes=settings.max_upload_bytes, checked=checked)
-    evidence = Evidence(event_id=event_id, kind=kind, path=stored.path,
-                        content_type=stored.content_type, size_bytes=stored.size_bytes,
-                        sha256=stored.sha256, uploaded_by=by, created_at=now)
-    session.add(evidence)
-    return evidence
-
-
-def _detail(session: Session, event: Event) -> EventDetail:
-    detail = EventDetail.model_validate(verbs.event_public(event).model_dump())
-    detail.timeline = [AuditPublic.model_validate(a) for a in session.exec(
-        select(AuditEntry).where(AuditEntry.event_id == event.id).order_by(AuditEntry.id)).all()]
-    detail.evidence = []
-    for ev in session.exec(select(Evidence).where(Evidence.event_id == event.id)
-                           .order_by(Evidence.id)).all():
-        view = EvidencePublic.model_validate(ev)
-        view.url = f"/api/v1/evidence/{ev.id}"
-        detail.evidence.append(view)
-    detail.tasks = [TaskPublic.model_validate(t) for t in session.exec(
-        select(Task).where(Task.event_id == event.id).order_by(Task.id)).all()]
-    detail.prior_events = prior_events(session, event)
-    return detail
-
-
-def _visible_event(session: Session, user, event_id: int) -> Event:
-    event = session.get(Event, event_id)
-    if event is None:
-        raise NotFound(f"no event with id {event_id}; list events with GET /api/v1/events")
-    team_id = team_scope(user)
-    if team_id is not None:
-        verbs.team_task(session, event_id, team_id)
-    return event
 
 
 @router.post(
@@ -113,8 +71,9 @@ def ingest_candidate(
     with writing(session):
         outcome = verbs.ingest_committed(session, candidate, zones=zones, actor=user.username, now=now)
         if outcome.created and snapshot is not None:
-            _add_evidence(session, settings, outcome.event.id, snapshot, kind="snapshot",
-                          by=user.username, now=now, checked=checked)
+            add_evidence(session, outcome.event.id, snapshot, media_dir=settings.resolved_media_dir,
+                         max_bytes=settings.max_upload_bytes, kind="snapshot", by=user.username,
+                         now=now, checked=checked)
             session.commit()
     if not outcome.created:
         response.status_code = status.HTTP_200_OK
@@ -139,31 +98,25 @@ def list_events(
     offset: int = Query(0, ge=0),
 ) -> EventPage:
     query = events_query(since=since, until=until, zone_kind=zone_kind, zone_id=zone_id, bbox=bbox)
-    if state:
-        query = query.where(Event.state.in_([s.value for s in state]))
-    if type:
-        query = query.where(Event.type.in_([t.value for t in type]))
-    team_id = team_scope(user)
-    if team_id is not None:
-        query = query.where(Event.id.in_(select(Task.event_id).where(Task.team_id == team_id)))
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(Event.detected_at.desc(), Event.id.desc())
-                        .offset(offset).limit(limit)).all()
+    total, rows = queries.event_page(
+        session, query, states=[s.value for s in state] if state else None,
+        types=[t.value for t in type] if type else None, team_id=team_scope(user),
+        limit=limit, offset=offset)
     return EventPage(total=total, items=[verbs.event_public(e) for e in rows])
 
 
 @router.get("/events/{event_id}", response_model=EventDetail,
             summary="One event with its whole timeline, evidence and tasks")
 def get_event(event_id: int, user: Reader, session: SessionDep) -> EventDetail:
-    return _detail(session, _visible_event(session, user, event_id))
+    event = queries.visible_event(session, event_id, team_id=team_scope(user))
+    return queries.event_detail(session, event)
 
 
 @router.get("/events/{event_id}/audit", response_model=list[AuditPublic],
             summary="The event's audit trail: every transition, who, when, why")
 def get_audit(event_id: int, user: Reader, session: SessionDep) -> list[AuditPublic]:
-    _visible_event(session, user, event_id)
-    return [AuditPublic.model_validate(a) for a in session.exec(
-        select(AuditEntry).where(AuditEntry.event_id == event_id).order_by(AuditEntry.id)).all()]
+    queries.visible_event(session, event_id, team_id=team_scope(user))
+    return [AuditPublic.model_validate(a) for a in queries.audit_of(session, event_id)]
 
 
 @router.post("/events/{event_id}/review", response_model=EventPublic,
@@ -185,7 +138,7 @@ def assign_event(event_id: int, body: AssignIn, user: Operator, session: Session
     with writing(session):
         outcome, _tasks = verbs.assign(session, event_id, body, actor=user.username, now=clock.now())
         _commit_and_publish(session, bus, outcome)
-    return _detail(session, outcome.event)
+    return queries.event_detail(session, outcome.event)
 
 
 @router.post("/events/{event_id}/on-scene", response_model=EventPublic,
@@ -220,10 +173,11 @@ def resolve_event(
                                 actor=user.username, now=now, team_id=team_scope(user),
                                 auto_evaluate=settings.auto_evaluate)
         if data is not None:
-            _add_evidence(session, settings, event_id, data, kind="resolution", by=user.username,
-                          now=now)
+            add_evidence(session, event_id, data, media_dir=settings.resolved_media_dir,
+                         max_bytes=settings.max_upload_bytes, kind="resolution",
+                         by=user.username, now=now)
         _commit_and_publish(session, bus, outcome)
-    return _detail(session, outcome.event)
+    return queries.event_detail(session, outcome.event)
 
 
 @router.post("/events/{event_id}/evaluate", response_model=EventPublic,
@@ -240,22 +194,19 @@ def evaluate_event(event_id: int, user: Operator, session: SessionDep, clock: Cl
              status_code=status.HTTP_201_CREATED, summary="Attach a photo to an event")
 def upload_evidence(event_id: int, photo: Annotated[UploadFile, File()], user: FieldWorker,
                     session: SessionDep, settings: SettingsDep, clock: ClockDep) -> EvidencePublic:
-    _visible_event(session, user, event_id)
+    queries.visible_event(session, event_id, team_id=team_scope(user))
     data = photo.file.read(settings.max_upload_bytes + 1)
     with writing(session):
-        evidence = _add_evidence(session, settings, event_id, data, kind="report", by=user.username,
-                                 now=clock.now())
+        evidence = add_evidence(session, event_id, data, media_dir=settings.resolved_media_dir,
+                                max_bytes=settings.max_upload_bytes, kind="report",
+                                by=user.username, now=clock.now())
         session.commit()
-    view = EvidencePublic.model_validate(evidence)
-    view.url = f"/api/v1/evidence/{evidence.id}"
-    return view
+    return evidence_public(evidence)
 
 
 @router.get("/evidence/{evidence_id}", response_class=FileResponse, summary="An evidence image")
 def get_evidence(evidence_id: int, user: Reader, session: SessionDep,
                  settings: SettingsDep) -> FileResponse:
-    evidence = session.get(Evidence, evidence_id)
-    if evidence is None:
-        raise NotFound(f"no evidence with id {evidence_id}")
-    _visible_event(session, user, evidence.event_id)
+    evidence = evidence_by_id(session, evidence_id)
+    queries.visible_event(session, evidence.event_id, team_id=team_scope(user))
     return FileResponse(settings.resolved_media_dir / evidence.path, media_type=evidence.content_type)

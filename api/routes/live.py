@@ -6,11 +6,10 @@ import asyncio
 import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
-from sqlmodel import Session
 
-from api.auth import Role
-from api.deps import user_from_token
-from api.errors import ServiceError
+from api.core.auth import Role
+from api.core.errors import ServiceError
+from api.routes.deps import user_of_token
 
 router = APIRouter(tags=["live"])
 
@@ -18,9 +17,8 @@ LIVE_ROLES = {Role.OPERATOR, Role.ADMIN, Role.EVALUATOR, Role.GROUND_TEAM}
 
 
 def _authorise(websocket: WebSocket, token: str) -> tuple[str, str, str | None]:
-    with Session(websocket.app.state.engine) as session:
-        user = user_from_token(session, websocket.app.state.settings, token)
-        return user.username, user.role, user.team_id
+    user = user_of_token(websocket.app.state.engine, websocket.app.state.settings, token)
+    return user.username, user.role, user.team_id
 
 
 @router.websocket("/api/v1/live")

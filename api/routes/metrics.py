@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Query
-from api.deps import Analyst, SessionDep
-from api.metrics import summarize
-from api.persuasion import load_figures
-from api.queries import events_query
-from api.schemas import Summary
+
+from api.evaluation.metrics import summarize
+from api.evaluation.persuasion_figures import load_figures
+from api.evaluation.schemas import Summary
+from api.lifecycle.queries import events_query
+from api.routes.deps import Analyst, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["evaluation"])
 

@@ -16,12 +16,12 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
-from sqlmodel import select
 
-from api.auth import Role
-from api.deps import ClockDep, SessionDep, SettingsDep, require
-from api.errors import NotFound
-from api.models import User, Zone
+from api.core.auth import Role
+from api.core.errors import NotFound
+from api.core.models import User, Zone
+from api.core.zones import stored_zones
+from api.routes.deps import ClockDep, SessionDep, SettingsDep, require
 
 # The map (base layer and zones) is for every role with a page, departments' patrol page too.
 MapReader = Annotated[User, Depends(require(Role.OPERATOR, Role.ADMIN, Role.EVALUATOR,
@@ -79,7 +79,7 @@ def _walk(coords, lats: list[float], lons: list[float]) -> None:
 @router.get("/api/v1/map/config", response_model=MapConfig, tags=["map"],
             summary="Base layer, view and the service's clock for the web pages")
 def map_config(_user: MapReader, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> MapConfig:
-    zones = list(session.exec(select(Zone)).all())
+    zones = list(stored_zones(session))
     bounds = _zone_bounds(zones)
     # The shipped orthophoto shows the sample town only: with a city's own zones it would mislead.
     basemap = _sample_basemap() if settings.zones_file is None and not settings.tile_url else None
@@ -97,7 +97,7 @@ def map_zones(_user: MapReader, session: SessionDep) -> dict:
         "properties": {"id": z.id, "name": z.name, "kind": z.kind,
                        "response_target_s": z.response_target_s},
         "geometry": json.loads(z.geometry_geojson),
-    } for z in session.exec(select(Zone).order_by(Zone.id)).all()]
+    } for z in stored_zones(session)]
     return {"type": "FeatureCollection", "features": features}
 
 

@@ -21,12 +21,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from api import db
 from api.app import create_app
-from api.auth import create_token, hash_password
-from api.models import Drone, GroundTeam, User
-from api.seed import DEMO_PASSWORD
-from api.settings import Settings
+from api.core import db
+from api.core.auth import create_token, hash_password
+from api.core.models import Drone, GroundTeam, User
+from api.core.settings import Settings
+from api.demo.seed import DEMO_PASSWORD
 
 PG_URL = os.environ.get("FLYONCE_TEST_DATABASE_URL")
 # Redis runs on every flyonce machine; CI names it explicitly.

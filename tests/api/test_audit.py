@@ -8,7 +8,7 @@ import random
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from api.models import AuditEntry, Event
+from api.core.models import AuditEntry, Event
 from tests.api.conftest import candidate
 
 ACTIONS = [

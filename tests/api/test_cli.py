@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from api import db
-from api.auth import verify_password
-from api.models import User
+from api.core import db
+from api.core.auth import verify_password
+from api.core.models import User
 
 
 def flyonce(*args: str, data_dir: Path) -> subprocess.CompletedProcess:

@@ -14,9 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from api import taskcodes
-from api.auth import create_token
-from api.models import AuditEntry, Feedback, Task, User
+from api.core.auth import create_token
+from api.core.models import AuditEntry, Feedback, Task, User
+from api.demo import taskcode_pages
+from api.enforcement import taskcodes
 from tests.api.conftest import START, TEST_SECRET, ManualClock, candidate, demo_hash
 
 # A team member and an operator with names that must never reach the public page.
@@ -348,22 +349,22 @@ def test_feedback_past_five_an_hour_is_refused_until_the_hour_is_over(client: Te
 def test_the_demo_helper_opens_a_tasks_page_and_checks_its_team(client: TestClient, headers,
                                                                people) -> None:
     task = _task(client, _event(client, headers, people))
-    assert taskcodes.check_public_page(client, task.code, team_name="T1") == \
+    assert taskcode_pages.check_public_page(client, task.code, team_name="T1") == \
         f"http://testserver/c/{task.code}"
-    with pytest.raises(taskcodes.PublicPageError, match="does not name the team 'T2'"):
-        taskcodes.check_public_page(client, task.code, team_name="T2")
-    with pytest.raises(taskcodes.PublicPageError, match="answered 404"):
-        taskcodes.check_public_page(client, secrets.token_urlsafe(16), team_name="T1")
+    with pytest.raises(taskcode_pages.PublicPageError, match="does not name the team 'T2'"):
+        taskcode_pages.check_public_page(client, task.code, team_name="T2")
+    with pytest.raises(taskcode_pages.PublicPageError, match="answered 404"):
+        taskcode_pages.check_public_page(client, secrets.token_urlsafe(16), team_name="T1")
     assert re.fullmatch(r"http://testserver/c/[A-Za-z0-9_-]{22}", taskcodes.public_url(
         "http://testserver", task.code))
 
 
 def test_the_demo_opens_the_newest_team_tasks_page(client: TestClient, headers, people) -> None:
-    with pytest.raises(taskcodes.PublicPageError, match="no ground-team task yet"):
-        taskcodes.open_a_team_task_page(client, headers["op"])
+    with pytest.raises(taskcode_pages.PublicPageError, match="no ground-team task yet"):
+        taskcode_pages.open_a_team_task_page(client, headers["op"])
     _event(client, headers, people, team="t1")
     newest = _task(client, _event(client, headers, people, team="t2", drone="d1"))
-    opened = taskcodes.open_a_team_task_page(client, headers["op"])
+    opened = taskcode_pages.open_a_team_task_page(client, headers["op"])
     assert (opened.task_id, opened.team, opened.url) == \
         (newest.id, "T2", f"http://testserver/c/{newest.code}")
 

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import create_token
-from api.settings import Settings
+from api.core.auth import create_token
+from api.core.settings import Settings
 from geofence import sample_town
 from simulators.clock import SimClock
 from simulators.fleet import Fleet

@@ -58,7 +58,7 @@ def test_full_loop_times_and_timeline(client: TestClient, headers: dict, clock: 
     assert detail["within_target"] is True
     assert detail["time_to_resolve_s"] == pytest.approx(750.0)
     steps = [(row["from_state"], row["to_state"]) for row in detail["timeline"]]
-    # The confirmation's second row is no transition: the offence decision (api/offences.py).
+    # The confirmation's second row is no transition: the offence decision (api/lifecycle/offences.py).
     assert steps == [(None, "detected"), ("detected", "alerted"), ("alerted", "confirmed"),
                      ("confirmed", "confirmed"), ("confirmed", "assigned"), ("assigned", "on_scene"),
                      ("on_scene", "resolved"), ("resolved", "evaluated")]

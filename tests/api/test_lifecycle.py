@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from api import db
-from api.errors import IllegalTransition
-from api.lifecycle import State, apply_transition, record_creation
-from api.models import AuditEntry, Event
+from api.core import db
+from api.core.errors import IllegalTransition
+from api.core.models import AuditEntry, Event
+from api.lifecycle.states import State, apply_transition, record_creation
 from tests.api.conftest import START
 
 # Written out from ARCHITECTURE.md's lifecycle table, independently of api.lifecycle.TRANSITIONS.

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 from websockets.sync.client import connect
 
-from api.auth import create_token
+from api.core.auth import create_token
 from tests.api.conftest import (
     REDIS_URL,
     TEST_SECRET,

@@ -14,8 +14,8 @@ os.environ["YOLO_OFFLINE"] = "1"
 import ultralytics.data.utils  # noqa: F401  (patches PIL.Image.open)
 from PIL import Image
 assert Image.open.__module__ == "ultralytics.utils.patches", Image.open.__module__
-from api.errors import BadInput
-from api.media import check_image
+from api.core.errors import BadInput
+from api.core.media import check_image
 try:
     check_image(b"plain text, not a photo", max_bytes=1000)
 except BadInput as exc:

@@ -8,10 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import Session, SQLModel, func, select
 
-import api.models
-from api import db
-from api.lifecycle import record_creation
-from api.models import AuditEntry, Event
+from api.core import db
+from api.core.models import AuditEntry, Event
+from api.lifecycle.states import record_creation
 from tests.api.conftest import START
 
 

@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pyproj import Geod
 
-from api.hotspots import clusters_of, patrol_windows
-from api.offences import degree_box
-from api.settings import Settings
+from api.core.settings import Settings
+from api.evaluation.hotspots import clusters_of, patrol_windows
+from api.lifecycle.offences import degree_box
 from tests.api.conftest import candidate
 
 CORNER = (29.506766, 120.904641)  # residential block Beiyuan
@@ -285,8 +285,8 @@ def test_flyonce_report_has_a_hot_spot_section(tmp_path) -> None:
     from PIL import Image
     from sqlmodel import Session
 
-    from api import db
-    from api.models import Event
+    from api.core import db
+    from api.core.models import Event
     from tests.api.test_cli import flyonce
 
     engine = db.create_db_engine(f"sqlite:///{tmp_path / 'flyonce.db'}")

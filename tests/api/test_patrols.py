@@ -18,13 +18,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from api import db
 from api.app import create_app
-from api.auth import create_token
-from api.errors import Conflict
-from api.models import Event, PatrolFlight, User
-from api.patrol_scheduler import PatrolScheduler
-from api.settings import Settings
+from api.core import db
+from api.core.auth import create_token
+from api.core.errors import Conflict
+from api.core.models import Event, PatrolFlight, User
+from api.core.settings import Settings
+from api.patrols.scheduler import PatrolScheduler
 from dispatch.dispatcher import DroneView
 from dispatch.link import Telemetry
 from geofence import sample_town

@@ -17,10 +17,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.app import create_app
-from api.auth import create_token
-from api.models import AuditEntry, Event, Persuasion, SceneCheck, Task
-from api.persuasion import gone_run, persuasion_figures, rule_for
-from api.settings import PersuasionRule, Settings
+from api.core.auth import create_token
+from api.core.models import AuditEntry, Event, Persuasion, SceneCheck, Task
+from api.core.settings import PersuasionRule, Settings
+from api.enforcement.persuasion import gone_run, rule_for
+from api.evaluation.persuasion_figures import persuasion_figures
 from dispatch.dispatcher import MissionUpdate
 from dispatch.errors import CommandRejected
 from tests.api.conftest import (
@@ -545,7 +546,7 @@ def test_without_a_fleet_a_warning_answers_503_saying_what_to_set(client, header
 def test_the_report_draws_drone_alone_against_team():
     import re
 
-    from api.report import build_report
+    from api.evaluation.report import build_report
 
     t = START
     events = [Event(id=i, type="street_stall", state="evaluated", lat=0, lon=0, confidence=1,
@@ -566,7 +567,7 @@ def test_the_report_draws_drone_alone_against_team():
 
 
 def test_with_every_team_busy_the_worker_tasks_the_first_that_comes_free(app_client, headers):
-    from api.models import GroundTeam
+    from api.core.models import GroundTeam
 
     app, client, speaker = app_client
     speaker.refuse = "FAILED"

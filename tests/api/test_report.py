@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from PIL import Image
 
-from api.models import Event
-from api.report import build_report
+from api.core.models import Event
+from api.evaluation.report import build_report
 from tests.api.conftest import START
 
 

@@ -36,9 +36,9 @@ import websockets
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from api import db  # noqa: E402
-from api.auth import create_token, hash_password  # noqa: E402
-from api.models import User  # noqa: E402
+from api.core import db  # noqa: E402
+from api.core.auth import create_token, hash_password  # noqa: E402
+from api.core.models import User  # noqa: E402
 
 SECRET = "flyonce-bench-secret-0123456789abcdef0123456789"
 
@@ -67,8 +67,9 @@ def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
 def prepare(url: str) -> None:
     engine = db.create_db_engine(url)
     db.upgrade(engine)
-    from sqlmodel import Session
     from datetime import UTC, datetime
+
+    from sqlmodel import Session
 
     with Session(engine) as session:
         for name, role in (("det", "detector"), ("op", "operator")):

@@ -2,7 +2,7 @@
 into hot spots, against the naive way measured in the same run.
 
 The naive way loads every confirmed violation of the type in the look-back and measures the
-distance to each; flyonce narrows by a latitude/longitude box in SQL first (api/offences.py).
+distance to each; flyonce narrows by a latitude/longitude box in SQL first (api/lifecycle/offences.py).
 
 Run: python tests/bench/bench_offences.py [--events 100000] [--probes 200]
      (SQLite in a temporary folder; FLYONCE_TEST_DATABASE_URL adds PostgreSQL. One JSON line.)
@@ -26,11 +26,10 @@ from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from api import db
-from api.hotspots import hot_spots
-from api.models import Event
-from api.offences import OffenceRules, distances_m, earlier_violations
-from api.routes.offences import confirmed_violations
+from api.core import db
+from api.core.models import Event
+from api.evaluation.hotspots import confirmed_violations, hot_spots
+from api.lifecycle.offences import OffenceRules, distances_m, earlier_violations
 from geofence import LocalFrame
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)

@@ -14,8 +14,8 @@ import re
 import pytest
 from sqlmodel import Session, select
 
+from api.core.models import Event
 from api.demo import BadScenario, Demo, DemoConfig
-from api.models import Event
 
 pytestmark = pytest.mark.slow
 
@@ -205,7 +205,7 @@ def test_data_dir_of_someone_else_is_never_emptied(tmp_path):
 
 def _story(demo, events) -> str:
     """The audit trail of ``events``, for a failure message: what happened, in mission order."""
-    from api.models import AuditEntry
+    from api.core.models import AuditEntry
 
     lines = []
     with Session(demo.app.state.engine) as session:
@@ -218,7 +218,7 @@ def _story(demo, events) -> str:
 
 
 def _persuasion_rows(demo):
-    from api.models import Persuasion, Task
+    from api.core.models import Persuasion, Task
 
     with Session(demo.app.state.engine) as session:
         plays = list(session.exec(select(Persuasion).order_by(Persuasion.id)).all())

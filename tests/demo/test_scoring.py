@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from api.core.models import Event
 from api.demo.camera import CameraStats, Dismissed
 from api.demo.scenario import Incident
 from api.demo.scoring import MATCH_RADIUS_M, score
-from api.models import Event
 from geofence import LocalFrame
 
 FRAME = LocalFrame(29.5, 120.9)

@@ -30,10 +30,10 @@ def main() -> None:
     from sqlmodel import Session
 
     import geofence
-    from api import db
-    from api.clock import SystemClock
-    from api.seed import seed
-    from api.zones import ZoneIndex
+    from api.core import db
+    from api.core.clock import SystemClock
+    from api.core.zones import ZoneIndex
+    from api.demo.seed import seed
     from tests.api.conftest import TEST_SECRET, candidate, login
     from tests.web.conftest import (
         CHROMIUM,

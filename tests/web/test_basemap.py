@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from api.web.make_basemap import OUT_DIR, SHIPPED_PX_PER_M
+from api.demo.basemap import OUT_DIR, SHIPPED_PX_PER_M
 
 META = json.loads((OUT_DIR / "sample_town.json").read_text())
 

@@ -46,7 +46,7 @@ class ThreadServer:
 @pytest.fixture
 def flying(tmp_path: Path) -> Iterator[tuple[ThreadServer, httpx.Client]]:
     from api.app import create_app
-    from api.settings import Settings
+    from api.core.settings import Settings
     from geofence import sample_town
     from simulators.clock import SimClock
     from simulators.fleet import Fleet

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 from sqlmodel import Session
 
-from api import db
-from api.models import PatrolFlight, User
+from api.core import db
+from api.core.models import PatrolFlight, User
 from tests.api.conftest import START, candidate, demo_hash, login, seeded_server
 from tests.api.test_patrols import AREA_A, AREA_B, request_body
 from tests.web.conftest import WebServer, open_page

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
-from api import db
-from api.models import Event, Persuasion, Task
+from api.core import db
+from api.core.models import Event, Persuasion, Task
 from tests.api.conftest import START, ServerProcess, prepare_db, server_env
 from tests.web.conftest import open_page
 

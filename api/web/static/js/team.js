@@ -6,7 +6,7 @@ import {
 } from "./common.js";
 
 const DISPOSITIONS = ["persuaded", "removed", "penalised", "referred", "not_found"];
-// The disposition the offence rules suggest (api/offences.py), preselected in the resolve form.
+// The disposition the offence rules suggest (api/lifecycle/offences.py), preselected in the resolve form.
 const SUGGESTED = { warning: "persuaded", penalty: "penalised", referral: "referred" };
 const user = guard(["ground_team"]);
 let here = null;  // {lat, lon, src}

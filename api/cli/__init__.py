@@ -1,0 +1,139 @@
+"""The `flyonce` command line: an entry point, like api.main, so it may wire any room together
+and import the simulators and the other packages' own subcommands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="flyonce: drone patrol and dispatch for a city control room.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (use Redis to share alerts).")] = 1,
+    log_level: Annotated[str, typer.Option()] = "info",
+) -> None:
+    """Run the control-room service (HTTP + WebSocket)."""
+    import uvicorn
+
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level=log_level)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option("--role", "-r", help="operator, ground_team, evaluator, admin, detector or department")],
+    team: Annotated[str | None, typer.Option(help="Team id (ground_team users).")] = None,
+    department: Annotated[str | None, typer.Option(help="The department a department user files patrol requests for (e.g. 市场监管).")] = None,
+    password: Annotated[str | None, typer.Option(help="Prompted for when omitted.")] = None,
+) -> None:
+    """Create a user with a hashed password."""
+    from sqlmodel import Session
+
+    from api.core import db, users
+    from api.core.errors import ServiceError
+    from api.core.settings import get_settings
+
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        _fail("the password needs at least 8 characters")
+    engine = db.create_db_engine(get_settings().resolved_database_url)
+    db.upgrade(engine)
+    with Session(engine) as session:
+        try:
+            user = users.add_user(session, name, password, role, team_id=team,
+                                  department=department)
+        except ServiceError as exc:
+            _fail(exc.message)
+    typer.echo(f"created user {user.username} ({user.role}"
+               + (f", {user.department}" if user.department else "") + ")")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (never drops data)."""
+    from api.core import db
+    from api.core.settings import get_settings
+
+    url = get_settings().resolved_database_url
+    db.upgrade(db.create_db_engine(url))
+    typer.echo(f"database at {url.split('@')[-1]} is up to date")
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option(help="Where to write the HTML report.")] = Path("flyonce-report.html"),
+    since: Annotated[str | None, typer.Option(help="From this time (ISO 8601 with timezone).")] = None,
+    until: Annotated[str | None, typer.Option(help="Until this time (ISO 8601 with timezone).")] = None,
+    zone_kind: Annotated[str | None, typer.Option(help="Only events in zones of this kind.")] = None,
+) -> None:
+    """Write the closed-loop report (figures and plots) over the events in the database."""
+    from datetime import datetime
+
+    from sqlmodel import Session
+
+    from api.core import db
+    from api.core.errors import ServiceError
+    from api.core.settings import get_settings
+    from api.evaluation import hotspots
+    from api.evaluation.persuasion_figures import load_figures
+    from api.evaluation.report import build_report
+    from api.lifecycle.queries import events_query
+
+    def parse(value: str | None, name: str) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            _fail(f"--{name} '{value}' is not an ISO 8601 time, e.g. 2026-11-25T08:00:00+08:00")
+
+    start, end = parse(since, "since"), parse(until, "until")
+    try:
+        query = events_query(since=start, until=end, zone_kind=zone_kind)
+    except ServiceError as exc:
+        _fail(exc.message.replace("'since'", "--since").replace("'until'", "--until"))
+    engine = db.create_db_engine(get_settings().resolved_database_url)
+    db.upgrade(engine)
+    with Session(engine) as session:
+        events = session.exec(query).all()
+        page = build_report(events, period=(start, end), persuasion=load_figures(session, events),
+                            extra_sections=[hotspots.report_section(events, tz=get_settings().local_tz)])
+    out.write_text(page, encoding="utf-8")
+    typer.echo(f"report on {len(events)} events written to {out.resolve()}")
+
+
+# Subcommands owned by the other packages; their modules import nothing heavy at the top.
+from api.cli.patrols import patrols_app  # noqa: E402
+from api.demo.cli import demo  # noqa: E402
+from detection.cli import detect, mine, train, train_curves  # noqa: E402
+from dispatch.cli import fleet  # noqa: E402
+from simulators.camera.cli import clip, dataset  # noqa: E402
+from simulators.cli import sim  # noqa: E402
+
+app.command("demo")(demo)
+app.command("sim")(sim)
+app.command("detect")(detect)
+app.command("train")(train)
+app.command("train-curves")(train_curves)
+app.command("mine")(mine)
+app.command("fleet")(fleet)
+app.command("dataset")(dataset)
+app.command("clip")(clip)
+app.add_typer(patrols_app, name="patrols")

@@ -1,0 +1,318 @@
+"""SQLModel tables: what the service stores. Schemas for the HTTP edge live in `schemas.py`.
+
+Times are UTC and timezone-aware on the way in and out, whatever the database does with them.
+Positions are WGS84 degrees; altitudes say their reference in the column name.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, Relationship, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC; naive values are refused, reads come back UTC-aware."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; flyonce stores timezone-aware UTC only")
+        value = value.astimezone(UTC)
+        # SQLite keeps no zone: store naive UTC there, aware elsewhere.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(nullable: bool = True, index: bool = False):  # noqa: ANN202
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=64)
+    password_hash: str
+    role: str = Field(max_length=20)
+    team_id: str | None = Field(default=None, foreign_key="ground_teams.id")
+    # The department a `department` account files patrol requests for (城管, 市场监管 …).
+    department: str | None = Field(default=None, max_length=64)
+    disabled: bool = False
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class Zone(SQLModel, table=True):
+    __tablename__ = "zones"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    kind: str = Field(index=True, max_length=32)
+    response_target_s: float | None = None
+    geometry_geojson: str = Field(sa_type=sa.Text)
+
+
+class Drone(SQLModel, table=True):
+    __tablename__ = "drones"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    mavlink_url: str | None = None
+    dock_lat: float
+    dock_lon: float
+    cruise_speed_mps: float = 12.0
+    # Last telemetry seen, for the map; dispatch keeps the live state.
+    lat: float | None = None
+    lon: float | None = None
+    alt_rel_m: float | None = None
+    mode: str | None = None
+    battery_pct: float | None = None
+    status: str = Field(default="unknown", max_length=32)
+    updated_at: datetime | None = _ts()
+
+
+class GroundTeam(SQLModel, table=True):
+    __tablename__ = "ground_teams"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    department: str = "城管执法"
+    lat: float
+    lon: float
+    status: str = Field(default="available", max_length=32)
+    updated_at: datetime | None = _ts()
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (
+        sa.UniqueConstraint("source", "source_event_id", name="uq_events_source_key"),
+        # Repeats are looked up by type inside a small latitude/longitude box (api/lifecycle/offences.py).
+        sa.Index("ix_events_type_lat_lon", "type", "lat", "lon"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    type: str = Field(index=True, max_length=32)
+    state: str = Field(index=True, max_length=16)
+    lat: float
+    lon: float
+    confidence: float
+    source: str = Field(max_length=128)
+    source_event_id: str = Field(max_length=128)
+    position_error_m: float | None = None
+    sightings: int = 1
+    detector_drone_id: str | None = None
+    report_note: str | None = None
+    zone_id: str | None = Field(default=None, index=True)
+    zone_name: str | None = None
+    zone_kind: str | None = Field(default=None, index=True)
+    target_s: float
+    at_risk: bool = False
+    disposition: str | None = None
+    resolution_note: str | None = None
+    reject_reason: str | None = None
+    # First-offence leniency (首违免罚), decided when the violation is confirmed:
+    # offence "first" | "repeat"; suggested_disposition "warning" | "penalty" | "referral";
+    # prior_event_ids a JSON list of the earlier confirmed violations at this place.
+    offence: str | None = Field(default=None, max_length=16)
+    suggested_disposition: str | None = Field(default=None, max_length=16)
+    prior_event_ids: str | None = Field(default=None, sa_type=sa.Text)
+    # The merged patrol flight (综合飞一次) whose drone found it, if any.
+    patrol_flight_id: int | None = Field(default=None, foreign_key="patrol_flights.id", index=True)
+    # One timestamp per stage (mission time when the service runs on a simulator clock).
+    detected_at: datetime | None = _ts(nullable=False, index=True)
+    alerted_at: datetime | None = _ts()
+    reviewed_at: datetime | None = _ts()
+    assigned_at: datetime | None = _ts()
+    on_scene_at: datetime | None = _ts()
+    resolved_at: datetime | None = _ts()
+    evaluated_at: datetime | None = _ts()
+    # Frozen at evaluation, computed from the stage times above.
+    response_time_s: float | None = None
+    within_target: bool | None = None
+    time_to_resolve_s: float | None = None
+
+
+class Evidence(SQLModel, table=True):
+    __tablename__ = "evidence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    kind: str = Field(max_length=16)  # snapshot | resolution | report
+    path: str  # relative to the media dir
+    content_type: str
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    uploaded_by: str
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "tasks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    kind: str = Field(max_length=8)  # drone | team
+    drone_id: str | None = Field(default=None, foreign_key="drones.id")
+    team_id: str | None = Field(default=None, foreign_key="ground_teams.id", index=True)
+    state: str = Field(default="assigned", max_length=16)  # assigned accepted on_scene done cancelled
+    # The task code (亮码): unguessable, opens the task's public page; its QR encodes that page.
+    code: str | None = Field(default_factory=lambda: secrets.token_urlsafe(16), unique=True,
+                             index=True, max_length=32)
+    eta_s: float | None = None
+    at_risk: bool = False
+    created_by: str
+    created_at: datetime | None = _ts(nullable=False)
+    accepted_at: datetime | None = _ts()
+    on_scene_at: datetime | None = _ts()
+    done_at: datetime | None = _ts()
+
+
+class Persuasion(SQLModel, table=True):
+    """A warning played through the drone's loudspeaker (远程劝导), and what came of it."""
+
+    __tablename__ = "persuasions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    drone_id: str | None = Field(default=None, max_length=64)
+    kind: str = Field(max_length=8)  # clip | text
+    clip_id: int | None = None
+    text: str | None = None
+    repeat: int = 1
+    requested_by: str
+    requested_at: datetime | None = _ts(nullable=False)
+    played_at: datetime | None = _ts()  # the payload's ACK
+    result: int | None = None  # MAV_RESULT of the play command
+    watch_until: datetime | None = _ts()
+    outcome: str = Field(default="pending", max_length=16)  # pending persuaded stubborn failed
+    decided_at: datetime | None = _ts()
+    note: str | None = None
+
+
+class SceneCheck(SQLModel, table=True):
+    """One look at an event's place from the drone on scene: is the violation still there?"""
+
+    __tablename__ = "scene_checks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    at: datetime | None = _ts(nullable=False)
+    present: bool
+    confidence: float | None = None
+    drone_id: str | None = Field(default=None, max_length=64)
+    source: str = Field(max_length=128)
+
+
+class Feedback(SQLModel, table=True):
+    """What a person inspected said on a task's public page (no personal data kept)."""
+
+    __tablename__ = "feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="tasks.id", index=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    at: datetime | None = _ts(nullable=False)
+    rating: int | None = None  # 1..5
+    comment: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class PatrolRequest(SQLModel, table=True):
+    """A department's standing patrol need: an area, what to look for, when and how often."""
+
+    __tablename__ = "patrol_requests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    department: str = Field(index=True, max_length=64)
+    title: str
+    area_geojson: str = Field(sa_type=sa.Text)  # a GeoJSON Polygon, WGS84
+    looks_for: str = ""  # comma-separated event types or plain words
+    window_start: str = Field(max_length=5)  # "HH:MM", local time (Asia/Shanghai)
+    window_end: str = Field(max_length=5)
+    weekdays: str = Field(default="mon,tue,wed,thu,fri,sat,sun", max_length=32)
+    per_day: int = 1  # passes wanted inside each day's window
+    valid_from: datetime | None = _ts()
+    valid_to: datetime | None = _ts()
+    status: str = Field(default="active", max_length=16)  # active | withdrawn
+    created_by: str
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class PatrolPlan(SQLModel, table=True):
+    """One run of the patrol planner over a week: merged figures against flying each pass alone."""
+
+    __tablename__ = "patrol_plans"
+
+    id: int | None = Field(default=None, primary_key=True)
+    first_day: date  # local days (Asia/Shanghai), inclusive
+    last_day: date
+    slots: int  # passes asked for
+    flights: int  # merged sorties
+    flight_s: float
+    length_m: float
+    alone_flights: int  # the same passes, each flown alone
+    alone_flight_s: float
+    alone_length_m: float
+    unserved_json: str = Field(default="[]", sa_type=sa.Text)  # [{request_id, start, reason}]
+    created_by: str
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class PatrolFlight(SQLModel, table=True):
+    """One planned flight that serves one or more patrol requests."""
+
+    __tablename__ = "patrol_flights"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int | None = Field(default=None, foreign_key="patrol_plans.id", index=True)
+    # Indexed: ingest asks "which flight is this drone on?" for every candidate from a drone.
+    drone_id: str | None = Field(default=None, max_length=64, index=True)
+    dock_id: str | None = Field(default=None, max_length=64)
+    planned_start: datetime | None = _ts(nullable=False, index=True)
+    planned_end: datetime | None = _ts(nullable=False)
+    duration_s: float
+    length_m: float
+    path_geojson: str = Field(sa_type=sa.Text)  # a GeoJSON LineString, WGS84
+    state: str = Field(default="planned", max_length=16)  # planned flying done failed cancelled
+    reason: str | None = Field(default=None, sa_type=sa.Text)  # why it failed or was cancelled
+    started_at: datetime | None = _ts()
+    ended_at: datetime | None = _ts()
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class PatrolServe(SQLModel, table=True):
+    """Which flight serves which request, for which of its slots."""
+
+    __tablename__ = "patrol_serves"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="patrol_requests.id", index=True)
+    flight_id: int = Field(foreign_key="patrol_flights.id", index=True)
+    slot_start: datetime | None = _ts(nullable=False)
+
+
+class AuditEntry(SQLModel, table=True):
+    """One lifecycle transition: append-only, written in the transition's own transaction."""
+
+    __tablename__ = "audit_trail"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    at: datetime | None = _ts(nullable=False)
+    actor: str
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str = Field(max_length=16)
+    reason: str | None = None
+    # Lets a new event and its first audit rows be written in one flush.
+    event: Event = Relationship()

@@ -1,0 +1,159 @@
+"""One validated settings object for the service, read from `FLYONCE_*` environment variables.
+
+Only `api/` reads settings; the domain packages take plain arguments (STYLE.md, habit 2).
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class PersuasionRule(BaseModel):
+    """Which events the drone's speaker warns first (api/enforcement/persuasion.py), with what, and how long
+    it then watches. ``zone_kinds`` None means every kind; ``except_zone_kinds`` wins over it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_type: str = Field(examples=["street_stall"])
+    zone_kinds: list[str] | None = None
+    except_zone_kinds: list[str] = []
+    clip_id: int | None = Field(None, ge=1, le=0xFFFF, description="A clip on the speaker's card.")
+    text: str | None = Field(None, min_length=1, max_length=200, description="Spoken text (Chinese).")
+    repeat: int = Field(2, ge=1, le=10)
+    watch_s: float = Field(120.0, gt=0, description="Mission seconds the drone watches after the play.")
+    gone_checks: int = Field(3, ge=1, description="Consecutive 'gone' scene checks that resolve it.")
+
+    @model_validator(mode="after")
+    def _one_message(self) -> PersuasionRule:
+        if (self.clip_id is None) == (self.text is None):
+            raise ValueError("a persuasion rule plays exactly one of clip_id or text")
+        return self
+
+
+class Settings(BaseSettings):
+    """Service configuration; every field can be set as `FLYONCE_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="FLYONCE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where the SQLite file, media and secrets live.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; defaults to a SQLite file in data_dir."
+    )
+    media_dir: Path | None = Field(None, description="Evidence images; defaults to data_dir/media.")
+    redis_url: str | None = Field(
+        None, description="With it, live alerts fan out across processes through Redis pub/sub."
+    )
+    redis_channel: str = "flyonce:alerts"
+    secret_key: str | None = Field(
+        None, description="Signs login tokens; defaults to a random key kept in data_dir/secret_key."
+    )
+    token_ttl_s: int = 12 * 3600
+    max_upload_bytes: int = 8 * 1024 * 1024
+    zones_file: Path | None = Field(
+        None, description="GeoJSON of zones; defaults to geofence's sample town."
+    )
+    default_target_s: float = 300.0
+    auto_evaluate: bool = Field(
+        True, description="Freeze figures as soon as an event is resolved or rejected."
+    )
+    sim_clock: str | None = Field(
+        None, description="A simulators SimClock spec: the service then reads mission time."
+    )
+    cors_origins: list[str] = []
+    # dispatch (api/fleet/dispatcher.py)
+    fleet_file: Path | None = Field(
+        None, description="TOML fleet file ([[drone]] id, url, dock = [lat, lon]); without it, "
+        "drones registered with a mavlink_url are the fleet."
+    )
+    auto_assign: bool = Field(False, description="Fly the best drone as soon as an event is confirmed.")
+    arrival_radius_m: float = Field(30.0, gt=0, description="On scene within this horizontal distance.")
+    hold_alt_m: float = Field(30.0, gt=0, description="Cruise and hold altitude, metres above home.")
+    hold_on_scene_s: float = Field(300.0, ge=0, description="Hold time the battery plan allows for.")
+    no_fly_margin_m: float = Field(20.0, ge=0, description="Routes keep this far from no-fly zones.")
+    telemetry_hz: float = Field(5.0, gt=0, description="Position stream rate asked of each drone.")
+    fleet_connect_timeout_s: float = Field(10.0, gt=0)
+    drone_state_period_s: float = Field(1.0, gt=0, description="Live drone states on the bus this often.")
+    patrol_tick_s: float = Field(1.0, gt=0, description="How often due patrol flights are looked for (wall s).")
+    patrol_late_s: float = Field(
+        900.0, gt=0, description="A patrol flight whose drone is busy is retried this long after "
+        "its planned start (mission s), then marked failed with the reason."
+    )
+    tile_url: str | None = Field(
+        None, description="Map tiles for a real city ({z}/{x}/{y} URL); the sample town's orthophoto otherwise."
+    )
+    public_base_url: str | None = Field(
+        None, description="Where the public reaches this service (https://patrol.example.gov.cn): task "
+        "codes' QR images encode {public_base_url}/c/{code}; defaults to the request's base URL."
+    )
+    # first-offence leniency (api/lifecycle/offences.py) and hot spots (api/evaluation/hotspots.py)
+    offence_radius_m: float = Field(
+        50.0, gt=0, description="A confirmed violation of the same type this close counts as the same place."
+    )
+    offence_lookback_days: float = Field(
+        90.0, gt=0, description="Earlier violations at the place count as repeats for this long."
+    )
+    offence_referral_repeats: int = Field(
+        2, ge=1, description="Suggest referral instead of a penalty from this many earlier violations on."
+    )
+    local_tz: str = Field(
+        "Asia/Shanghai", description="IANA time zone of hours of day (hot spots, suggested patrol times)."
+    )
+    # remote persuasion (api/enforcement/persuasion.py); JSON in the environment, e.g.
+    # FLYONCE_PERSUASION_RULES='[{"event_type":"street_stall","except_zone_kinds":["forest"],"clip_id":1}]'
+    persuasion_rules: list[PersuasionRule] = Field(
+        [], description="Events the drone warns through its speaker before a ground team is sent; "
+        "none by default (every confirmed event gets drone and team together)."
+    )
+
+    @field_validator("max_upload_bytes")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be positive")
+        return value
+
+    @field_validator("local_tz")
+    @classmethod
+    def _known_tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Asia/Shanghai'") from exc
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL to connect to (the SQLite default made absolute)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'flyonce.db').resolve()}"
+
+    @property
+    def resolved_media_dir(self) -> Path:
+        return (self.media_dir or self.data_dir / "media").resolve()
+
+    def resolved_secret_key(self) -> str:
+        """The token-signing key; a random one is created once and kept beside the data."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

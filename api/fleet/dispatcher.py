@@ -1,0 +1,347 @@
+"""The service's dispatch worker: the fleet connected, events flown to, and the database told.
+
+Started from the app's lifespan when a fleet is configured (``FLYONCE_FLEET_FILE``, or drones
+registered with a ``mavlink_url``). It listens to the alert bus: a transition to ``confirmed``
+is dispatched at once when ``FLYONCE_AUTO_ASSIGN`` is on, and a resolved or rejected event
+sends its drone home. ``dispatch.Dispatcher`` reports each step; this worker has them written
+(``api.fleet.missions``), one at a time in order, in a thread (SQL never runs on the loop):
+
+- ``assigned``  (the drone accepted its first command) → ``assign`` with the drone, its ETA,
+  the at-risk flag and the nearest free ground team; a replacement adds a new drone task and
+  an audit row saying why;
+- ``on_scene``  (within the arrival radius) → ``on_scene``, with the response time and whether
+  it met the zone's target stored on the event at once;
+- ``unserved`` → the event is marked at risk, the audit trail says why.
+
+The drone holds over the scene until the event's ground team checks in, the event is resolved
+or rejected, or an operator releases it; then it returns to launch.
+
+Remote persuasion (api/enforcement/persuasion.py): for an event a persuasion rule covers, ``assigned``
+tasks the drone alone, ``on_scene`` plays the rule's warning through its speaker, and the loop
+below decides the plays whose watch has ended (the nearest team is tasked then).
+
+Every update and, once a second, every drone's state go out on the bus (``kind`` ``dispatch``
+and ``drones``) for the control room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from api.core.bus import AlertBus
+from api.core.clock import Clock
+from api.core.db import writing
+from api.core.errors import Conflict, NotFound, ServiceError
+from api.core.models import Event
+from api.core.settings import Settings
+from api.core.zones import ZoneIndex
+from api.fleet import missions
+from api.fleet.persuader import Persuader
+from api.lifecycle.states import State
+from dispatch.dispatcher import Dispatcher, DroneView, MissionUpdate
+from dispatch.errors import DispatchError, DroneUnavailable
+from dispatch.fleet import FleetEntry, load_fleet
+from dispatch.patrols import PatrolDrone
+from dispatch.planner import Assignment, Incident, Option, Planner
+from dispatch.teams import TeamStatus, ranked_teams
+from geofence import LocalFrame, Router
+
+log = logging.getLogger("flyonce.api.dispatch")
+
+class FleetUnavailable(ServiceError):
+    status_code = 503
+
+
+class DispatchWorker:
+    """The fleet side of the service; ``start``/``stop`` from the lifespan, verbs from routes."""
+
+    def __init__(self, *, engine: Engine, bus: AlertBus, clock: Clock, zones: ZoneIndex,
+                 settings: Settings) -> None:
+        self.engine = engine
+        self.bus = bus
+        self.clock = clock
+        self.zones = zones
+        self.settings = settings
+        self.dispatcher: Dispatcher | None = None
+        self.connect_errors: dict[str, str] = {}
+        self._updates: asyncio.Queue[MissionUpdate] | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._unserved_noted: set[int] = set()
+        self.persuasion = Persuader(engine=engine, bus=bus, clock=clock,
+                                    rules=settings.persuasion_rules,
+                                    auto_evaluate=settings.auto_evaluate, dispatcher=self._require)
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Connect the fleet (if any) and start listening; drones that do not answer are retried."""
+        entries = await asyncio.to_thread(self._load_fleet)
+        if not entries:
+            log.info("no fleet configured: dispatch is off (set FLYONCE_FLEET_FILE)")
+            return
+        self.dispatcher = Dispatcher(entries, self._planner(entries), clock=self.clock,
+                                     on_update=self._enqueue,
+                                     stream_hz=self.settings.telemetry_hz)
+        self._updates = asyncio.Queue()
+        self._tasks = [
+            asyncio.create_task(self._connect(), name="dispatch-connect"),
+            asyncio.create_task(self._apply_updates(), name="dispatch-updates"),
+            asyncio.create_task(self._watch_bus(), name="dispatch-bus"),
+            asyncio.create_task(self._publish_states(), name="dispatch-states"),
+        ]
+
+    async def _connect(self) -> None:
+        # In the background: the service starts at once even when drones are slow to answer.
+        assert self.dispatcher is not None
+        self.connect_errors = await self.dispatcher.start(
+            connect_timeout_s=self.settings.fleet_connect_timeout_s)
+        for drone_id, error in self.connect_errors.items():
+            log.warning("drone %s not connected (retrying): %s", drone_id, error)
+
+    async def stop(self) -> None:
+        for task in [*self._tasks, *self.persuasion.spawned]:
+            task.cancel()
+        for task in [*self._tasks, *self.persuasion.spawned]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+
+    def _planner(self, entries: list[FleetEntry]) -> Planner:
+        min_lon, min_lat, max_lon, max_lat = self.zones.zone_set.bounds
+        frame = LocalFrame((min_lat + max_lat) / 2, (min_lon + max_lon) / 2)
+        docks = sorted({(e.dock_lat, e.dock_lon) for e in entries})
+        s = self.settings
+        return Planner(Router(self.zones.zone_set, frame, margin_m=s.no_fly_margin_m), docks,
+                       alt_rel_m=s.hold_alt_m, hold_s=s.hold_on_scene_s,
+                       arrival_radius_m=s.arrival_radius_m)
+
+    def _load_fleet(self) -> list[FleetEntry]:
+        """The fleet file's drones (stored as Drone rows), else the rows with a MAVLink URL."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            if self.settings.fleet_file is None:
+                return missions.registered_fleet(session)
+            entries = load_fleet(self.settings.fleet_file)
+            with writing(session):
+                missions.sync_fleet(session, entries)
+                session.commit()
+            return entries
+
+    # ---------------------------------------------------------------- verbs for routes
+
+    def _require(self) -> Dispatcher:
+        if self.dispatcher is None:
+            raise FleetUnavailable("no fleet is connected; set FLYONCE_FLEET_FILE (a TOML file of "
+                                   "[[drone]] id, url, dock) or register drones with a mavlink_url "
+                                   "and restart")
+        return self.dispatcher
+
+    def drones(self) -> list[DroneView]:
+        return self._require().drones()
+
+    def patrol_drones(self) -> list[PatrolDrone] | None:
+        """The connected fleet as the patrol planner sees it; None without a fleet."""
+        if self.dispatcher is None:
+            return None
+        return [PatrolDrone(v.id, v.dock_lat, v.dock_lon) for v in self.dispatcher.drones()]
+
+    def incident(self, event_id: int) -> tuple[Event, Incident]:
+        """The event and the planner's view of it (time waited since it was alerted)."""
+        with Session(self.engine) as session:
+            return missions.incident(session, event_id, now=self.clock.now())
+
+    def suggestions(self, event_id: int) -> tuple[Event, Incident, list[Option], list[Any]]:
+        """The drones ranked for an event, and the ground teams by distance."""
+        event, incident = self.incident(event_id)
+        options = self._require().suggest(incident)
+        return event, incident, options, ranked_teams(self._teams(), event.lat, event.lon)
+
+    async def dispatch_event(self, event_id: int, drone_id: str | None = None) -> Assignment:
+        """Fly the best drone (or ``drone_id``) to a confirmed event."""
+        dispatcher = self._require()
+        event, incident = await asyncio.to_thread(self.incident, event_id)
+        if event.state != State.CONFIRMED and not (
+            event.state in (State.ASSIGNED, State.ON_SCENE) and event_id not in dispatcher.missions
+        ):
+            raise Conflict(f"event {event_id} is '{event.state}'; only a confirmed event can be "
+                           "dispatched (confirm it first with POST /events/{id}/review)")
+        try:
+            return await dispatcher.dispatch(incident, drone_id=drone_id)
+        except DroneUnavailable as exc:
+            raise Conflict(str(exc)) from exc
+
+    async def assign_waiting(self) -> list[Assignment]:
+        """Fly drones to every confirmed event still without one, planned jointly.
+
+        Events are ranked together (fewest missed targets, then least total ETA), so a burst of
+        confirmations does not give the first one the drone a later one needed more.
+        """
+        dispatcher = self._require()
+        incidents = await asyncio.to_thread(self._waiting)
+        incidents = [i for i in incidents if i.id not in dispatcher.missions
+                     or dispatcher.missions[i.id].stage == "failed"]
+        if not incidents:
+            return []
+        return await dispatcher.dispatch_many(incidents)
+
+    def _waiting(self) -> list[Incident]:
+        with Session(self.engine) as session:
+            return missions.confirmed_incidents(session, now=self.clock.now())
+
+    async def release(self, event_id: int) -> None:
+        """Send the event's drone home."""
+        try:
+            await self._require().release(event_id)
+        except KeyError as exc:
+            raise NotFound(f"no drone is on event {event_id}") from exc
+
+    async def patrol(self, drone_id: str, waypoints: list[tuple[float, float]]) -> int:
+        try:
+            return await self._require().patrol(drone_id, waypoints)
+        except DroneUnavailable as exc:
+            raise Conflict(str(exc)) from exc
+        except DispatchError as exc:
+            raise FleetUnavailable(f"patrol upload to {drone_id} failed: {exc}") from exc
+
+    def _teams(self) -> list[TeamStatus]:
+        with Session(self.engine) as session:
+            return missions.team_statuses(session)
+
+    # ---------------------------------------------------------------- bus → dispatch
+
+    async def _watch_bus(self) -> None:
+        async with self.bus.subscribe() as queue:
+            while True:
+                message = await queue.get()
+                if message.get("kind") != "transition":
+                    continue
+                event_id, to_state = message.get("event_id"), message.get("to")
+                try:
+                    if to_state == State.CONFIRMED and self.settings.auto_assign:
+                        await self.assign_waiting()
+                    elif to_state in (State.RESOLVED, State.REJECTED, State.EVALUATED) and \
+                            self.dispatcher is not None and event_id in self.dispatcher.missions \
+                            and not self.dispatcher.missions[event_id].released.is_set():
+                        await self.dispatcher.release(event_id)
+                except (ServiceError, DispatchError) as exc:
+                    log.warning("dispatch of event %s failed: %s", event_id, exc)
+
+    # ---------------------------------------------------------------- dispatch → database
+
+    def _enqueue(self, update: MissionUpdate) -> None:
+        assert self._updates is not None
+        self._updates.put_nowait(update)
+
+    async def _apply_updates(self) -> None:
+        assert self._updates is not None
+        while True:
+            update = await self._updates.get()
+            try:
+                alerts = await asyncio.to_thread(self._write, update)
+            except Exception:  # one bad update must not stop the rest
+                log.exception("could not record %s", update)
+                alerts = []
+            for alert in alerts:
+                self.bus.publish(alert)
+            self.bus.publish({"kind": "dispatch", "team_ids": [], "update": _jsonable(update)})
+            if update.kind == "on_scene" and self.persuasion.rules and \
+                    isinstance(update.incident_id, int):
+                self.persuasion.spawn_rule_play(update.incident_id)
+
+    def _write(self, update: MissionUpdate) -> list[dict[str, Any]]:
+        first_unserved = True
+        if update.kind == "unserved" and isinstance(update.incident_id, int):
+            first_unserved = update.incident_id not in self._unserved_noted
+            self._unserved_noted.add(update.incident_id)
+        with Session(self.engine, expire_on_commit=False) as session, writing(session):
+            alerts = missions.record_update(session, update, rules=self.persuasion.rules,
+                                            first_unserved=first_unserved)
+            session.commit()
+            return alerts
+
+    # ---------------------------------------------------------------- live drone state
+
+    async def _publish_states(self) -> None:
+        tick = 0
+        while True:
+            await asyncio.sleep(self.settings.drone_state_period_s)
+            if self.dispatcher is None:
+                continue
+            views = self.dispatcher.drones()
+            self.bus.publish({"kind": "drones", "team_ids": [],
+                              "drones": [drone_view_json(v) for v in views]})
+            tick += 1
+            if tick % 5 == 0:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self._store_states, views)
+            await self._release_checked_in()
+            with contextlib.suppress(Exception):  # logged inside; the next tick tries again
+                for alert in await asyncio.to_thread(self.persuasion.check_deadlines):
+                    self.bus.publish(alert)
+            if self.settings.auto_assign and tick % 5 == 0:  # drones come free; try again
+                with contextlib.suppress(ServiceError, DispatchError):
+                    await self.assign_waiting()
+
+    async def _release_checked_in(self) -> None:
+        """Send home the drones whose event's ground team has checked in (they took over)."""
+        assert self.dispatcher is not None
+        holding = [m.incident.id for m in self.dispatcher.missions.values()
+                   if m.stage == "on_scene" and not m.released.is_set()]
+        if not holding:
+            return
+        checked_in = await asyncio.to_thread(self._teams_on_scene, holding)
+        for event_id in checked_in:
+            with contextlib.suppress(KeyError, DispatchError):
+                await self.dispatcher.release(event_id)
+
+    def _teams_on_scene(self, event_ids: list[int]) -> list[int]:
+        with Session(self.engine) as session:
+            return missions.teams_on_scene(session, event_ids)
+
+    def _store_states(self, views: list[DroneView]) -> None:
+        with Session(self.engine) as session, writing(session):
+            missions.store_drone_states(session, views, status_of=drone_status,
+                                        now=self.clock.now())
+            session.commit()
+
+
+def drone_status(view: DroneView) -> str:
+    """One word for the map: available, on_task, patrol, offline, failsafe, unavailable."""
+    if view.incident_id is not None:
+        return "on_task"
+    if view.on_patrol:
+        return "patrol"
+    if view.available:
+        return "available"
+    if "link" in view.reason:
+        return "offline"
+    if "failsafe" in view.reason:
+        return "failsafe"
+    return "unavailable"
+
+
+def drone_view_json(view: DroneView) -> dict[str, Any]:
+    """A drone's live state as JSON (times ISO 8601)."""
+    t = view.telemetry
+    return {
+        "id": view.id, "name": view.name, "status": drone_status(view),
+        "available": view.available, "reason": view.reason, "event_id": view.incident_id,
+        "stage": view.stage, "lat": t.lat, "lon": t.lon, "alt_rel_m": t.alt_rel_m,
+        "groundspeed_mps": t.groundspeed_mps, "mode": t.mode, "armed": t.armed,
+        "battery_pct": t.battery_pct, "landed_state": t.landed_state,
+        "last_heartbeat_at": t.last_heartbeat_at.isoformat() if t.last_heartbeat_at else None,
+        "dock_lat": view.dock_lat, "dock_lon": view.dock_lon,
+    }
+
+
+def _jsonable(update: MissionUpdate) -> dict[str, Any]:
+    data = asdict(update)
+    data["at"] = update.at.isoformat()
+    return data

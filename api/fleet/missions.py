@@ -1,0 +1,186 @@
+"""What the fleet did, written down: the dispatch worker's reads and writes, one session each.
+
+``record_update`` turns one ``dispatch.MissionUpdate`` into lifecycle verbs and audit rows (the
+mapping is in ``api.fleet.dispatcher``'s docstring); the rest are the reads the worker plans
+with and the drones' last states it stores. Each takes the caller's session and commits nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from api.core.errors import NotFound
+from api.core.models import AuditEntry, Drone, Event, GroundTeam, Task
+from api.core.settings import PersuasionRule
+from api.enforcement.persuasion import rule_of
+from api.lifecycle import events as verbs
+from api.lifecycle.schemas import AssignIn
+from api.lifecycle.states import State
+from dispatch.dispatcher import DroneView, MissionUpdate
+from dispatch.fleet import FleetEntry
+from dispatch.planner import Incident
+from dispatch.teams import TeamStatus, ranked_teams
+
+ACTOR = "dispatch"
+
+
+# ---------------------------------------------------------------- reads for planning
+
+
+def sync_fleet(session: Session, entries: Sequence[FleetEntry]) -> None:
+    """Store the fleet file's drones as Drone rows (their URL and dock updated)."""
+    for e in entries:
+        row = session.get(Drone, e.id) or Drone(id=e.id, name=e.name or e.id,
+                                                 dock_lat=e.dock_lat, dock_lon=e.dock_lon)
+        row.mavlink_url, row.dock_lat, row.dock_lon = e.url, e.dock_lat, e.dock_lon
+        session.add(row)
+
+
+def registered_fleet(session: Session) -> list[FleetEntry]:
+    """The registered drones that have a MAVLink URL, as fleet entries."""
+    rows = session.exec(select(Drone).where(Drone.mavlink_url.is_not(None))).all()
+    return [FleetEntry(r.id, r.mavlink_url, r.dock_lat, r.dock_lon, r.name) for r in rows]
+
+
+def _incident(event: Event, now: datetime) -> Incident:
+    waited = (now - event.alerted_at).total_seconds() if event.alerted_at else 0.0
+    return Incident(event.id, event.lat, event.lon, event.target_s, max(waited, 0.0))
+
+
+def incident(session: Session, event_id: int, *, now: datetime) -> tuple[Event, Incident]:
+    """The event (detached) and the planner's view of it (time waited since it was alerted)."""
+    event = session.get(Event, event_id)
+    if event is None:
+        raise NotFound(f"no event with id {event_id}; list events with GET /api/v1/events")
+    session.expunge(event)
+    return event, _incident(event, now)
+
+
+def confirmed_incidents(session: Session, *, now: datetime) -> list[Incident]:
+    """Every confirmed event, oldest alert first, as the planner sees it."""
+    events = session.exec(select(Event).where(Event.state == State.CONFIRMED)
+                          .order_by(Event.alerted_at)).all()
+    return [_incident(e, now) for e in events]
+
+
+def team_statuses(session: Session) -> list[TeamStatus]:
+    """Every ground team, where it is and whether it is free."""
+    return [TeamStatus(t.id, t.lat, t.lon, t.status == "available", t.name)
+            for t in session.exec(select(GroundTeam)).all()]
+
+
+def teams_on_scene(session: Session, event_ids: Sequence[int]) -> list[int]:
+    """Those of ``event_ids`` whose ground team has checked in."""
+    rows = session.exec(select(Task.event_id).where(
+        Task.event_id.in_(event_ids), Task.kind == "team", Task.on_scene_at.is_not(None))).all()
+    return sorted(set(rows))
+
+
+def store_drone_states(session: Session, views: Sequence[DroneView], *, status_of: Any,
+                       now: datetime) -> None:
+    """Keep each drone's last position, mode, battery and status (``status_of(view)``)."""
+    for v in views:
+        row = session.get(Drone, v.id)
+        if row is None:
+            continue
+        t = v.telemetry
+        row.lat, row.lon, row.alt_rel_m = t.lat, t.lon, t.alt_rel_m
+        row.mode, row.battery_pct = t.mode, t.battery_pct
+        row.status = status_of(v)
+        row.updated_at = now
+        session.add(row)
+
+
+# ---------------------------------------------------------------- dispatch -> database
+
+
+def record_update(session: Session, update: MissionUpdate, *, rules: Sequence[PersuasionRule],
+                  first_unserved: bool = True) -> list[dict[str, Any]]:
+    """Write one mission update; returns the alerts to publish once committed.
+
+    ``first_unserved`` is False when an ``unserved`` update for the event was written before
+    (the dispatcher retries every few seconds; the audit trail says it once).
+    """
+    if update.incident_id is None or not isinstance(update.incident_id, int):
+        return []
+    event = session.get(Event, update.incident_id)
+    if event is None:
+        return []
+    if update.kind == "assigned":
+        return _assigned(session, event, update, rules)
+    if update.kind == "on_scene":
+        return _on_scene(session, event, update)
+    if update.kind == "replaced":
+        _audit(session, event, update.at, f"drone replaced: {update.reason}")
+    elif update.kind == "unserved" and first_unserved:
+        event.at_risk = True
+        session.add(event)
+        _audit(session, event, update.at, f"no drone sent: {update.reason}")
+    elif update.kind == "released":
+        _released(session, event, update)
+    return []
+
+
+def _assigned(session: Session, event: Event, u: MissionUpdate,
+              rules: Sequence[PersuasionRule]) -> list[dict[str, Any]]:
+    reason = f"drone {u.drone_id} accepted its first command; eta {u.eta_s:.0f} s" + \
+        (" (at risk)" if u.at_risk else "") + (f"; {u.reason}" if u.reason else "")
+    if event.state == State.CONFIRMED:
+        teams = ranked_teams(
+            [TeamStatus(t.id, t.lat, t.lon, t.status == "available")
+             for t in session.exec(select(GroundTeam)).all()], event.lat, event.lon)
+        team_id = teams[0].team_id if teams and teams[0].available else None
+        if rule_of(rules, event) is not None:
+            team_id = None
+            reason += "; no ground team yet: the drone's speaker warns first (persuasion rule)"
+        outcome, _ = verbs.assign(
+            session, event.id,
+            AssignIn(drone_id=u.drone_id, team_id=team_id, eta_s=u.eta_s, at_risk=u.at_risk,
+                     reason=reason),
+            actor=ACTOR, now=u.at)
+        return outcome.alerts
+    # a replacement: the old drone's task is cancelled, the new one recorded
+    for task in session.exec(select(Task).where(Task.event_id == event.id,
+                                                Task.kind == "drone",
+                                                Task.state.not_in(("done", "cancelled")))):
+        task.state = "cancelled"
+        session.add(task)
+    session.add(Task(event_id=event.id, kind="drone", drone_id=u.drone_id, eta_s=u.eta_s,
+                     at_risk=u.at_risk, created_by=ACTOR, created_at=u.at))
+    event.at_risk = event.at_risk or u.at_risk
+    session.add(event)
+    _audit(session, event, u.at, reason)
+    return []
+
+
+def _on_scene(session: Session, event: Event, u: MissionUpdate) -> list[dict[str, Any]]:
+    for task in session.exec(select(Task).where(Task.event_id == event.id,
+                                                Task.drone_id == u.drone_id,
+                                                Task.state == "assigned")):
+        task.state, task.on_scene_at = "on_scene", u.at
+        session.add(task)
+    if event.state != State.ASSIGNED:
+        return []
+    outcome = verbs.on_scene(session, event.id, actor=f"{ACTOR}:{u.drone_id}", now=u.at,
+                             team_id=None, reason=f"drone {u.drone_id} {u.reason}")
+    event.response_time_s, event.within_target, _ = verbs.response_figures(event)
+    session.add(event)
+    return outcome.alerts
+
+
+def _released(session: Session, event: Event, u: MissionUpdate) -> None:
+    for task in session.exec(select(Task).where(Task.event_id == event.id,
+                                                Task.drone_id == u.drone_id)):
+        if task.state not in ("done", "cancelled"):
+            task.state, task.done_at = "done", u.at
+            session.add(task)
+
+
+def _audit(session: Session, event: Event, at: datetime, reason: str) -> None:
+    # Not a transition: the state stays, and the row records why the drone changed.
+    session.add(AuditEntry(event_id=event.id, at=at, actor=ACTOR, from_state=event.state,
+                           to_state=event.state, reason=reason))

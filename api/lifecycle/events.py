@@ -1,0 +1,281 @@
+"""The lifecycle's verbs: ingest, review, assign, on-scene, resolve, evaluate.
+
+Each verb runs in one database transaction: it locks the event row, applies its transitions
+through `lifecycle.apply_transition` (which writes the audit rows) and returns the alerts to
+publish once the caller has committed. Routes stay thin; these functions know no HTTP.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from api.core.errors import Forbidden, NotFound
+from api.core.models import AuditEntry, Drone, Event, GroundTeam, Task
+from api.core.zones import ZoneIndex
+from api.lifecycle import offences
+from api.lifecycle.schemas import AssignIn, CandidateIn, EventPublic
+from api.lifecycle.states import State, allowed_next, apply_transition, record_creation
+from api.patrols.flights import flight_of_drone
+
+# Event types a zone kind refuses to alert on, because the activity is permitted there.
+PERMITTED = {("street_stall", "market")}
+
+
+@dataclass
+class Outcome:
+    """An event after a verb, whether it was newly created, and the alerts to publish."""
+
+    event: Event
+    created: bool = False
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def event_public(event: Event) -> EventPublic:
+    view = EventPublic.model_validate(event)
+    view.allowed_next = sorted(allowed_next(event.state))
+    return view
+
+
+def transition_alert(
+    event: Event, entry: AuditEntry, session: Session | None = None, team_ids: list[str] | None = None
+) -> dict[str, Any]:
+    """The live-alert message for one transition; `team_ids` says which ground teams may see it."""
+    if team_ids is None and session is not None and event.id is not None:
+        team_ids = sorted({t for t in session.exec(
+            select(Task.team_id).where(Task.event_id == event.id, Task.team_id.is_not(None))).all()})
+    return {
+        "team_ids": team_ids or [],
+        "kind": "transition",
+        "event_id": event.id,
+        "from": entry.from_state,
+        "to": entry.to_state,
+        "at": entry.at.isoformat(),
+        "actor": entry.actor,
+        "reason": entry.reason,
+        "event": event_public(event).model_dump(mode="json"),
+    }
+
+
+def _locked_event(session: Session, event_id: int) -> Event:
+    event = session.exec(select(Event).where(Event.id == event_id).with_for_update()).first()
+    if event is None:
+        raise NotFound(f"no event with id {event_id}; list events with GET /api/v1/events")
+    return event
+
+
+def find_by_source_key(session: Session, source: str, source_event_id: str) -> Event | None:
+    return session.exec(
+        select(Event).where(Event.source == source, Event.source_event_id == source_event_id)
+    ).first()
+
+
+def ingest(
+    session: Session, candidate: CandidateIn, *, zones: ZoneIndex, actor: str, now: datetime
+) -> Outcome:
+    """Store a candidate as `detected`, then alert it or reject it by the zone rules.
+
+    The caller commits. Idempotency on (source, source_event_id) is the database's unique
+    constraint: a retry fails to insert, and `ingest_committed` returns the stored event instead
+    (no look-up first: retries are rare, and the constraint is right even under races).
+    """
+    place = zones.locate(candidate.lat, candidate.lon)
+    event = Event(
+        type=candidate.type.value,
+        state=State.DETECTED,
+        lat=candidate.lat,
+        lon=candidate.lon,
+        confidence=candidate.confidence,
+        source=candidate.source,
+        source_event_id=candidate.source_event_id,
+        position_error_m=candidate.position_error_m,
+        sightings=candidate.sightings,
+        detector_drone_id=candidate.drone_id,
+        report_note=candidate.note,
+        zone_id=place.zone_id,
+        zone_name=place.zone_name,
+        zone_kind=place.zone_kind,
+        target_s=place.target_s,
+    )
+    found_at = candidate.detected_at or now
+    if candidate.drone_id:  # found on a merged patrol flight? (one query, on the drone index)
+        event.patrol_flight_id = flight_of_drone(session, candidate.drone_id, found_at)
+    entries = [record_creation(session, event, actor=actor, at=found_at,
+                               reason=f"from {candidate.source}")]
+    refusal = next(
+        (kind for kind in place.kinds if (candidate.type.value, kind) in PERMITTED), None
+    )
+    if refusal:
+        entries.append(apply_transition(
+            session, event, State.REJECTED, actor="system", at=now,
+            reason=f"{candidate.type.value} is permitted inside a {refusal} zone",
+        ))
+        event.reject_reason = entries[-1].reason
+    else:
+        entries.append(apply_transition(
+            session, event, State.ALERTED, actor="system", at=now, reason="passed zone rules"
+        ))
+    session.flush()  # one flush writes the event and its audit rows, and gives the event its id
+    outcome = Outcome(event, created=True)
+    outcome.alerts.extend(transition_alert(event, entry) for entry in entries)
+    return outcome
+
+
+def ingest_committed(
+    session: Session, candidate: CandidateIn, *, zones: ZoneIndex, actor: str, now: datetime
+) -> Outcome:
+    """`ingest` and commit; a retry of a stored candidate returns that event, created=False."""
+    try:
+        outcome = ingest(session, candidate, zones=zones, actor=actor, now=now)
+        session.commit()
+        return outcome
+    except IntegrityError:
+        session.rollback()
+        existing = find_by_source_key(session, candidate.source, candidate.source_event_id)
+        if existing is None:
+            raise
+        return Outcome(existing, created=False)
+
+
+def review(
+    session: Session, event_id: int, *, confirm: bool, reason: str | None, actor: str, now: datetime,
+    offence_rules: offences.OffenceRules | None = None,
+) -> Outcome:
+    event = _locked_event(session, event_id)
+    to_state = State.CONFIRMED if confirm else State.REJECTED
+    entry = apply_transition(session, event, to_state, actor=actor, at=now, reason=reason)
+    if not confirm:
+        event.reject_reason = reason
+    else:  # first offence or repeat (首违免罚), decided once, now
+        offences.assess(session, event, now=now, rules=offence_rules)
+    return Outcome(event, alerts=[transition_alert(event, entry, session)])
+
+
+def assign(
+    session: Session, event_id: int, body: AssignIn, *, actor: str, now: datetime
+) -> tuple[Outcome, list[Task]]:
+    """Task a drone and/or a team with the event and mark it `assigned`."""
+    event = _locked_event(session, event_id)
+    tasks: list[Task] = []
+    if body.drone_id:
+        if session.get(Drone, body.drone_id) is None:
+            raise NotFound(f"no drone '{body.drone_id}'; list drones with GET /api/v1/drones")
+        tasks.append(Task(event_id=event_id, kind="drone", drone_id=body.drone_id, eta_s=body.eta_s,
+                          at_risk=body.at_risk, created_by=actor, created_at=now))
+    if body.team_id:
+        team = session.get(GroundTeam, body.team_id)
+        if team is None:
+            raise NotFound(f"no ground team '{body.team_id}'; list teams with GET /api/v1/teams")
+        tasks.append(Task(event_id=event_id, kind="team", team_id=body.team_id,
+                          created_by=actor, created_at=now))
+        team.status = "busy"
+        team.updated_at = now
+        session.add(team)
+    reason = body.reason or ", ".join(
+        f"{t.kind} {t.drone_id or t.team_id}" + (f" eta {t.eta_s:.0f} s" if t.eta_s else "")
+        for t in tasks
+    )
+    entry = apply_transition(session, event, State.ASSIGNED, actor=actor, at=now, reason=reason)
+    event.at_risk = event.at_risk or body.at_risk
+    for task in tasks:
+        session.add(task)
+    team_ids = [t.team_id for t in tasks if t.team_id]
+    return Outcome(event, alerts=[transition_alert(event, entry, session, team_ids)]), tasks
+
+
+def team_task(session: Session, event_id: int, team_id: str) -> Task:
+    """The open task of `team_id` on the event; Forbidden if the team has none."""
+    task = session.exec(
+        select(Task).where(Task.event_id == event_id, Task.team_id == team_id,
+                           Task.state != "cancelled")
+    ).first()
+    if task is None:
+        raise Forbidden(f"event {event_id} is not a task of team '{team_id}'")
+    return task
+
+
+def on_scene(
+    session: Session, event_id: int, *, actor: str, now: datetime, team_id: str | None,
+    reason: str | None = None,
+) -> Outcome:
+    """Record arrival: the drone is over the event or the team checked in."""
+    event = _locked_event(session, event_id)
+    if team_id is not None:
+        task = team_task(session, event_id, team_id)
+        task.state, task.on_scene_at = "on_scene", now
+        session.add(task)
+        if event.state == State.ON_SCENE:
+            return Outcome(event)  # the drone got there first; the team's check-in is on its task
+    entry = apply_transition(session, event, State.ON_SCENE, actor=actor, at=now,
+                             reason=reason or ("team checked in" if team_id else None))
+    return Outcome(event, alerts=[transition_alert(event, entry, session)])
+
+
+def resolve(
+    session: Session, event_id: int, *, disposition: str, note: str | None, actor: str,
+    now: datetime, team_id: str | None, auto_evaluate: bool,
+) -> Outcome:
+    event = _locked_event(session, event_id)
+    if team_id is not None:
+        team_task(session, event_id, team_id)
+    entry = apply_transition(session, event, State.RESOLVED, actor=actor, at=now,
+                             reason=f"disposition {disposition}")
+    event.disposition = disposition
+    event.resolution_note = note
+    for task in session.exec(select(Task).where(Task.event_id == event_id)).all():
+        if task.state not in ("done", "cancelled"):
+            task.state, task.done_at = "done", now
+            session.add(task)
+        if task.team_id:
+            team = session.get(GroundTeam, task.team_id)
+            if team is not None and team.status == "busy":
+                team.status, team.updated_at = "available", now
+                session.add(team)
+    outcome = Outcome(event, alerts=[transition_alert(event, entry, session)])
+    if auto_evaluate:
+        outcome.alerts.append(_evaluate(session, event, actor="system", now=now))
+    return outcome
+
+
+def evaluate(session: Session, event_id: int, *, actor: str, now: datetime) -> Outcome:
+    event = _locked_event(session, event_id)
+    return Outcome(event, alerts=[_evaluate(session, event, actor=actor, now=now)])
+
+
+def response_figures(event: Event) -> tuple[float | None, bool | None, float | None]:
+    """(response time s, within target, time to resolve s) from the stored stage times.
+
+    Response time is on_scene − alerted (ARCHITECTURE.md); an event never reached has none and
+    did not meet its target. Time to resolve runs from alerted to resolved.
+    """
+    response_s = within = resolve_s = None
+    if event.alerted_at and event.on_scene_at:
+        response_s = (event.on_scene_at - event.alerted_at).total_seconds()
+        within = response_s <= event.target_s
+    elif event.state != State.REJECTED and event.reviewed_at is not None:
+        within = False
+    if event.alerted_at and event.resolved_at:
+        resolve_s = (event.resolved_at - event.alerted_at).total_seconds()
+    return response_s, within, resolve_s
+
+
+def _evaluate(session: Session, event: Event, *, actor: str, now: datetime) -> dict[str, Any]:
+    entry = apply_transition(session, event, State.EVALUATED, actor=actor, at=now,
+                             reason="figures frozen")
+    event.response_time_s, event.within_target, event.time_to_resolve_s = response_figures(event)
+    return transition_alert(event, entry, session)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-quantile (0..1) by linear interpolation, None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)

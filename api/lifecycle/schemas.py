@@ -1,0 +1,199 @@
+"""What crosses the HTTP edge for events: candidates in, reviews and assignments, and the
+public views of events, their audit trail, evidence and tasks."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from api.core.schemas import Lat, Lon
+
+
+class EventType(StrEnum):
+    STREET_STALL = "street_stall"  # 占道经营
+    MOBILE_FUEL_SALE = "mobile_fuel_sale"  # 非法流动供油
+
+
+class Disposition(StrEnum):
+    PERSUADED = "persuaded"
+    REMOVED = "removed"
+    PENALISED = "penalised"
+    REFERRED = "referred"
+    NOT_FOUND = "not_found"
+
+
+class CandidateIn(BaseModel):
+    """A finding to store: from a detection worker, or an operator's manual / hotline report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(min_length=1, max_length=128, examples=["detector:drone-3", "hotline"])
+    source_event_id: str = Field(
+        min_length=1, max_length=128, description="Stable per finding: a retried POST is idempotent."
+    )
+    type: EventType
+    lat: Lat
+    lon: Lon
+    confidence: float = Field(1.0, ge=0, le=1)
+    detected_at: AwareDatetime | None = Field(None, description="Defaults to the service's now.")
+    position_error_m: float | None = Field(None, ge=0)
+    sightings: int = Field(1, ge=1)
+    drone_id: str | None = Field(None, max_length=64)
+    note: str | None = Field(None, max_length=2000)
+    snapshot_jpeg_b64: str | None = Field(None, description="Best snapshot, base64 JPEG/PNG.")
+
+    @field_validator("snapshot_jpeg_b64")
+    @classmethod
+    def _is_base64(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("snapshot_jpeg_b64 is not valid base64; send the JPEG bytes base64-encoded") from exc
+        return value
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["confirm", "reject"]
+    reason: str | None = Field(None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _reject_needs_reason(self) -> ReviewIn:
+        if self.decision == "reject" and not (self.reason and self.reason.strip()):
+            raise ValueError("a rejection needs a reason (it is kept for evaluating the detector)")
+        return self
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    drone_id: str | None = None
+    team_id: str | None = None
+    eta_s: float | None = Field(None, ge=0, description="The planner's ETA for the drone.")
+    at_risk: bool = Field(False, description="The plan already misses the zone's target.")
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _someone(self) -> AssignIn:
+        if not self.drone_id and not self.team_id:
+            raise ValueError("name a drone_id, a team_id or both")
+        return self
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(None, max_length=2000)
+
+
+class AuditPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    from_state: str | None
+    to_state: str
+    reason: str | None
+
+
+class EvidencePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_by: str
+    created_at: datetime
+    url: str = ""
+
+
+class TaskPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    event_id: int
+    kind: str
+    drone_id: str | None
+    team_id: str | None
+    state: str
+    code: str | None = None  # the task code (亮码); its public page is /c/{code}
+    eta_s: float | None
+    at_risk: bool
+    created_by: str
+    created_at: datetime
+    accepted_at: datetime | None
+    on_scene_at: datetime | None
+    done_at: datetime | None
+
+
+class EventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    type: str
+    state: str
+    lat: float
+    lon: float
+    confidence: float
+    source: str
+    source_event_id: str
+    position_error_m: float | None
+    sightings: int
+    detector_drone_id: str | None
+    report_note: str | None
+    zone_id: str | None
+    zone_name: str | None
+    zone_kind: str | None
+    target_s: float
+    at_risk: bool
+    disposition: str | None
+    resolution_note: str | None
+    reject_reason: str | None
+    detected_at: datetime
+    alerted_at: datetime | None
+    reviewed_at: datetime | None
+    assigned_at: datetime | None
+    on_scene_at: datetime | None
+    resolved_at: datetime | None
+    evaluated_at: datetime | None
+    response_time_s: float | None
+    within_target: bool | None
+    time_to_resolve_s: float | None
+    # Set when the violation is confirmed (api/lifecycle/offences.py): first | repeat, warning | penalty | referral.
+    offence: str | None = None
+    suggested_disposition: str | None = None
+    allowed_next: list[str] = []
+
+
+class PriorEvent(BaseModel):
+    """An earlier confirmed violation at the same place, that made this one a repeat."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    detected_at: datetime
+    state: str
+    disposition: str | None
+
+
+class EventDetail(EventPublic):
+    timeline: list[AuditPublic] = []
+    evidence: list[EvidencePublic] = []
+    tasks: list[TaskPublic] = []
+    prior_events: list[PriorEvent] = Field([], description="Newest first; empty for a first offence.")
+
+
+class EventPage(BaseModel):
+    total: int
+    items: list[EventPublic]

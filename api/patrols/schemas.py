@@ -1,0 +1,56 @@
+"""What crosses the HTTP edge for department patrol requests (综合飞一次)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.patrols.requests import WEEKDAYS
+
+HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class WindowIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: str = Field(examples=["08:00"], description="Local time (Asia/Shanghai), HH:MM.")
+    end: str = Field(examples=["12:00"], description="Before start: the window crosses midnight.")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not HHMM.match(value):
+            raise ValueError(f"{value!r} is not a time of day; write HH:MM, e.g. 08:00")
+        return value
+
+
+class PatrolRequestIn(BaseModel):
+    """A standing patrol need: where, what to look for, when and how often."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    department: str | None = Field(None, max_length=64, description="Defaults to a department "
+                                   "account's own; operators and admins must name it.")
+    title: str = Field(min_length=1, max_length=200)
+    area: dict = Field(description='A GeoJSON Polygon, [lon, lat] order: {"type": "Polygon", '
+                       '"coordinates": [[[lon, lat], ...]]}, the ring closed.')
+    looks_for: list[str] = Field(default_factory=list, max_length=20,
+                                 description="Event types (street_stall, mobile_fuel_sale) "
+                                 "and/or plain words.")
+    window: WindowIn
+    weekdays: list[str] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1,
+                                max_length=7, examples=[["mon", "wed", "fri"]])
+    per_day: int = Field(1, ge=1, le=24, description="Passes inside each day's window.")
+    valid_from: date | None = Field(None, description="First local day (inclusive).")
+    valid_to: date | None = Field(None, description="Last local day (inclusive).")
+
+    @field_validator("looks_for")
+    @classmethod
+    def _words(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not value.strip() or "," in value or len(value) > 64:
+                raise ValueError(f"{value!r}: each entry is one event type or word, 1-64 "
+                                 "characters, no commas")
+        return [v.strip() for v in values]
