@@ -45,6 +45,8 @@ def test_identity_and_heartbeat(stepped_fleet, clients):
     ([], mav.MAV_CMD_PREFLIGHT_REBOOT_SHUTDOWN, (1,), U, None),
     ([], mav.MAV_CMD_MISSION_START, (), F, "no mission"),
     ([], mav.MAV_CMD_NAV_LAND, (), A, None),
+    ([], mav.MAV_CMD_DO_FENCE_ENABLE, (3,), F, None),  # 0 off, 1 on, 2 floor off; no 3
+    ([], mav.MAV_CMD_DO_FENCE_ENABLE, (1,), A, None),
 ])
 def test_every_command_gets_one_ack(stepped_fleet, clients, steps, command, params, result, text):
     fleet = stepped_fleet()
@@ -140,7 +142,7 @@ def test_two_vehicles_keep_their_own_state():
 
 
 def test_streams_follow_requests(stepped_fleet, clients):
-    fleet = stepped_fleet()
+    fleet = stepped_fleet(stream_hz=0)  # ArduCopter's own SRn_ defaults: every rate 0
     client = clients(fleet.vehicles[0].endpoint)
     fleet.advance(2.0)
     assert client.drain("GLOBAL_POSITION_INT") == []  # nothing but HEARTBEAT until asked
