@@ -10,6 +10,8 @@
     │   └── MissionRejected        MISSION_ACK said no; carries ``result`` (MAV_MISSION_RESULT name)
     ├── DroneUnavailable           the drone cannot take this task (unknown, busy, no link, battery)
     ├── MissionAborted             a flight was given up (link lost, failsafe, refusal); ``reason`` says why
+    │   └── ModeOverridden         another ground station changed the flight mode (no failsafe, no
+    │                              fence breach); carries ``mode_from`` and ``mode_to``
     ├── PayloadError               a speaker warning cannot be sent as asked (also a ValueError);
     │                              nothing was sent, the message says what to fix
     ├── FleetFileError             the fleet file is unreadable or malformed; the message says where
@@ -28,6 +30,7 @@ __all__ = [
     "LinkTimeout",
     "MissionAborted",
     "MissionRejected",
+    "ModeOverridden",
     "PayloadError",
 ]
 
@@ -78,6 +81,17 @@ class MissionAborted(DispatchError):
         super().__init__(f"drone {drone_id}: {reason}" if drone_id else reason)
         self.reason = reason
         self.drone_id = drone_id
+
+
+class ModeOverridden(MissionAborted):
+    """The drone left the mode this ground station set, and the autopilot gave no reason of its
+    own (no failsafe, no fence breach): another ground station took it."""
+
+    def __init__(self, mode_from: str, mode_to: str, *, drone_id: str = "") -> None:
+        super().__init__(f"another ground station switched it from {mode_from} to {mode_to} "
+                         "(no failsafe, no fence breach)", drone_id=drone_id)
+        self.mode_from = mode_from
+        self.mode_to = mode_to
 
 
 class PayloadError(DispatchError, ValueError):

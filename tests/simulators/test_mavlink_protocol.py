@@ -232,3 +232,15 @@ def test_gps_loss_shows_in_gps_raw_int(stepped_fleet, clients):
     assert client.set_mode(GUIDED) == F  # GUIDED needs a position
     fleet.advance(20.0)
     assert client.set_mode(GUIDED) == A
+
+
+def test_two_ground_stations_each_get_their_own_acks_and_both_see_the_heartbeat(stepped_fleet,
+                                                                                clients):
+    fleet = stepped_fleet(stream_hz=0)
+    room = clients(fleet.vehicles[0].endpoint)  # system id 255
+    laptop = clients(fleet.vehicles[0].endpoint, source_system=245)
+    assert laptop.set_mode(LOITER) == A
+    assert room.recv("HEARTBEAT", custom_mode=LOITER) is not None  # the change, told to all
+    assert room.recv("COMMAND_ACK", timeout=0.5) is None  # the ACK went to the laptop alone
+    assert room.set_mode(GUIDED) == A
+    assert laptop.recv("COMMAND_ACK", timeout=0.5) is None
