@@ -15,6 +15,7 @@
     ├── PayloadError               a speaker warning cannot be sent as asked (also a ValueError);
     │                              nothing was sent, the message says what to fix
     ├── FleetFileError             the fleet file is unreadable or malformed; the message says where
+    ├── PlanFileError              a .plan / WPL file cannot be written or read; the message says why
     └── InvalidPatrolRequest       a patrol request (area, window, cadence) is malformed; also a ValueError
 """
 
@@ -32,6 +33,7 @@ __all__ = [
     "MissionRejected",
     "ModeOverridden",
     "PayloadError",
+    "PlanFileError",
 ]
 
 
@@ -100,6 +102,10 @@ class PayloadError(DispatchError, ValueError):
 
 class FleetFileError(DispatchError):
     """The fleet file could not be read; the message names the entry and the fix."""
+
+
+class PlanFileError(DispatchError):
+    """A flight plan file is of an unknown kind or malformed; the message names the file."""
 
 
 class InvalidPatrolRequest(DispatchError, ValueError):

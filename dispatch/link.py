@@ -45,6 +45,7 @@ from dispatch.errors import (
     MissionRejected,
     ModeOverridden,
 )
+from dispatch.missions import PlanItem, route_items
 from dispatch.speaker import (
     MSG_PLAY_CLIP,
     MSG_PLAY_TEXT,
@@ -72,6 +73,7 @@ _EARTH_RADIUS_M = 6_371_008.8
 #: A heartbeat silence shorter than this in wall seconds never counts as a lost link.
 MIN_SILENCE_WALL_S = 1.0
 _FENCE_BREACH_TEXT = "fence breached"  # AC_Fence: "Polygon fence breached", "Max Alt …"
+_INT_FRAMES = {0: 5, 3: 6}  # MISSION_ITEM_INT carries the _INT variants of the global frames
 
 log = logging.getLogger("flyonce.dispatch.link")
 
@@ -193,7 +195,7 @@ class DroneLink:
         self._stop = threading.Event()
         self._acks: dict[int, asyncio.Future[Any]] = {}
         self._mission_ack: asyncio.Future[Any] | None = None
-        self._mission_items: list[tuple] = []
+        self._mission_items: list[PlanItem] = []
         self._update_waiters: list[asyncio.Future[None]] = []
         self.texts: list[str] = []
         self._texts_heard = 0  # STATUSTEXTs ever received (``texts`` keeps only the last 50)
@@ -594,15 +596,10 @@ class DroneLink:
         MISSION_COUNT, then one MISSION_ITEM_INT per MISSION_REQUEST_INT, until MISSION_ACK;
         ``MissionRejected`` carries the autopilot's MAV_MISSION_RESULT when refused.
         """
-        if not waypoints:
-            raise ValueError("a mission needs at least one waypoint")
-        frame = 6  # GLOBAL_RELATIVE_ALT_INT
-        items: list[tuple] = [(0, 16, 0.0, 0, 0, 0.0)]  # home, ignored by ArduPilot
-        items.append((frame, 22, 0.0, 0, 0, alt_rel_m))  # NAV_TAKEOFF
-        for lat, lon in waypoints:
-            items.append((frame, 16, loiter_s, int(lat * 1e7), int(lon * 1e7), alt_rel_m))
-        if return_home:
-            items.append((frame, 20, 0.0, 0, 0, 0.0))
+        plan = route_items(waypoints, alt_rel_m=alt_rel_m, loiter_s=loiter_s,
+                           return_home=return_home)
+        items = [PlanItem(16, frame=0)]  # home, ignored by ArduPilot
+        items += plan
         self._mission_items = items
         loop = asyncio.get_running_loop()
         for _attempt in range(self.retries + 1):
@@ -628,9 +625,12 @@ class DroneLink:
     def _send_mission_item(self, seq: int) -> None:
         if not 0 <= seq < len(self._mission_items):
             return
-        frame, command, param1, x, y, z = self._mission_items[seq]
+        item = self._mission_items[seq]
+        frame = _INT_FRAMES.get(item.frame, item.frame)
         self._send(lambda m: m.mission_item_int_send(
-            self.sysid, 1, seq, frame, command, 0, 1, param1, 0, 0, 0, x, y, z, 0))
+            self.sysid, 1, seq, frame, item.command, 0, int(item.autocontinue), item.param1,
+            item.param2, item.param3, item.param4, int(round(item.lat * 1e7)),
+            int(round(item.lon * 1e7)), item.alt_m, 0))
 
     # ---------------------------------------------------------------- streams
 
