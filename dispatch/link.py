@@ -629,13 +629,19 @@ class DroneLink:
         frame = _INT_FRAMES.get(item.frame, item.frame)
         self._send(lambda m: m.mission_item_int_send(
             self.sysid, 1, seq, frame, item.command, 0, int(item.autocontinue), item.param1,
-            item.param2, item.param3, item.param4, int(round(item.lat * 1e7)),
-            int(round(item.lon * 1e7)), item.alt_m, 0))
+            item.param2, item.param3, item.param4, int(item.lat * 1e7), int(item.lon * 1e7),
+            item.alt_m, 0))
 
     # ---------------------------------------------------------------- streams
 
     async def _request_streams(self) -> None:
         interval_us = 1e6 / self.stream_hz
+        # Only what this link reads: first every SRn_ group off (a vehicle may stream them
+        # unasked, as the simulators do at 4 Hz: ~40 messages a second per drone that a
+        # dispatcher watching a whole fleet over cellular links would never read), then the
+        # messages it reads. ArduPilot applies both to the link they arrive on only, so
+        # another ground station on its own link keeps its streams.
+        self._send(lambda m: m.request_data_stream_send(self.sysid, 1, 0, 0, 0))
         try:
             # GLOBAL_POSITION_INT, SYS_STATUS, EXTENDED_SYS_STATE; FENCE_STATUS (sent only while
             # a fence is enabled) tells a fence breach from another ground station's mode change

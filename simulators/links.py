@@ -12,8 +12,8 @@ import errno
 import socket
 from abc import ABC, abstractmethod
 
-from simulators.errors import EndpointUnavailable
 from simulators.channel import Channel
+from simulators.errors import EndpointUnavailable
 from simulators.mavlink_endpoint import VehicleEndpoint
 from simulators.streams import TCP_LINK, UDP_LINK
 

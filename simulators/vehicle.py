@@ -177,6 +177,9 @@ class Vehicle:
         self.params = params or Params()
         self.params.set("SYSID_THISMAV", sysid)
         self._rng = random.Random(f"{seed}/{sysid}")
+        # GPS_RAW_INT's noise has its own generator: how often a ground station reads the raw
+        # GPS must not change the flight (the estimate error and the gusts draw from _rng)
+        self._gps_rng = random.Random(f"{seed}/{sysid}/gps")
         self.time_s = 0.0
         # true kinematic state, metres/metres per second east-north-up of home
         self.east_m = self.north_m = self.up_m = 0.0
@@ -278,7 +281,8 @@ class Vehicle:
         """A GPS reading of (lat, lon): truth plus SIM_GPS_NOISE metres of white noise."""
         noise = self.params["SIM_GPS_NOISE"]
         return self.frame.to_wgs84(
-            self.east_m + self._rng.gauss(0.0, noise), self.north_m + self._rng.gauss(0.0, noise)
+            self.east_m + self._gps_rng.gauss(0.0, noise),
+            self.north_m + self._gps_rng.gauss(0.0, noise)
         )
 
     def wind_enu(self) -> tuple[float, float]:

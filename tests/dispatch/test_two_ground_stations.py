@@ -14,14 +14,17 @@ import math
 import pytest
 from mavsdk.asyncio.plugins.action import ActionAsync
 from mavsdk.asyncio.plugins.telemetry import FlightMode, TelemetryAsync
+from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from dispatch.errors import MissionAborted, ModeOverridden
 from dispatch.planner import Incident
 from geofence import LocalFrame
+from simulators.streams import STREAMABLE
 from tests.dispatch.layouts import ORIGIN
 from tests.dispatch.test_dispatcher import BEIYUAN, TOWN, make_dispatcher, ready, until
 from tests.dispatch.test_link import connected
 from tests.mavsdk_gcs import mavsdk_system
+from tests.simulators.conftest import Client
 
 FRAME = LocalFrame(*ORIGIN)
 
@@ -70,6 +73,32 @@ def test_drone_link_flies_while_mavsdk_watches_and_then_takes_over(sim_fleet):
     assert "another ground station switched it from GUIDED to BRAKE" in taken.reason
     state = vehicle.state
     assert state.mode == "BRAKE" and state.landed_state == "IN_AIR"
+
+
+def test_drone_link_turns_off_on_its_own_link_only_what_it_never_reads(sim_fleet):
+    fleet = sim_fleet([ORIGIN])
+    laptop = Client(fleet.vehicles[0].endpoint, source_system=245)  # asks for nothing
+
+    async def main():
+        link = await connected(fleet)
+        with fleet._lock:  # [laptop's connection, the link's]: what each is sent, in Hz
+            rates = [{msg_id: 1 / interval_s for msg_id, interval_s in c.intervals_s.items()}
+                     for c in fleet._endpoints[0].channels]
+        await link.close()
+        return rates
+
+    try:
+        laptop_hz, link_hz = run(main())
+    finally:
+        laptop.close()
+    # the link: GLOBAL_POSITION_INT at its 5 Hz; SYS_STATUS (battery), EXTENDED_SYS_STATE and
+    # FENCE_STATUS at 1 Hz; HEARTBEAT; none of the SR0_ groups it never reads
+    assert link_hz == pytest.approx({
+        mav.MAVLINK_MSG_ID_HEARTBEAT: 1.0, mav.MAVLINK_MSG_ID_GLOBAL_POSITION_INT: 5.0,
+        mav.MAVLINK_MSG_ID_SYS_STATUS: 1.0, mav.MAVLINK_MSG_ID_EXTENDED_SYS_STATE: 1.0,
+        mav.MAVLINK_MSG_ID_FENCE_STATUS: 1.0})
+    # the laptop's connection keeps every SR0_ group at 4 Hz
+    assert {laptop_hz[m] for m in STREAMABLE} == {4.0}
 
 
 def test_a_fence_breach_is_the_autopilots_doing_not_a_takeover(sim_fleet):

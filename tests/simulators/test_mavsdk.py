@@ -23,7 +23,7 @@ from simulators.clock import SimClock
 from simulators.fleet import Fleet
 from tests.mavsdk_gcs import MAVSDK_LOG, mavsdk_system, until
 from tests.simulators.conftest import HANGZHOU
-from tests.simulators.test_mavlink_flight import ACCEL, CLIMB, ACCEL_Z, CRUISE, leg_time_s
+from tests.simulators.test_mavlink_flight import ACCEL, ACCEL_Z, CLIMB, CRUISE, leg_time_s
 
 SPEEDUP = 10.0
 HOME_AMSL_M = 10.0  # Fleet.start's default home altitude
