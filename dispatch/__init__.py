@@ -31,6 +31,7 @@ from dispatch.errors import (
     LinkTimeout,
     MissionAborted,
     MissionRejected,
+    ModeOverridden,
     PayloadError,
 )
 from dispatch.fleet import FleetEntry, availability, load_fleet
@@ -72,6 +73,7 @@ __all__ = [
     "MissionAborted",
     "MissionRejected",
     "MissionUpdate",
+    "ModeOverridden",
     "Option",
     "PayloadError",
     "PatrolDrone",

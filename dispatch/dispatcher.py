@@ -4,7 +4,10 @@
 (``suggest``), and flies missions (``dispatch``): GUIDED, arm, take off, fly the planned route
 around the no-fly zones, report arrival within the arrival radius, hold over the scene until
 ``release``, then return to launch. A drone that loses its link, is refused a command or hits a
-failsafe mid-task is replaced by the next best drone at once. Every step is reported as a
+failsafe mid-task is replaced by the next best drone at once. A drone another ground station
+takes over (it changes the flight mode, with no failsafe or fence breach behind it) is never
+fought: the dispatcher stops commanding it, reports ``overridden``, sends the next best drone,
+and offers the taken drone again only once it has landed and disarmed. Every step is reported as a
 ``MissionUpdate`` to the ``on_update`` callback (called on the event loop), which is how the
 service (api/fleet/dispatcher.py) or a demo hears of it:
 
@@ -25,13 +28,14 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from dispatch.errors import (
     DispatchError,
     DroneUnavailable,
     LinkError,
     MissionAborted,
+    ModeOverridden,
 )
 from dispatch.fleet import FleetEntry, availability
 from dispatch.link import WATCH_POLL_S, Clock, DroneLink, LinkGroup, SystemClock, Telemetry
@@ -39,9 +43,12 @@ from dispatch.planner import Assignment, DroneStatus, Incident, Option, Planner
 from dispatch.speaker import Announcement
 from geofence import GeofenceError
 
-__all__ = ["Dispatcher", "DroneView", "Mission", "MissionUpdate"]
+__all__ = ["Dispatcher", "DroneView", "Mission", "MissionUpdate", "UpdateKind"]
 
 log = logging.getLogger("flyonce.dispatch")
+
+UpdateKind = Literal["assigned", "on_scene", "overridden", "replaced", "unserved", "released",
+                     "patrol"]
 
 
 @dataclass(frozen=True)
@@ -49,17 +56,22 @@ class MissionUpdate:
     """One step of a mission, for the audit trail and the control room.
 
     ``kind``: ``assigned`` (the first command was accepted), ``on_scene`` (within the arrival
-    radius), ``replaced`` (the drone failed; ``reason`` says why, a new ``assigned`` follows),
-    ``unserved`` (no drone can go), ``released`` (sent home), ``patrol`` (a patrol started).
+    radius), ``overridden`` (another ground station changed the drone's flight mode from
+    ``mode_from`` to ``mode_to``; the dispatcher stops commanding it; ``replaced`` follows),
+    ``replaced`` (the drone failed or was taken; ``reason`` says why, a new ``assigned`` or an
+    ``unserved`` follows), ``unserved`` (no drone can go), ``released`` (sent home),
+    ``patrol`` (a patrol started).
     """
 
-    kind: str
+    kind: UpdateKind
     incident_id: str | int | None
     drone_id: str | None
     at: datetime
     eta_s: float | None = None
     at_risk: bool = False
     reason: str = ""
+    mode_from: str | None = None  # ``overridden`` only: the mode this dispatcher had set
+    mode_to: str | None = None  # … and the one the other ground station chose
 
 
 @dataclass
@@ -105,6 +117,7 @@ class _Drone:
     incident_id: str | int | None = None
     on_patrol: bool = False
     fault: str | None = None
+    taken_over: str | None = None  # another ground station flies it (see ``_hand_over``)
 
 
 class Dispatcher:
@@ -215,15 +228,17 @@ class Dispatcher:
     def _availability(self, drone: _Drone, telemetry: Telemetry, now: datetime) -> tuple[bool, str]:
         busy = f"event {drone.incident_id}" if drone.incident_id is not None else None
         return availability(telemetry, now, link_timeout_s=self.link_timeout_s,
-                            busy_with=busy, fault=drone.fault)
+                            busy_with=busy, fault=drone.fault or drone.taken_over)
 
     def _maybe_clear_fault(self, drone: _Drone, telemetry: Telemetry, now: datetime) -> None:
         if drone.on_patrol and telemetry.landed_state == "ON_GROUND" and not telemetry.armed:
             drone.on_patrol = False  # the patrol ended (mission done and landed)
-        # A failed drone is trusted again once it is home: landed, disarmed, linked, no failsafe.
-        if drone.fault and telemetry.landed_state == "ON_GROUND" and not telemetry.armed and \
-                not telemetry.in_failsafe and not telemetry.silent(now, self.link_timeout_s):
-            drone.fault = None
+        # A failed or taken-over drone is trusted again once it is down: landed, disarmed,
+        # linked, no failsafe (for a taken one: the other ground station's flight is over).
+        if (drone.fault or drone.taken_over) and telemetry.landed_state == "ON_GROUND" and \
+                not telemetry.armed and not telemetry.in_failsafe and \
+                not telemetry.silent(now, self.link_timeout_s):
+            drone.fault = drone.taken_over = None
 
     def statuses(self, *, exclude: Sequence[str] = ()) -> list[DroneStatus]:
         """The planner's view of every drone (unavailable ones carry their reason)."""
@@ -374,6 +389,8 @@ class Dispatcher:
             except LinkError as exc:
                 self._emit("released", incident.id, drone.entry.id,
                            reason=f"released, but the return command failed: {exc}")
+        except ModeOverridden as exc:
+            self._hand_over(mission, drone, exc)
         except (LinkError, MissionAborted) as exc:
             await self._replace(mission, drone, exc)
         except GeofenceError as exc:  # e.g. the drone drifted into a no-fly margin
@@ -393,6 +410,29 @@ class Dispatcher:
         with contextlib.suppress(DispatchError):  # bring it home if it still listens
             if drone.link.alive() and not drone.link.telemetry.in_failsafe:
                 await drone.link.return_to_launch()
+        self._send_next(mission, drone, reason)
+
+    def _hand_over(self, mission: Mission, drone: _Drone, exc: ModeOverridden) -> None:
+        """Another ground station took ``drone``: stop commanding it, send the next best drone.
+
+        The rule: a person at another station has decided for this drone, so the dispatcher
+        never fights them (no RTL, no mode change back); the event gets the next best drone
+        at once, and the taken drone is offered for tasks again once it has landed and
+        disarmed (``_maybe_clear_fault``).
+        """
+        drone.taken_over = (f"taken over by another ground station ({exc.mode_to} since "
+                            f"{self.clock.now():%H:%M:%S}); offered again once landed")
+        drone.incident_id = None
+        mission.stage = "failed"
+        self._emit("overridden", mission.incident.id, drone.entry.id,
+                   reason=f"{drone.entry.id}: {exc.reason}; the dispatcher no longer commands "
+                          "it", mode_from=exc.mode_from, mode_to=exc.mode_to)
+        self._send_next(mission, drone, f"taken over by another ground station "
+                                        f"({exc.mode_from} to {exc.mode_to})")
+
+    def _send_next(self, mission: Mission, drone: _Drone, reason: str) -> None:
+        """Give ``mission``'s event to the next best drone (``replaced``, then ``assigned`` or
+        ``unserved``), unless it was released meanwhile."""
         failed = [*mission.failed_drones, drone.entry.id]
         if mission.released.is_set():
             return
@@ -453,9 +493,11 @@ class Dispatcher:
 
     # ---------------------------------------------------------------- updates
 
-    def _emit(self, kind: str, incident_id: str | int | None, drone_id: str | None, *,
-              eta_s: float | None = None, at_risk: bool = False, reason: str = "") -> None:
-        update = MissionUpdate(kind, incident_id, drone_id, self.clock.now(), eta_s, at_risk, reason)
+    def _emit(self, kind: UpdateKind, incident_id: str | int | None, drone_id: str | None, *,
+              eta_s: float | None = None, at_risk: bool = False, reason: str = "",
+              mode_from: str | None = None, mode_to: str | None = None) -> None:
+        update = MissionUpdate(kind, incident_id, drone_id, self.clock.now(), eta_s, at_risk,
+                               reason, mode_from, mode_to)
         log.info("%s", update)
         if self.on_update is not None:
             try:

@@ -10,9 +10,12 @@
     │   └── MissionRejected        MISSION_ACK said no; carries ``result`` (MAV_MISSION_RESULT name)
     ├── DroneUnavailable           the drone cannot take this task (unknown, busy, no link, battery)
     ├── MissionAborted             a flight was given up (link lost, failsafe, refusal); ``reason`` says why
+    │   └── ModeOverridden         another ground station changed the flight mode (no failsafe, no
+    │                              fence breach); carries ``mode_from`` and ``mode_to``
     ├── PayloadError               a speaker warning cannot be sent as asked (also a ValueError);
     │                              nothing was sent, the message says what to fix
     ├── FleetFileError             the fleet file is unreadable or malformed; the message says where
+    ├── PlanFileError              a .plan / WPL file cannot be written or read; the message says why
     └── InvalidPatrolRequest       a patrol request (area, window, cadence) is malformed; also a ValueError
 """
 
@@ -28,7 +31,9 @@ __all__ = [
     "LinkTimeout",
     "MissionAborted",
     "MissionRejected",
+    "ModeOverridden",
     "PayloadError",
+    "PlanFileError",
 ]
 
 
@@ -80,12 +85,27 @@ class MissionAborted(DispatchError):
         self.drone_id = drone_id
 
 
+class ModeOverridden(MissionAborted):
+    """The drone left the mode this ground station set, and the autopilot gave no reason of its
+    own (no failsafe, no fence breach): another ground station took it."""
+
+    def __init__(self, mode_from: str, mode_to: str, *, drone_id: str = "") -> None:
+        super().__init__(f"another ground station switched it from {mode_from} to {mode_to} "
+                         "(no failsafe, no fence breach)", drone_id=drone_id)
+        self.mode_from = mode_from
+        self.mode_to = mode_to
+
+
 class PayloadError(DispatchError, ValueError):
     """A loudspeaker warning was refused before sending (no clip or text, too long …)."""
 
 
 class FleetFileError(DispatchError):
     """The fleet file could not be read; the message names the entry and the fix."""
+
+
+class PlanFileError(DispatchError):
+    """A flight plan file is of an unknown kind or malformed; the message names the file."""
 
 
 class InvalidPatrolRequest(DispatchError, ValueError):

@@ -13,7 +13,9 @@ ArduCopter (real, SITL, or ``simulators``) as a ground station with system id 25
 Reads happen in one thread per link (pymavlink blocks); the verbs run on the asyncio loop and
 wait on futures that thread resolves. Each command waits ``ack_timeout_s`` wall seconds for
 its COMMAND_ACK, is sent again up to ``retries`` times, and raises ``CommandRejected`` carrying
-the MAV_RESULT name when refused, ``LinkTimeout`` when never answered. Ages of telemetry
+the MAV_RESULT name when refused, ``LinkTimeout`` when never answered. Another ground station
+may fly the same drone at the same time (a field laptop beside the control room): its mode
+changes are told apart from the autopilot's own (``check_flying`` raises ``ModeOverridden``). Ages of telemetry
 (link alive = a heartbeat within ``link_timeout_s``) are measured on the injected clock, so
 they are mission seconds when the service runs on a simulator's clock. A silence must also last
 ``MIN_SILENCE_WALL_S`` wall seconds before it counts (``Telemetry.silent``, the one test of a
@@ -35,7 +37,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from dispatch.errors import CommandRejected, LinkError, LinkTimeout, MissionAborted, MissionRejected
+from dispatch.errors import (
+    CommandRejected,
+    LinkError,
+    LinkTimeout,
+    MissionAborted,
+    MissionRejected,
+    ModeOverridden,
+)
+from dispatch.missions import PlanItem, route_items
 from dispatch.speaker import (
     MSG_PLAY_CLIP,
     MSG_PLAY_TEXT,
@@ -62,6 +72,8 @@ WATCH_POLL_S = 0.02
 _EARTH_RADIUS_M = 6_371_008.8
 #: A heartbeat silence shorter than this in wall seconds never counts as a lost link.
 MIN_SILENCE_WALL_S = 1.0
+_FENCE_BREACH_TEXT = "fence breached"  # AC_Fence: "Polygon fence breached", "Max Alt …"
+_INT_FRAMES = {0: 5, 3: 6}  # MISSION_ITEM_INT carries the _INT variants of the global frames
 
 log = logging.getLogger("flyonce.dispatch.link")
 
@@ -107,6 +119,8 @@ class Telemetry:
     position_at: datetime | None = None
     last_text: str = ""
     connected: bool = False
+    # FENCE_STATUS breach_status, or ArduPilot's "… fence breached" STATUSTEXT (AC_Fence)
+    fence_breached: bool = False
 
     @property
     def in_failsafe(self) -> bool:
@@ -174,17 +188,21 @@ class DroneLink:
         self._mav: Any = None  # the dialect module
         self.sysid = 0
         self._telemetry = Telemetry()
-        self._lock = threading.Lock()  # guards _telemetry
+        self._lock = threading.Lock()  # guards _telemetry and the heartbeat counts
         self._write_lock = threading.Lock()  # pymavlink's sender is not thread-safe
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._acks: dict[int, asyncio.Future[Any]] = {}
         self._mission_ack: asyncio.Future[Any] | None = None
-        self._mission_items: list[tuple] = []
+        self._mission_items: list[PlanItem] = []
         self._update_waiters: list[asyncio.Future[None]] = []
         self.texts: list[str] = []
         self._texts_heard = 0  # STATUSTEXTs ever received (``texts`` keeps only the last 50)
+        # Heartbeats ever received, and how many had come when our last command was accepted:
+        # a mode is only judged on a heartbeat sent after that command took effect.
+        self._heartbeats = 0
+        self._beats_at_last_command = 0
         self._next_handle = 0
 
     # ---------------------------------------------------------------- lifecycle
@@ -308,6 +326,7 @@ class DroneLink:
                             heartbeat_mono=time.monotonic(),
                             system_status=SYSTEM_STATUS.get(msg.system_status, "UNKNOWN"),
                             connected=True)
+                self._heartbeats += 1
                 notify = True
             elif kind == "GLOBAL_POSITION_INT":
                 t = replace(t, lat=msg.lat / 1e7, lon=msg.lon / 1e7,
@@ -318,8 +337,11 @@ class DroneLink:
                 t = replace(t, battery_pct=float(msg.battery_remaining))
             elif kind == "EXTENDED_SYS_STATE":
                 t = replace(t, landed_state=LANDED_STATES.get(msg.landed_state, "UNDEFINED"))
+            elif kind == "FENCE_STATUS":
+                t = replace(t, fence_breached=bool(msg.breach_status))
             elif kind == "STATUSTEXT":
-                t = replace(t, last_text=msg.text)
+                t = replace(t, last_text=msg.text,
+                            fence_breached=t.fence_breached or _FENCE_BREACH_TEXT in msg.text)
                 self._texts_heard += 1
                 self.texts.append(msg.text)
                 del self.texts[:-50]
@@ -393,6 +415,8 @@ class DroneLink:
                     del self._acks[command]
             result = self._result_name(ack.result)
             if result == "ACCEPTED":
+                with self._lock:
+                    self._beats_at_last_command = self._heartbeats
                 return
             if result == "TEMPORARILY_REJECTED" and attempt < self.retries:
                 await asyncio.sleep(self.ack_timeout_s / 2)
@@ -488,7 +512,14 @@ class DroneLink:
         return t
 
     def check_flying(self, mode: str) -> None:
-        """Raise if the link is dead, a failsafe is active, or the drone left ``mode``."""
+        """Raise if the link is dead, a failsafe is active, or the drone left ``mode``.
+
+        Leaving ``mode`` is the autopilot's own doing when it reports a failsafe (CRITICAL) or
+        a fence breach (``MissionAborted``), and another ground station's otherwise
+        (``ModeOverridden``). The mode is judged only on a heartbeat that came after this
+        link's last accepted command, so a heartbeat sent before our own mode change took
+        effect is never read as someone else's.
+        """
         t = self.telemetry
         if self.lost():
             raise LinkTimeout(f"drone {self.drone_id}: no heartbeat for "
@@ -496,8 +527,16 @@ class DroneLink:
         if t.in_failsafe:
             raise MissionAborted(f"failsafe ({t.last_text or t.system_status}), now in {t.mode}",
                                  drone_id=self.drone_id)
-        if t.mode != mode:
-            raise MissionAborted(f"left {mode} for {t.mode}", drone_id=self.drone_id)
+        if t.mode == mode:
+            return
+        with self._lock:
+            settled = self._heartbeats > self._beats_at_last_command
+        if not settled:
+            return
+        if t.fence_breached:
+            raise MissionAborted(f"fence breach ({t.last_text or 'FENCE_STATUS'}), now in "
+                                 f"{t.mode}", drone_id=self.drone_id)
+        raise ModeOverridden(mode, t.mode, drone_id=self.drone_id)
 
     # ---------------------------------------------------------------- loudspeaker
 
@@ -557,15 +596,10 @@ class DroneLink:
         MISSION_COUNT, then one MISSION_ITEM_INT per MISSION_REQUEST_INT, until MISSION_ACK;
         ``MissionRejected`` carries the autopilot's MAV_MISSION_RESULT when refused.
         """
-        if not waypoints:
-            raise ValueError("a mission needs at least one waypoint")
-        frame = 6  # GLOBAL_RELATIVE_ALT_INT
-        items: list[tuple] = [(0, 16, 0.0, 0, 0, 0.0)]  # home, ignored by ArduPilot
-        items.append((frame, 22, 0.0, 0, 0, alt_rel_m))  # NAV_TAKEOFF
-        for lat, lon in waypoints:
-            items.append((frame, 16, loiter_s, int(lat * 1e7), int(lon * 1e7), alt_rel_m))
-        if return_home:
-            items.append((frame, 20, 0.0, 0, 0, 0.0))
+        plan = route_items(waypoints, alt_rel_m=alt_rel_m, loiter_s=loiter_s,
+                           return_home=return_home)
+        items = [PlanItem(16, frame=0)]  # home, ignored by ArduPilot
+        items += plan
         self._mission_items = items
         loop = asyncio.get_running_loop()
         for _attempt in range(self.retries + 1):
@@ -591,16 +625,27 @@ class DroneLink:
     def _send_mission_item(self, seq: int) -> None:
         if not 0 <= seq < len(self._mission_items):
             return
-        frame, command, param1, x, y, z = self._mission_items[seq]
+        item = self._mission_items[seq]
+        frame = _INT_FRAMES.get(item.frame, item.frame)
         self._send(lambda m: m.mission_item_int_send(
-            self.sysid, 1, seq, frame, command, 0, 1, param1, 0, 0, 0, x, y, z, 0))
+            self.sysid, 1, seq, frame, item.command, 0, int(item.autocontinue), item.param1,
+            item.param2, item.param3, item.param4, int(item.lat * 1e7), int(item.lon * 1e7),
+            item.alt_m, 0))
 
     # ---------------------------------------------------------------- streams
 
     async def _request_streams(self) -> None:
         interval_us = 1e6 / self.stream_hz
+        # Only what this link reads: first every SRn_ group off (a vehicle may stream them
+        # unasked, as the simulators do at 4 Hz: ~40 messages a second per drone that a
+        # dispatcher watching a whole fleet over cellular links would never read), then the
+        # messages it reads. ArduPilot applies both to the link they arrive on only, so
+        # another ground station on its own link keeps its streams.
+        self._send(lambda m: m.request_data_stream_send(self.sysid, 1, 0, 0, 0))
         try:
-            for message_id, us in ((33, interval_us), (1, 1e6), (245, 1e6)):
+            # GLOBAL_POSITION_INT, SYS_STATUS, EXTENDED_SYS_STATE; FENCE_STATUS (sent only while
+            # a fence is enabled) tells a fence breach from another ground station's mode change
+            for message_id, us in ((33, interval_us), (1, 1e6), (245, 1e6), (162, 1e6)):
                 await self._command(511, message_id, us, name="set message interval")
         except (CommandRejected, LinkTimeout) as exc:
             # An autopilot without SET_MESSAGE_INTERVAL, or one whose ACK did not come back in

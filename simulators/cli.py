@@ -25,9 +25,11 @@ def sim(
                                            min=0, max=65000)] = 5760,
     udp_port: Annotated[int | None, typer.Option(help="Also send vehicle i's MAVLink to UDP "
                                                  "udp_port + 10*(i-1) (SITL uses 14550).")] = None,
-    stream_hz: Annotated[float, typer.Option(help="Stream all telemetry at this rate without "
-                                             "being asked (0: only HEARTBEAT until asked, as "
-                                             "ArduCopter).", min=0, max=50)] = 0.0,
+    stream_hz: Annotated[float | None, typer.Option(
+        help="Stream all telemetry at this rate without being asked. Default: the SRn_ "
+             "parameters, 4 Hz per stream group (SYS_STATUS, GPS_RAW_INT, GLOBAL_POSITION_INT, "
+             "ATTITUDE, VFR_HUD …), as behind sim_vehicle.py's MAVProxy; 0: only HEARTBEAT "
+             "until a ground station asks, as ArduCopter firmware ships.", min=0, max=50)] = None,
     wind: Annotated[float, typer.Option(help="Steady wind speed in m/s (SIM_WIND_SPD).",
                                         min=0, max=20)] = 0.0,
     fault: Annotated[list[str] | None, typer.Option(help="Inject a fault: SYSID:KIND[:ARG]"

@@ -5,13 +5,15 @@
     │   │                         ArduCopter would say in STATUSTEXT, or "")
     │   ├── CommandDenied         not allowed in this mode or state (MAV_RESULT_DENIED)
     │   └── CommandFailed         checks failed or the request cannot be met (MAV_RESULT_FAILED)
+    ├── BadPlan                   an uploaded fence or rally plan was refused (.result is the
+    │                             MAV_MISSION_RESULT name; also a ValueError)
     ├── BadClockSpec              a SimClock spec string could not be read (also a ValueError)
     ├── BadFaultSpec              a fault given on the command line could not be read (also ValueError)
     ├── EndpointUnavailable       a vehicle's TCP/UDP port could not be opened (.port)
     └── NotStepped                advance() called on a fleet that follows a wall clock
 
-Only the MAVLink endpoint turns CommandRefused into COMMAND_ACK results; the CLI turns the
-others into a message and a non-zero exit.
+Only the MAVLink endpoint turns CommandRefused into COMMAND_ACK results (and BadPlan into
+MISSION_ACK); the CLI turns the others into a message and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 __all__ = [
     "BadClockSpec",
     "BadFaultSpec",
+    "BadPlan",
     "CommandDenied",
     "CommandFailed",
     "CommandRefused",
@@ -46,6 +49,14 @@ class CommandDenied(CommandRefused):
 
 class CommandFailed(CommandRefused):
     """The command was allowed but its checks failed or it cannot be carried out."""
+
+
+class BadPlan(SimulatorError, ValueError):
+    """A fence or rally plan cannot be stored; ``result`` is the MAV_MISSION_RESULT name to send."""
+
+    def __init__(self, message: str, *, result: str = "ERROR") -> None:
+        self.result = result
+        super().__init__(message)
 
 
 class BadClockSpec(SimulatorError, ValueError):

@@ -20,11 +20,11 @@ from simulators.clock import SimClock, SteppedClock
 from simulators.errors import NotStepped, SimulatorError
 from simulators.links import Link, TcpListener, open_udp_out
 from simulators.mavlink_endpoint import VehicleEndpoint
-from simulators.params import Params
+from simulators.params import STREAM_GROUP_SUFFIXES, STREAM_LINKS, Params, stream_param
 from simulators.speaker import Play, Speaker
 from simulators.vehicle import Home, Vehicle, VehicleState
 
-__all__ = ["Fleet", "FleetStats", "SimVehicle", "home_of"]
+__all__ = ["Fleet", "FleetStats", "SimVehicle", "home_of", "silent_streams"]
 
 DEFAULT_BASE_TCP_PORT = 5760
 PORT_STRIDE = 10  # SITL instance i listens on 5760 + 10*i
@@ -44,6 +44,12 @@ def home_of(place: Any, amsl_m: float = 10.0) -> Home:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"a home is (lat, lon) or a dock with .lat/.lon, got {place!r}") from exc
     return Home(float(lat), float(lon), amsl_m)
+
+
+def silent_streams() -> dict[str, float]:
+    """Parameter overrides for ArduCopter's stream defaults: every SRn_ rate 0 (HEARTBEAT only)."""
+    return {stream_param(link, suffix): 0.0
+            for link in range(STREAM_LINKS) for suffix in STREAM_GROUP_SUFFIXES}
 
 
 @dataclass(frozen=True)
@@ -164,7 +170,7 @@ class Fleet:
         clock: SimClock | SteppedClock | None = None,
         host: str = "127.0.0.1",
         udp_host: str = "127.0.0.1",
-        stream_hz: float = 0.0,
+        stream_hz: float | None = None,
         physics_dt_s: float = 0.1,
         home_amsl_m: float = 10.0,
         params: dict[str, float] | None = None,
@@ -175,12 +181,18 @@ class Fleet:
         ``homes``: docks (objects with lat/lon and name/id), ``Home``s or (lat, lon) pairs;
         vehicle i gets system id i+1 and TCP port ``base_tcp_port + 10*i`` (0 or None: any
         free port, read it from ``vehicles[i].endpoint``). ``udp_out_ports[i]``, when given,
-        also sends vehicle i's telemetry to that UDP port on ``udp_host``. ``stream_hz`` > 0
-        streams all telemetry at that rate without being asked. ``params`` overrides
+        also sends vehicle i's telemetry to that UDP port on ``udp_host``. What each link
+        streams unasked: ``stream_hz`` None, the SRn_ parameters (4 Hz per group unless
+        ``params`` says otherwise); 0, nothing but HEARTBEAT (ArduCopter's own SRn_ defaults);
+        > 0, every telemetry message at that rate. ``params`` overrides
         parameter defaults on every vehicle (e.g. {"SIM_WIND_SPD": 3}). ``speakers[i]`` False
         leaves vehicle i without a loudspeaker (by default every vehicle carries one).
         """
         homes = [home_of(h, home_amsl_m) for h in homes]
+        if stream_hz is not None and not (math.isfinite(stream_hz) and stream_hz >= 0):
+            raise ValueError(f"stream_hz must be None, 0 or a rate in Hz, got {stream_hz!r}")
+        if stream_hz == 0:
+            params = {**silent_streams(), **(params or {})}
         if not homes:
             raise ValueError("a fleet needs at least one home (dock)")
         if not (math.isfinite(physics_dt_s) and 0.001 <= physics_dt_s <= 1.0):
@@ -202,13 +214,13 @@ class Fleet:
                                   speaker=speaker)
                 endpoint = VehicleEndpoint(vehicle, fleet.clock, mission_retry_s=retry_s)
                 port = 0 if not base_tcp_port else base_tcp_port + PORT_STRIDE * i
-                listener = TcpListener(host, port, endpoint, stream_hz)
+                listener = TcpListener(host, port, endpoint, stream_hz or 0.0)
                 fleet._listeners.append(listener)
                 fleet._selector.register(listener, selectors.EVENT_READ, listener)
                 udp_port = udp_out_ports[i] if udp_out_ports is not None else None
                 udp_label = None
                 if udp_port:
-                    link = open_udp_out(udp_host, udp_port, endpoint, stream_hz)
+                    link = open_udp_out(udp_host, udp_port, endpoint, stream_hz or 0.0)
                     fleet._add_link(link)
                     udp_label = f"udp:{udp_host}:{udp_port}"
                 fleet._endpoints.append(endpoint)

@@ -2,7 +2,8 @@
 
 Non-blocking throughout: the fleet's single thread reads whatever arrived, hands it to the
 vehicle's endpoint, and writes what the channels queued. A peer that stops reading loses
-streamed telemetry first (see ``mavlink_endpoint``), then its connection.
+streamed telemetry first (see ``channel``), then its connection. The TCP server's connections
+are SRn_ link 0 (SITL's SERIAL0), the UDP output link 1.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import errno
 import socket
 from abc import ABC, abstractmethod
 
+from simulators.channel import Channel
 from simulators.errors import EndpointUnavailable
-from simulators.mavlink_endpoint import Channel, VehicleEndpoint
+from simulators.mavlink_endpoint import VehicleEndpoint
+from simulators.streams import TCP_LINK, UDP_LINK
 
 __all__ = ["Link", "TcpLink", "TcpListener", "UdpOutLink"]
 
@@ -117,9 +120,9 @@ class TcpListener:
     """The listening socket of one vehicle; accepted connections become new channels."""
 
     def __init__(self, host: str, port: int, endpoint: VehicleEndpoint,
-                 default_stream_hz: float) -> None:
+                 stream_hz: float = 0.0) -> None:
         self.endpoint = endpoint
-        self.default_stream_hz = default_stream_hz
+        self.stream_hz = stream_hz
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -146,7 +149,8 @@ class TcpListener:
             return None
         conn.setblocking(False)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        channel = self.endpoint.add_channel(f"tcp:{peer[0]}:{peer[1]}", self.default_stream_hz)
+        channel = self.endpoint.add_channel(f"tcp:{peer[0]}:{peer[1]}", link=TCP_LINK,
+                                            stream_hz=self.stream_hz)
         return TcpLink(conn, self.endpoint, channel)
 
     def close(self) -> None:
@@ -154,10 +158,11 @@ class TcpListener:
 
 
 def open_udp_out(host: str, port: int, endpoint: VehicleEndpoint,
-                 default_stream_hz: float) -> UdpOutLink:
-    """A UDP link sending to ``host:port`` from an ephemeral local port."""
+                 stream_hz: float = 0.0) -> UdpOutLink:
+    """A UDP link sending to ``host:port`` from an ephemeral local port (``stream_hz`` > 0:
+    everything at that rate instead of the SR1_ rates)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((host if host != "0.0.0.0" else "", 0))
     sock.setblocking(False)
-    channel = endpoint.add_channel(f"udpout:{host}:{port}", default_stream_hz)
+    channel = endpoint.add_channel(f"udpout:{host}:{port}", link=UDP_LINK, stream_hz=stream_hz)
     return UdpOutLink(sock, endpoint, channel, (host, port))

@@ -11,7 +11,8 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_PARAMS", "INT", "REAL", "ParamSpec", "Params"]
+__all__ = ["DEFAULT_PARAMS", "INT", "REAL", "STREAM_GROUP_SUFFIXES", "STREAM_LINKS", "ParamSpec",
+           "Params", "stream_param"]
 
 # MAV_PARAM_TYPE values; ArduPilot sends integers as float-valued PARAM_VALUEs of these types.
 INT = 6  # MAV_PARAM_TYPE_INT32
@@ -57,6 +58,40 @@ DEFAULT_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("SIM_WIND_DIR", 180.0, REAL, 0, 360),  # deg the wind comes from
     ParamSpec("SIM_WIND_TURB", 0.0, REAL, 0, 10),  # m/s standard deviation of gusts
     ParamSpec("SIM_GPS_NOISE", 0.7, REAL, 0, 20),  # m standard deviation of GPS_RAW_INT
+    ParamSpec("SIM_GPS_LCKTIME", 0, INT, 0, 600),  # s after boot before the GPS has a 3D fix
+    # geofence (AC_Fence) and rally points (AP_Rally)
+    ParamSpec("FENCE_ENABLE", 0, INT, 0, 1),
+    ParamSpec("FENCE_TYPE", 7, INT, 0, 15),  # bits: 1 max alt, 2 circle, 4 polygons, 8 min alt
+    ParamSpec("FENCE_ACTION", 1, INT, 0, 5),  # 0 report, 1/3 RTL or land, 2/5 land, 4 brake
+    ParamSpec("FENCE_ALT_MAX", 100.0, REAL, 10, 1000),  # m above home
+    ParamSpec("FENCE_RADIUS", 300.0, REAL, 30, 10000),  # m around home
+    ParamSpec("FENCE_MARGIN", 2.0, REAL, 1, 10),  # m
+    ParamSpec("RALLY_TOTAL", 0, INT, 0, 255),  # rally points stored (set by an upload)
+    ParamSpec("RALLY_LIMIT_KM", 0.3, REAL, 0, 1000),  # a nearer home wins past this distance
+    ParamSpec("RALLY_INCL_HOME", 1, INT, 0, 1),  # home counts as a rally point
+)
+
+# The telemetry stream groups of ArduPilot's SRn_ parameters (GCS_MAVLink_Parameters.cpp), in
+# its order; simulators/streams.py says which messages each carries. Link 0 is the TCP server
+# (SITL's SERIAL0, port 5760 + 10 i), link 1 the optional UDP output.
+STREAM_GROUP_SUFFIXES = ("RAW_SENS", "EXT_STAT", "RC_CHAN", "RAW_CTRL", "POSITION", "EXTRA1",
+                         "EXTRA2", "EXTRA3", "PARAMS")
+STREAM_LINKS = 2
+# ours: ArduCopter ships 0 (HEARTBEAT only until a ground station asks); 4 Hz is what a ground
+# station behind sim_vehicle.py's MAVProxy (--streamrate 4) receives, and what MAVSDK needs to
+# report the vehicle healthy without asking.
+_DEFAULT_STREAM_HZ = 4
+
+
+def stream_param(link: int, suffix: str) -> str:
+    """The name of link ``link``'s rate parameter for stream group ``suffix`` (``SR0_POSITION``)."""
+    return f"SR{link}_{suffix}"
+
+
+DEFAULT_PARAMS += tuple(
+    ParamSpec(stream_param(link, suffix), 0 if suffix == "PARAMS" else _DEFAULT_STREAM_HZ, INT,
+              0, 50)
+    for link in range(STREAM_LINKS) for suffix in STREAM_GROUP_SUFFIXES
 )
 
 

@@ -16,6 +16,7 @@ from enum import IntEnum
 
 from geofence.frame import LocalFrame
 from simulators.errors import CommandDenied, CommandFailed
+from simulators.fence import Fence, Rally, fence_names
 from simulators.mission import (
     DO_CHANGE_SPEED,
     NAV_LAND,
@@ -72,6 +73,7 @@ TAKEOFF_MODES = frozenset({Mode.GUIDED, Mode.LOITER})
 # MAV_SEVERITY
 CRITICAL = 2
 WARNING = 4
+NOTICE = 5
 INFO = 6
 
 _EKF_FAILSAFE_AFTER_S = 1.0  # ArduCopter declares EKF failsafe after ~1 s of bad position
@@ -146,6 +148,8 @@ class VehicleState:
     battery_consumed_wh: float
     failsafes: frozenset[str]
     gps_ok: bool
+    fence_enabled: bool
+    fence_breaches: int  # AC_FENCE_TYPE bits the vehicle is outside of now
     mission_current: int
     mission_count: int
     home: Home
@@ -173,6 +177,9 @@ class Vehicle:
         self.params = params or Params()
         self.params.set("SYSID_THISMAV", sysid)
         self._rng = random.Random(f"{seed}/{sysid}")
+        # GPS_RAW_INT's noise has its own generator: how often a ground station reads the raw
+        # GPS must not change the flight (the estimate error and the gusts draw from _rng)
+        self._gps_rng = random.Random(f"{seed}/{sysid}/gps")
         self.time_s = 0.0
         # true kinematic state, metres/metres per second east-north-up of home
         self.east_m = self.north_m = self.up_m = 0.0
@@ -190,8 +197,11 @@ class Vehicle:
         self.outbox: list[Text | ModeChanged | ItemReached | CurrentItem] = []
         self.failsafes: set[str] = set()
         self.refuse_arm_reason: str | None = None
-        self.gps_lost_until_s = -math.inf
-        self._gps_lost_since_s: float | None = None
+        # SIM_GPS_LCKTIME: no fix (so no position, no position modes, no arming) at boot
+        lock_s = self.params["SIM_GPS_LCKTIME"]
+        self.gps_lost_until_s = lock_s if lock_s > 0 else -math.inf
+        self._gps_lost_since_s: float | None = 0.0 if lock_s > 0 else None
+        self._gps_ever_fixed = lock_s <= 0
         self._batt_low_since_s: float | None = None
         self.gcs_last_heard_s: float | None = None
         self._ground_armed_s = 0.0
@@ -206,6 +216,14 @@ class Vehicle:
         self._stage = ""  # RTL/land stage
         self._stage_since_s = 0.0
         self._rtl_alt_m = 0.0
+        self._rtl_point_en = (0.0, 0.0)  # home, or the rally point RTL returns to
+        # geofence and rally points (simulators/fence.py)
+        self.fence = Fence(self.frame)
+        self.rally = Rally(self.frame)
+        self.fence_enabled = bool(self.params["FENCE_ENABLE"])
+        self.fence_breaches = 0
+        self.fence_breach_count = 0
+        self.fence_breach_at_s = 0.0
         # mission
         self.mission: list[MissionItem] = [self._home_item()]
         self.mission_current = 1
@@ -263,7 +281,8 @@ class Vehicle:
         """A GPS reading of (lat, lon): truth plus SIM_GPS_NOISE metres of white noise."""
         noise = self.params["SIM_GPS_NOISE"]
         return self.frame.to_wgs84(
-            self.east_m + self._rng.gauss(0.0, noise), self.north_m + self._rng.gauss(0.0, noise)
+            self.east_m + self._gps_rng.gauss(0.0, noise),
+            self.north_m + self._gps_rng.gauss(0.0, noise)
         )
 
     def wind_enu(self) -> tuple[float, float]:
@@ -304,6 +323,8 @@ class Vehicle:
             battery_consumed_wh=self.battery.consumed_wh,
             failsafes=frozenset(self.failsafes),
             gps_ok=self.gps_ok,
+            fence_enabled=self.fence_enabled,
+            fence_breaches=self.fence_breaches,
             mission_current=self.mission_current,
             mission_count=len(self.mission),
             home=self.home,
@@ -413,7 +434,45 @@ class Vehicle:
         if name == "BATT_CAPACITY":
             # ArduPilot rescales the remaining percentage to the new capacity on the spot.
             self.battery.capacity_mah = stored
+        elif name == "FENCE_ENABLE":
+            self.enable_fence(bool(stored))  # AC_Fence::update() follows the parameter
         return stored
+
+    # ---- geofence and rally points
+
+    def enable_fence(self, enabled: bool) -> None:
+        """Switch the fence on or off (MAV_CMD_DO_FENCE_ENABLE; not saved to FENCE_ENABLE)."""
+        self.fence_enabled = enabled
+        if not enabled:
+            self.fence_breaches = 0
+
+    def set_fence(self, items: list[MissionItem]) -> None:
+        """Replace the uploaded fence (BadPlan, nothing changed, when the items make none)."""
+        self.fence.set_items(items)
+
+    def set_rally(self, items: list[MissionItem]) -> None:
+        """Replace the rally points (BadPlan for anything but rally points); RALLY_TOTAL follows."""
+        self.rally.set_items(items)
+        self.params.set("RALLY_TOTAL", len(items))
+
+    def fence_types(self) -> int:
+        """The AC_FENCE_TYPE bits in force: FENCE_TYPE, the polygon bit only with areas uploaded."""
+        types = int(self.params["FENCE_TYPE"])
+        if not self.fence.has_areas:
+            types &= ~4
+        return types
+
+    @property
+    def mission_state(self) -> str:
+        """MISSION_STATE as MISSION_CURRENT reports it: NO_MISSION, NOT_STARTED, ACTIVE, PAUSED,
+        COMPLETE."""
+        if len(self.mission) <= 1:
+            return "NO_MISSION"
+        if self._mission_done:
+            return "COMPLETE"
+        if self.mode == Mode.AUTO and self.armed:
+            return "ACTIVE"
+        return "PAUSED" if self._item_started or self.mission_current > 1 else "NOT_STARTED"
 
     def heard_gcs(self) -> None:
         """Note a heartbeat from the ground station (SYSID_MYGCS)."""
@@ -454,6 +513,7 @@ class Vehicle:
             dt_s,
         )
         self._check_failsafes()
+        self._check_fence_breach()
         self._check_auto_disarm(dt_s)
 
     # ---------------------------------------------------------------- internals
@@ -469,6 +529,12 @@ class Vehicle:
             return "GPS: Need 3D Fix"
         if self.battery.voltage_v < self.params["BATT_LOW_VOLT"] or "battery" in self.failsafes:
             return "Battery 1 below minimum arming voltage"
+        if self.fence_enabled:
+            if not self.gps_ok:
+                return "Fence requires position"
+            breached = self._fence_check()
+            if breached:
+                return f"vehicle outside {fence_names(breached)}"
         return None
 
     def _say(self, severity: int, text: str) -> None:
@@ -535,6 +601,9 @@ class Vehicle:
     def _start_rtl(self) -> None:
         east, north, up = self.estimate_enu()
         self._rtl_alt_m = max(self.params["RTL_ALT"] / 100.0, up)
+        self._rtl_point_en = self.rally.return_point(
+            east, north, limit_km=self.params["RALLY_LIMIT_KM"],
+            include_home=bool(self.params["RALLY_INCL_HOME"]))
         self._target = (east, north, self._rtl_alt_m)
         self._vz_cmd = None
         # Armed on the ground, RTL does not take off: it lands (disarms) where it is.
@@ -576,14 +645,15 @@ class Vehicle:
         """Advance the RTL sequence; True once it has landed."""
         if self._stage == "climb" and up >= self._rtl_alt_m - _TAKEOFF_DONE_M:
             self._set_stage("return")
+        point_e, point_n = self._rtl_point_en
         if self._stage == "return":
-            self._target = (0.0, 0.0, self._rtl_alt_m)
-            if math.hypot(east, north) <= self.params["WPNAV_RADIUS"] / 100.0:
+            self._target = (point_e, point_n, self._rtl_alt_m)
+            if math.hypot(east - point_e, north - point_n) <= self.params["WPNAV_RADIUS"] / 100.0:
                 self._set_stage("loiter")
         if self._stage == "loiter":
             if self.time_s - self._stage_since_s >= self.params["RTL_LOIT_TIME"] / 1000.0:
                 self._set_stage("descend")
-                self._target = (0.0, 0.0, 0.0)
+                self._target = (point_e, point_n, 0.0)
         if self._stage == "descend":
             self._run_descent(up)
         return self.landed
@@ -616,6 +686,7 @@ class Vehicle:
     def _finish_mission(self) -> None:
         self._mission_done = True
         self._say(INFO, "Mission complete")
+        self.outbox.append(CurrentItem(self.mission_current))  # MISSION_CURRENT says COMPLETE
         if self.landed:
             self._disarm()
         else:
@@ -705,12 +776,14 @@ class Vehicle:
                 self._gps_lost_since_s = None
                 self._say(INFO, "GPS 1: detected 3D fix")
                 self.failsafes.discard("ekf")
+            self._gps_ever_fixed = True
         elif self._frozen_est is None:
             self._frozen_est = (self.east_m + self._err_e, self.north_m + self._err_n,
                                 self.up_m + self._err_u)
             if self._gps_lost_since_s is None:
                 self._gps_lost_since_s = self.time_s
-            self._say(CRITICAL, "GPS 1: lost fix")
+            if self._gps_ever_fixed:
+                self._say(CRITICAL, "GPS 1: lost fix")
 
     def _move(self, dt_s: float) -> None:
         wind_e, wind_n = self.wind_enu()
@@ -807,10 +880,10 @@ class Vehicle:
             return
         if self.mode == Mode.LAND:
             return
-        try:
-            self._enter(Mode.LAND) if land_only else self.set_mode(Mode.RTL)
-        except CommandFailed:
+        if land_only:
             self._enter(Mode.LAND)
+        else:
+            self._mode_or_land(Mode.RTL)
 
     def _check_failsafes(self) -> None:
         p = self.params
@@ -855,6 +928,44 @@ class Vehicle:
         ):
             self.failsafes.add("ekf")
             self._say(CRITICAL, "EKF Failsafe")
+            self._enter(Mode.LAND)
+
+    def _fence_check(self) -> int:
+        """The fence bits the position estimate is outside of (0 when the fence is off)."""
+        if not self.fence_enabled:
+            return 0
+        east, north, up = self.estimate_enu()
+        p = self.params
+        return self.fence.breaches(east, north, up, types=self.fence_types(),
+                                   alt_max_m=p["FENCE_ALT_MAX"], radius_m=p["FENCE_RADIUS"])
+
+    def _check_fence_breach(self) -> None:
+        """Copter's fence_check(): a new breach while armed triggers FENCE_ACTION."""
+        breached = self._fence_check() if self.gps_ok else self.fence_breaches
+        new = breached & ~self.fence_breaches
+        self.fence_breaches = breached
+        if not new:
+            return
+        self.fence_breach_count += 1
+        self.fence_breach_at_s = self.time_s
+        self._say(NOTICE, f"{fence_names(new)} breached")
+        action = int(self.params["FENCE_ACTION"])
+        if not self.armed or action == 0:
+            return
+        if self.landed:
+            self._disarm()
+        elif action in (2, 5):  # always land; SmartRTL (not simulated) or land
+            if self.mode != Mode.LAND:
+                self._enter(Mode.LAND)
+        elif action == 4:  # brake or land
+            self._mode_or_land(Mode.BRAKE)
+        elif self.mode not in (Mode.RTL, Mode.LAND):  # 1, 3: RTL or land
+            self._mode_or_land(Mode.RTL)
+
+    def _mode_or_land(self, mode: Mode) -> None:
+        try:
+            self.set_mode(mode)
+        except CommandFailed:
             self._enter(Mode.LAND)
 
     def _check_auto_disarm(self, dt_s: float) -> None:

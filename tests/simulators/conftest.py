@@ -78,6 +78,29 @@ class Client:
         self.m.mav.param_set_send(self.sysid, 1, name.encode(), value, 9)
         return self.recv("PARAM_VALUE", param_id=name)
 
+    def upload(self, items: list[tuple], mission_type: int = 0) -> int | None:
+        """Upload ``items`` (frame, command, param1, lat, lon, alt) as a plan of
+        ``mission_type``; the MISSION_ACK result (None if none came)."""
+        self.m.mav.mission_count_send(self.sysid, 1, len(items), mission_type)
+        while True:
+            msg = self.recv(["MISSION_REQUEST_INT", "MISSION_ACK"])
+            if msg is None or msg.get_type() == "MISSION_ACK":
+                return None if msg is None else msg.type
+            frame, command, param1, lat, lon, alt = items[msg.seq]
+            self.m.mav.mission_item_int_send(
+                self.sysid, 1, msg.seq, frame, command, 0, 1, param1, 0, 0, 0,
+                int(round(lat * 1e7)), int(round(lon * 1e7)), alt, mission_type)
+
+    def download(self, mission_type: int = 0) -> list:
+        """Every MISSION_ITEM_INT of the plan of ``mission_type``, in order."""
+        self.m.mav.mission_request_list_send(self.sysid, 1, mission_type)
+        count = self.recv("MISSION_COUNT", mission_type=mission_type).count
+        items = []
+        for seq in range(count):
+            self.m.mav.mission_request_int_send(self.sysid, 1, seq, mission_type)
+            items.append(self.recv("MISSION_ITEM_INT", seq=seq, mission_type=mission_type))
+        return items
+
     def close(self) -> None:
         self.m.close()
 

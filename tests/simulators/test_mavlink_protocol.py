@@ -45,6 +45,8 @@ def test_identity_and_heartbeat(stepped_fleet, clients):
     ([], mav.MAV_CMD_PREFLIGHT_REBOOT_SHUTDOWN, (1,), U, None),
     ([], mav.MAV_CMD_MISSION_START, (), F, "no mission"),
     ([], mav.MAV_CMD_NAV_LAND, (), A, None),
+    ([], mav.MAV_CMD_DO_FENCE_ENABLE, (3,), F, None),  # 0 off, 1 on, 2 floor off; no 3
+    ([], mav.MAV_CMD_DO_FENCE_ENABLE, (1,), A, None),
 ])
 def test_every_command_gets_one_ack(stepped_fleet, clients, steps, command, params, result, text):
     fleet = stepped_fleet()
@@ -140,7 +142,7 @@ def test_two_vehicles_keep_their_own_state():
 
 
 def test_streams_follow_requests(stepped_fleet, clients):
-    fleet = stepped_fleet()
+    fleet = stepped_fleet(stream_hz=0)  # ArduCopter's own SRn_ defaults: every rate 0
     client = clients(fleet.vehicles[0].endpoint)
     fleet.advance(2.0)
     assert client.drain("GLOBAL_POSITION_INT") == []  # nothing but HEARTBEAT until asked
@@ -230,3 +232,15 @@ def test_gps_loss_shows_in_gps_raw_int(stepped_fleet, clients):
     assert client.set_mode(GUIDED) == F  # GUIDED needs a position
     fleet.advance(20.0)
     assert client.set_mode(GUIDED) == A
+
+
+def test_two_ground_stations_each_get_their_own_acks_and_both_see_the_heartbeat(stepped_fleet,
+                                                                                clients):
+    fleet = stepped_fleet(stream_hz=0)
+    room = clients(fleet.vehicles[0].endpoint)  # system id 255
+    laptop = clients(fleet.vehicles[0].endpoint, source_system=245)
+    assert laptop.set_mode(LOITER) == A
+    assert room.recv("HEARTBEAT", custom_mode=LOITER) is not None  # the change, told to all
+    assert room.recv("COMMAND_ACK", timeout=0.5) is None  # the ACK went to the laptop alone
+    assert room.set_mode(GUIDED) == A
+    assert laptop.recv("COMMAND_ACK", timeout=0.5) is None
