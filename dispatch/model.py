@@ -137,6 +137,18 @@ class DroneModel:
         mean_cell_v = self.empty_cell_v + (self.full_cell_v - self.empty_cell_v) * frac / 2.0
         return self.capacity_mah / 1000.0 * frac * self.cells * mean_cell_v
 
+    def pct_of_wh(self, energy_wh: float) -> float:
+        """The charge (percent) at which the pack holds ``energy_wh``: ``energy_wh`` inverted."""
+        if energy_wh <= 0.0:
+            return 0.0
+        if energy_wh >= self.energy_wh(100.0):
+            return 100.0
+        lo, hi = 0.0, 100.0
+        for _ in range(50):  # energy_wh rises with the charge: bisect to far below 0.01 %
+            mid = (lo + hi) / 2.0
+            lo, hi = (mid, hi) if self.energy_wh(mid) < energy_wh else (lo, mid)
+        return (lo + hi) / 2.0
+
     def usable_wh(self, battery_pct: float) -> float:
         """Energy a plan may spend: what is left above the reserve."""
         return max(self.energy_wh(battery_pct) - self.energy_wh(self.reserve_pct), 0.0)

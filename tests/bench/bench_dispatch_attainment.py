@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dispatch.misses import Chance, MissReason, miss_reason, tally
 from dispatch.model import DroneModel
 from dispatch.planner import DroneStatus, Incident, Planner
 from geofence import NoRouteFound, Router, sample_town
@@ -33,6 +34,7 @@ MODEL = DroneModel()
 ALT_M, HOLD_S, RADIUS_M = 30.0, 300.0, 30.0
 FAILSAFE_PCT = 22.3  # BATT_LOW_VOLT 14.0 V on a 4S pack: 3.5 V/cell = 22 % charge
 RECHARGE_PCT_PER_S = 1.0 / 60.0  # a charging dock: empty to full in 100 min
+RETRY_S = 10.0  # the service plans waiting events again every few seconds
 DOCKS = [(d.lat, d.lon) for d in TOWN.docks]
 
 
@@ -131,12 +133,17 @@ def fly(drone: SimDrone, event: Event, t: float) -> float | None:
 
 def flyonce_choice(drones: list[SimDrone], event: Event, t: float, planner: Planner,
                    _shunned: dict[str, float]) -> SimDrone | None:
-    statuses = [DroneStatus(d.id, d.lat, d.lon, d.pct_at(t), available=d.free_at <= t)
+    # A busy drone tells the planner when and where it will be free (its dock, after the hold
+    # and the flight home) and its charge then, so the planner can wait for it.
+    statuses = [DroneStatus(d.id, d.lat, d.lon, d.pct_at(max(t, d.free_at)),
+                            available=d.free_at <= t,
+                            free_in_s=None if d.lost or d.free_at <= t else d.free_at - t)
                 for d in drones]
-    options = planner.options(Incident(event.id, event.lat, event.lon, event.target_s,
-                                       t - event.t), statuses)
-    best = options[0] if options and options[0].feasible else None
-    return next(d for d in drones if d.id == best.drone_id) if best else None
+    choice = planner.choose(Incident(event.id, event.lat, event.lon, event.target_s,
+                                     t - event.t), statuses)
+    if choice.option is None:
+        return None
+    return next(d for d in drones if d.id == choice.option.drone_id)
 
 
 def naive_choice(drones: list[SimDrone], event: Event, t: float, _planner: Planner,
@@ -152,17 +159,43 @@ def naive_choice(drones: list[SimDrone], event: Event, t: float, _planner: Plann
                                                           (e, n))))
 
 
+def chances(drones: list[SimDrone], event: Event, planner: Planner) -> list[Chance]:
+    """What each drone could have done for the event, seen from its alert (dispatch.misses)."""
+    out = []
+    for d in drones:
+        if d.lost:
+            out.append(Chance(d.id, math.inf, math.inf, False))
+            continue
+        at = max(event.t, d.free_at)
+        status = DroneStatus(d.id, d.lat, d.lon, d.pct_at(at))
+        option = planner.options(Incident(event.id, event.lat, event.lon, event.target_s,
+                                          at - event.t), [status])[0]
+        out.append(Chance(d.id, at - event.t, option.eta_s, option.feasible))
+    return out
+
+
+def bound_eta_s(event: Event, planner: Planner) -> float:
+    """The best ETA of an idle, fully charged drone at any dock: the physical bound."""
+    idle = [DroneStatus(f"idle-{k}", lat, lon, 100.0) for k, (lat, lon) in enumerate(DOCKS)]
+    options = planner.options(Incident(event.id, event.lat, event.lon, event.target_s), idle)
+    return min((o.eta_s for o in options if o.feasible), default=math.inf)
+
+
 def run(choose: Callable, events: list[Event]) -> dict:
     drones, planner = fleet(), Planner(ROUTER, DOCKS, alt_rel_m=ALT_M, hold_s=HOLD_S,
                                        arrival_radius_m=RADIUS_M)
     responses, within, failsafes = [], 0, 0
+    reasons: list[MissReason] = []
+    reachable, reachable_within = 0, 0
     for event in events:
         t = event.t
+        seen = chances(drones, event, planner)
+        bound_s = bound_eta_s(event, planner)
         arrived, shunned = None, {}
         while arrived is None:  # drones recharge while they wait, so this ends
             drone = choose(drones, event, t, planner, shunned)
-            if drone is None:  # wait for the next drone to come free (or to recharge a little)
-                t = max(t + 60.0, min(d.free_at for d in drones))
+            if drone is None:  # ask again when a drone comes free, or after RETRY_S of charging
+                t = min([d.free_at for d in drones if d.free_at > t] + [t + RETRY_S])
                 continue
             arrived = fly(drone, event, t)
             if arrived is None:
@@ -171,12 +204,19 @@ def run(choose: Callable, events: list[Event]) -> dict:
         response = arrived - event.t
         responses.append(response)
         within += response <= event.target_s
+        reachable += bound_s <= event.target_s
+        reachable_within += bound_s <= event.target_s and response <= event.target_s
+        if response > event.target_s:
+            reasons.append(miss_reason(event.target_s, bound_s, seen))
     return {
         "within_target": round(within / len(events), 3),
         "response_p50_s": round(statistics.median(responses), 1),
         "response_p90_s": round(float(np.percentile(responses, 90)), 1),
         "battery_failsafes": failsafes,
         "drones_lost_flat": sum(d.lost for d in drones),
+        "physically_reachable": reachable,
+        "within_target_of_reachable": round(reachable_within / max(reachable, 1), 3),
+        "misses": tally(reasons),
     }
 
 

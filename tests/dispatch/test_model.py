@@ -98,3 +98,13 @@ def test_round_trip_spends_the_usable_energy():
     assert MODEL.round_trip_m(100.0, alt_rel_m=30.0, hold_s=300.0) == pytest.approx(expected_m,
                                                                                     abs=1e-3)
     assert MODEL.round_trip_m(25.0, alt_rel_m=30.0, hold_s=300.0) == -math.inf  # no usable energy
+
+
+@pytest.mark.parametrize(("energy_wh", "expected_pct"), [
+    (150.0, 100.0),  # a full pack
+    (10 * 0.5 * 4 * (3.3 + 0.9 / 4), 50.0),  # the 50 % figure worked above
+    (0.0, 0.0),
+    (200.0, 100.0),  # more than a pack holds: full
+])
+def test_charge_of_an_energy_inverts_the_voltage_curve(energy_wh, expected_pct):
+    assert MODEL.pct_of_wh(energy_wh) == pytest.approx(expected_pct, abs=1e-6)
