@@ -143,7 +143,7 @@ def docks_plan(
         raise typer.Exit(2) from exc
     for label, plan, took_s in plans:
         typer.echo("")
-        typer.echo(f"{label}: {len(plan.sites)} docks"
+        typer.echo(f"{label}: {_docks(len(plan.sites))}"
                    + (", proven fewest" if plan.optimal else "") + f", {took_s:.2f} s")
         typer.echo(_siting_table(plan))
     panels = []
@@ -151,7 +151,7 @@ def docks_plan(
         field = reach.map(zones, plan.sites, spacing_m=spacing_m)
         shares = ", ".join(f"{k} {100 * v:.1f} %" for k, v in plan.shares.items())
         panels.append(Panel(field, [(str(i + 1), s.lat, s.lon) for i, s in enumerate(plan.sites)],
-                            f"{label}: {len(plan.sites)} docks\n{shares}",
+                            f"{label}: {_docks(len(plan.sites))}\n{shares}",
                             candidates=[(s.lat, s.lon) for s in cov.sites]))
     out.write_bytes(reach_png(panels, zones, frame))
     typer.echo(f"\nmap: {out}")
@@ -210,10 +210,15 @@ def _reach_setup(zones_file, margin_m, alt_m, radius_m, hold_s):
     return zones, frame, reach
 
 
+def _docks(count: int) -> str:
+    return f"{count} dock" + ("" if count == 1 else "s")
+
+
 def _siting_table(plan) -> str:
-    heads = [k[:11] for k in plan.kinds]
+    """One row per dock: the share of each kind once it is added, and what it added."""
+    heads = [k[:12] for k in plan.kinds]
     lines = [f"{'#':>2}  {'site':<28} {'lat':>10} {'lon':>11}  "
-             + " ".join(f"{h:>11}" for h in heads)]
+             + " ".join(f"{h:>12}" for h in heads)]
     for i, step in enumerate(plan.steps, 1):
         cells = " ".join(f"{100 * s:>5.1f} +{100 * g:>4.1f}" for s, g in zip(step.shares,
                                                                             step.gains))

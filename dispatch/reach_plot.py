@@ -46,8 +46,7 @@ def reach_png(panels: Sequence[Panel], zones: ZoneSet, frame: LocalFrame, *, dpi
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.patches import Patch
 
-    cmap = ListedColormap(_COLOURS)
-    cmap.set_bad("#bdbdbd")
+    cmap = ListedColormap(_COLOURS).with_extremes(bad="#bdbdbd")
     norm = BoundaryNorm(list(RATIO_BINS[:-1]) + [2.0], cmap.N)
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 5.2), squeeze=False)
     local_zones = [(z, to_local_geometry(z.geometry, frame)) for z in zones]

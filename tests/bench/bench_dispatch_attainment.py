@@ -97,14 +97,6 @@ def fleet() -> list[SimDrone]:
             for d in TOWN.docks for x in "ab"]
 
 
-def pct_of_wh(wh: float) -> float:
-    lo, hi = 0.0, 100.0
-    for _ in range(40):  # energy_wh is monotonic in percent
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if MODEL.energy_wh(mid) < wh else (lo, mid)
-    return lo
-
-
 def fly(drone: SimDrone, event: Event, t: float) -> float | None:
     """Fly the truth; the arrival time, or None when the battery failsafe turned it back."""
     route = ROUTER.route((drone.lat, drone.lon), (event.lat, event.lon))
@@ -124,7 +116,7 @@ def fly(drone: SimDrone, event: Event, t: float) -> float | None:
     if used > MODEL.energy_wh(pct):  # it got there, but the pack runs flat before the dock
         drone.free_at, drone.lost = math.inf, True
         return t + eta
-    drone.pct = pct_of_wh(max(MODEL.energy_wh(pct) - used, 0.0))
+    drone.pct = MODEL.pct_of_wh(max(MODEL.energy_wh(pct) - used, 0.0))
     back_s = MODEL.cruise_s(back_m, stop=True) + MODEL.landing_s(ALT_M)
     drone.free_at = t + eta + HOLD_S + back_s
     drone.lat, drone.lon = dock
