@@ -18,12 +18,14 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from dispatch.misses import Chance, MissReason, miss_reason, tally
+from dispatch.preposition import Demand, Move, preposition
 from dispatch.model import DroneModel
 from dispatch.planner import DroneStatus, Incident, Planner
 from geofence import NoRouteFound, Router, sample_town
@@ -35,6 +37,8 @@ ALT_M, HOLD_S, RADIUS_M = 30.0, 300.0, 30.0
 FAILSAFE_PCT = 22.3  # BATT_LOW_VOLT 14.0 V on a 4S pack: 3.5 V/cell = 22 % charge
 RECHARGE_PCT_PER_S = 1.0 / 60.0  # a charging dock: empty to full in 100 min
 RETRY_S = 10.0  # the service plans waiting events again every few seconds
+HISTORY_SEEDS = range(101, 115)  # two weeks of past days: the hot spots of each hour
+SURGE_BUSY = 2  # drones out on events at once that make a surge
 DOCKS = [(d.lat, d.lon) for d in TOWN.docks]
 
 
@@ -173,10 +177,44 @@ def bound_eta_s(event: Event, planner: Planner) -> float:
     return min((o.eta_s for o in options if o.feasible), default=math.inf)
 
 
-def run(choose: Callable, events: list[Event]) -> dict:
+def hourly_demand(seeds: range = HISTORY_SEEDS, cell_m: float = 200.0) -> dict[int, list[Demand]]:
+    """The hot spots of each hour of the day: past days' incidents, pooled in cells of cell_m."""
+    pooled: dict[tuple[int, int, int], list[float]] = defaultdict(lambda: [0.0, math.inf])
+    for seed in seeds:
+        for e in day(seed):
+            east, north = TOWN.frame.to_local(e.lat, e.lon)
+            key = (int(e.t // 3600), round(east / cell_m), round(north / cell_m))
+            pooled[key][0] += 1.0 / len(seeds)
+            pooled[key][1] = min(pooled[key][1], e.target_s)
+    by_hour: dict[int, list[Demand]] = defaultdict(list)
+    for (hour, ce, cn), (per_hour, target_s) in pooled.items():
+        lat, lon = TOWN.frame.to_wgs84(ce * cell_m, cn * cell_m)
+        by_hour[hour].append(Demand(float(lat), float(lon), per_hour, target_s))
+    return by_hour
+
+
+def reposition(drones: list[SimDrone], t: float, planner: Planner,
+               demand: dict[int, list[Demand]]) -> list[Move]:
+    """During a surge (SURGE_BUSY drones or more out on events), move idle ones to hot spots."""
+    if sum(d.free_at > t for d in drones) < SURGE_BUSY:
+        return []
+    idle = [d for d in drones if d.free_at <= t]
+    statuses = [DroneStatus(d.id, d.lat, d.lon, d.pct_at(t)) for d in idle]
+    moves = preposition(planner, statuses, TOWN.docks, demand.get(int(t // 3600) % 24, []))
+    for move in moves:
+        drone = next(d for d in idle if d.id == move.drone_id)
+        drone.lat, drone.lon, drone.pct = move.lat, move.lon, move.pct_after
+        drone.free_at = t + move.flight_s
+    return moves
+
+
+def run(choose: Callable, events: list[Event], demand: dict[int, list[Demand]] | None = None
+        ) -> dict:
+    """A day flown; with ``demand``, idle drones are pre-positioned during surges."""
     drones, planner = fleet(), Planner(ROUTER, DOCKS, alt_rel_m=ALT_M, hold_s=HOLD_S,
                                        arrival_radius_m=RADIUS_M)
     responses, within, failsafes = [], 0, 0
+    moves: list[Move] = []
     reasons: list[MissReason] = []
     reachable, reachable_within = 0, 0
     for event in events:
@@ -200,7 +238,9 @@ def run(choose: Callable, events: list[Event]) -> dict:
         reachable_within += bound_s <= event.target_s and response <= event.target_s
         if response > event.target_s:
             reasons.append(miss_reason(event.target_s, bound_s, seen))
-    return {
+        if demand is not None:
+            moves += reposition(drones, event.t, planner, demand)
+    out = {
         "within_target": round(within / len(events), 3),
         "response_p50_s": round(statistics.median(responses), 1),
         "response_p90_s": round(float(np.percentile(responses, 90)), 1),
@@ -210,6 +250,10 @@ def run(choose: Callable, events: list[Event]) -> dict:
         "within_target_of_reachable": round(reachable_within / max(reachable, 1), 3),
         "misses": tally(reasons),
     }
+    if demand is not None:
+        out["prepositioning_moves"] = len(moves)
+        out["example_audit"] = moves[0].reason if moves else ""
+    return out
 
 
 def main() -> None:
@@ -221,6 +265,7 @@ def main() -> None:
         "forest_events": sum(e.target_s == 360.0 for e in events),
         "events_behind_no_fly_from_south_dock": blocked,
         "flyonce": run(flyonce_choice, events),
+        "flyonce_prepositioned": run(flyonce_choice, events, hourly_demand()),
         "baseline_naive_straight_line": run(naive_choice, events),
     }))
 
