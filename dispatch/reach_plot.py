@@ -18,7 +18,7 @@ from geofence import LocalFrame, ZoneSet
 from geofence.routing import to_local_geometry
 from geofence.zones import NO_FLY
 
-__all__ = ["Panel", "RATIO_BINS", "reach_png"]
+__all__ = ["RATIO_BINS", "Panel", "reach_png"]
 
 # ETA / target bins and their colours: four in time, three late.
 RATIO_BINS = (0.0, 0.5, 0.75, 0.9, 1.0, 1.25, 1.5, np.inf)

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from dispatch.misses import Chance, MissReason, miss_reason, tally
-from dispatch.preposition import Demand, Move, preposition
 from dispatch.model import DroneModel
 from dispatch.planner import DroneStatus, Incident, Planner
+from dispatch.preposition import Demand, Move, preposition
 from geofence import NoRouteFound, Router, sample_town
 
 TOWN = sample_town()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -20,10 +22,9 @@ def site(site_id: str) -> Dock:
 
 def hand_made(covers: dict[str, set[int]], kinds: list[str], areas: list[float]) -> Coverage:
     """A set-cover instance: group i has area areas[i] and kind kinds[i]."""
-    names = sorted(kinds_set := set(kinds))
+    names = sorted(set(kinds))
     member = np.array([[k == name for name in names] for k in kinds])
     matrix = np.array([[i in covered for covered in covers.values()] for i in range(len(kinds))])
-    assert kinds_set
     return Coverage(tuple(site(s) for s in covers), tuple(names), np.array(areas, dtype=float),
                     member, matrix)
 
@@ -115,3 +116,21 @@ def test_the_candidate_grid_leaves_out_no_fly_zones():
     # lies inside the school.
     assert len(sites) == 15 * 10 - 1
     assert "525 m E -1075 m N" not in {s.name for s in sites}
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("share", [0.8, 1.0])
+def test_the_programme_finds_the_brute_force_minimum_and_greedy_never_beats_it(seed, share):
+    # 9 sites, 30 groups of two kinds with random areas: every subset tried by brute force.
+    rng = np.random.default_rng(seed)
+    covers = rng.random((30, 9)) < 0.25
+    covers[np.arange(30), rng.integers(0, 9, 30)] = True  # every group coverable
+    kinds = np.where(rng.random(30) < 0.5, "residential", "forest").tolist()
+    cov = hand_made({f"s{j}": set(np.flatnonzero(covers[:, j]).tolist()) for j in range(9)},
+                    kinds, rng.uniform(1, 10, 30).tolist())
+    fewest = next(k for k in range(1, 10) for combo in itertools.combinations(range(9), k)
+                  if np.all(cov.shares(combo) >= share - 1e-12))
+    exact, greedy = plan_milp(cov, share), plan_greedy(cov, share)
+    assert len(exact.sites) == fewest and exact.optimal
+    assert len(greedy.sites) >= fewest
+    assert min(exact.shares.values()) >= share - 1e-12
