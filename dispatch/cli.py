@@ -171,13 +171,13 @@ def docks_reach(
 ) -> None:
     """Where an idle drone is within target: the share of each zone and zone kind, and a map."""
     from dispatch.reach_plot import Panel, reach_png
-    from geofence import GeofenceError, NoRouteFound, load_docks, sample_town
+    from geofence import GeofenceError, load_docks, sample_town
 
     try:
         zones, frame, reach = _reach_setup(zones_file, margin_m, alt_m, radius_m, hold_s)
         docks = load_docks(docks_file) if docks_file is not None else sample_town().docks
         field = reach.map(zones, docks, spacing_m=spacing_m)
-    except (GeofenceError, NoRouteFound) as exc:
+    except GeofenceError as exc:  # bad files, or a dock inside a no-fly zone (NoRouteFound)
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"{'zone':<34} {'kind':<12} {'km²':>6} {'in time':>8}")

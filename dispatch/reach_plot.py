@@ -2,7 +2,9 @@
 
 Green shades are in time (ETA up to the target), orange to red late, grey no dock can reach;
 zones are outlined by kind, no-fly zones hatched, docks marked and named. ``reach_png`` returns
-the PNG bytes of one or more panels side by side (a plan and the one it is compared with).
+the PNG bytes of one or more panels side by side (a plan and the one it is compared with);
+``overlay_png`` the bare cells, one pixel each, north up, for a web map to lay over
+``ReachabilityMap.bounds_wgs84`` (unreachable cells transparent).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from geofence import LocalFrame, ZoneSet
 from geofence.routing import to_local_geometry
 from geofence.zones import NO_FLY
 
-__all__ = ["RATIO_BINS", "Panel", "reach_png"]
+__all__ = ["RATIO_BINS", "Panel", "overlay_png", "reach_png"]
 
 # ETA / target bins and their colours: four in time, three late.
 RATIO_BINS = (0.0, 0.5, 0.75, 0.9, 1.0, 1.25, 1.5, np.inf)
@@ -34,6 +36,24 @@ class Panel:
     docks: Sequence[tuple[str, float, float]]  # (label, lat, lon)
     title: str
     candidates: Sequence[tuple[float, float]] = ()  # (lat, lon) of sites not chosen
+
+
+def overlay_png(field: ReachabilityMap, *, alpha: float = 0.55) -> bytes:
+    """PNG bytes of the cells alone: one pixel per cell, north up, unreachable transparent."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    cmap = ListedColormap(_COLOURS).with_extremes(bad=(0, 0, 0, 0))
+    norm = BoundaryNorm(list(RATIO_BINS[:-1]) + [2.0], cmap.N)
+    ratio = np.ma.masked_invalid(field.eta_s / field.target_s)
+    rgba = cmap(norm(np.ma.minimum(ratio, 1.99)))
+    rgba[..., 3] = np.where(np.ma.getmaskarray(ratio), 0.0, alpha)
+    buf = io.BytesIO()
+    plt.imsave(buf, rgba[::-1], format="png")  # rows run south to north; images top down
+    return buf.getvalue()
 
 
 def reach_png(panels: Sequence[Panel], zones: ZoneSet, frame: LocalFrame, *, dpi: int = 110

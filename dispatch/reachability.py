@@ -112,6 +112,18 @@ class ReachabilityMap:
         """(ny, nx): True where an idle drone is over the point within its target."""
         return self.eta_s <= self.target_s
 
+    def bounds_wgs84(self, frame: LocalFrame) -> tuple[tuple[float, float], tuple[float, float]]:
+        """((south, west), (north, east)) degrees of the grid's outer edges, for a map overlay.
+
+        The grid is square in the frame's metres; within a few km of the frame's origin its
+        edges run north-south and east-west to well under a metre, so an image spread over
+        these bounds sits where the cells are.
+        """
+        half = self.grid.spacing_m / 2
+        south, west = frame.to_wgs84(self.grid.east_m[0] - half, self.grid.north_m[0] - half)
+        north, east = frame.to_wgs84(self.grid.east_m[-1] + half, self.grid.north_m[-1] + half)
+        return (float(south), float(west)), (float(north), float(east))
+
     def kind(self, kind: str) -> KindReach:
         """The share of one zone kind; KeyError lists the kinds there are."""
         for reach in self.kinds:

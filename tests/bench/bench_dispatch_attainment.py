@@ -10,11 +10,19 @@ simulator's speeds (DroneModel's defaults are the simulator's physics); a drone 
 little charge hits the battery failsafe on the way and the event must be sent again, and one
 that gets there but cannot hold and fly home lands flat short of a dock, out for the day.
 
-Run: python tests/bench/bench_dispatch_attainment.py   (one JSON line; never passes or fails on time)
+Every miss is given its reason (dispatch.misses): out of reach even for an idle drone, the
+planner's choice, battery, or every capable drone busy. flyonce is also flown with idle drones
+pre-positioned during surges toward the hour's hot spots (two weeks of past days).
+
+Run: python tests/bench/bench_dispatch_attainment.py [--per-dock N] [--recharge-pct-per-min R]
+[--plot attainment.png]
+(one JSON line; never passes or fails on time; the options ask what a larger fleet or faster
+charging would change)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import statistics
@@ -36,6 +44,7 @@ MODEL = DroneModel()
 ALT_M, HOLD_S, RADIUS_M = 30.0, 300.0, 30.0
 FAILSAFE_PCT = 22.3  # BATT_LOW_VOLT 14.0 V on a 4S pack: 3.5 V/cell = 22 % charge
 RECHARGE_PCT_PER_S = 1.0 / 60.0  # a charging dock: empty to full in 100 min
+PER_DOCK = 2  # drones at each of the three docks
 RETRY_S = 10.0  # the service plans waiting events again every few seconds
 HISTORY_SEEDS = range(101, 115)  # two weeks of past days: the hot spots of each hour
 SURGE_BUSY = 2  # drones out on events at once that make a surge
@@ -96,9 +105,9 @@ def day(seed: int = 7, n: int = 96) -> list[Event]:
 
 
 def fleet() -> list[SimDrone]:
-    low = {"dock-northeast-b", "dock-south-b", "dock-west-b"}
-    return [SimDrone(f"{d.id}-{x}", d.lat, d.lon, 30.0 if f"{d.id}-{x}" in low else 100.0)
-            for d in TOWN.docks for x in "ab"]
+    # The second drone at each dock starts low; more drones per dock start full.
+    return [SimDrone(f"{d.id}-{x}", d.lat, d.lon, 30.0 if x == "b" else 100.0)
+            for d in TOWN.docks for x in "abcdefgh"[:PER_DOCK]]
 
 
 def fly(drone: SimDrone, event: Event, t: float) -> float | None:
@@ -242,6 +251,7 @@ def run(choose: Callable, events: list[Event], demand: dict[int, list[Demand]] |
             moves += reposition(drones, event.t, planner, demand)
     out = {
         "within_target": round(within / len(events), 3),
+        "incidents_within_target": within,
         "response_p50_s": round(statistics.median(responses), 1),
         "response_p90_s": round(float(np.percentile(responses, 90)), 1),
         "battery_failsafes": failsafes,
@@ -256,19 +266,65 @@ def run(choose: Callable, events: list[Event], demand: dict[int, list[Demand]] |
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    global PER_DOCK, RECHARGE_PCT_PER_S
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-dock", type=int, default=PER_DOCK,
+                        help="drones at each dock (what if the fleet were larger)")
+    parser.add_argument("--recharge-pct-per-min", type=float, default=RECHARGE_PCT_PER_S * 60,
+                        help="dock charging rate (what if the docks charged faster)")
+    parser.add_argument("--plot", help="write a PNG: within target and each miss reason, per plan")
+    args = parser.parse_args(argv)
+    PER_DOCK, RECHARGE_PCT_PER_S = args.per_dock, args.recharge_pct_per_min / 60.0
     events = day()
     blocked = sum(not ROUTER.route(DOCKS[2], (e.lat, e.lon)).is_straight for e in events)
-    print(json.dumps({
-        "bench": "dispatch_attainment",
-        "events": len(events), "drones": len(fleet()),
-        "forest_events": sum(e.target_s == 360.0 for e in events),
-        "events_behind_no_fly_from_south_dock": blocked,
+    plans = {
         "flyonce": run(flyonce_choice, events),
         "flyonce_prepositioned": run(flyonce_choice, events, hourly_demand()),
         "baseline_naive_straight_line": run(naive_choice, events),
+    }
+    print(json.dumps({
+        "bench": "dispatch_attainment",
+        "events": len(events), "drones": len(fleet()),
+        "recharge_pct_per_min": round(RECHARGE_PCT_PER_S * 60, 2),
+        "forest_events": sum(e.target_s == 360.0 for e in events),
+        "events_behind_no_fly_from_south_dock": blocked,
+        **plans,
     }))
+    if args.plot:
+        plot(args.plot, plans, len(events))
 
+
+def plot(path: str, plans: dict[str, dict], n_events: int) -> None:
+    """Stacked bars: incidents within target, then each miss reason, for each plan."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = {"flyonce": "flyonce", "flyonce_prepositioned": "flyonce +\npre-positioning",
+              "baseline_naive_straight_line": "nearest in a\nstraight line"}
+    parts = [("within target", "#1a9641")] + [
+        (reason.value, colour) for reason, colour in zip(
+            MissReason, ("#7b3294", "#d7191c", "#fdae61", "#abd9e9"))]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8), dpi=120)
+    for x, (name, result) in enumerate(plans.items()):
+        counts = [result["incidents_within_target"], *result["misses"].values()]
+        bottom = 0
+        for (label, colour), count in zip(parts, counts):
+            ax.bar(x, count, bottom=bottom, color=colour, label=label if x == 0 else None)
+            if count:
+                ax.text(x, bottom + count / 2, str(count), ha="center", va="center", fontsize=8)
+            bottom += count
+    ax.set_xticks(range(len(plans)), [labels[n] for n in plans])
+    ax.set_ylabel("incidents")
+    ax.set_title(f"{n_events} incidents, {PER_DOCK * 3} drones, docks charging "
+                 f"{RECHARGE_PCT_PER_S * 60:g} %/min: within target and why the rest missed",
+                 fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 if __name__ == "__main__":
     main()

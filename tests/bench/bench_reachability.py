@@ -152,8 +152,10 @@ def plot_docks_by_share(path: Path, county_siting: dict, shares: tuple[float, ..
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(5.5, 3.5), dpi=120)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     for name, marker in (("milp", "o"), ("greedy", "s")):
         ax.plot([100 * s for s in shares], [county_siting[f"{name}_{s:g}"]["docks"]
                                             for s in shares], marker=marker,

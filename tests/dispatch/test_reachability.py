@@ -159,3 +159,27 @@ def test_reach_uses_the_model_it_is_given():
     # A slower airframe (6 m/s, 2 m/s²) reaches 30 + 6 × (180 - 15 - 1.5) = 1011 m in 180 s.
     slow = Reachability(router(), model=DroneModel(cruise_speed_mps=6.0, accel_mps2=2.0))
     assert slow.reach_m(180.0, 0) == pytest.approx(30 + 6 * (180 - 15 - 1.5), abs=1e-4)
+
+
+def test_the_overlay_has_one_pixel_per_cell_north_up_and_its_bounds():
+    import io
+
+    from PIL import Image
+
+    from dispatch.reach_plot import overlay_png
+    from tests.dispatch.layouts import FRAME
+
+    # A dock near the south-west corner of a 3 km residential square: the north-west cell,
+    # 2.85 km away, is late (252 s); the south-west one beside the dock is in time.
+    zones = ZoneSet([square_zone("res", "residential", 0, 0, 1500, target_s=180.0)])
+    grid = Grid.over((-1500.0, -1500.0, 1500.0, 1500.0), 100.0)
+    field = Reachability(router()).map(zones, [at(-1400, -1400)], grid=grid)
+    image = np.asarray(Image.open(io.BytesIO(overlay_png(field))))
+    assert image.shape[:2] == (30, 30)  # cells of 100 m
+    # top-left pixel = north-west cell, 2.8 km north of the dock: late (red side); the
+    # bottom-left = south-west cell next to the dock: in time (green side)
+    red, green = image[0, 0, :3].astype(int), image[-1, 0, :3].astype(int)
+    assert green[1] > green[0] and red[0] > red[1]
+    (south, west), (north, east) = field.bounds_wgs84(FRAME)
+    assert (south, west) == pytest.approx(at(-1500, -1500), abs=1e-7)
+    assert (north, east) == pytest.approx(at(1500, 1500), abs=1e-7)
