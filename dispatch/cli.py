@@ -1,12 +1,14 @@
-"""The fleet on the command line: ``fleet`` checks every drone of a fleet file, ``export_plan``
-writes a drone's route or patrol flight for QGroundControl / MAVProxy.
+"""``flyonce fleet``, ``flyonce fleet-plan`` and ``flyonce docks …``: the fleet's state, a drone's
+route or patrol flight for QGroundControl / MAVProxy, where docks reach and where to put them.
 
-Plain functions with Typer-annotated parameters; the lead registers them on ``flyonce``
-(``flyonce fleet``); ``python -m dispatch.cli export-plan …`` runs them standalone.
+``fleet`` and ``export_plan`` are plain functions with Typer-annotated parameters and
+``docks_app`` a Typer group; the lead registers them on ``flyonce``; ``python -m dispatch.cli
+export-plan …`` runs the export standalone.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -141,6 +143,175 @@ def _path_of(data: object) -> list[tuple[float, float]]:
     elif isinstance(data, dict) and data.get("type") in ("LineString", "MultiPoint"):
         return [(float(lat), float(lon)) for lon, lat, *_ in data.get("coordinates") or []]
     raise ValueError("--waypoints needs a GeoJSON LineString or MultiPoint of (lon, lat)")
+
+
+# ---------------------------------------------------------------- flyonce docks …
+
+docks_app = typer.Typer(help="Where can drones be in time: reachability of docks, and dock siting.",
+                        no_args_is_help=True)
+
+ZonesOption = Annotated[Path | None, typer.Option(
+    "--zones", help="GeoJSON zones (default: the shipped sample town).")]
+SpacingOption = Annotated[float, typer.Option(help="Grid cell size in metres.", min=2, max=500)]
+MarginOption = Annotated[float, typer.Option(help="Routes keep this far from no-fly zones (m).",
+                                             min=0)]
+AltOption = Annotated[float, typer.Option(help="Cruise altitude above home (m).", min=1)]
+RadiusOption = Annotated[float, typer.Option(help="On scene within this distance (m).", min=0)]
+HoldOption = Annotated[float, typer.Option(help="Hold on scene the battery must allow (s).",
+                                           min=0)]
+
+
+@docks_app.command("plan")
+def docks_plan(
+    target_share: Annotated[float, typer.Option(
+        help="Share of every zone kind's area to reach within its target.", min=0.01, max=1.0)],
+    zones_file: ZonesOption = None,
+    candidates: Annotated[Path | None, typer.Option(
+        help="GeoJSON Point features: the sites the city offers (default: a grid).")] = None,
+    candidate_spacing_m: Annotated[float, typer.Option(
+        help="Spacing of the candidate grid when no --candidates file is given (m).",
+        min=20)] = 250.0,
+    kinds: Annotated[str | None, typer.Option(
+        help="Comma-separated zone kinds to cover (default: every kind but no_fly).")] = None,
+    spacing_m: SpacingOption = 20.0,
+    out: Annotated[Path, typer.Option(help="Map image (PNG) of both plans.")] = Path(
+        "docks_plan.png"),
+    margin_m: MarginOption = 20.0,
+    alt_m: AltOption = 30.0,
+    radius_m: RadiusOption = 30.0,
+    hold_s: HoldOption = 300.0,
+) -> None:
+    """The fewest docks reaching the share of every zone kind in time: integer programme vs greedy."""
+    import time
+
+    from dispatch.errors import SitingInfeasible
+    from dispatch.reach_plot import Panel, reach_png
+    from dispatch.siting import candidate_grid, coverage, plan_greedy, plan_milp
+    from geofence import GeofenceError, load_docks
+
+    try:
+        zones, frame, reach = _reach_setup(zones_file, margin_m, alt_m, radius_m, hold_s)
+        sites = (load_docks(candidates) if candidates is not None
+                 else candidate_grid(zones, reach, candidate_spacing_m))
+    except GeofenceError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    wanted = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None
+    source = str(candidates) if candidates else f"a grid every {candidate_spacing_m:g} m"
+    with typer.progressbar(length=len(sites), label=f"{len(sites)} candidate sites",
+                           file=sys.stderr) as bar:
+        last = [0]
+
+        def advance(done: int, _total: int) -> None:
+            bar.update(done - last[0])
+            last[0] = done
+
+        try:
+            cov = coverage(reach, zones, sites, spacing_m=spacing_m, kinds=wanted,
+                           progress=advance)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    typer.echo(f"candidates: {len(cov.sites)} from {source}"
+               + (f" ({len(cov.skipped)} inside no-fly zones left out)" if cov.skipped else "")
+               + f"; demand: {cov.kind_area_m2.sum() / 1e6:.2f} km² of "
+               + ", ".join(f"{k} {a / 1e6:.2f}" for k, a in zip(cov.kinds, cov.kind_area_m2))
+               + f" km² in {spacing_m:g} m cells")
+    plans = []
+    try:
+        for label, solve in (("integer programme (HiGHS)", plan_milp), ("greedy", plan_greedy)):
+            t0 = time.perf_counter()
+            plan = solve(cov, target_share)
+            plans.append((label, plan, time.perf_counter() - t0))
+    except SitingInfeasible as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    for label, plan, took_s in plans:
+        typer.echo("")
+        typer.echo(f"{label}: {_docks(len(plan.sites))}"
+                   + (", proven fewest" if plan.optimal else "") + f", {took_s:.2f} s")
+        typer.echo(_siting_table(plan))
+    panels = []
+    for label, plan, _ in plans:
+        field = reach.map(zones, plan.sites, spacing_m=spacing_m)
+        shares = ", ".join(f"{k} {100 * v:.1f} %" for k, v in plan.shares.items())
+        panels.append(Panel(field, [(str(i + 1), s.lat, s.lon) for i, s in enumerate(plan.sites)],
+                            f"{label}: {_docks(len(plan.sites))}\n{shares}",
+                            candidates=[(s.lat, s.lon) for s in cov.sites]))
+    out.write_bytes(reach_png(panels, zones, frame))
+    typer.echo(f"\nmap: {out}")
+
+
+@docks_app.command("reach")
+def docks_reach(
+    zones_file: ZonesOption = None,
+    docks_file: Annotated[Path | None, typer.Option(
+        "--docks", help="GeoJSON Point features: the docks (default: the sample town's).")] = None,
+    spacing_m: SpacingOption = 20.0,
+    out: Annotated[Path, typer.Option(help="Map image (PNG).")] = Path("reach.png"),
+    margin_m: MarginOption = 20.0,
+    alt_m: AltOption = 30.0,
+    radius_m: RadiusOption = 30.0,
+    hold_s: HoldOption = 300.0,
+) -> None:
+    """Where an idle drone is within target: the share of each zone and zone kind, and a map."""
+    from dispatch.reach_plot import Panel, reach_png
+    from geofence import GeofenceError, load_docks, sample_town
+
+    try:
+        zones, frame, reach = _reach_setup(zones_file, margin_m, alt_m, radius_m, hold_s)
+        docks = load_docks(docks_file) if docks_file is not None else sample_town().docks
+        field = reach.map(zones, docks, spacing_m=spacing_m)
+    except GeofenceError as exc:  # bad files, or a dock inside a no-fly zone (NoRouteFound)
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"{'zone':<34} {'kind':<12} {'km²':>6} {'in time':>8}")
+    for z in field.zones:
+        typer.echo(f"{z.name[:34]:<34} {z.kind:<12} {z.area_m2 / 1e6:>6.2f} "
+                   f"{100 * z.within_share:>7.1f}%")
+    typer.echo("")
+    for k in field.kinds:
+        typer.echo(f"{'all ' + k.kind:<34} {k.kind:<12} {k.area_m2 / 1e6:>6.2f} "
+                   f"{100 * k.within_share:>7.1f}%")
+    shares = ", ".join(f"{k.kind} {100 * k.within_share:.1f} %" for k in field.kinds)
+    out.write_bytes(reach_png([Panel(field, [(d.id, d.lat, d.lon) for d in docks],
+                                     f"{len(docks)} docks: {shares}")], zones, frame))
+    typer.echo(f"\nmap: {out}")
+
+
+def _reach_setup(zones_file, margin_m, alt_m, radius_m, hold_s):
+    from dispatch.reachability import Reachability
+    from geofence import LocalFrame, Router, ZoneSet, sample_town
+
+    if zones_file is None:
+        town = sample_town()
+        zones, frame = town.zones, town.frame
+    else:
+        zones = ZoneSet.from_geojson(zones_file)
+        min_lon, min_lat, max_lon, max_lat = zones.bounds
+        frame = LocalFrame((min_lat + max_lat) / 2, (min_lon + max_lon) / 2)
+    reach = Reachability(Router(zones, frame, margin_m=margin_m), alt_rel_m=alt_m,
+                         arrival_radius_m=radius_m, hold_s=hold_s)
+    return zones, frame, reach
+
+
+def _docks(count: int) -> str:
+    return f"{count} dock" + ("" if count == 1 else "s")
+
+
+def _siting_table(plan) -> str:
+    """One row per dock: the share of each kind once it is added, and what it added."""
+    heads = [k[:12] for k in plan.kinds]
+    lines = [f"{'#':>2}  {'site':<28} {'lat':>10} {'lon':>11}  "
+             + " ".join(f"{h:>12}" for h in heads)]
+    for i, step in enumerate(plan.steps, 1):
+        cells = " ".join(f"{100 * s:>5.1f} +{100 * g:>4.1f}" for s, g in zip(step.shares,
+                                                                            step.gains))
+        site = f"{step.site.id} ({step.site.name})" if step.site.name != step.site.id \
+            else step.site.id
+        lines.append(f"{i:>2}  {site[:28]:<28} {step.site.lat:>10.6f} {step.site.lon:>11.6f}  "
+                     + cells)
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":  # python -m dispatch.cli fleet … | export-plan …

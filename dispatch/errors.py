@@ -16,7 +16,9 @@
     │                              nothing was sent, the message says what to fix
     ├── FleetFileError             the fleet file is unreadable or malformed; the message says where
     ├── PlanFileError              a .plan / WPL file cannot be written or read; the message says why
-    └── InvalidPatrolRequest       a patrol request (area, window, cadence) is malformed; also a ValueError
+    ├── InvalidPatrolRequest       a patrol request (area, window, cadence) is malformed; also a ValueError
+    └── SitingInfeasible           no set of candidate dock sites reaches the share asked of a zone
+                                   kind; carries ``ceiling`` (kind -> the most all sites reach)
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "ModeOverridden",
     "PayloadError",
     "PlanFileError",
+    "SitingInfeasible",
 ]
 
 
@@ -110,3 +113,11 @@ class PlanFileError(DispatchError):
 
 class InvalidPatrolRequest(DispatchError, ValueError):
     """A patrol request was refused; the message names the field and what to write instead."""
+
+
+class SitingInfeasible(DispatchError):
+    """Even a dock at every candidate site leaves a zone kind short of the share asked."""
+
+    def __init__(self, message: str, *, ceiling: dict[str, float]) -> None:
+        super().__init__(message)
+        self.ceiling = ceiling

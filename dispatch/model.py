@@ -11,7 +11,7 @@ own figures.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 __all__ = ["DroneModel", "travel_s"]
@@ -94,6 +94,30 @@ class DroneModel:
             route_length_m, corners=corners, arrival_radius_m=arrival_radius_m
         )
 
+    def reach_m(self, within_s: float, *, alt_rel_m: float, corners: int = 0,
+                arrival_radius_m: float = 0.0, airborne: bool = False) -> float:
+        """The longest route whose ``eta_s`` is at most ``within_s`` (-inf if even 0 m is late).
+
+        ``eta_s`` inverted by bisection, so a reach and an ETA can never disagree: a route of
+        length L is in time exactly when L <= reach_m (to a micrometre).
+        """
+        def eta(length_m: float) -> float:
+            return self.eta_s(length_m, alt_rel_m=alt_rel_m, corners=corners,
+                              arrival_radius_m=arrival_radius_m, airborne=airborne)
+
+        return _longest_within(eta, within_s)
+
+    def round_trip_m(self, battery_pct: float, *, alt_rel_m: float, hold_s: float,
+                     airborne: bool = False) -> float:
+        """The longest distance out (and the same back) that ``trip_wh`` fits above the reserve."""
+        usable_wh = self.usable_wh(battery_pct)
+
+        def trip(length_m: float) -> float:
+            return self.trip_wh(length_m, length_m, alt_rel_m=alt_rel_m, hold_s=hold_s,
+                                airborne=airborne)
+
+        return _longest_within(trip, usable_wh)
+
     def landing_s(self, alt_rel_m: float) -> float:
         """Seconds of an RTL's end: loiter over the dock, descend, then the slow final metres."""
         fast_m = max(alt_rel_m - self.land_alt_low_m, 0.0)
@@ -112,6 +136,18 @@ class DroneModel:
         frac = min(max(battery_pct / 100.0, 0.0), 1.0)
         mean_cell_v = self.empty_cell_v + (self.full_cell_v - self.empty_cell_v) * frac / 2.0
         return self.capacity_mah / 1000.0 * frac * self.cells * mean_cell_v
+
+    def pct_of_wh(self, energy_wh: float) -> float:
+        """The charge (percent) at which the pack holds ``energy_wh``: ``energy_wh`` inverted."""
+        if energy_wh <= 0.0:
+            return 0.0
+        if energy_wh >= self.energy_wh(100.0):
+            return 100.0
+        lo, hi = 0.0, 100.0
+        for _ in range(50):  # energy_wh rises with the charge: bisect to far below 0.01 %
+            mid = (lo + hi) / 2.0
+            lo, hi = (mid, hi) if self.energy_wh(mid) < energy_wh else (lo, mid)
+        return (lo + hi) / 2.0
 
     def usable_wh(self, battery_pct: float) -> float:
         """Energy a plan may spend: what is left above the reserve."""
@@ -133,3 +169,19 @@ class DroneModel:
     def corners_of(self, points_local: Sequence[tuple[float, float]]) -> int:
         """How many turns a polyline has (its interior vertices)."""
         return max(len(points_local) - 2, 0)
+
+
+def _longest_within(cost: Callable[[float], float], budget: float) -> float:
+    """The largest x >= 0 with cost(x) <= budget, for a continuous non-decreasing cost."""
+    if not cost(0.0) <= budget:
+        return -math.inf
+    hi = 1_000.0
+    while cost(hi) <= budget:
+        hi *= 2.0
+        if hi > 1e9:  # a budget no flight exhausts (a drone that never lands, say)
+            return math.inf
+    lo = 0.0
+    while hi - lo > 1e-6:
+        mid = (lo + hi) / 2.0
+        lo, hi = (mid, hi) if cost(mid) <= budget else (lo, mid)
+    return lo

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import shapely
@@ -46,6 +46,9 @@ class DroneStatus:
     airborne: bool = False
     on_patrol: bool = False  # busy on a routine patrol that an event may pre-empt
     reason: str = ""  # why it is not available
+    # An unavailable drone expected free in this many seconds at (lat, lon), on the ground,
+    # with battery_pct then (one coming home from an event); None: not known.
+    free_in_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -91,13 +94,18 @@ class Option:
 
 @dataclass(frozen=True)
 class Assignment:
-    """The planner's pick for one event; ``option`` is None when no drone can go."""
+    """The planner's pick for one event; ``option`` is None when no drone goes now.
+
+    ``waiting_for``: no drone goes now because a busy drone, once free, is over the event within
+    its target where the best drone now is not (its ``eta_s`` counts from when it is free).
+    """
 
     incident_id: str | int
     option: Option | None
     at_risk: bool
     reason: str = ""
     alternatives: tuple[Option, ...] = field(default=(), repr=False)
+    waiting_for: Option | None = None
 
     @property
     def drone_id(self) -> str | None:
@@ -145,6 +153,32 @@ class Planner:
         """Every drone's option for one event: feasible ones by ETA first, then the rest."""
         table = self._table([incident], list(drones), limit=None)
         return sorted(table[0].values(), key=_rank_key)
+
+    def choose(self, incident: Incident, drones: Sequence[DroneStatus]) -> Assignment:
+        """The drone to send to one event now, or why none goes.
+
+        The feasible drone with the least ETA, unless it would be late and a busy drone with a
+        known ``free_in_s`` would, once free, be there within the target: then none goes yet
+        (``waiting_for`` names that drone) and the caller asks again when it is free.
+        """
+        drones = list(drones)
+        ranked = self.options(incident, drones)
+        best = ranked[0] if ranked and ranked[0].feasible else None
+        if best is None or best.at_risk:
+            waiting = self._best_waiting(incident, drones)
+            if waiting is not None:
+                option, free_in_s = waiting
+                now = (f"{best.drone_id} now would be {-best.slack_s:.0f} s late" if best
+                       else "no drone can go now")
+                reason = (f"waiting {free_in_s:.0f} s for {option.drone_id}: on scene in "
+                          f"{free_in_s + option.eta_s:.0f} s, {option.slack_s:.0f} s inside the "
+                          f"target; {now}")
+                return Assignment(incident.id, None, False, reason, tuple(ranked), option)
+        if best is None:
+            return Assignment(incident.id, None, True, _why_none(ranked, drones), tuple(ranked))
+        reason = (f"eta {best.eta_s:.0f} s vs {max(best.time_left_s, 0):.0f} s left"
+                  + (" (at risk)" if best.at_risk else ""))
+        return Assignment(incident.id, best, best.at_risk, reason, tuple(ranked))
 
     def route(self, start: tuple[float, float], goal: tuple[float, float]) -> Route:
         """The route a drone flies from ``start`` to ``goal`` (both (lat, lon))."""
@@ -272,6 +306,22 @@ class Planner:
             usable_wh=usable_wh, feasible=feasible, at_risk=at_risk,
             time_left_s=incident.time_left_s, on_patrol=drone.on_patrol, reason=reason,
         )
+
+    def _best_waiting(self, incident: Incident, drones: list[DroneStatus]
+                      ) -> tuple[Option, float] | None:
+        """The busy drone that, once free, is over the event with most time to spare, and its wait."""
+        best: tuple[Option, float] | None = None
+        for drone in drones:
+            if drone.available or drone.free_in_s is None or not math.isfinite(drone.free_in_s):
+                continue
+            later = Incident(incident.id, incident.lat, incident.lon, incident.target_s,
+                             incident.waited_s + max(drone.free_in_s, 0.0))
+            free = replace(drone, available=True, airborne=False, reason="")
+            option = self._table([later], [free], limit=None)[0][drone.id]
+            if option.feasible and not option.at_risk and \
+                    (best is None or option.slack_s > best[0].slack_s):
+                best = option, max(drone.free_in_s, 0.0)
+        return best
 
     def _eta_lower_s(self, straight_m: np.ndarray, airborne: np.ndarray) -> np.ndarray:
         """``DroneModel.eta_s`` of the straight lines, vectorised: a lower bound on every ETA."""

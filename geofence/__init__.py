@@ -15,7 +15,7 @@ from geofence.coverage import lawnmower
 from geofence.errors import GeofenceError, InvalidZones, NoRouteFound, ZoneRepairedWarning
 from geofence.frame import LocalFrame
 from geofence.quiet import QuietWindow
-from geofence.routing import Route, Router
+from geofence.routing import Route, RouteLengths, Router
 from geofence.town import Dock, Town, load_docks, sample_town
 from geofence.zones import DEFAULT_TARGETS_S, KNOWN_KINDS, Zone, ZoneSet
 
@@ -29,6 +29,7 @@ __all__ = [
     "NoRouteFound",
     "QuietWindow",
     "Route",
+    "RouteLengths",
     "Router",
     "Town",
     "Zone",

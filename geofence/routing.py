@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -27,7 +28,7 @@ from geofence.frame import LocalFrame
 from geofence.visibility import TABLE_MAX_NODES, VisibilityGraph
 from geofence.zones import NO_FLY, Zone, ZoneSet
 
-__all__ = ["Route", "Router", "to_local_geometry"]
+__all__ = ["Route", "RouteLengths", "Router", "to_local_geometry"]
 
 LatLon = tuple[float, float]
 EastNorth = tuple[float, float]
@@ -46,6 +47,13 @@ class Route:
     def is_straight(self) -> bool:
         """True when the route is the straight line from start to goal."""
         return len(self.points) == 2
+
+
+class RouteLengths(NamedTuple):
+    """Shortest flyable lengths from one start to many goals, and the turns of each route."""
+
+    length_m: np.ndarray  # inf where the goal is blocked, ringed in or out of reach
+    corners: np.ndarray  # interior vertices of each route (Route.points less 2); -1 where none
 
 
 class Router:
@@ -115,6 +123,29 @@ class Router:
         start_en = self.frame.to_local(*_lat_lon(start, "start"))
         goal_en = self.frame.to_local(*_lat_lon(goal, "goal"))
         return _length_m(self._path(start_en, goal_en, avoid_quiet_at))
+
+    def lengths_from_local(
+        self,
+        start: EastNorth,
+        goals_local: np.ndarray,
+        *,
+        avoid_quiet_at: datetime | None = None,
+    ) -> RouteLengths:
+        """The length and turns of the route from ``start`` to each of k goals, all local metres.
+
+        The same routes as ``route_local`` (one shortest-path tree from the start instead of a
+        search per goal), for maps over thousands of points. A start that is blocked or ringed
+        in raises NoRouteFound as ``route`` does; a goal that is gets an infinite length.
+        """
+        graph = self._graph_for(self._active_quiet(avoid_quiet_at))
+        start_xy = np.asarray(start, dtype=float)
+        self._check_free(graph, "start", start_xy, avoid_quiet_at)
+        length_m, corners = graph.lengths_from(start_xy, np.asarray(goals_local, dtype=float))
+        return RouteLengths(length_m, corners)
+
+    def free_local(self, points_local: np.ndarray) -> np.ndarray:
+        """For k x 2 local points, whether a route may start or end there (no-fly and margin)."""
+        return self._graph_for(frozenset()).free_at(np.asarray(points_local, dtype=float))
 
     @property
     def obstacles_local(self) -> list[Polygon]:

@@ -15,7 +15,8 @@ import threading
 import networkx as nx
 import numpy as np
 import shapely
-from scipy.sparse.csgraph import shortest_path
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import dijkstra, shortest_path
 from shapely.geometry import Polygon
 
 __all__ = ["EPS_M", "VisibilityGraph"]
@@ -25,6 +26,8 @@ EPS_M = 1e-3
 # Above this many vertices the all-pairs table (N^2 * 12 bytes) costs more memory than it
 # saves time; search the networkx graph per query instead.
 TABLE_MAX_NODES = 2000
+# Goals x nodes candidate legs held at once by ``lengths_from`` (8 bytes each, a few arrays).
+_CANDIDATES_PER_CHUNK = 1_000_000
 
 
 class VisibilityGraph:
@@ -57,12 +60,13 @@ class VisibilityGraph:
         self._lock = threading.Lock()
         self._dist: np.ndarray | None = None
         self._pred: np.ndarray | None = None
+        self._matrix = None
         if 0 < len(self.nodes) <= table_max_nodes:
-            matrix = nx.to_scipy_sparse_array(
+            self._matrix = nx.to_scipy_sparse_array(
                 self.graph, nodelist=range(len(self.nodes)), weight="weight"
             )
             self._dist, self._pred = shortest_path(
-                matrix, method="D", directed=False, return_predecessors=True
+                self._matrix, method="D", directed=False, return_predecessors=True
             )
 
     # -- queries -----------------------------------------------------------------------------
@@ -76,6 +80,72 @@ class VisibilityGraph:
         """Index of an obstacle that rings the point in (the point is in one of its holes), else None."""
         hits = self._filled_tree.query(shapely.Point(point), predicate="intersects")
         return int(self._filled_owner[hits].min()) if len(hits) else None
+
+    def free_at(self, points: np.ndarray) -> np.ndarray:
+        """For k x 2 points, whether each is neither inside an obstacle nor ringed in by one."""
+        points = np.asarray(points, dtype=float).reshape(-1, 2)
+        free = np.ones(len(points), dtype=bool)
+        if len(self.obstacles) == 0 or len(points) == 0:
+            return free
+        geoms = shapely.points(points)
+        for tree in (self._inner_tree, self._filled_tree):
+            hit, _ = tree.query(geoms, predicate="intersects")
+            free[hit] = False
+        return free
+
+    def lengths_from(self, source: np.ndarray, goals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Shortest clear lengths from one free source to k goals (k x 2), and each path's turns.
+
+        One shortest-path tree from the source over the graph's nodes, then for each goal the
+        node that ends its path: the candidates ``tree length + last leg`` are tried in
+        ascending order and the first with a clear last leg is the shortest path (a clear
+        straight line beats them all). Most goals cost one leg test. A goal that is blocked,
+        ringed in, or out of reach gets length inf and -1 turns; the source must be free.
+        """
+        source = np.asarray(source, dtype=float)
+        goals = np.asarray(goals, dtype=float).reshape(-1, 2)
+        length_m = np.full(len(goals), np.inf)
+        turns = np.full(len(goals), -1, dtype=int)
+        free = np.flatnonzero(self.free_at(goals))
+        direct = ~self.segments_blocked(np.broadcast_to(source, (len(free), 2)), goals[free])
+        length_m[free[direct]] = np.hypot(*(goals[free[direct]] - source).T)
+        turns[free[direct]] = 0
+        rest = free[~direct]
+        if len(rest) == 0:
+            return length_m, turns
+        node_m, node_turns = self._tree_from(source)
+        reached = np.flatnonzero(np.isfinite(node_m))
+        if len(reached) == 0:
+            return length_m, turns
+        nodes = self.nodes[reached]
+        step = max(1, _CANDIDATES_PER_CHUNK // len(reached))
+        for lo in range(0, len(rest), step):
+            chunk = rest[lo:lo + step]
+            goal = goals[chunk]
+            rows = np.repeat(np.arange(len(chunk)), len(reached))
+            cols = np.tile(np.arange(len(reached)), len(chunk))
+            # The last leg of a shortest path is tangent to the obstacle at its node.
+            tangent = _tangent_at(nodes[cols], self._prev[reached][cols],
+                                  self._next[reached][cols], goal[rows])
+            total = node_m[reached][None, :] + np.hypot(
+                goal[:, None, 0] - nodes[None, :, 0], goal[:, None, 1] - nodes[None, :, 1])
+            total[~tangent.reshape(total.shape)] = np.inf
+            order = np.argsort(total, axis=1)
+            pending = np.arange(len(chunk))
+            for rank in range(len(reached)):
+                cand = order[pending, rank]
+                alive = np.isfinite(total[pending, cand])
+                pending, cand = pending[alive], cand[alive]
+                if len(pending) == 0:
+                    break
+                clear = ~self.segments_blocked(goal[pending], nodes[cand])
+                done = chunk[pending[clear]]
+                length_m[done] = total[pending[clear], cand[clear]]
+                turns[done] = node_turns[reached[cand[clear]]]
+                pending = pending[~clear]
+                if len(pending) == 0:
+                    break
+        return length_m, turns
 
     def segments_blocked(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """For legs a[k] -> b[k] (k x 2 arrays), whether each crosses an obstacle's interior."""
@@ -120,6 +190,28 @@ class VisibilityGraph:
         clear = ~self.segments_blocked(np.broadcast_to(point, (len(idx), 2)), self.nodes[idx])
         idx = idx[clear]
         return idx, np.hypot(*(self.nodes[idx] - point).T)
+
+    def _tree_from(self, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Shortest length from the source to every node, and how many nodes each path visits."""
+        n = len(self.nodes)
+        s_idx, s_len = self._tangent_legs(source)
+        if self._matrix is None:
+            self._matrix = nx.to_scipy_sparse_array(self.graph, nodelist=range(n), weight="weight")
+        base = self._matrix.tocoo()
+        # The source joins as node n, linked by its clear tangent legs.
+        matrix = coo_array(
+            (np.concatenate([base.data, s_len]),
+             (np.concatenate([base.row, np.full(len(s_idx), n)]),
+              np.concatenate([base.col, s_idx]))),
+            shape=(n + 1, n + 1),
+        ).tocsr()
+        dist, pred = dijkstra(matrix, directed=False, indices=n, return_predecessors=True)
+        turns = np.full(n + 1, -1, dtype=int)
+        turns[n] = 0
+        for v in np.argsort(dist, kind="stable"):  # a parent is always nearer than its child
+            if v != n and np.isfinite(dist[v]):
+                turns[v] = turns[pred[v]] + 1
+        return dist[:n], turns[:n]
 
     def _search_table(self, s_idx, s_len, g_idx, g_len) -> list[int] | None:
         total = s_len[:, None] + self._dist[np.ix_(s_idx, g_idx)] + g_len[None, :]

@@ -125,18 +125,24 @@ class ZoneSet:
 
     def targets_s(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
         """``target_s`` of many points at once (one index query for all of them)."""
+        point_idx, zone_idx = self.containing(lats, lons)
+        out = np.full(np.size(lats), np.inf)
+        np.minimum.at(out, point_idx, self._targets[zone_idx])
+        # The default applies only where no zone holds the point; it never caps a zone's target.
+        out[np.isinf(out)] = self.default_target_s
+        return out
+
+    def containing(self, lats: np.ndarray, lons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every (point index, zone index) pair where the zone holds the point; zone indices
+        count in file order (``list(zone_set)[k]``), the boundary counts as inside."""
         lats = np.asarray(lats, dtype=float).ravel()
         lons = np.asarray(lons, dtype=float).ravel()
         if lats.shape != lons.shape:
             raise ValueError(
                 f"lats and lons must have the same length, got {lats.size} and {lons.size}"
             )
-        out = np.full(lats.shape, np.inf)
         point_idx, zone_idx = self._tree.query(shapely.points(lons, lats), predicate="intersects")
-        np.minimum.at(out, point_idx, self._targets[zone_idx])
-        # The default applies only where no zone holds the point; it never caps a zone's target.
-        out[np.isinf(out)] = self.default_target_s
-        return out
+        return point_idx, zone_idx
 
     def _indices_at(self, lat: float, lon: float) -> np.ndarray:
         if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):

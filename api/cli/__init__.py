@@ -123,7 +123,7 @@ def report(
 from api.cli.patrols import patrols_app  # noqa: E402
 from api.demo.cli import demo  # noqa: E402
 from detection.cli import detect, mine, train, train_curves  # noqa: E402
-from dispatch.cli import fleet  # noqa: E402
+from dispatch.cli import docks_app, export_plan, fleet  # noqa: E402
 from simulators.camera.cli import clip, dataset  # noqa: E402
 from simulators.cli import sim  # noqa: E402
 
@@ -134,6 +134,8 @@ app.command("train")(train)
 app.command("train-curves")(train_curves)
 app.command("mine")(mine)
 app.command("fleet")(fleet)
+app.command("fleet-plan")(export_plan)
+app.add_typer(docks_app, name="docks")
 app.command("dataset")(dataset)
 app.command("clip")(clip)
 app.add_typer(patrols_app, name="patrols")

@@ -10,21 +10,32 @@ simulator's speeds (DroneModel's defaults are the simulator's physics); a drone 
 little charge hits the battery failsafe on the way and the event must be sent again, and one
 that gets there but cannot hold and fly home lands flat short of a dock, out for the day.
 
-Run: python tests/bench/bench_dispatch_attainment.py   (one JSON line; never passes or fails on time)
+Every miss is given its reason (dispatch.misses): out of reach even for an idle drone, the
+planner's choice, battery, or every capable drone busy. flyonce is also flown with idle drones
+pre-positioned during surges toward the hour's hot spots (two weeks of past days).
+
+Run: python tests/bench/bench_dispatch_attainment.py [--per-dock N] [--recharge-pct-per-min R]
+[--plot attainment.png]
+(one JSON line; never passes or fails on time; the options ask what a larger fleet or faster
+charging would change)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import statistics
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from dispatch.misses import Chance, MissReason, miss_reason, tally
 from dispatch.model import DroneModel
 from dispatch.planner import DroneStatus, Incident, Planner
+from dispatch.preposition import Demand, Move, preposition
 from geofence import NoRouteFound, Router, sample_town
 
 TOWN = sample_town()
@@ -33,6 +44,10 @@ MODEL = DroneModel()
 ALT_M, HOLD_S, RADIUS_M = 30.0, 300.0, 30.0
 FAILSAFE_PCT = 22.3  # BATT_LOW_VOLT 14.0 V on a 4S pack: 3.5 V/cell = 22 % charge
 RECHARGE_PCT_PER_S = 1.0 / 60.0  # a charging dock: empty to full in 100 min
+PER_DOCK = 2  # drones at each of the three docks
+RETRY_S = 10.0  # the service plans waiting events again every few seconds
+HISTORY_SEEDS = range(101, 115)  # two weeks of past days: the hot spots of each hour
+SURGE_BUSY = 2  # drones out on events at once that make a surge
 DOCKS = [(d.lat, d.lon) for d in TOWN.docks]
 
 
@@ -90,17 +105,9 @@ def day(seed: int = 7, n: int = 96) -> list[Event]:
 
 
 def fleet() -> list[SimDrone]:
-    low = {"dock-northeast-b", "dock-south-b", "dock-west-b"}
-    return [SimDrone(f"{d.id}-{x}", d.lat, d.lon, 30.0 if f"{d.id}-{x}" in low else 100.0)
-            for d in TOWN.docks for x in "ab"]
-
-
-def pct_of_wh(wh: float) -> float:
-    lo, hi = 0.0, 100.0
-    for _ in range(40):  # energy_wh is monotonic in percent
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if MODEL.energy_wh(mid) < wh else (lo, mid)
-    return lo
+    # The second drone at each dock starts low; more drones per dock start full.
+    return [SimDrone(f"{d.id}-{x}", d.lat, d.lon, 30.0 if x == "b" else 100.0)
+            for d in TOWN.docks for x in "abcdefgh"[:PER_DOCK]]
 
 
 def fly(drone: SimDrone, event: Event, t: float) -> float | None:
@@ -122,7 +129,7 @@ def fly(drone: SimDrone, event: Event, t: float) -> float | None:
     if used > MODEL.energy_wh(pct):  # it got there, but the pack runs flat before the dock
         drone.free_at, drone.lost = math.inf, True
         return t + eta
-    drone.pct = pct_of_wh(max(MODEL.energy_wh(pct) - used, 0.0))
+    drone.pct = MODEL.pct_of_wh(max(MODEL.energy_wh(pct) - used, 0.0))
     back_s = MODEL.cruise_s(back_m, stop=True) + MODEL.landing_s(ALT_M)
     drone.free_at = t + eta + HOLD_S + back_s
     drone.lat, drone.lon = dock
@@ -131,12 +138,17 @@ def fly(drone: SimDrone, event: Event, t: float) -> float | None:
 
 def flyonce_choice(drones: list[SimDrone], event: Event, t: float, planner: Planner,
                    _shunned: dict[str, float]) -> SimDrone | None:
-    statuses = [DroneStatus(d.id, d.lat, d.lon, d.pct_at(t), available=d.free_at <= t)
+    # A busy drone tells the planner when and where it will be free (its dock, after the hold
+    # and the flight home) and its charge then, so the planner can wait for it.
+    statuses = [DroneStatus(d.id, d.lat, d.lon, d.pct_at(max(t, d.free_at)),
+                            available=d.free_at <= t,
+                            free_in_s=None if d.lost or d.free_at <= t else d.free_at - t)
                 for d in drones]
-    options = planner.options(Incident(event.id, event.lat, event.lon, event.target_s,
-                                       t - event.t), statuses)
-    best = options[0] if options and options[0].feasible else None
-    return next(d for d in drones if d.id == best.drone_id) if best else None
+    choice = planner.choose(Incident(event.id, event.lat, event.lon, event.target_s,
+                                     t - event.t), statuses)
+    if choice.option is None:
+        return None
+    return next(d for d in drones if d.id == choice.option.drone_id)
 
 
 def naive_choice(drones: list[SimDrone], event: Event, t: float, _planner: Planner,
@@ -152,17 +164,77 @@ def naive_choice(drones: list[SimDrone], event: Event, t: float, _planner: Plann
                                                           (e, n))))
 
 
-def run(choose: Callable, events: list[Event]) -> dict:
+def chances(drones: list[SimDrone], event: Event, planner: Planner) -> list[Chance]:
+    """What each drone could have done for the event, seen from its alert (dispatch.misses)."""
+    out = []
+    for d in drones:
+        if d.lost:
+            out.append(Chance(d.id, math.inf, math.inf, False))
+            continue
+        at = max(event.t, d.free_at)
+        status = DroneStatus(d.id, d.lat, d.lon, d.pct_at(at))
+        option = planner.options(Incident(event.id, event.lat, event.lon, event.target_s,
+                                          at - event.t), [status])[0]
+        out.append(Chance(d.id, at - event.t, option.eta_s, option.feasible))
+    return out
+
+
+def bound_eta_s(event: Event, planner: Planner) -> float:
+    """The best ETA of an idle, fully charged drone at any dock: the physical bound."""
+    idle = [DroneStatus(f"idle-{k}", lat, lon, 100.0) for k, (lat, lon) in enumerate(DOCKS)]
+    options = planner.options(Incident(event.id, event.lat, event.lon, event.target_s), idle)
+    return min((o.eta_s for o in options if o.feasible), default=math.inf)
+
+
+def hourly_demand(seeds: range = HISTORY_SEEDS, cell_m: float = 200.0) -> dict[int, list[Demand]]:
+    """The hot spots of each hour of the day: past days' incidents, pooled in cells of cell_m."""
+    pooled: dict[tuple[int, int, int], list[float]] = defaultdict(lambda: [0.0, math.inf])
+    for seed in seeds:
+        for e in day(seed):
+            east, north = TOWN.frame.to_local(e.lat, e.lon)
+            key = (int(e.t // 3600), round(east / cell_m), round(north / cell_m))
+            pooled[key][0] += 1.0 / len(seeds)
+            pooled[key][1] = min(pooled[key][1], e.target_s)
+    by_hour: dict[int, list[Demand]] = defaultdict(list)
+    for (hour, ce, cn), (per_hour, target_s) in pooled.items():
+        lat, lon = TOWN.frame.to_wgs84(ce * cell_m, cn * cell_m)
+        by_hour[hour].append(Demand(float(lat), float(lon), per_hour, target_s))
+    return by_hour
+
+
+def reposition(drones: list[SimDrone], t: float, planner: Planner,
+               demand: dict[int, list[Demand]]) -> list[Move]:
+    """During a surge (SURGE_BUSY drones or more out on events), move idle ones to hot spots."""
+    if sum(d.free_at > t for d in drones) < SURGE_BUSY:
+        return []
+    idle = [d for d in drones if d.free_at <= t]
+    statuses = [DroneStatus(d.id, d.lat, d.lon, d.pct_at(t)) for d in idle]
+    moves = preposition(planner, statuses, TOWN.docks, demand.get(int(t // 3600) % 24, []))
+    for move in moves:
+        drone = next(d for d in idle if d.id == move.drone_id)
+        drone.lat, drone.lon, drone.pct = move.lat, move.lon, move.pct_after
+        drone.free_at = t + move.flight_s
+    return moves
+
+
+def run(choose: Callable, events: list[Event], demand: dict[int, list[Demand]] | None = None
+        ) -> dict:
+    """A day flown; with ``demand``, idle drones are pre-positioned during surges."""
     drones, planner = fleet(), Planner(ROUTER, DOCKS, alt_rel_m=ALT_M, hold_s=HOLD_S,
                                        arrival_radius_m=RADIUS_M)
     responses, within, failsafes = [], 0, 0
+    moves: list[Move] = []
+    reasons: list[MissReason] = []
+    reachable, reachable_within = 0, 0
     for event in events:
         t = event.t
+        seen = chances(drones, event, planner)
+        bound_s = bound_eta_s(event, planner)
         arrived, shunned = None, {}
         while arrived is None:  # drones recharge while they wait, so this ends
             drone = choose(drones, event, t, planner, shunned)
-            if drone is None:  # wait for the next drone to come free (or to recharge a little)
-                t = max(t + 60.0, min(d.free_at for d in drones))
+            if drone is None:  # ask again when a drone comes free, or after RETRY_S of charging
+                t = min([d.free_at for d in drones if d.free_at > t] + [t + RETRY_S])
                 continue
             arrived = fly(drone, event, t)
             if arrived is None:
@@ -171,27 +243,88 @@ def run(choose: Callable, events: list[Event]) -> dict:
         response = arrived - event.t
         responses.append(response)
         within += response <= event.target_s
-    return {
+        reachable += bound_s <= event.target_s
+        reachable_within += bound_s <= event.target_s and response <= event.target_s
+        if response > event.target_s:
+            reasons.append(miss_reason(event.target_s, bound_s, seen))
+        if demand is not None:
+            moves += reposition(drones, event.t, planner, demand)
+    out = {
         "within_target": round(within / len(events), 3),
+        "incidents_within_target": within,
         "response_p50_s": round(statistics.median(responses), 1),
         "response_p90_s": round(float(np.percentile(responses, 90)), 1),
         "battery_failsafes": failsafes,
         "drones_lost_flat": sum(d.lost for d in drones),
+        "physically_reachable": reachable,
+        "within_target_of_reachable": round(reachable_within / max(reachable, 1), 3),
+        "misses": tally(reasons),
     }
+    if demand is not None:
+        out["prepositioning_moves"] = len(moves)
+        out["example_audit"] = moves[0].reason if moves else ""
+    return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    global PER_DOCK, RECHARGE_PCT_PER_S
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-dock", type=int, default=PER_DOCK,
+                        help="drones at each dock (what if the fleet were larger)")
+    parser.add_argument("--recharge-pct-per-min", type=float, default=RECHARGE_PCT_PER_S * 60,
+                        help="dock charging rate (what if the docks charged faster)")
+    parser.add_argument("--plot", help="write a PNG: within target and each miss reason, per plan")
+    args = parser.parse_args(argv)
+    PER_DOCK, RECHARGE_PCT_PER_S = args.per_dock, args.recharge_pct_per_min / 60.0
     events = day()
     blocked = sum(not ROUTER.route(DOCKS[2], (e.lat, e.lon)).is_straight for e in events)
+    plans = {
+        "flyonce": run(flyonce_choice, events),
+        "flyonce_prepositioned": run(flyonce_choice, events, hourly_demand()),
+        "baseline_naive_straight_line": run(naive_choice, events),
+    }
     print(json.dumps({
         "bench": "dispatch_attainment",
         "events": len(events), "drones": len(fleet()),
+        "recharge_pct_per_min": round(RECHARGE_PCT_PER_S * 60, 2),
         "forest_events": sum(e.target_s == 360.0 for e in events),
         "events_behind_no_fly_from_south_dock": blocked,
-        "flyonce": run(flyonce_choice, events),
-        "baseline_naive_straight_line": run(naive_choice, events),
+        **plans,
     }))
+    if args.plot:
+        plot(args.plot, plans, len(events))
 
+
+def plot(path: str, plans: dict[str, dict], n_events: int) -> None:
+    """Stacked bars: incidents within target, then each miss reason, for each plan."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = {"flyonce": "flyonce", "flyonce_prepositioned": "flyonce +\npre-positioning",
+              "baseline_naive_straight_line": "nearest in a\nstraight line"}
+    parts = [("within target", "#1a9641")] + [
+        (reason.value, colour) for reason, colour in zip(
+            MissReason, ("#7b3294", "#d7191c", "#fdae61", "#abd9e9"))]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8), dpi=120)
+    for x, (name, result) in enumerate(plans.items()):
+        counts = [result["incidents_within_target"], *result["misses"].values()]
+        bottom = 0
+        for (label, colour), count in zip(parts, counts):
+            ax.bar(x, count, bottom=bottom, color=colour, label=label if x == 0 else None)
+            if count:
+                ax.text(x, bottom + count / 2, str(count), ha="center", va="center", fontsize=8)
+            bottom += count
+    ax.set_xticks(range(len(plans)), [labels[n] for n in plans])
+    ax.set_ylabel("incidents")
+    ax.set_title(f"{n_events} incidents, {PER_DOCK * 3} drones, docks charging "
+                 f"{RECHARGE_PCT_PER_S * 60:g} %/min: within target and why the rest missed",
+                 fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 if __name__ == "__main__":
     main()

@@ -20,9 +20,15 @@ def at(east_m: float, north_m: float) -> tuple[float, float]:
 def square_zone(zone_id: str, kind: str, east_m: float, north_m: float, half_m: float,
                 target_s: float = 300.0) -> Zone:
     """A square zone centred ``east_m``, ``north_m`` from the origin, ``2*half_m`` wide."""
-    corners = [(east_m - half_m, north_m - half_m), (east_m + half_m, north_m - half_m),
-               (east_m + half_m, north_m + half_m), (east_m - half_m, north_m + half_m)]
-    ring = [tuple(reversed(at(e, n))) for e, n in corners]  # (lon, lat)
+    return rect_zone(zone_id, kind, (east_m - half_m, north_m - half_m),
+                     (east_m + half_m, north_m + half_m), target_s)
+
+
+def rect_zone(zone_id: str, kind: str, south_west_m: tuple[float, float],
+              north_east_m: tuple[float, float], target_s: float = 300.0) -> Zone:
+    """A rectangle zone between two (east_m, north_m) corners."""
+    (w, s), (e, n) = south_west_m, north_east_m
+    ring = [tuple(reversed(at(x, y))) for x, y in [(w, s), (e, s), (e, n), (w, n)]]  # (lon, lat)
     return Zone(zone_id, zone_id, kind, Polygon(ring), target_s)
 
 

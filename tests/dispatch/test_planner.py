@@ -130,3 +130,41 @@ def test_model_parameters_change_the_eta():
     slow = Planner(router(), [at(0, 0)], model=DroneModel(cruise_speed_mps=6.0))
     [option] = slow.options(EVENT, [drone("d", 500, 0)])
     assert option.eta_s == pytest.approx(LAUNCH_S + 470 / 6 + 6 / 5.0, rel=1e-3)
+
+
+# A drone 3 km away is 15 + 2970/12 + 2.4 = 264.9 s out: 84.9 s late for a 180 s target.
+# One 500 m away, busy, is 56.6 s out once free.
+FAR_NOW = drone("now", 3000, 0)
+
+
+@pytest.mark.parametrize(
+    ("free_in_s", "pct", "waits"),
+    [
+        (30.0, 90.0, True),  # 30 + 56.6 = 86.6 s: in time, while sending now is late
+        (150.0, 90.0, False),  # 150 + 56.6 = 206.6 s: late too, so send the one free now
+        (30.0, 30.0, False),  # free soon but too little charge for the trip
+        (None, 90.0, False),  # busy with no known end
+    ],
+)
+def test_the_planner_waits_for_a_busy_drone_only_when_that_is_in_time(free_in_s, pct, waits):
+    docks = ((3000, 0), (-500, 0))
+    soon = drone("soon", -500, 0, pct=pct, available=False, reason="busy with event 3",
+                 free_in_s=free_in_s)
+    choice = planner(docks=docks).choose(EVENT, [FAR_NOW, soon])
+    if waits:
+        assert choice.option is None and not choice.at_risk
+        assert choice.waiting_for.drone_id == "soon"
+        assert choice.waiting_for.slack_s == pytest.approx(180 - 30 - eta(500), rel=1e-3)
+        assert choice.reason.startswith("waiting 30 s for soon: on scene in 87 s")
+        assert "now would be 85 s late" in choice.reason
+    else:
+        assert choice.drone_id == "now" and choice.at_risk
+        assert choice.waiting_for is None
+
+
+def test_a_drone_in_time_now_is_sent_rather_than_waiting_for_a_sooner_one():
+    near_now = drone("now", 1000, 0)  # 15 + 970/12 + 2.4 = 98.2 s: in time
+    soon = drone("soon", -500, 0, available=False, free_in_s=5.0)  # 61.6 s, but busy
+    choice = planner(docks=((1000, 0), (-500, 0))).choose(EVENT, [near_now, soon])
+    assert choice.drone_id == "now" and not choice.at_risk
+    assert choice.option.eta_s == pytest.approx(eta(1000), rel=1e-3)

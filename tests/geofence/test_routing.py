@@ -102,6 +102,55 @@ def test_enclosed_goal_has_no_route():
     assert set(info.value.zone_names) == {"wall0", "wall1", "wall2", "wall3"}
 
 
+@pytest.mark.parametrize("table_max_nodes", [2000, 0])  # the all-pairs table, and without it
+def test_lengths_from_one_start_match_the_hand_worked_routes(table_max_nodes):
+    router = Router([SQUARE], FRAME, margin_m=20.0, table_max_nodes=table_max_nodes)
+    goals = np.array([
+        (200, 50),  # over the top: 2 * hypot(80, 70) + 140, two corners (as in the first test)
+        (-100, 200),  # clear: straight, 150 m
+        (110, 50),  # inside the 20 m margin: no route
+        (120, 120),  # the far buffered corner: via (-20, 120), then along the top edge
+        (60, 130),  # just above the top edge: via (-20, 120), then hypot(80, 10)
+        (50, 300),  # the line passes x = -20 at y = 183, above the square: straight
+    ], dtype=float)
+    lengths = router.lengths_from_local((-100, 50), goals)
+    expected = [2 * math.hypot(80, 70) + 140, 150.0, math.inf, math.hypot(80, 70) + 140,
+                math.hypot(80, 70) + math.hypot(80, 10), math.hypot(150, 250)]
+    np.testing.assert_allclose(lengths.length_m, expected, atol=0.01)
+    assert lengths.corners.tolist() == [2, 0, -1, 1, 1, 0]
+
+
+def test_lengths_from_agree_with_route_on_the_sample_town():
+    town = sample_town()
+    router = Router(town.zones, town.frame)
+    goals = np.random.default_rng(11).uniform([-2100, -1200], [1500, 1100], (400, 2))
+    south_dock = (600.0, -1300.0)
+    lengths = router.lengths_from_local(south_dock, goals)
+    detoured = 0
+    for goal, length_m, corners in zip(goals, lengths.length_m, lengths.corners):
+        try:
+            route = router.route_local(south_dock, tuple(goal))
+        except NoRouteFound:
+            assert length_m == math.inf and corners == -1
+            continue
+        assert length_m == pytest.approx(route.length_m, abs=1e-6)
+        assert corners == len(route.points) - 2
+        detoured += corners > 0
+    assert detoured > 50  # the school stands between the dock and much of the town
+
+
+def test_lengths_from_a_ring_reach_nothing_inside_and_refuse_a_blocked_start():
+    walls = [box(0, 0, 200, 10), box(0, 190, 200, 200), box(0, 0, 10, 200), box(190, 0, 200, 200)]
+    router = Router([_zone_m(f"wall{i}", w) for i, w in enumerate(walls)], FRAME)
+    lengths = router.lengths_from_local((-300, 100), np.array([(100.0, 100.0), (-300.0, 0.0)]))
+    assert lengths.length_m.tolist() == [math.inf, 100.0]
+    assert router.free_local(np.array([(100.0, 100.0), (5.0, 5.0), (-300.0, 0.0)])).tolist() == [
+        False, False, True]
+    with pytest.raises(NoRouteFound) as info:
+        router.lengths_from_local((100, 100), np.array([(-300.0, 0.0)]))
+    assert info.value.reason == "start_enclosed"
+
+
 def test_table_and_networkx_search_agree():
     town = sample_town()
     fast = Router(town.zones, town.frame)

@@ -73,6 +73,12 @@ def test_vectorised_targets_match_point_queries():
     np.testing.assert_array_equal(zones.targets_s(lats, lons), expected)
 
 
+def test_containing_pairs_each_point_with_every_zone_holding_it():
+    # The unit squares: (0.5, 0.5) in r only, (0.5, 1.0) on the shared edge in both, (0.5, 3) in none.
+    points, zones = _square_set().containing(np.array([0.5, 0.5, 0.5]), np.array([0.5, 1.0, 3.0]))
+    assert sorted(zip(points.tolist(), zones.tolist())) == [(0, 0), (1, 0), (1, 1)]
+
+
 def test_kinds_and_no_fly():
     zones = sample_town().zones
     assert zones.kinds_at(*_at(0, 0)) == {"commercial", "no_vending"}
