@@ -111,7 +111,9 @@ class Event(SQLModel, table=True):
     source: str = Field(max_length=128)
     source_event_id: str = Field(max_length=128)
     position_error_m: float | None = None
-    sightings: int = 1
+    sightings: int = 1  # frames the detectors saw it in, over every candidate merged in
+    # Candidates that are this event (its Sighting rows): 1 when opened, +1 per merged candidate.
+    candidates: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     detector_drone_id: str | None = None
     report_note: str | None = None
     zone_id: str | None = Field(default=None, index=True)
@@ -132,6 +134,7 @@ class Event(SQLModel, table=True):
     patrol_flight_id: int | None = Field(default=None, foreign_key="patrol_flights.id", index=True)
     # One timestamp per stage (mission time when the service runs on a simulator clock).
     detected_at: datetime | None = _ts(nullable=False, index=True)
+    last_seen_at: datetime | None = _ts()  # the newest sighting's time: the merge window runs from it
     alerted_at: datetime | None = _ts()
     reviewed_at: datetime | None = _ts()
     assigned_at: datetime | None = _ts()
@@ -142,6 +145,49 @@ class Event(SQLModel, table=True):
     response_time_s: float | None = None
     within_target: bool | None = None
     time_to_resolve_s: float | None = None
+
+
+class Sighting(SQLModel, table=True):
+    """One candidate's look at an event's violation: the one that opened it, or a later one merged.
+
+    kind: ``first`` (opened the event), ``merged`` (attached to an open event), ``absorbed``
+    (attached to a recently rejected event without alerting again), ``split`` (an operator moved
+    it off into its own event, where it is the first). (source, source_event_id) is the
+    candidate's idempotency key, so a retried candidate is never stored twice.
+    """
+
+    __tablename__ = "sightings"
+    __table_args__ = (
+        sa.UniqueConstraint("source", "source_event_id", name="uq_sightings_source_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    kind: str = Field(max_length=16)
+    source: str = Field(max_length=128)
+    source_event_id: str = Field(max_length=128)
+    drone_id: str | None = Field(default=None, max_length=64)
+    detected_at: datetime | None = _ts(nullable=False)
+    lat: float
+    lon: float
+    confidence: float
+    position_error_m: float | None = None
+    frames: int = 1  # frames the detector saw it in (the candidate's `sightings`)
+    distance_m: float | None = None  # from the event's position when it was merged
+    evidence_id: int | None = Field(default=None, foreign_key="evidence.id")
+    box_xyxy: str | None = Field(default=None, max_length=64)  # JSON [x1, y1, x2, y2], snapshot px
+    note: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class DispatchClaim(SQLModel, table=True):
+    """Which service process flies a drone to an event: inserted before any command is sent,
+    so however many processes race for it, one wins (the primary key refuses the rest)."""
+
+    __tablename__ = "dispatch_claims"
+
+    event_id: int = Field(foreign_key="events.id", primary_key=True)
+    owner: str = Field(max_length=128)
+    claimed_at: datetime | None = _ts(nullable=False)
 
 
 class Evidence(SQLModel, table=True):

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     hold_on_scene_s: float = Field(300.0, ge=0, description="Hold time the battery plan allows for.")
     no_fly_margin_m: float = Field(20.0, ge=0, description="Routes keep this far from no-fly zones.")
     telemetry_hz: float = Field(5.0, gt=0, description="Position stream rate asked of each drone.")
+    dispatch_claim_lease_s: float = Field(
+        60.0, gt=0, description="A service process that claimed an event for its drone and has "
+        "not renewed the claim this long (mission s) while the event still waits may lose it to "
+        "another process."
+    )
     fleet_connect_timeout_s: float = Field(10.0, gt=0)
     drone_state_period_s: float = Field(1.0, gt=0, description="Live drone states on the bus this often.")
     patrol_tick_s: float = Field(1.0, gt=0, description="How often due patrol flights are looked for (wall s).")
@@ -91,6 +96,21 @@ class Settings(BaseSettings):
     public_base_url: str | None = Field(
         None, description="Where the public reaches this service (https://patrol.example.gov.cn): task "
         "codes' QR images encode {public_base_url}/c/{code}; defaults to the request's base URL."
+    )
+    # one violation, one event (api/lifecycle/merge.py)
+    merge_radius_m: float = Field(
+        15.0, ge=0, description="A candidate this close to an open event of its type is a further "
+        "sighting of it, not a new event (0 turns merging off). Two looks at one stall can land "
+        "this far apart: up to 6 m of georeference error each on real footage (GPS, altitude, "
+        "gimbal) and a stall or vehicle 3 m across."
+    )
+    merge_window_s: float = Field(
+        12 * 3600.0, gt=0, description="...and the open event was last seen at most this long "
+        "before the candidate (mission s): a shift; an event left open longer is stale."
+    )
+    reject_quiet_s: float = Field(
+        4 * 3600.0, ge=0, description="A rejected event absorbs look-alike repeats at its place "
+        "for this long without alerting again (0: every repeat alerts)."
     )
     # first-offence leniency (api/lifecycle/offences.py) and hot spots (api/evaluation/hotspots.py)
     offence_radius_m: float = Field(

@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from api.core.errors import Forbidden, NotFound
-from api.core.models import AuditEntry, Drone, Event, GroundTeam, Task
-from api.core.zones import ZoneIndex
-from api.lifecycle import offences
+from api.core.errors import Conflict, Forbidden, NotFound
+from api.core.models import AuditEntry, Drone, Event, GroundTeam, Sighting, Task
+from api.core.zones import Place, ZoneIndex
+from api.lifecycle import merge, offences
+from api.lifecycle.merge import MergeRules
 from api.lifecycle.schemas import AssignIn, CandidateIn, EventPublic
 from api.lifecycle.states import State, allowed_next, apply_transition, record_creation
 from api.patrols.flights import flight_of_drone
@@ -29,11 +30,21 @@ PERMITTED = {("street_stall", "market")}
 
 @dataclass
 class Outcome:
-    """An event after a verb, whether it was newly created, and the alerts to publish."""
+    """An event after a verb, whether it was newly created, and the alerts to publish.
+
+    After an ingest, ``sighting`` is the candidate's row (None for a retry, ``retried``).
+    """
 
     event: Event
     created: bool = False
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    sighting: Sighting | None = None
+    retried: bool = False
+
+    @property
+    def merged(self) -> bool:
+        """Whether the candidate joined an event that existed before it."""
+        return self.sighting is not None and not self.created
 
 
 def event_public(event: Event) -> EventPublic:
@@ -63,30 +74,56 @@ def transition_alert(
 
 
 def _locked_event(session: Session, event_id: int) -> Event:
-    event = session.exec(select(Event).where(Event.id == event_id).with_for_update()).first()
+    # populate_existing: the row as the lock sees it, not a copy the session read before (with a
+    # stale state, two processes would both pass the transition check).
+    event = session.exec(select(Event).where(Event.id == event_id).with_for_update()
+                         .execution_options(populate_existing=True)).first()
     if event is None:
         raise NotFound(f"no event with id {event_id}; list events with GET /api/v1/events")
     return event
 
 
+def lock_event(session: Session, event_id: int) -> Event:
+    """The event, locked for this transaction and read fresh; NotFound when there is none."""
+    return _locked_event(session, event_id)
+
+
 def find_by_source_key(session: Session, source: str, source_event_id: str) -> Event | None:
+    """The event a candidate with this key opened or was merged into, if it was stored."""
     return session.exec(
-        select(Event).where(Event.source == source, Event.source_event_id == source_event_id)
+        select(Event).join(Sighting, Sighting.event_id == Event.id)
+        .where(Sighting.source == source, Sighting.source_event_id == source_event_id)
     ).first()
 
 
 def ingest(
-    session: Session, candidate: CandidateIn, *, zones: ZoneIndex, actor: str, now: datetime
+    session: Session, candidate: CandidateIn, *, zones: ZoneIndex, actor: str, now: datetime,
+    merge_rules: MergeRules | None = None,
 ) -> Outcome:
-    """Store a candidate as `detected`, then alert it or reject it by the zone rules.
+    """Store a candidate: a further sighting of the event it belongs to (``api.lifecycle.merge``),
+    or a new event, `detected`, then alerted or rejected by the zone rules.
 
     The caller commits. Idempotency on (source, source_event_id) is the database's unique
-    constraint: a retry fails to insert, and `ingest_committed` returns the stored event instead
-    (no look-up first: retries are rare, and the constraint is right even under races).
+    constraint on sightings: a retry fails to insert, and `ingest_committed` returns the stored
+    event instead (no look-up first: retries are rare, and the constraint is right even under
+    races).
     """
+    rules = merge_rules or MergeRules(radius_m=0)
+    found_at = candidate.detected_at or now
+    kind = candidate.type.value
+    if rules.enabled:
+        merge.lock_place(session, kind, candidate.lat, candidate.lon, rules.radius_m)
+        home = merge.find_home(session, kind, candidate.lat, candidate.lon, found_at, rules)
+        if home is not None:
+            sighting, entry = merge.attach(session, home, candidate, actor=actor, at=found_at,
+                                           now=now, rules=rules)
+            outcome = Outcome(home.event, sighting=sighting)
+            if home.kind == merge.MERGED:  # the operators see the event's new figures
+                outcome.alerts.append(sighting_alert(home.event, sighting, entry, session))
+            return outcome
     place = zones.locate(candidate.lat, candidate.lon)
     event = Event(
-        type=candidate.type.value,
+        type=kind,
         state=State.DETECTED,
         lat=candidate.lat,
         lon=candidate.lon,
@@ -95,6 +132,8 @@ def ingest(
         source_event_id=candidate.source_event_id,
         position_error_m=candidate.position_error_m,
         sightings=candidate.sightings,
+        candidates=1,
+        last_seen_at=found_at,
         detector_drone_id=candidate.drone_id,
         report_note=candidate.note,
         zone_id=place.zone_id,
@@ -102,36 +141,53 @@ def ingest(
         zone_kind=place.zone_kind,
         target_s=place.target_s,
     )
-    found_at = candidate.detected_at or now
     if candidate.drone_id:  # found on a merged patrol flight? (one query, on the drone index)
         event.patrol_flight_id = flight_of_drone(session, candidate.drone_id, found_at)
     entries = [record_creation(session, event, actor=actor, at=found_at,
                                reason=f"from {candidate.source}")]
-    refusal = next(
-        (kind for kind in place.kinds if (candidate.type.value, kind) in PERMITTED), None
-    )
+    _zone_rules(session, event, place, entries, now=now)
+    session.flush()  # one flush writes the event and its audit rows, and gives the event its id
+    sighting = merge.new_sighting(candidate, event_id=event.id, kind=merge.FIRST, at=found_at)
+    session.add(sighting)
+    session.flush()  # the unique source key refuses a retried candidate here
+    outcome = Outcome(event, created=True, sighting=sighting)
+    outcome.alerts.extend(transition_alert(event, entry) for entry in entries)
+    return outcome
+
+
+def _zone_rules(session: Session, event: Event, place: Place, entries: list[AuditEntry], *,
+                now: datetime) -> None:
+    """Alert a new event, or reject it where its activity is permitted (a market's stalls)."""
+    refusal = next((kind for kind in place.kinds if (event.type, kind) in PERMITTED), None)
     if refusal:
         entries.append(apply_transition(
             session, event, State.REJECTED, actor="system", at=now,
-            reason=f"{candidate.type.value} is permitted inside a {refusal} zone",
+            reason=f"{event.type} is permitted inside a {refusal} zone",
         ))
         event.reject_reason = entries[-1].reason
     else:
         entries.append(apply_transition(
             session, event, State.ALERTED, actor="system", at=now, reason="passed zone rules"
         ))
-    session.flush()  # one flush writes the event and its audit rows, and gives the event its id
-    outcome = Outcome(event, created=True)
-    outcome.alerts.extend(transition_alert(event, entry) for entry in entries)
-    return outcome
+
+
+def sighting_alert(event: Event, sighting: Sighting, entry: AuditEntry,
+                   session: Session | None = None) -> dict[str, Any]:
+    """The live message for a sighting merged into an open event (no transition)."""
+    message = transition_alert(event, entry, session)
+    message.update(kind="sighting", sighting_id=sighting.id, drone_id=sighting.drone_id,
+                   distance_m=sighting.distance_m)
+    return message
 
 
 def ingest_committed(
-    session: Session, candidate: CandidateIn, *, zones: ZoneIndex, actor: str, now: datetime
+    session: Session, candidate: CandidateIn, *, zones: ZoneIndex, actor: str, now: datetime,
+    merge_rules: MergeRules | None = None,
 ) -> Outcome:
-    """`ingest` and commit; a retry of a stored candidate returns that event, created=False."""
+    """`ingest` and commit; a retry of a stored candidate returns its event, created=False."""
     try:
-        outcome = ingest(session, candidate, zones=zones, actor=actor, now=now)
+        outcome = ingest(session, candidate, zones=zones, actor=actor, now=now,
+                         merge_rules=merge_rules)
         session.commit()
         return outcome
     except IntegrityError:
@@ -139,7 +195,57 @@ def ingest_committed(
         existing = find_by_source_key(session, candidate.source, candidate.source_event_id)
         if existing is None:
             raise
-        return Outcome(existing, created=False)
+        return Outcome(existing, created=False, retried=True)
+
+
+def split(
+    session: Session, event_id: int, sighting_id: int, *, reason: str, zones: ZoneIndex,
+    actor: str, now: datetime,
+) -> tuple[Outcome, Outcome]:
+    """Undo a wrong merge: ``sighting_id`` leaves ``event_id`` and opens its own event.
+
+    The new event is alerted (or rejected) by the zone rules like any new one; the old event's
+    position and confidence are refitted from the sightings it keeps. Both audit trails say so.
+    Returns (the old event's outcome, the new event's outcome); the caller commits.
+    """
+    old = _locked_event(session, event_id)
+    sighting = session.exec(select(Sighting).where(Sighting.id == sighting_id,
+                                                   Sighting.event_id == event_id)
+                            .with_for_update()).first()
+    if sighting is None:
+        raise NotFound(f"event {event_id} has no sighting {sighting_id}; its sightings are "
+                       f"listed by GET /api/v1/events/{event_id}/sightings")
+    if sighting.kind == merge.FIRST:
+        raise Conflict(f"sighting {sighting_id} opened event {event_id} and stays its alert; "
+                       "split off the sightings merged into it instead")
+    place = zones.locate(sighting.lat, sighting.lon)
+    new = Event(type=old.type, state=State.DETECTED, lat=sighting.lat, lon=sighting.lon,
+                confidence=sighting.confidence, source=sighting.source,
+                source_event_id=sighting.source_event_id,
+                position_error_m=sighting.position_error_m, sightings=sighting.frames,
+                candidates=1, last_seen_at=sighting.detected_at,
+                detector_drone_id=sighting.drone_id, report_note=sighting.note,
+                zone_id=place.zone_id, zone_name=place.zone_name, zone_kind=place.zone_kind,
+                target_s=place.target_s)
+    entries = [record_creation(session, new, actor=actor, at=sighting.detected_at,
+                               reason=f"split from event {event_id}: {reason}")]
+    _zone_rules(session, new, place, entries, now=now)
+    session.flush()
+    sighting.event_id, sighting.kind, sighting.distance_m = new.id, merge.SPLIT, None
+    session.add(sighting)
+    session.flush()
+    merge.refit(old, merge.sightings_of(session, event_id))
+    session.add(old)
+    note = AuditEntry(event_id=event_id, at=now, actor=actor, from_state=old.state,
+                      to_state=old.state,
+                      reason=f"sighting {sighting_id} from {sighting.drone_id or sighting.source} "
+                             f"split off into event {new.id}: {reason}")
+    session.add(note)
+    session.flush()
+    old_outcome = Outcome(old, alerts=[transition_alert(old, note, session)])
+    new_outcome = Outcome(new, created=True, sighting=sighting,
+                          alerts=[transition_alert(new, entry) for entry in entries])
+    return old_outcome, new_outcome
 
 
 def review(

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from api.core.errors import NotFound
 from api.core.media import store_image
-from api.core.models import Evidence
+from api.core.models import Evidence, Sighting
 from api.lifecycle.schemas import EvidencePublic
 
 
@@ -47,4 +47,16 @@ def evidence_by_id(session: Session, evidence_id: int) -> Evidence:
     evidence = session.get(Evidence, evidence_id)
     if evidence is None:
         raise NotFound(f"no evidence with id {evidence_id}")
+    return evidence
+
+
+def add_snapshot(session: Session, sighting: Sighting, data: bytes, *, media_dir: Path,
+                 max_bytes: int, by: str, now: datetime,
+                 checked: tuple[str, str] | None = None) -> Evidence:
+    """A candidate's snapshot as evidence of its event, linked from its sighting."""
+    evidence = add_evidence(session, sighting.event_id, data, media_dir=media_dir,
+                            max_bytes=max_bytes, kind="snapshot", by=by, now=now, checked=checked)
+    session.flush()
+    sighting.evidence_id = evidence.id
+    session.add(sighting)
     return evidence

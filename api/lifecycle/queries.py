@@ -12,8 +12,9 @@ from api.core.errors import BadInput, NotFound
 from api.core.models import AuditEntry, Event, Task
 from api.lifecycle.events import event_public, team_task
 from api.lifecycle.evidence import evidence_of, evidence_public
+from api.lifecycle.merge import sightings_of
 from api.lifecycle.offences import prior_events
-from api.lifecycle.schemas import AuditPublic, EventDetail, TaskPublic
+from api.lifecycle.schemas import AuditPublic, EventDetail, SightingPublic, TaskPublic
 
 
 def events_query(
@@ -92,6 +93,8 @@ def tasks_of(session: Session, event_id: int) -> list[Task]:
 def event_detail(session: Session, event: Event) -> EventDetail:
     """One event with its timeline, evidence, tasks and earlier violations at its place."""
     detail = EventDetail.model_validate(event_public(event).model_dump())
+    detail.all_sightings = [SightingPublic.model_validate(s)
+                            for s in sightings_of(session, event.id)]
     detail.timeline = [AuditPublic.model_validate(a) for a in audit_of(session, event.id)]
     detail.evidence = [evidence_public(e) for e in evidence_of(session, event.id)]
     detail.tasks = [TaskPublic.model_validate(t) for t in tasks_of(session, event.id)]

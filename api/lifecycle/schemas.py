@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -46,6 +47,20 @@ class CandidateIn(BaseModel):
     drone_id: str | None = Field(None, max_length=64)
     note: str | None = Field(None, max_length=2000)
     snapshot_jpeg_b64: str | None = Field(None, description="Best snapshot, base64 JPEG/PNG.")
+    box_xyxy: list[float] | None = Field(
+        None, min_length=4, max_length=4,
+        description="The object's box in the snapshot, pixels: x1, y1, x2, y2 (x1 < x2, y1 < y2).")
+
+    @field_validator("box_xyxy")
+    @classmethod
+    def _box(cls, value: list[float] | None) -> list[float] | None:
+        if value is None:
+            return None
+        x1, y1, x2, y2 = value
+        if not (0 <= x1 < x2 <= 100_000 and 0 <= y1 < y2 <= 100_000):
+            raise ValueError("box_xyxy must be x1, y1, x2, y2 in pixels with 0 <= x1 < x2 and "
+                             "0 <= y1 < y2")
+        return value
 
     @field_validator("snapshot_jpeg_b64")
     @classmethod
@@ -149,7 +164,10 @@ class EventPublic(BaseModel):
     source: str
     source_event_id: str
     position_error_m: float | None
-    sightings: int
+    sightings: int = Field(description="Frames the detectors saw it in, over every candidate.")
+    candidates: int = Field(1, description="Candidates that are this event: the one that opened "
+                            "it and every one merged in since (GET .../sightings).")
+    last_seen_at: datetime | None = None
     detector_drone_id: str | None
     report_note: str | None
     zone_id: str | None
@@ -187,7 +205,45 @@ class PriorEvent(BaseModel):
     disposition: str | None
 
 
+class SightingPublic(BaseModel):
+    """One candidate's look at the event: the first opened it; later ones were merged in."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    event_id: int
+    kind: str = Field(description="first | merged | absorbed (by a rejected event) | split")
+    source: str
+    source_event_id: str
+    drone_id: str | None
+    detected_at: datetime
+    lat: float
+    lon: float
+    confidence: float
+    position_error_m: float | None
+    frames: int
+    distance_m: float | None = Field(description="From the event when it was merged, metres.")
+    evidence_id: int | None
+    box_xyxy: list[float] | None = None
+    note: str | None
+
+    @field_validator("box_xyxy", mode="before")
+    @classmethod
+    def _from_json(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
+
+class SplitIn(BaseModel):
+    """Why a sighting is not the same violation as its event."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000, examples=["a second stall across the road"])
+
+
 class EventDetail(EventPublic):
+    all_sightings: list[SightingPublic] = Field(
+        [], description="Every candidate that is this event, oldest first.")
     timeline: list[AuditPublic] = []
     evidence: list[EvidencePublic] = []
     tasks: list[TaskPublic] = []

@@ -14,7 +14,8 @@ from api.core.db import writing
 from api.core.media import check_image
 from api.lifecycle import events as verbs
 from api.lifecycle import queries
-from api.lifecycle.evidence import add_evidence, evidence_by_id, evidence_public
+from api.lifecycle.evidence import add_evidence, add_snapshot, evidence_by_id, evidence_public
+from api.lifecycle.merge import MergeRules, sightings_of
 from api.lifecycle.offences import OffenceRules
 from api.lifecycle.queries import events_query
 from api.lifecycle.schemas import (
@@ -29,6 +30,8 @@ from api.lifecycle.schemas import (
     EvidencePublic,
     NoteIn,
     ReviewIn,
+    SightingPublic,
+    SplitIn,
 )
 from api.lifecycle.states import State
 from api.routes.deps import (
@@ -57,7 +60,9 @@ def _commit_and_publish(session: SessionDep, bus: AlertBus, outcome: verbs.Outco
     "/candidates",
     response_model=EventPublic,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "A retry of an already stored candidate: the same event."}},
+    responses={200: {"description": "The candidate is a further sighting of a known event (merged "
+                                    "into an open one, or absorbed by one rejected lately), or a "
+                                    "retry of a stored candidate: that event."}},
     summary="Ingest a candidate from a detection worker or a manual / hotline report",
 )
 def ingest_candidate(
@@ -69,18 +74,40 @@ def ingest_candidate(
     checked = check_image(snapshot, max_bytes=settings.max_upload_bytes) if snapshot else None
     now = clock.now()
     with writing(session):
-        outcome = verbs.ingest_committed(session, candidate, zones=zones, actor=user.username, now=now)
-        if outcome.created and snapshot is not None:
-            add_evidence(session, outcome.event.id, snapshot, media_dir=settings.resolved_media_dir,
-                         max_bytes=settings.max_upload_bytes, kind="snapshot", by=user.username,
-                         now=now, checked=checked)
+        outcome = verbs.ingest_committed(session, candidate, zones=zones, actor=user.username,
+                                         now=now, merge_rules=MergeRules.from_settings(settings))
+        if outcome.sighting is not None and snapshot is not None:
+            add_snapshot(session, outcome.sighting, snapshot, media_dir=settings.resolved_media_dir,
+                         max_bytes=settings.max_upload_bytes, by=user.username, now=now,
+                         checked=checked)
             session.commit()
     if not outcome.created:
         response.status_code = status.HTTP_200_OK
-        return verbs.event_public(outcome.event)
     for alert in outcome.alerts:
         bus.publish(alert)
     return verbs.event_public(outcome.event)
+
+
+@router.get("/events/{event_id}/sightings", response_model=list[SightingPublic],
+            summary="Every candidate that is this event, oldest first (the first is its alert)")
+def list_sightings(event_id: int, user: Reader, session: SessionDep) -> list[SightingPublic]:
+    queries.visible_event(session, event_id, team_id=team_scope(user))
+    return [SightingPublic.model_validate(s) for s in sightings_of(session, event_id)]
+
+
+@router.post("/events/{event_id}/sightings/{sighting_id}/split", response_model=EventDetail,
+             status_code=status.HTTP_201_CREATED,
+             summary="Undo a wrong merge: the sighting becomes an event of its own (returned)")
+def split_sighting(event_id: int, sighting_id: int, body: SplitIn, user: Operator,
+                   session: SessionDep, clock: ClockDep, zones: ZonesDep,
+                   bus: BusDep) -> EventDetail:
+    with writing(session):
+        old, new = verbs.split(session, event_id, sighting_id, reason=body.reason, zones=zones,
+                               actor=user.username, now=clock.now())
+        session.commit()
+    for alert in [*old.alerts, *new.alerts]:
+        bus.publish(alert)
+    return queries.event_detail(session, new.event)
 
 
 @router.get("/events", response_model=EventPage, summary="List events, newest first, with filters")

@@ -83,10 +83,16 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+# Most tests post many candidates at one corner to drive other verbs; one violation, one event
+# (api/lifecycle/merge.py) would fold them into one. Merging is tested with it on, in
+# test_merge.py and test_exactly_once.py; here it is off unless a test turns it on.
+NO_MERGE = {"merge_radius_m": 0.0}
+
+
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     return Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key=TEST_SECRET,
-                    max_upload_bytes=200_000)
+                    max_upload_bytes=200_000, **NO_MERGE)
 
 
 @pytest.fixture
@@ -219,7 +225,8 @@ def prepare_db(url: str) -> str:
 
 def server_env(db_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     return {"FLYONCE_DATABASE_URL": db_url, "FLYONCE_DATA_DIR": str(data_dir),
-            "FLYONCE_SECRET_KEY": TEST_SECRET, **extra}
+            "FLYONCE_SECRET_KEY": TEST_SECRET,
+            "FLYONCE_MERGE_RADIUS_M": str(NO_MERGE["merge_radius_m"]), **extra}
 
 
 def seeded_server(data_dir: Path, db_url: str | None = None, **env: str) -> ServerProcess:

@@ -371,6 +371,8 @@ def test_the_scheduler_waits_for_a_busy_drone_then_fails_late_and_follows_a_flig
 SOUTH_BLOCK = rect(120.9075, 29.4865, 120.9090, 29.4878)
 INSIDE = (29.4871, 120.9082)
 OUTSIDE = (29.4890, 120.9010)  # ~600 m north-west of the block
+# Inside the block too, 73 m from INSIDE: another stall, not a second look at the first.
+ELSEWHERE = (29.4876, 120.9077)
 
 
 @pytest.fixture
@@ -431,7 +433,7 @@ def test_the_scheduler_flies_a_due_flight_and_links_what_its_drone_finds(flying)
 
     inside = report(*INSIDE, "dock-south")
     outside = report(*OUTSIDE, "dock-south")
-    elsewhere = report(*INSIDE, "dock-west")
+    elsewhere = report(*ELSEWHERE, "dock-west")
     with Session(client.app.state.engine) as session:
         links = {e["id"]: session.get(Event, e["id"]).patrol_flight_id
                  for e in (inside, outside, elsewhere)}
