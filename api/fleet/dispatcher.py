@@ -11,7 +11,9 @@ sends its drone home. ``dispatch.Dispatcher`` reports each step; this worker has
   an audit row saying why;
 - ``on_scene``  (within the arrival radius) → ``on_scene``, with the response time and whether
   it met the zone's target stored on the event at once;
-- ``unserved`` → the event is marked at risk, the audit trail says why.
+- ``unserved`` → the event is marked at risk, the audit trail says why;
+- ``overridden`` (another ground station changed the drone's mode) → its drone task is cancelled
+  and the audit says who took it from which mode to which; ``replaced`` follows.
 
 The drone holds over the scene until the event's ground team checks in, the event is resolved
 or rejected, or an operator releases it; then it returns to launch.
@@ -29,6 +31,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 from dataclasses import asdict
 from typing import Any
 
@@ -69,6 +74,8 @@ class DispatchWorker:
         self.clock = clock
         self.zones = zones
         self.settings = settings
+        # Names this process on the events it claims (missions.claim): host, pid and a nonce.
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.dispatcher: Dispatcher | None = None
         self.connect_errors: dict[str, str] = {}
         self._updates: asyncio.Queue[MissionUpdate] | None = None
@@ -172,6 +179,9 @@ class DispatchWorker:
         ):
             raise Conflict(f"event {event_id} is '{event.state}'; only a confirmed event can be "
                            "dispatched (confirm it first with POST /events/{id}/review)")
+        if not await asyncio.to_thread(self._claim, [event_id]):
+            raise Conflict(f"event {event_id} is being dispatched by another service process; "
+                           "follow it on the live feed")
         try:
             return await dispatcher.dispatch(incident, drone_id=drone_id)
         except DroneUnavailable as exc:
@@ -189,7 +199,23 @@ class DispatchWorker:
                      or dispatcher.missions[i.id].stage == "failed"]
         if not incidents:
             return []
+        mine = await asyncio.to_thread(self._claim, [i.id for i in incidents])
+        incidents = [i for i in incidents if i.id in mine]
+        if not incidents:
+            return []
         return await dispatcher.dispatch_many(incidents)
+
+    def _claim(self, event_ids: list[int]) -> set[int]:
+        """The events this process may command a drone for (``missions.claim``), each claimed in a
+        transaction of its own before any command goes out."""
+        mine: set[int] = set()
+        for event_id in event_ids:
+            with Session(self.engine) as session, writing(session):
+                if missions.claim(session, event_id, owner=self.owner, now=self.clock.now(),
+                                  lease_s=self.settings.dispatch_claim_lease_s):
+                    mine.add(event_id)
+                session.commit()
+        return mine
 
     def _waiting(self) -> list[Incident]:
         with Session(self.engine) as session:

@@ -8,13 +8,15 @@ with and the drones' last states it stores. Each takes the caller's session and 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from api.core.errors import NotFound
-from api.core.models import AuditEntry, Drone, Event, GroundTeam, Task
+from api.core.models import AuditEntry, DispatchClaim, Drone, Event, GroundTeam, Task
 from api.core.settings import PersuasionRule
 from api.enforcement.persuasion import rule_of
 from api.lifecycle import events as verbs
@@ -95,6 +97,40 @@ def store_drone_states(session: Session, views: Sequence[DroneView], *, status_o
         session.add(row)
 
 
+# ---------------------------------------------------------------- who flies it
+
+
+def claim(session: Session, event_id: int, *, owner: str, now: datetime,
+          lease_s: float) -> bool:
+    """Whether ``owner`` may command a drone for ``event_id`` now: it holds the event's claim,
+    or took it (no claim yet, or the holder has not renewed it for ``lease_s`` while the event
+    is still waiting for a drone). The caller commits; a second claimer racing for the same row
+    is refused by the primary key or the conditional update, never by a check made earlier."""
+    row = session.exec(select(DispatchClaim).where(DispatchClaim.event_id == event_id)
+                       .with_for_update().execution_options(populate_existing=True)).first()
+    if row is None:
+        try:
+            with session.begin_nested():  # a lost race undoes this insert only
+                session.add(DispatchClaim(event_id=event_id, owner=owner, claimed_at=now))
+        except IntegrityError:
+            return False
+        return True
+    if row.owner != owner:
+        event = session.get(Event, event_id)
+        stale = row.claimed_at + timedelta(seconds=lease_s) < now
+        if not (stale and event is not None and event.state == State.CONFIRMED):
+            return False
+        taken = session.execute(
+            sa.update(DispatchClaim)
+            .where(DispatchClaim.event_id == event_id, DispatchClaim.owner == row.owner,
+                   DispatchClaim.claimed_at == row.claimed_at)
+            .values(owner=owner, claimed_at=now))
+        return taken.rowcount == 1
+    row.claimed_at = now
+    session.add(row)
+    return True
+
+
 # ---------------------------------------------------------------- dispatch -> database
 
 
@@ -107,14 +143,17 @@ def record_update(session: Session, update: MissionUpdate, *, rules: Sequence[Pe
     """
     if update.incident_id is None or not isinstance(update.incident_id, int):
         return []
-    event = session.get(Event, update.incident_id)
-    if event is None:
+    try:  # locked and read fresh: the checks below must see what another process committed
+        event = verbs.lock_event(session, update.incident_id)
+    except NotFound:
         return []
     if update.kind == "assigned":
         return _assigned(session, event, update, rules)
     if update.kind == "on_scene":
         return _on_scene(session, event, update)
-    if update.kind == "replaced":
+    if update.kind == "overridden":
+        _overridden(session, event, update)
+    elif update.kind == "replaced":
         _audit(session, event, update.at, f"drone replaced: {update.reason}")
     elif update.kind == "unserved" and first_unserved:
         event.at_risk = True
@@ -170,6 +209,17 @@ def _on_scene(session: Session, event: Event, u: MissionUpdate) -> list[dict[str
     event.response_time_s, event.within_target, _ = verbs.response_figures(event)
     session.add(event)
     return outcome.alerts
+
+
+def _overridden(session: Session, event: Event, u: MissionUpdate) -> None:
+    """Another ground station took the drone: its task ends here, whatever comes next."""
+    for task in session.exec(select(Task).where(Task.event_id == event.id, Task.kind == "drone",
+                                                Task.drone_id == u.drone_id,
+                                                Task.state.not_in(("done", "cancelled")))):
+        task.state = "cancelled"
+        session.add(task)
+    _audit(session, event, u.at, f"drone {u.drone_id} taken over by another ground station "
+                                 f"({u.mode_from} → {u.mode_to}): {u.reason}")
 
 
 def _released(session: Session, event: Event, u: MissionUpdate) -> None:
