@@ -77,6 +77,7 @@ class DemoConfig:
     scene_check_s: float = 10.0  # mission seconds between scene checks of a watching drone
     repeat_after_s: float | None = 90.0  # the first stall returns this long after it was dealt with
     patrol_week: bool = True  # plan the generated week of department requests for the scorecard
+    merge_radius_m: float = 15.0  # one violation, one event (0: every candidate its own event)
     wind_down_min: float = 20.0
     data_dir: Path = Path("var/demo")
     port: int = 0  # 0: any free port
@@ -252,6 +253,7 @@ class Demo:
             {"id": did, "url": v.endpoint, "dock": [d.lat, d.lon], "name": f"{did} ({d.name})"}
             for did, v, d in zip(self.drone_ids, self._fleet.vehicles, docks)]}, indent=1))
         settings = Settings(data_dir=self.run_dir, sim_clock=self.clock.spec(),
+                            merge_radius_m=cfg.merge_radius_m,
                             fleet_file=fleet_file, auto_assign=True, hold_alt_m=cfg.patrol_alt_m,
                             telemetry_hz=2.0, redis_url=None, database_url=None, zones_file=None,
                             persuasion_rules=[PersuasionRule(

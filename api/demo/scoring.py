@@ -6,6 +6,12 @@ frame) is *covered*; a covered violation is *detected* when an event from a dete
 near no placed violation are false alarms; further events on an already matched one are
 duplicates. Response times are the service's own (on scene − alerted).
 
+One violation, one event (``api.lifecycle.merge``): every *alerted* event from any source
+(detectors and hotline calls alike) is matched to its nearest placed violation within
+``MATCH_RADIUS_M``; *alerts per true violation* is the alerted events so matched over the
+violations that got one (1.00 is the goal), and *duplicate alerts* the matched ones beyond the
+first per violation (0 is the goal). Sightings merged into an event are not alerts.
+
 Remote persuasion is scored the same way (``score_persuasion``): the service's view — events
 resolved by the drone's warning alone, stubborn ones a team handled — beside the truth: which
 vendors heard a warning and complied, and whether a stall resolved as persuaded had really gone.
@@ -38,6 +44,11 @@ class Scorecard:
     true_events: int = 0
     duplicates: int = 0
     false_events: int = 0
+    # one violation, one event: alerted events (any source) per placed violation they match
+    alerted_true: int = 0
+    violations_alerted: int = 0
+    duplicate_alerts: int = 0
+    merged_sightings: int = 0
     type_correct: int = 0
     recall: float | None = None
     precision: float | None = None
@@ -82,9 +93,32 @@ class Scorecard:
     patrol_week_line: str = "—"
 
     @property
+    def alerts_per_violation(self) -> float | None:
+        """Alerted events matched to a placed violation, per violation alerted (goal 1.00)."""
+        return self.alerted_true / self.violations_alerted if self.violations_alerted else None
+
+    @property
     def frame_share(self) -> float | None:
         """Frames taken over frames that full coverage of the patrolled path needed."""
         return self.frames / self.frames_due if self.frames_due else None
+
+
+def _score_alerts(card: Scorecard, scenario, events: list[Event]) -> None:
+    """Alerts per true violation and duplicate alerts (see the module docstring)."""
+    frame = scenario.town.frame
+    per_violation: Counter = Counter()
+    for e in events:
+        card.merged_sightings += max((e.candidates or 1) - 1, 0)
+        if e.alerted_at is None:
+            continue
+        east, north = frame.to_local(e.lat, e.lon)
+        near = min(((math.hypot(i.east_m - east, i.north_m - north), i.object_id)
+                    for i in scenario.incidents), default=None)
+        if near is not None and near[0] <= MATCH_RADIUS_M:
+            per_violation[near[1]] += 1
+    card.alerted_true = sum(per_violation.values())
+    card.violations_alerted = len(per_violation)
+    card.duplicate_alerts = card.alerted_true - card.violations_alerted
 
 
 def _mission_s(at: datetime | None, t0: datetime) -> float | None:
@@ -146,6 +180,7 @@ def score(scenario, cameras, events: list[Event], *, t0: datetime, operator=None
                     card.seen_to_alert_s.append(alerted - seen)
                 card.appear_to_alert_s.append(alerted - inc.appear_s)
     card.by_type = {k: dict(v) for k, v in sorted(per_type.items())}
+    _score_alerts(card, scenario, events)
     card.verify_looks, card.posted_sure = cameras.verify_looks, cameras.posted_sure
     card.verify_s = cameras.verify_s
     card.dismissed = len(cameras.dismissed)
@@ -245,6 +280,9 @@ def scorecard_rows(card: Scorecard, timings) -> list[tuple[str, str]]:
         ("detector events: true / duplicate / false",
          f"{card.true_events - card.duplicates} / {card.duplicates} / {card.false_events}"),
         ("detection precision", _fmt(card.precision and card.precision * 100, " %")),
+        ("alerts per true violation / duplicate alerts (sightings merged)",
+         (f"{_fmt(card.alerts_per_violation, '', 2)} / {card.duplicate_alerts} "
+          f"({card.merged_sightings})")),
         ("candidates: zoom looks (wall) / posted sure / dismissed (at a violation)",
          (f"{card.verify_looks} ({card.verify_s:.0f} s) / {card.posted_sure} / "
           f"{card.dismissed} ({card.dismissed_at_truth})")),

@@ -61,6 +61,9 @@ def summarize(events: Iterable[Event], persuasion: PersuasionFigures | None = No
         time_to_resolve_p50_s=percentile(resolves, 0.5),
         within_target_share_by_zone_kind={k: sum(v) / len(v) for k, v in sorted(kind_hits.items())},
         dispositions=dict(dispositions),
+        sightings_per_event=(sum(e.candidates or 1 for e in events) / len(events)
+                             if events else None),
+        merged_sightings=sum((e.candidates or 1) - 1 for e in events),
         **({} if persuasion is None else {
             "persuadable": persuasion.persuadable,
             "resolved_without_team": persuasion.resolved_without_team,

@@ -24,6 +24,10 @@ class Summary(BaseModel):
     time_to_resolve_p50_s: float | None
     within_target_share_by_zone_kind: dict[str, float]
     dispositions: dict[str, int]
+    # one violation, one event (api/lifecycle/merge.py): candidates per event, and how many
+    # candidates joined an event that existed (each one an alert an operator was spared)
+    sightings_per_event: float | None = None
+    merged_sightings: int = 0
     # remote persuasion (api/enforcement/persuasion.py: persuasion_figures says how these are counted)
     persuadable: int = 0
     resolved_without_team: int = 0

@@ -56,6 +56,9 @@ def card():
     ("duplicates", 1), ("false_events", 1), ("detected_ids", [1]), ("missed_ids", [2]),
     ("recall", 0.5), ("precision", 0.75), ("type_correct", 1),
     ("verify_looks", 3), ("posted_sure", 1), ("dismissed", 2), ("dismissed_at_truth", 1),
+    # alerts from any source: 10 and 11 at violation 1, 13 at 3, the hotline's 14 at 2; 12 none
+    ("alerted_true", 4), ("violations_alerted", 3), ("duplicate_alerts", 1),
+    ("merged_sightings", 0),
 ])
 def test_counts(card, name, expected):
     assert getattr(card, name) == expected
@@ -67,3 +70,16 @@ def test_figures_of_the_matched_events(card):
     assert card.seen_to_alert_s == [100.0 - 40.0]  # only violation 1 was seen by a frame
     assert card.appear_to_alert_s == [100.0, 100.0]
     assert card.frame_share == 0.5
+
+
+def test_alerts_per_true_violation_and_the_merged_sightings():
+    scenario = SimpleNamespace(town=SimpleNamespace(frame=FRAME),
+                               incidents=[incident(1, 0, 0), incident(2, 500, 0)])
+    merged = event(20, 1, 0)
+    merged.candidates = 3  # two further looks were merged into it: no alert of their own
+    unalerted = event(21, 500, 2)
+    unalerted.alerted_at = None  # absorbed or still detected: not an alert
+    card = score(scenario, CameraStats(), [merged, unalerted, event(22, 499, 0)], t0=T0)
+    assert (card.alerted_true, card.violations_alerted, card.duplicate_alerts) == (2, 2, 0)
+    assert card.alerts_per_violation == 1.0
+    assert card.merged_sightings == 2

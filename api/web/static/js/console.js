@@ -54,6 +54,12 @@ async function reloadEvents() {
 function onMessage(msg) {
   if (msg.kind === "drones") { liveDrones(msg.drones); return; }
   if (msg.kind === "dispatch" && msg.update) { dispatchNote(msg.update); return; }
+  if (msg.kind === "sighting" && msg.event) {  // a further look at a known event: no new alert
+    if (state.events.has(msg.event.id)) state.events.set(msg.event.id, msg.event);
+    renderList();
+    renderMarkers();
+    return;
+  }
   if (msg.kind !== "transition" || !msg.event) return;
   const event = msg.event;
   if (ACTIVE.includes(event.state)) {
@@ -125,6 +131,7 @@ function card(e) {
         <span class="badge" style="background:${STATE_COLOURS[e.state]}">${esc(label("state", e.state))}</span>
         ${e.at_risk ? `<span class="risk">${esc(t("at_risk"))}</span>` : ""}</div>
       <div class="meta">${esc(t("confidence"))} ${Math.round(e.confidence * 100)}% ·
+        ${e.candidates > 1 ? `<span class="seen" data-seen="${e.candidates}">${esc(t("seen_n", { n: e.candidates }))}</span> ·` : ""}
         ${esc(e.zone_name || t("kind_none"))}${e.zone_kind ? " (" + esc(label("kind", e.zone_kind)) + ")" : ""}</div>
       <div class="clock${late ? " late" : ""}" data-id="${e.id}">${esc(clock)}</div>
       <div class="actions"></div>

@@ -82,6 +82,8 @@ function draw() {
     ["p50", t("f_p50"), fmtDuration(summary.response_time_p50_s)],
     ["p90", t("f_p90"), fmtDuration(summary.response_time_p90_s)],
     ["resolve", t("f_resolve"), fmtDuration(summary.time_to_resolve_p50_s)],
+    ["sightings", t("f_sightings"), summary.sightings_per_event == null ? "–" :
+      `${summary.sightings_per_event.toFixed(2)} (${summary.merged_sightings} ${t("merged")})`],
     ["persuaded", t("f_persuaded"), `${pct(summary.without_team_share)} (${summary.resolved_without_team}/${summary.persuadable}) · ${(summary.team_hours_saved ?? 0).toFixed(1)} h`],
   ];
   document.getElementById("tiles").innerHTML = tiles.map(([id, k, v]) =>

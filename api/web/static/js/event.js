@@ -18,6 +18,13 @@ addLabels({
   outcome_stubborn: ["未离开，已派中队", "stayed: team tasked"],
   outcome_failed: ["喇叭拒绝，已派中队", "speaker refused: team tasked"],
   watch_until: ["观察至 {t}", "watching until {t}"],
+  sightings_title: ["发现记录（同一违法合并）", "Sightings (one violation, one event)"],
+  sighting_from: ["来源", "From"], sighting_distance: ["距离", "Distance"],
+  sighting_first: ["首次（告警）", "first (the alert)"], sighting_merged: ["已合并", "merged"],
+  sighting_absorbed: ["已驳回事件吸收", "absorbed (rejected event)"], sighting_split: ["已拆分", "split off"],
+  split: ["拆分为新事件", "Split into its own event"],
+  split_reason: ["为什么不是同一处违法？", "Why is this not the same violation?"],
+  split_done: ["已拆分为事件 #{id}", "Split into event #{id}"],
 });
 
 const user = guard(["operator", "admin", "evaluator", "ground_team"]);
@@ -67,6 +74,7 @@ async function render() {
     <td>${x.eta_s != null ? esc(t("eta", { t: fmtDuration(x.eta_s) })) : ""}${x.at_risk ? ` <span class="risk">${esc(t("at_risk"))}</span>` : ""}</td>
     <td>${x.code ? `<a href="/c/${encodeURIComponent(x.code)}" data-code-link rel="noreferrer" target="_blank">${esc(t("code_page"))}</a>` : ""}</td></tr>`).join("");
   renderPersuasion(e);
+  renderSightings(e);
   const box = document.getElementById("evidence");
   box.innerHTML = "";
   for (const ev of e.evidence) {
@@ -88,6 +96,34 @@ async function render() {
       map.setView([e.lat, e.lon], 16, { animate: false });
       L.circleMarker([e.lat, e.lon], { radius: 9, color: "#fff", weight: 2,
         fillColor: STATE_COLOURS[e.state], fillOpacity: 1 }).addTo(map);
+    });
+  }
+}
+
+/** Every candidate that is this event: the first (its alert), then the ones merged in; an
+ * operator may split a wrong merge off into an event of its own. */
+function renderSightings(e) {
+  const canSplit = ["operator", "admin"].includes(user.role);
+  document.querySelector("#sightings tbody").innerHTML = e.all_sightings.map((s) => `<tr data-sighting="${s.id}" data-kind="${esc(s.kind)}">
+    <td>${esc(fmtTime(s.detected_at))}</td>
+    <td>${esc(s.drone_id || s.source)} <span class="muted">${esc(t(`sighting_${s.kind}`))}</span></td>
+    <td>${Math.round(s.confidence * 100)}%</td>
+    <td>${s.distance_m != null ? `${s.distance_m.toFixed(1)} m` : "–"}</td>
+    <td>${canSplit && s.kind === "merged" ? `<button type="button" class="split" data-split="${s.id}">${esc(t("split"))}</button>` : ""}</td></tr>`).join("");
+  for (const button of document.querySelectorAll("#sightings button.split")) {
+    button.addEventListener("click", async () => {
+      const reason = (prompt(t("split_reason")) || "").trim();
+      if (!reason) return;
+      button.disabled = true;
+      try {
+        const made = await api(`/api/v1/events/${id}/sightings/${button.dataset.split}/split`,
+          { method: "POST", json: { reason } });
+        toast(t("split_done", { id: made.id }));
+        await render();
+      } catch (err) {
+        toast(err.message, "error");
+        button.disabled = false;
+      }
     });
   }
 }

@@ -87,6 +87,8 @@ const LABELS = {
   f_p50: ["响应时间中位数", "Response p50"], f_p90: ["响应时间 P90", "Response p90"],
   f_resolve: ["处置用时中位数", "Time to resolve p50"],
   f_persuaded: ["远程劝导免派人员（占比·节省工时）", "Persuaded without a team (share · team hours saved)"],
+  seen_n: ["发现 {n} 次", "seen {n} times"],
+  f_sightings: ["每事件发现次数（合并）", "Sightings per event (merged)"], merged: ["次合并", "merged"],
   c_response: ["响应时间分布（3 / 6 分钟时限）", "Response time vs the 3 / 6 min targets"],
   c_within_kind: ["按区域类型的时限内比例", "Share within target by zone kind"],
   c_type: ["按类型", "By type"], c_zone: ["按区域", "By zone"], c_week: ["按周", "By week"],
