@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -110,6 +110,10 @@ class _Released(Exception):
     """The operator (or the event's end) released the drone: stop and fly home."""
 
 
+class _ClaimedElsewhere(Exception):
+    """``acquire`` refused the drone: another dispatcher commands it."""
+
+
 @dataclass
 class _Drone:
     entry: FleetEntry
@@ -136,8 +140,13 @@ class Dispatcher:
         ack_timeout_s: float = 1.0,
         reconnect_s: float = 5.0,
         link_factory: Callable[..., DroneLink] = DroneLink,
+        acquire: Callable[[str, str | int], Awaitable[bool]] | None = None,
     ) -> None:
+        """``acquire(drone_id, incident_id)`` is asked before a drone's first command on a
+        mission: False means someone else (another dispatcher of the same fleet) commands that
+        drone now, and the next best drone is sent instead. None: this dispatcher alone."""
         self.planner = planner
+        self.acquire = acquire
         self.clock = clock or SystemClock()
         self.on_update = on_update
         self.alt_rel_m = planner.alt_rel_m
@@ -344,6 +353,8 @@ class Dispatcher:
         drone = self._drone(mission.drone_id)
         link, incident = drone.link, mission.incident
         try:
+            if self.acquire is not None and not await self.acquire(drone.entry.id, incident.id):
+                raise _ClaimedElsewhere
             t = link.telemetry
             start = (t.lat, t.lon) if t.lat is not None else (drone.entry.dock_lat,
                                                               drone.entry.dock_lon)
@@ -389,6 +400,13 @@ class Dispatcher:
             except LinkError as exc:
                 self._emit("released", incident.id, drone.entry.id,
                            reason=f"released, but the return command failed: {exc}")
+        except _ClaimedElsewhere:
+            # Nothing was sent to it: another dispatcher of this fleet flies it now. It is
+            # offered again once it is down (``_maybe_clear_fault``), like a taken-over drone.
+            drone.taken_over = "commanded by another dispatcher of this fleet"
+            drone.incident_id = None
+            mission.stage = "failed"
+            self._send_next(mission, drone, drone.taken_over)
         except ModeOverridden as exc:
             self._hand_over(mission, drone, exc)
         except (LinkError, MissionAborted) as exc:

@@ -190,6 +190,18 @@ class DispatchClaim(SQLModel, table=True):
     claimed_at: datetime | None = _ts(nullable=False)
 
 
+class DroneClaim(SQLModel, table=True):
+    """Which service process commands a drone now, and for which event: taken before the
+    drone's first command, renewed while it flies, given up when its mission ends."""
+
+    __tablename__ = "drone_claims"
+
+    drone_id: str = Field(primary_key=True, max_length=64)
+    event_id: int = Field(foreign_key="events.id")
+    owner: str = Field(max_length=128)
+    claimed_at: datetime | None = _ts(nullable=False)
+
+
 class Evidence(SQLModel, table=True):
     __tablename__ = "evidence"
 

@@ -95,7 +95,8 @@ class DispatchWorker:
             return
         self.dispatcher = Dispatcher(entries, self._planner(entries), clock=self.clock,
                                      on_update=self._enqueue,
-                                     stream_hz=self.settings.telemetry_hz)
+                                     stream_hz=self.settings.telemetry_hz,
+                                     acquire=self._acquire)
         self._updates = asyncio.Queue()
         self._tasks = [
             asyncio.create_task(self._connect(), name="dispatch-connect"),
@@ -205,6 +206,20 @@ class DispatchWorker:
             return []
         return await dispatcher.dispatch_many(incidents)
 
+    async def _acquire(self, drone_id: str, event_id: str | int) -> bool:
+        """The dispatcher's question before a drone's first command: may this process fly it?"""
+        if not isinstance(event_id, int):
+            return True  # a patrol or a test mission: no event to claim the drone for
+        return await asyncio.to_thread(self._claim_drone, drone_id, event_id)
+
+    def _claim_drone(self, drone_id: str, event_id: int) -> bool:
+        with Session(self.engine) as session, writing(session):
+            mine = missions.claim_drone(session, drone_id, event_id, owner=self.owner,
+                                        now=self.clock.now(),
+                                        lease_s=self.settings.dispatch_claim_lease_s)
+            session.commit()
+        return mine
+
     def _claim(self, event_ids: list[int]) -> set[int]:
         """The events this process may command a drone for (``missions.claim``), each claimed in a
         transaction of its own before any command goes out."""
@@ -307,6 +322,8 @@ class DispatchWorker:
             if tick % 5 == 0:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self._store_states, views)
+                    await asyncio.to_thread(self._renew_claims, [
+                        v.id for v in views if isinstance(v.incident_id, int)])
             await self._release_checked_in()
             with contextlib.suppress(Exception):  # logged inside; the next tick tries again
                 for alert in await asyncio.to_thread(self.persuasion.check_deadlines):
@@ -330,6 +347,12 @@ class DispatchWorker:
     def _teams_on_scene(self, event_ids: list[int]) -> list[int]:
         with Session(self.engine) as session:
             return missions.teams_on_scene(session, event_ids)
+
+    def _renew_claims(self, drone_ids: list[str]) -> None:
+        with Session(self.engine) as session, writing(session):
+            missions.renew_drone_claims(session, drone_ids, owner=self.owner,
+                                        now=self.clock.now())
+            session.commit()
 
     def _store_states(self, views: list[DroneView]) -> None:
         with Session(self.engine) as session, writing(session):

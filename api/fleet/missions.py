@@ -16,12 +16,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from api.core.errors import NotFound
-from api.core.models import AuditEntry, DispatchClaim, Drone, Event, GroundTeam, Task
+from api.core.models import (
+    AuditEntry,
+    DispatchClaim,
+    Drone,
+    DroneClaim,
+    Event,
+    GroundTeam,
+    Task,
+)
 from api.core.settings import PersuasionRule
 from api.enforcement.persuasion import rule_of
 from api.lifecycle import events as verbs
 from api.lifecycle.schemas import AssignIn
-from api.lifecycle.states import State
+from api.lifecycle.states import OPEN_STATES, State
 from dispatch.dispatcher import DroneView, MissionUpdate
 from dispatch.fleet import FleetEntry
 from dispatch.planner import Incident
@@ -131,6 +139,50 @@ def claim(session: Session, event_id: int, *, owner: str, now: datetime,
     return True
 
 
+def claim_drone(session: Session, drone_id: str, event_id: int, *, owner: str, now: datetime,
+                lease_s: float) -> bool:
+    """Whether ``owner`` may command ``drone_id`` for ``event_id`` now: it holds the drone's
+    claim, or takes it because there is none, the holder gave it up, or the holder's claim is for
+    an event no longer open or was not renewed for ``lease_s``. The caller commits."""
+    row = session.exec(select(DroneClaim).where(DroneClaim.drone_id == drone_id)
+                       .with_for_update().execution_options(populate_existing=True)).first()
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(DroneClaim(drone_id=drone_id, event_id=event_id, owner=owner,
+                                       claimed_at=now))
+        except IntegrityError:
+            return False
+        return True
+    if row.owner != owner:
+        held = session.get(Event, row.event_id)
+        live = held is not None and held.state in OPEN_STATES and \
+            row.claimed_at + timedelta(seconds=lease_s) >= now
+        if live:
+            return False
+    taken = session.execute(
+        sa.update(DroneClaim)
+        .where(DroneClaim.drone_id == drone_id, DroneClaim.owner == row.owner,
+               DroneClaim.claimed_at == row.claimed_at)
+        .values(owner=owner, event_id=event_id, claimed_at=now))
+    return taken.rowcount == 1
+
+
+def renew_drone_claims(session: Session, drone_ids: Sequence[str], *, owner: str,
+                       now: datetime) -> None:
+    """Keep ``owner``'s claims on the drones it flies alive."""
+    if drone_ids:
+        session.execute(sa.update(DroneClaim).where(DroneClaim.owner == owner,
+                                                    DroneClaim.drone_id.in_(drone_ids))
+                        .values(claimed_at=now))
+
+
+def _give_up_drone(session: Session, drone_id: str | None, event_id: int) -> None:
+    if drone_id is not None:
+        session.execute(sa.delete(DroneClaim).where(DroneClaim.drone_id == drone_id,
+                                                    DroneClaim.event_id == event_id))
+
+
 # ---------------------------------------------------------------- dispatch -> database
 
 
@@ -151,6 +203,8 @@ def record_update(session: Session, update: MissionUpdate, *, rules: Sequence[Pe
         return _assigned(session, event, update, rules)
     if update.kind == "on_scene":
         return _on_scene(session, event, update)
+    if update.kind in ("overridden", "replaced", "released"):  # this drone's mission is over
+        _give_up_drone(session, update.drone_id, event.id)
     if update.kind == "overridden":
         _overridden(session, event, update)
     elif update.kind == "replaced":

@@ -52,3 +52,27 @@ def test_an_assignment_for_an_event_another_process_already_assigned_is_a_replac
     assert moves.count(("confirmed", "assigned")) == 1
     assert [(t["drone_id"], t["state"]) for t in event["tasks"] if t["kind"] == "drone"] == [
         ("d1", "cancelled"), ("d2", "assigned")]
+
+
+def test_a_drone_flies_for_one_process_at_a_time(client: TestClient, headers: dict,
+                                                 clock: ManualClock) -> None:
+    first = assigned_to_d1(client, headers)
+    second = client.post("/api/v1/candidates", json=candidate(lat=29.51),
+                         headers=headers["det"]).json()["id"]
+
+    def claim(owner: str, event_id: int) -> bool:
+        with Session(client.app.state.engine) as session:
+            mine = missions.claim_drone(session, "d2", event_id, owner=owner, now=clock.now(),
+                                        lease_s=60)
+            session.commit()
+        return mine
+
+    assert claim("a", first) is True
+    assert claim("a", first) is True  # renewing one's own claim
+    assert claim("b", second) is False  # a flies it for an open event
+    clock.advance(61)
+    assert claim("b", second) is True  # a went silent past the lease: b may take it
+    assert claim("a", first) is False
+    # the mission's end gives the drone up: anyone may claim it at once
+    write(client, MissionUpdate("released", second, "d2", clock.now(), reason="home"))
+    assert claim("a", first) is True

@@ -1,4 +1,4 @@
-"""exactly once: sightings merged into events, dispatch claims
+"""exactly once: sightings merged into events, dispatch and drone claims
 
 Revision ID: 0005
 Revises: 0004
@@ -57,6 +57,15 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['event_id'], ['events.id'], ),
         sa.PrimaryKeyConstraint('event_id'),
     )
+    op.create_table(
+        'drone_claims',
+        sa.Column('drone_id', sa.String(length=64), nullable=False),
+        sa.Column('event_id', sa.Integer(), nullable=False),
+        sa.Column('owner', sa.String(length=128), nullable=False),
+        sa.Column('claimed_at', api.core.models.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['event_id'], ['events.id'], ),
+        sa.PrimaryKeyConstraint('drone_id'),
+    )
     # Events stored before: their opening candidate becomes their first sighting.
     op.execute("UPDATE events SET last_seen_at = detected_at")
     op.execute(
@@ -67,6 +76,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('drone_claims')
     op.drop_table('dispatch_claims')
     with op.batch_alter_table('sightings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sightings_event_id'))
