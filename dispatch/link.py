@@ -10,6 +10,10 @@ ArduCopter (real, SITL, or ``simulators``) as a ground station with system id 25
     await link.return_to_launch()
     await link.announce(clip_id=1, repeat=2)          # the loudspeaker: see dispatch/speaker.py
 
+It is the MAVLink implementation of ``dispatch.links.VehicleLink`` (``prepare``, ``fly_route``
+taking off first when on the ground, ``hold_at``, ``return_home``, ``start_live``,
+``run_patrol``): the dispatcher flies it and a DJI dock (``dispatch.dji_link``) alike.
+
 Reads happen in one thread per link (pymavlink blocks); the verbs run on the asyncio loop and
 wait on futures that thread resolves. Each command waits ``ack_timeout_s`` wall seconds for
 its COMMAND_ACK, is sent again up to ``retries`` times, and raises ``CommandRejected`` carrying
@@ -45,6 +49,7 @@ from dispatch.errors import (
     MissionRejected,
     ModeOverridden,
 )
+from dispatch.links import CommandRecord
 from dispatch.missions import PlanItem, route_items
 from dispatch.speaker import (
     MSG_PLAY_CLIP,
@@ -121,6 +126,10 @@ class Telemetry:
     connected: bool = False
     # FENCE_STATUS breach_status, or ArduPilot's "… fence breached" STATUSTEXT (AC_Fence)
     fence_breached: bool = False
+    heading_deg: float | None = None  # course over ground, 0-360 from north
+    # Why the drone, on the ground, cannot launch now by its own report (a DJI dock: cover
+    # fault, charging below its take-off threshold …); "" when it can, or cannot say.
+    not_ready: str = ""
 
     @property
     def in_failsafe(self) -> bool:
@@ -158,6 +167,9 @@ class Telemetry:
 
 class DroneLink:
     """A MAVLink connection to one drone with MAVSDK-like named async verbs."""
+
+    protocol = "mavlink"
+    launch_s = 0.0  # an autopilot arms and climbs at once: the model's launch is all of it
 
     def __init__(
         self,
@@ -204,6 +216,7 @@ class DroneLink:
         self._heartbeats = 0
         self._beats_at_last_command = 0
         self._next_handle = 0
+        self.last_command: CommandRecord | None = None
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -331,7 +344,8 @@ class DroneLink:
             elif kind == "GLOBAL_POSITION_INT":
                 t = replace(t, lat=msg.lat / 1e7, lon=msg.lon / 1e7,
                             alt_rel_m=msg.relative_alt / 1000.0,
-                            groundspeed_mps=math.hypot(msg.vx, msg.vy) / 100.0, position_at=now)
+                            groundspeed_mps=math.hypot(msg.vx, msg.vy) / 100.0, position_at=now,
+                            heading_deg=msg.hdg / 100.0 if msg.hdg != 65535 else t.heading_deg)
                 notify = True
             elif kind == "SYS_STATUS" and msg.battery_remaining >= 0 or kind == "BATTERY_STATUS" and msg.battery_remaining >= 0:
                 t = replace(t, battery_pct=float(msg.battery_remaining))
@@ -394,6 +408,7 @@ class DroneLink:
         loop = asyncio.get_running_loop()
         p = list(params) + [0.0] * (7 - len(params))
         texts_before = self._texts_heard
+        sent_at, sent_wall = self.clock.now(), time.monotonic()
         for attempt in range(self.retries + 1):
             if attempt and not self.alive():
                 break  # the drone went silent: retrying would only delay the news
@@ -417,6 +432,9 @@ class DroneLink:
             if result == "ACCEPTED":
                 with self._lock:
                     self._beats_at_last_command = self._heartbeats
+                self.last_command = CommandRecord(
+                    self.protocol, f"{self._command_name(command)} ({name})", sent_at,
+                    self.clock.now(), time.monotonic() - sent_wall)
                 return
             if result == "TEMPORARILY_REJECTED" and attempt < self.retries:
                 await asyncio.sleep(self.ack_timeout_s / 2)
@@ -430,6 +448,10 @@ class DroneLink:
         raise LinkTimeout(f"drone {self.drone_id} did not acknowledge {name} "
                           f"({self.retries + 1} tries, {self.ack_timeout_s:g} s each)",
                           drone_id=self.drone_id)
+
+    def _command_name(self, command: int) -> str:
+        enum = self._mav.enums["MAV_CMD"]
+        return enum[command].name if command in enum else f"MAV_CMD {command}"
 
     def _result_name(self, result: int) -> str:
         enum = self._mav.enums["MAV_RESULT"]
@@ -477,6 +499,10 @@ class DroneLink:
         """Run the uploaded mission in AUTO from its first item."""
         await self._command(300, 0, 0, name="start mission")
 
+    async def prepare(self) -> None:
+        """A mission's first command: GUIDED (the mode every later verb flies in)."""
+        await self.set_mode("GUIDED")
+
     async def fly_route(
         self,
         points: Sequence[tuple[float, float]],
@@ -488,13 +514,23 @@ class DroneLink:
     ) -> Telemetry:
         """Fly through ``points`` (lat, lon) in GUIDED; returns once within ``arrival_radius_m`` of the last.
 
-        Each waypoint is replaced by the next once the drone is within ``switch_radius_m`` of it
-        (less than the routing margin, so cut corners stay outside the no-fly zones). Raises
-        ``LinkTimeout`` when heartbeats stop for ``link_timeout_s`` and ``MissionAborted`` when
-        the autopilot leaves GUIDED (a failsafe or a pilot took over).
+        On the ground it arms and takes off to ``alt_rel_m`` first. Each waypoint is replaced
+        by the next once the drone is within ``switch_radius_m`` of it (less than the routing
+        margin, so cut corners stay outside the no-fly zones). Raises ``LinkTimeout`` when
+        heartbeats stop for ``link_timeout_s`` and ``MissionAborted`` when the autopilot leaves
+        GUIDED (a failsafe or a pilot took over). ``on_update`` sees every position and may
+        raise to stop the flight.
         """
         if not points:
             raise ValueError("a route needs at least one point")
+        if not self.telemetry.airborne:
+            await self.arm()
+            await self.takeoff(alt_rel_m)
+            while (self.telemetry.alt_rel_m or 0.0) < alt_rel_m - 1.0:
+                t = await self.wait_update(WATCH_POLL_S)
+                self.check_flying("GUIDED")
+                if on_update is not None:
+                    on_update(t)
         t = self.telemetry
         for index, (lat, lon) in enumerate(points):
             last = index == len(points) - 1
@@ -511,7 +547,35 @@ class DroneLink:
                     break
         return t
 
-    def check_flying(self, mode: str) -> None:
+    async def hold_at(self, lat: float, lon: float, alt_rel_m: float) -> None:
+        """Go to (lat, lon) at ``alt_rel_m`` and hold there (GUIDED holds at its destination)."""
+        await self.goto(lat, lon, alt_rel_m)
+
+    async def return_home(self) -> None:
+        """Fly home and land (RTL)."""
+        await self.return_to_launch()
+
+    async def start_live(self, url: str | None = None) -> str:
+        """Ask the camera to stream (MAV_CMD_VIDEO_START_STREAMING, all streams).
+
+        The stream's address is the camera's own (VIDEO_STREAM_INFORMATION), not ``url``:
+        returns ``url`` or "" once ACCEPTED. ArduCopter without a MAVLink camera answers
+        UNSUPPORTED (``CommandRejected``).
+        """
+        await self._command(2502, 0, name="start video streaming")
+        return url or ""
+
+    async def run_patrol(self, waypoints: Sequence[tuple[float, float]], *,
+                         alt_rel_m: float) -> int:
+        """Upload a coverage mission (takeoff, waypoints, RTL) and run it in AUTO; the item count."""
+        count = await self.upload_mission(list(waypoints), alt_rel_m=alt_rel_m)
+        if not self.telemetry.airborne:
+            await self.set_mode("GUIDED")
+            await self.arm()
+        await self.start_mission()
+        return count
+
+    def check_flying(self, mode: str = "GUIDED") -> None:
         """Raise if the link is dead, a failsafe is active, or the drone left ``mode``.
 
         Leaving ``mode`` is the autopilot's own doing when it reports a failsafe (CRITICAL) or
