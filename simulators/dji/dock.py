@@ -70,8 +70,9 @@ class _Task:
 class Dock:
     """A dock (gateway ``config.gateway_sn``) with ``vehicle`` as its aircraft, at its home."""
 
-    def __init__(self, config: DockConfig, vehicle: Vehicle) -> None:
+    def __init__(self, config: DockConfig, vehicle: Vehicle, clock: Any = None) -> None:
         self.config = config
+        self.clock = clock  # the fleet's (now() -> datetime), to stamp speaker plays
         self.vehicle = vehicle
         self.home = vehicle.home
         self.speaker = Speaker(config.psdk_index)
@@ -106,7 +107,10 @@ class Dock:
             elif method == "return_home":
                 self._return_home(now)
             elif method.startswith("speaker_"):
-                self.speaker.handle(method, data, now, self.powered)
+                lat, lon = self.vehicle.estimate_latlon()
+                where = {"lat": lat, "lon": lon, "alt_rel_m": self.vehicle.estimate_enu()[2],
+                         "at": self.clock.now() if self.clock is not None else None}
+                self.speaker.handle(method, data, now, self.powered, where)
             elif method in ("live_start_push", "live_stop_push"):
                 self.live.handle(method, data, self.config.aircraft_sn, self.powered)
             else:
@@ -236,9 +240,10 @@ class Dock:
                 self._move_cover(0, now)
         if self.drone_in_dock and self.cover_state == 0 and self.task is None:
             self.powered = False
-            battery = v.battery
-            battery.consumed_mah = max(0.0, battery.consumed_mah - battery.capacity_mah *
-                                       self.config.charge_pct_per_min / 6000.0 * dt_s)
+            battery = v.battery  # the dock feeds the avionics too: the net is the charge rate
+            drawn_mah = battery.current_a * dt_s / 3.6
+            battery.consumed_mah = max(0.0, battery.consumed_mah - drawn_mah - battery.capacity_mah
+                                       * self.config.charge_pct_per_min / 6000.0 * dt_s)
         elif not self.drone_in_dock and v.up_m > _CLOSE_AFTER_UP_M and self.cover_state == 1 \
                 and v.mode != Mode.RTL:
             self._move_cover(0, now)
@@ -292,8 +297,8 @@ class Dock:
                     self._report("task_finish", 0)
                 self.task = None
                 return
-        if now >= task.next_report_s and self.task is task:
-            task.next_report_s = now + PROGRESS_PERIOD_S
+        if now >= task.next_report_s - 1e-6 and self.task is task:  # a 1 s grid from its start
+            task.next_report_s = max(task.next_report_s + PROGRESS_PERIOD_S, now)
             self._report("wayline_progress", 0)
 
     def _goto_current(self) -> None:

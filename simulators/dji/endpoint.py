@@ -53,7 +53,7 @@ class DockEndpoints:
     def __init__(self, docks: list[Dock], lock: threading.RLock, clock: Any, *,
                  host: str = "127.0.0.1", port: int = 1883) -> None:
         self._lock = lock
-        self._clock = clock  # timestamps are epoch milliseconds of mission time
+        self._clock = clock  # its ``start``: timestamps are epoch ms of mission time
         self._links = {d.config.gateway_sn: _DockLink(d) for d in docks}
         self.host, self.port = host, port
         self.malformed = 0
@@ -70,6 +70,8 @@ class DockEndpoints:
                              client_id=f"flyonce-sim-docks-{uuid.uuid4().hex[:8]}")
         client.on_connect = self._on_connect
         client.on_message = self._on_message
+        subscribed = threading.Event()
+        client.on_subscribe = lambda *_args: subscribed.set()
         try:
             client.connect(self.host, self.port, keepalive=10)
         except OSError as exc:
@@ -78,6 +80,10 @@ class DockEndpoints:
                                       "--mqtt HOST:PORT") from exc
         client.loop_start()
         self._client = client
+        if not subscribed.wait(10.0):  # a service sent before this would go unanswered
+            self.stop()
+            raise EndpointUnavailable(f"the MQTT broker {self.host}:{self.port} did not confirm "
+                                      "the docks' subscriptions within 10 s")
 
     def stop(self) -> None:
         client, self._client = self._client, None
@@ -90,9 +96,8 @@ class DockEndpoints:
         if getattr(reason, "is_failure", False):
             log.warning("the broker refused the simulated docks: %s", reason)
             return
-        for sn in self._links:
-            for kind in ("services", "events_reply", "requests_reply"):
-                client.subscribe(thing_topic(sn, kind), qos=1)
+        client.subscribe([(thing_topic(sn, kind), 1) for sn in self._links
+                          for kind in ("services", "events_reply", "requests_reply")])
 
     # ---------------------------------------------------------------- faults
 
@@ -164,8 +169,8 @@ class DockEndpoints:
                 self._publish(thing_topic(sn, "state"), outgoing(
                     None, {"cover_state": state[0], "drone_in_dock": state[1]}, self._ms(link),
                     gateway=sn))
-            if now >= link.next_osd_s:
-                link.next_osd_s = now + OSD_PERIOD_S
+            if now >= link.next_osd_s - 1e-6:  # on a 2 s grid of mission time
+                link.next_osd_s = max(link.next_osd_s or now, now - OSD_PERIOD_S) + OSD_PERIOD_S
                 self._publish(thing_topic(sn, "osd"), outgoing(
                     None, dock.dock_osd(), self._ms(link), gateway=sn))
                 aircraft = dock.aircraft_osd()
@@ -173,8 +178,9 @@ class DockEndpoints:
                     self._publish(thing_topic(dock.config.aircraft_sn, "osd"), outgoing(
                         None, aircraft, self._ms(link), gateway=sn))
 
-    def _ms(self, _link: _DockLink) -> int:
-        return int(self._clock.now().timestamp() * 1000)
+    def _ms(self, link: _DockLink) -> int:
+        """Epoch milliseconds of the dock's own mission time (the physics', not the wall's)."""
+        return int(self._clock.start.timestamp() * 1000 + link.dock.vehicle.time_s * 1000)
 
     def _publish(self, where: str, message: dict[str, Any]) -> None:
         if self._client is not None:

@@ -13,7 +13,8 @@ Speech lasts ``1 s + characters / 4`` (Mandarin at about four characters a secon
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from simulators.dji.thing import PROGRESS_PERIOD_S, Code
@@ -34,14 +35,18 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Play:
-    """One warning the speaker played: what, how loud, when it started (mission seconds)."""
+    """One warning the speaker played: what, how loud, when it started, where the aircraft was."""
 
     kind: str  # "tts" | "audio"
     text: str | None
     name: str
     md5: str
     volume_pct: int
-    started_s: float
+    started_s: float  # the aircraft's mission seconds
+    at: datetime | None = None  # the fleet clock then
+    lat: float = 0.0
+    lon: float = 0.0
+    alt_rel_m: float = 0.0
 
 
 class Speaker:
@@ -56,14 +61,18 @@ class Speaker:
         self._method = ""
         self._ends_s = 0.0
         self._next_report_s = 0.0
+        self._where: dict[str, Any] = {}
 
     def _check_index(self, data: dict[str, Any]) -> None:
         if data.get("psdk_index") != self.psdk_index:
             raise Refused(Code.PARAMETER_ERROR,
                           f"no speaker on psdk_index {data.get('psdk_index')!r}")
 
-    def handle(self, method: str, data: dict[str, Any], now_s: float, powered: bool) -> None:
-        """Apply one speaker service; ``Refused`` with DJI's code when it cannot be."""
+    def handle(self, method: str, data: dict[str, Any], now_s: float, powered: bool,
+               where: dict[str, Any] | None = None) -> None:
+        """Apply one speaker service; ``Refused`` with DJI's code when it cannot be. ``where``:
+        the ``Play`` fields at, lat, lon, alt_rel_m of a play that starts."""
+        self._where = where or {}
         self._check_index(data)
         if method == "speaker_play_volume_set":
             volume = data.get("play_volume")
@@ -109,6 +118,7 @@ class Speaker:
                         method, length, now_s)
 
     def _start(self, play: Play, method: str, length_s: float, now_s: float) -> None:
+        play = replace(play, **getattr(self, "_where", {}))
         self._current, self._method = play, method
         self._ends_s = now_s + length_s
         self._next_report_s = now_s
@@ -117,20 +127,18 @@ class Speaker:
     def progress(self, now_s: float) -> list[tuple[str, dict[str, Any], bool]]:
         """Progress events due now: (method, data, need_reply)."""
         play = self._current
-        if play is None or now_s < self._next_report_s:
+        if play is None or now_s < self._next_report_s - 1e-6:
             return []
-        self._next_report_s = now_s + PROGRESS_PERIOD_S
+        self._next_report_s = max(self._next_report_s + PROGRESS_PERIOD_S, now_s)
         length = max(self._ends_s - play.started_s, 1e-6)
-        done = now_s >= self._ends_s
+        done = now_s >= self._ends_s - 1e-6
         percent = 100 if done else int(100 * (now_s - play.started_s) / length)
         output = {"psdk_index": self.psdk_index, "md5": play.md5,
                   "status": "ok" if done else "in_progress",
                   "progress": {"percent": percent, "step_key": "play"}}
         if done:
             if self.loop:
-                self._start(play, self._method, length, now_s)
-                self.played[-1] = Play(play.kind, play.text, play.name, play.md5,
-                                       self.volume_pct, now_s)
+                self._start(replace(play, started_s=now_s), self._method, length, now_s)
             else:
                 self._current = None
         return [(self._method, {"result": 0, "output": output}, done)]
