@@ -263,7 +263,7 @@ class Fleet:
                               params=Params(**(params or {})))
             cfg = DockConfig(gateway_sn=f"{prefix}D{j + 1}", aircraft_sn=f"{prefix}A{j + 1}",
                              **config)
-            self._docks.append(Dock(cfg, vehicle))
+            self._docks.append(Dock(cfg, vehicle, self.clock))
         self._dji = DockEndpoints(self._docks, self._lock, self.clock, host=host, port=port)
         self._dji.start()
         self.docks = [SimDock(d, self._dji, self._lock) for d in self._docks]
