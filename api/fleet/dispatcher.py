@@ -15,6 +15,10 @@ sends its drone home. ``dispatch.Dispatcher`` reports each step; this worker has
 - ``overridden`` (another ground station changed the drone's mode) → its drone task is cancelled
   and the audit says who took it from which mode to which; ``replaced`` follows.
 
+Every audit row of a drone step names the protocol the drone speaks and the method that was
+accepted ("over dji: takeoff_to_point", "over mavlink: MAV_CMD_DO_SET_MODE (mode GUIDED)"): a
+fleet may mix MAVLink copters and DJI docks (``dispatch.links``).
+
 The drone holds over the scene until the event's ground team checks in, the event is resolved
 or rejected, or an operator releases it; then it returns to launch.
 
@@ -358,6 +362,7 @@ def drone_view_json(view: DroneView) -> dict[str, Any]:
     t = view.telemetry
     return {
         "id": view.id, "name": view.name, "status": drone_status(view),
+        "protocol": view.protocol, "heading_deg": t.heading_deg,
         "available": view.available, "reason": view.reason, "event_id": view.incident_id,
         "stage": view.stage, "lat": t.lat, "lon": t.lon, "alt_rel_m": t.alt_rel_m,
         "groundspeed_mps": t.groundspeed_mps, "mode": t.mode, "armed": t.armed,
