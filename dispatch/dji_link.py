@@ -94,7 +94,8 @@ class DjiLink:
     def __init__(self, url: str, *, drone_id: str = "", clock: Clock | None = None,
                  ack_timeout_s: float = 1.0, retries: int = 2, link_timeout_s: float = 3.0,
                  group: LinkGroup | None = None, clips: Mapping[int, ClipFile] | None = None,
-                 credentials: Mapping[str, str] | None = None, **_mavlink_only: Any) -> None:
+                 credentials: Mapping[str, str] | None = None, mqtt_username: str | None = None,
+                 mqtt_password: str | None = None, **_mavlink_only: Any) -> None:
         parsed = parse_link_url(url)
         self.url = url
         self.drone_id = drone_id or parsed.gateway_sn
@@ -111,6 +112,7 @@ class DjiLink:
         self.live_url = parsed.option("live_url") or f"rtmp://127.0.0.1/live/{self.gateway_sn}"
         self.clips = dict(clips or {})
         self.credentials = dict(credentials or {})  # app_id, app_key, app_license, ntp_server_host
+        self._mqtt_auth = (mqtt_username, mqtt_password)
         self.last_command: CommandRecord | None = None
         self.malformed = 0  # messages on our topics that were not the thing model's JSON
         self.aircraft_sn = ""
@@ -159,6 +161,8 @@ class DjiLink:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.reconnect_delay_set(0.2, 2.0)
+        if self._mqtt_auth[0]:
+            client.username_pw_set(*self._mqtt_auth)
         client.connect(self._broker[0], self._broker[1], keepalive=10)
         client.loop_start()
         self._client = client

@@ -160,13 +160,14 @@ class VehicleLink(Protocol):
                          alt_rel_m: float) -> int: ...
 
 
-def open_link(url: str, **kwargs: Any) -> VehicleLink:
-    """The link for a fleet URL (MAVLink or DJI Cloud API); keyword arguments go to its class."""
+def open_link(url: str, *, dji: dict[str, Any] | None = None, **kwargs: Any) -> VehicleLink:
+    """The link for a fleet URL (MAVLink or DJI Cloud API); keyword arguments go to its class,
+    ``dji`` only to a DJI link (``credentials``, ``mqtt_username``, ``mqtt_password``, ``clips``)."""
     parsed = parse_link_url(url)
     if parsed.protocol == DJI:
         from dispatch.dji_link import DjiLink
 
-        return DjiLink(url, **kwargs)
+        return DjiLink(url, **kwargs, **(dji or {}))
     from dispatch.link import DroneLink
 
     return DroneLink(parsed.address, **kwargs)

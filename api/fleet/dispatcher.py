@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -57,6 +58,7 @@ from api.lifecycle.states import State
 from dispatch.dispatcher import Dispatcher, DroneView, MissionUpdate
 from dispatch.errors import DispatchError, DroneUnavailable
 from dispatch.fleet import FleetEntry, load_fleet
+from dispatch.links import open_link
 from dispatch.patrols import PatrolDrone
 from dispatch.planner import Assignment, Incident, Option, Planner
 from dispatch.teams import TeamStatus, ranked_teams
@@ -99,7 +101,9 @@ class DispatchWorker:
             return
         self.dispatcher = Dispatcher(entries, self._planner(entries), clock=self.clock,
                                      on_update=self._enqueue,
-                                     stream_hz=self.settings.telemetry_hz)
+                                     stream_hz=self.settings.telemetry_hz,
+                                     link_factory=functools.partial(open_link,
+                                                                    dji=dji_options(self.settings)))
         self._updates = asyncio.Queue()
         self._tasks = [
             asyncio.create_task(self._connect(), name="dispatch-connect"),
@@ -340,6 +344,21 @@ class DispatchWorker:
             missions.store_drone_states(session, views, status_of=drone_status,
                                         now=self.clock.now())
             session.commit()
+
+
+def dji_options(settings: Settings) -> dict[str, Any]:
+    """What a DJI dock's link needs from the settings: the broker's login and the answer to the
+    dock's ``config`` request (app id, key, licence, NTP host), secrets unwrapped only here."""
+    def plain(value: Any) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    credentials = {"app_id": settings.dji_app_id, "app_key": plain(settings.dji_app_key),
+                   "app_license": plain(settings.dji_app_license),
+                   "ntp_server_host": settings.dji_ntp_server_host}
+    return {"mqtt_username": settings.dji_mqtt_username,
+            "mqtt_password": plain(settings.dji_mqtt_password),
+            "credentials": {k: v for k, v in credentials.items() if v} if settings.dji_app_id
+            else {}}
 
 
 def drone_status(view: DroneView) -> str:
