@@ -63,7 +63,7 @@ from dispatch.link import WATCH_POLL_S, Clock, LinkGroup, SystemClock, Telemetry
 from dispatch.links import DJI, CommandRecord, parse_link_url
 from dispatch.speaker import Announcement, check_request
 
-__all__ = ["ClipFile", "DjiLink", "OSD_PERIOD_S"]
+__all__ = ["OSD_PERIOD_S", "ClipFile", "DjiLink"]
 
 log = logging.getLogger("flyonce.dispatch.dji")
 
@@ -545,7 +545,7 @@ class DjiLink:
                             {"psdk_index": self.psdk_index, "play_volume": volume_pct})
         if kind == "text":
             assert text is not None
-            md5 = hashlib.md5(text.encode("utf-8")).hexdigest()  # noqa: S324 - DJI's file id
+            md5 = hashlib.md5(text.encode("utf-8")).hexdigest()  # DJI's file id, not a secret
             await self._service("speaker_tts_play_start", {
                 "psdk_index": self.psdk_index,
                 "tts": {"name": f"flyonce-{md5[:8]}", "text": text, "md5": md5}})

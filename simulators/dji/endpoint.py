@@ -116,8 +116,8 @@ class DockEndpoints:
             try:
                 message = json.loads(msg.payload.decode("utf-8"))
                 if not isinstance(message, dict) or not isinstance(message.get("tid"), str):
-                    raise ValueError("not a thing-model object with a tid")
-            except (UnicodeDecodeError, ValueError) as exc:
+                    raise TypeError("not a thing-model object with a tid")
+            except (UnicodeDecodeError, ValueError, TypeError) as exc:
                 self.malformed += 1
                 log.warning("dock %s dropped a malformed %s message: %s", parts[2], parts[3], exc)
                 return

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from simulators.dji.thing import PROGRESS_PERIOD_S, Code
 
@@ -147,7 +147,7 @@ class Speaker:
 class LiveStream:
     """The aircraft camera's pushes to a streaming server: one per ``video_id``."""
 
-    URL_TYPES = {1: "rtmp://", 2: "rtsp://"}  # Agora (0), GB28181 (3), WHIP (4): not simulated
+    URL_TYPES: ClassVar[dict[int, str]] = {1: "rtmp://", 2: "rtsp://"}  # not Agora 0, GB28181 3, WHIP 4
 
     def __init__(self) -> None:
         self.pushes: dict[str, str] = {}  # video_id -> url

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-__all__ = ["Code", "OSD_PERIOD_S", "PROGRESS_PERIOD_S", "outgoing", "thing_topic"]
+__all__ = ["OSD_PERIOD_S", "PROGRESS_PERIOD_S", "Code", "outgoing", "thing_topic"]
 
 #: osd is "reported in the frequency of 0.5HZ" (Properties, pushMode 0), mission seconds.
 OSD_PERIOD_S = 2.0
@@ -46,7 +46,7 @@ class Code:
 
 def thing_topic(sn: str, kind: str) -> str:
     """``thing/product/{sn}/{kind}``."""
-    return "/".join(("thing", "product", sn, kind))
+    return f"thing/product/{sn}/{kind}"
 
 
 def outgoing(method: str | None, data: Any, time_ms: int, *, tid: str = "", bid: str = "",

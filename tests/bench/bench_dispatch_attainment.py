@@ -320,7 +320,7 @@ def command_latency(rounds: int = 4) -> dict[str, dict[str, float]]:
     acked: dict[str, float] = {}
     updates: list = []
 
-    def heard(update) -> None:  # noqa: ANN001
+    def heard(update) -> None:
         if update.kind == "assigned":
             acked[update.drone_id] = time.monotonic()
             updates.append(update)
@@ -353,7 +353,7 @@ def command_latency(rounds: int = 4) -> dict[str, dict[str, float]]:
                 "max_ms": round(max(v), 1)} for p, v in samples.items()}
 
 
-def _reachable_near(frame, distance_m: float = 200.0) -> tuple[float, float]:  # noqa: ANN001
+def _reachable_near(frame, distance_m: float = 200.0) -> tuple[float, float]:
     """A point ``distance_m`` from a dock that the router can reach (not in a no-fly zone)."""
     for east, north in ((0, 1), (1, 0), (0, -1), (-1, 0)):
         lat, lon = frame.to_wgs84(east * distance_m, north * distance_m)

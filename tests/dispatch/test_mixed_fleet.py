@@ -67,7 +67,7 @@ def run(coro):
 
 
 def test_the_drone_soonest_there_goes_whatever_it_speaks(mixed):
-    fleet, dispatcher, _ = mixed
+    _fleet, dispatcher, _ = mixed
 
     async def main():
         await ready(dispatcher)
