@@ -59,7 +59,7 @@ from dispatch.errors import (
     ModeOverridden,
     PayloadError,
 )
-from dispatch.link import WATCH_POLL_S, Clock, LinkGroup, SystemClock, Telemetry
+from dispatch.link import WATCH_POLL_S, Clock, LinkGroup, LinkHealth, SystemClock, Telemetry
 from dispatch.links import DJI, CommandRecord, parse_link_url
 from dispatch.speaker import Announcement, check_request
 
@@ -86,7 +86,7 @@ class ClipFile:
     format: str = "pcm"
 
 
-class DjiLink:
+class DjiLink(LinkHealth):
     """A DJI dock (gateway) and its aircraft, reached through an MQTT broker."""
 
     protocol = DJI
@@ -329,12 +329,6 @@ class DjiLink:
         if self._update_waiters and self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake_waiters)
 
-    def _wake_waiters(self) -> None:
-        waiters, self._update_waiters = self._update_waiters, []
-        for fut in waiters:
-            if not fut.done():
-                fut.set_result(None)
-
     def _settle(self, tid: str, message: dict[str, Any]) -> None:
         fut = self._replies.get(tid)
         if fut is None or self._loop is None:
@@ -347,35 +341,6 @@ class DjiLink:
         self._loop.call_soon_threadsafe(settle)
 
     # ---------------------------------------------------------------- reading
-
-    @property
-    def telemetry(self) -> Telemetry:
-        """The latest snapshot (a frozen copy)."""
-        with self._lock:
-            return self._telemetry
-
-    def alive(self) -> bool:
-        """True when connected and the osd is not ``Telemetry.silent`` past ``link_timeout_s``."""
-        t = self.telemetry
-        return t.connected and not t.silent(self.clock.now(), self.link_timeout_s)
-
-    def lost(self) -> bool:
-        """Silent past ``link_timeout_s`` while other drones of the group were heard (``LinkGroup``)."""
-        if self.alive():
-            return False
-        heard = self.group.last_rx_at
-        if not self.telemetry.connected:
-            return True
-        return heard is not None and \
-            (self.clock.now() - heard).total_seconds() <= self.link_timeout_s / 3
-
-    async def wait_update(self, timeout_s: float = 0.5) -> Telemetry:
-        """The snapshot after the next osd or event (or after ``timeout_s`` wall seconds)."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._update_waiters.append(fut)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(fut, timeout_s)
-        return self.telemetry
 
     def check_flying(self, mode: str | None = None) -> None:
         """Raise if the link is lost (``LinkTimeout``), the aircraft returns or lands on its own

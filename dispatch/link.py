@@ -62,7 +62,7 @@ from dispatch.speaker import (
     text_chunks,
 )
 
-__all__ = ["Clock", "DroneLink", "LinkGroup", "SystemClock", "Telemetry"]
+__all__ = ["Clock", "DroneLink", "LinkGroup", "LinkHealth", "SystemClock", "Telemetry"]
 
 # ArduCopter's custom_mode numbers.
 MODES = {"STABILIZE": 0, "AUTO": 3, "GUIDED": 4, "LOITER": 5, "RTL": 6, "LAND": 9, "BRAKE": 17}
@@ -165,7 +165,63 @@ class Telemetry:
         return 2.0 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
-class DroneLink:
+class LinkHealth:
+    """What every link reads the same way (MAVLink and DJI): the snapshot under ``_lock``,
+    alive / lost by ``Telemetry.silent`` and the ``LinkGroup``, and waiting for the next update.
+
+    A link sets ``_lock``, ``_telemetry``, ``_update_waiters``, ``clock``, ``group``,
+    ``link_timeout_s``, and resolves ``_update_waiters`` on the loop (``_wake_waiters``).
+    """
+
+    _lock: threading.Lock
+    _telemetry: Telemetry
+    _update_waiters: list[asyncio.Future[None]]
+    clock: Clock
+    group: LinkGroup
+    link_timeout_s: float
+
+    @property
+    def telemetry(self) -> Telemetry:
+        """The latest snapshot (a frozen copy)."""
+        with self._lock:
+            return self._telemetry
+
+    def alive(self) -> bool:
+        """True when connected and not ``Telemetry.silent`` past ``link_timeout_s``."""
+        t = self.telemetry
+        return t.connected and not t.silent(self.clock.now(), self.link_timeout_s)
+
+    def lost(self) -> bool:
+        """True when this drone has been silent past ``link_timeout_s`` while others were heard.
+
+        Unlike ``alive``, a silence shared by every link of the group does not count (see
+        ``LinkGroup``): that is this ground station stalling, not the drone.
+        """
+        if self.alive():
+            return False
+        now = self.clock.now()
+        heard = self.group.last_rx_at
+        if not self.telemetry.connected:
+            return True
+        return heard is not None and (now - heard).total_seconds() <= self.link_timeout_s / 3
+
+    async def wait_update(self, timeout_s: float = 0.5) -> Telemetry:
+        """The snapshot after the next position or heartbeat (or after ``timeout_s`` wall seconds)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._update_waiters.append(fut)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(fut, timeout_s)
+        return self.telemetry
+
+    def _wake_waiters(self) -> None:
+        waiters, self._update_waiters = self._update_waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
+
+class DroneLink(LinkHealth):
     """A MAVLink connection to one drone with MAVSDK-like named async verbs."""
 
     protocol = "mavlink"
@@ -273,40 +329,6 @@ class DroneLink:
 
     # ---------------------------------------------------------------- reading
 
-    @property
-    def telemetry(self) -> Telemetry:
-        """The latest snapshot (a frozen copy)."""
-        with self._lock:
-            return self._telemetry
-
-    def alive(self) -> bool:
-        """True when connected and not ``Telemetry.silent`` past ``link_timeout_s``."""
-        t = self.telemetry
-        return t.connected and not t.silent(self.clock.now(), self.link_timeout_s)
-
-    def lost(self) -> bool:
-        """True when this drone has been silent past ``link_timeout_s`` while others were heard.
-
-        Unlike ``alive``, a silence shared by every link of the group does not count (see
-        ``LinkGroup``): that is this ground station stalling, not the drone.
-        """
-        if self.alive():
-            return False
-        now = self.clock.now()
-        heard = self.group.last_rx_at
-        if not self.telemetry.connected:
-            return True
-        return heard is not None and (now - heard).total_seconds() <= self.link_timeout_s / 3
-
-    async def wait_update(self, timeout_s: float = 0.5) -> Telemetry:
-        """The snapshot after the next position or heartbeat (or after ``timeout_s`` wall seconds)."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        self._update_waiters.append(fut)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(fut, timeout_s)
-        return self.telemetry
-
     def _read_loop(self) -> None:
         conn = self._conn
         next_beat = 0.0
@@ -368,12 +390,6 @@ class DroneLink:
             self._send_mission_item(msg.seq)
         if notify and self._update_waiters and self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake_waiters)
-
-    def _wake_waiters(self) -> None:
-        waiters, self._update_waiters = self._update_waiters, []
-        for fut in waiters:
-            if not fut.done():
-                fut.set_result(None)
 
     def _resolve(self, fut: asyncio.Future[Any] | None, msg: Any) -> None:
         if fut is None or self._loop is None:
