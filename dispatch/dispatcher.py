@@ -9,7 +9,11 @@ takes over (it changes the flight mode, with no failsafe or fence breach behind 
 fought: the dispatcher stops commanding it, reports ``overridden``, sends the next best drone,
 and offers the taken drone again only once it has landed and disarmed. Every step is reported as a
 ``MissionUpdate`` to the ``on_update`` callback (called on the event loop), which is how the
-service (api/fleet/dispatcher.py) or a demo hears of it:
+service (api/fleet/dispatcher.py) or a demo hears of it; an update names the protocol the drone
+speaks and the method that was accepted (``MAV_CMD_DO_SET_MODE``, ``flight_authority_grab``).
+
+Drones are reached through ``dispatch.links.VehicleLink``: MAVLink copters and DJI docks (Cloud
+API over MQTT) in one fleet, chosen by ETA alike; nothing here asks which protocol a drone speaks.
 
     dispatcher = Dispatcher(entries, planner, clock=clock, on_update=print)
     await dispatcher.start()
@@ -38,7 +42,8 @@ from dispatch.errors import (
     ModeOverridden,
 )
 from dispatch.fleet import FleetEntry, availability
-from dispatch.link import WATCH_POLL_S, Clock, DroneLink, LinkGroup, SystemClock, Telemetry
+from dispatch.link import WATCH_POLL_S, Clock, LinkGroup, SystemClock, Telemetry
+from dispatch.links import VehicleLink, open_link
 from dispatch.planner import Assignment, DroneStatus, Incident, Option, Planner
 from dispatch.speaker import Announcement
 from geofence import GeofenceError
@@ -72,6 +77,8 @@ class MissionUpdate:
     reason: str = ""
     mode_from: str | None = None  # ``overridden`` only: the mode this dispatcher had set
     mode_to: str | None = None  # … and the one the other ground station chose
+    protocol: str | None = None  # "mavlink" | "dji": what the drone speaks
+    method: str | None = None  # the protocol's command behind this step, when one was accepted
 
 
 @dataclass
@@ -104,6 +111,7 @@ class DroneView:
     incident_id: str | int | None
     on_patrol: bool
     stage: str | None
+    protocol: str = "mavlink"
 
 
 class _Released(Exception):
@@ -117,7 +125,7 @@ class _ClaimedElsewhere(Exception):
 @dataclass
 class _Drone:
     entry: FleetEntry
-    link: DroneLink
+    link: VehicleLink
     incident_id: str | int | None = None
     on_patrol: bool = False
     fault: str | None = None
@@ -139,7 +147,7 @@ class Dispatcher:
         stream_hz: float = 5.0,
         ack_timeout_s: float = 1.0,
         reconnect_s: float = 5.0,
-        link_factory: Callable[..., DroneLink] = DroneLink,
+        link_factory: Callable[..., VehicleLink] = open_link,
         acquire: Callable[[str, str | int], Awaitable[bool]] | None = None,
     ) -> None:
         """``acquire(drone_id, incident_id)`` is asked before a drone's first command on a
@@ -206,7 +214,7 @@ class Dispatcher:
 
     # ---------------------------------------------------------------- state
 
-    def link(self, drone_id: str) -> DroneLink:
+    def link(self, drone_id: str) -> VehicleLink:
         """The link of one drone; DroneUnavailable names the known ids when unknown."""
         return self._drone(drone_id).link
 
@@ -231,12 +239,13 @@ class Dispatcher:
                 dock_lat=drone.entry.dock_lat, dock_lon=drone.entry.dock_lon,
                 telemetry=telemetry, available=ok, reason=reason, incident_id=drone.incident_id,
                 on_patrol=drone.on_patrol, stage=mission.stage if mission else None,
+                protocol=drone.link.protocol,
             ))
         return views
 
     def _availability(self, drone: _Drone, telemetry: Telemetry, now: datetime) -> tuple[bool, str]:
         busy = f"event {drone.incident_id}" if drone.incident_id is not None else None
-        return availability(telemetry, now, link_timeout_s=self.link_timeout_s,
+        return availability(telemetry, now, link_timeout_s=drone.link.link_timeout_s,
                             busy_with=busy, fault=drone.fault or drone.taken_over)
 
     def _maybe_clear_fault(self, drone: _Drone, telemetry: Telemetry, now: datetime) -> None:
@@ -246,13 +255,14 @@ class Dispatcher:
         # linked, no failsafe (for a taken one: the other ground station's flight is over).
         if (drone.fault or drone.taken_over) and telemetry.landed_state == "ON_GROUND" and \
                 not telemetry.armed and not telemetry.in_failsafe and \
-                not telemetry.silent(now, self.link_timeout_s):
+                not telemetry.silent(now, drone.link.link_timeout_s):
             drone.fault = drone.taken_over = None
 
     def statuses(self, *, exclude: Sequence[str] = ()) -> list[DroneStatus]:
         """The planner's view of every drone (unavailable ones carry their reason)."""
         out = []
         for view in self.drones():
+            launch_s = self._drones[view.id].link.launch_s
             t = view.telemetry
             lat = t.lat if t.lat is not None else view.dock_lat
             lon = t.lon if t.lon is not None else view.dock_lon
@@ -260,7 +270,7 @@ class Dispatcher:
             reason = view.reason if view.id not in exclude else "failed on this event"
             out.append(DroneStatus(id=view.id, lat=lat, lon=lon, battery_pct=t.battery_pct or 0.0,
                                    available=available, airborne=t.airborne,
-                                   on_patrol=view.on_patrol, reason=reason))
+                                   on_patrol=view.on_patrol, reason=reason, launch_s=launch_s))
         return out
 
     # ---------------------------------------------------------------- planning
@@ -359,44 +369,38 @@ class Dispatcher:
             start = (t.lat, t.lon) if t.lat is not None else (drone.entry.dock_lat,
                                                               drone.entry.dock_lon)
             route = self.planner.route(start, (incident.lat, incident.lon))
-            await link.set_mode("GUIDED")
+            await link.prepare()
             mission.assigned_at = self.clock.now()
             self._emit("assigned", incident.id, drone.entry.id, eta_s=mission.option.eta_s,
-                       at_risk=mission.option.at_risk,
+                       at_risk=mission.option.at_risk, link=link,
                        reason=f"route {route.length_m:.0f} m, {len(route.points) - 2} turns")
-
 
             def unless_released(_t: Telemetry | None = None) -> None:
                 if mission.released.is_set():
                     raise _Released
 
-            if not t.airborne:
-                await link.arm()
-                await link.takeoff(self.alt_rel_m)
-                while (link.telemetry.alt_rel_m or 0.0) < self.alt_rel_m - 1.0:
-                    await link.wait_update(WATCH_POLL_S)
-                    link.check_flying("GUIDED")
-                    unless_released()
-            mission.stage = "en_route"
+            if t.airborne:
+                mission.stage = "en_route"
             await link.fly_route(route.points[1:], alt_rel_m=self.alt_rel_m,
                                  switch_radius_m=self.switch_radius_m,
                                  arrival_radius_m=self.arrival_radius_m,
-                                 on_update=unless_released)
+                                 on_update=lambda t_: self._en_route(mission, t_, unless_released))
             if mission.on_scene_at is None:
                 mission.on_scene_at = self.clock.now()
-                self._emit("on_scene", incident.id, drone.entry.id,
+                self._emit("on_scene", incident.id, drone.entry.id, link=link,
                            reason=f"within {self.arrival_radius_m:g} m")
             mission.stage = "on_scene"
-            await link.goto(incident.lat, incident.lon, self.alt_rel_m)
+            await link.hold_at(incident.lat, incident.lon, self.alt_rel_m)
             while not mission.released.is_set():
                 await link.wait_update(WATCH_POLL_S)
-                link.check_flying("GUIDED")
+                link.check_flying()
             raise _Released
         except _Released:
             mission.stage = "returning"
             try:
-                await link.return_to_launch()
-                self._emit("released", incident.id, drone.entry.id, reason="returning to launch")
+                await link.return_home()
+                self._emit("released", incident.id, drone.entry.id, reason="returning to launch",
+                           link=link)
             except LinkError as exc:
                 self._emit("released", incident.id, drone.entry.id,
                            reason=f"released, but the return command failed: {exc}")
@@ -427,8 +431,8 @@ class Dispatcher:
         mission.stage = "failed"
         with contextlib.suppress(DispatchError):  # bring it home if it still listens
             if drone.link.alive() and not drone.link.telemetry.in_failsafe:
-                await drone.link.return_to_launch()
-        self._send_next(mission, drone, reason)
+                await drone.link.return_home()
+        self._send_next(mission, drone, reason, method=getattr(exc, "command", None))
 
     def _hand_over(self, mission: Mission, drone: _Drone, exc: ModeOverridden) -> None:
         """Another ground station took ``drone``: stop commanding it, send the next best drone.
@@ -442,13 +446,14 @@ class Dispatcher:
                             f"{self.clock.now():%H:%M:%S}); offered again once landed")
         drone.incident_id = None
         mission.stage = "failed"
-        self._emit("overridden", mission.incident.id, drone.entry.id,
+        self._emit("overridden", mission.incident.id, drone.entry.id, link=drone.link,
                    reason=f"{drone.entry.id}: {exc.reason}; the dispatcher no longer commands "
                           "it", mode_from=exc.mode_from, mode_to=exc.mode_to)
         self._send_next(mission, drone, f"taken over by another ground station "
                                         f"({exc.mode_from} to {exc.mode_to})")
 
-    def _send_next(self, mission: Mission, drone: _Drone, reason: str) -> None:
+    def _send_next(self, mission: Mission, drone: _Drone, reason: str,
+                   method: str | None = None) -> None:
         """Give ``mission``'s event to the next best drone (``replaced``, then ``assigned`` or
         ``unserved``), unless it was released meanwhile."""
         failed = [*mission.failed_drones, drone.entry.id]
@@ -460,7 +465,8 @@ class Dispatcher:
             waited += (self.clock.now() - mission.assigned_at).total_seconds()
         incident = Incident(incident.id, incident.lat, incident.lon, incident.target_s, waited)
         choice = self._choose(incident, None, exclude=failed)
-        self._emit("replaced", incident.id, drone.entry.id, reason=f"{drone.entry.id}: {reason}"
+        self._emit("replaced", incident.id, drone.entry.id, link=drone.link, method=method,
+                   reason=f"{drone.entry.id}: {reason}"
                    + (f"; sending {choice.option.drone_id}" if choice.option else ""))
         if choice.option is None:
             self._emit("unserved", incident.id, None, reason=choice.reason, at_risk=True)
@@ -499,23 +505,32 @@ class Dispatcher:
         ok, reason = self._availability(drone, drone.link.telemetry, now)
         if not ok:
             raise DroneUnavailable(f"drone {drone_id} cannot patrol: {reason}")
-        link = drone.link
-        count = await link.upload_mission(list(waypoints), alt_rel_m=alt_rel_m or self.alt_rel_m)
-        if not link.telemetry.airborne:
-            await link.set_mode("GUIDED")
-            await link.arm()
-        await link.start_mission()
+        count = await drone.link.run_patrol(list(waypoints),
+                                            alt_rel_m=alt_rel_m or self.alt_rel_m)
         drone.on_patrol = True
-        self._emit("patrol", None, drone_id, reason=f"{count} mission items")
+        self._emit("patrol", None, drone_id, reason=f"{count} mission items", link=drone.link)
         return count
 
     # ---------------------------------------------------------------- updates
 
+    def _en_route(self, mission: Mission, telemetry: Telemetry,
+                  unless_released: Callable[[Telemetry], None]) -> None:
+        if telemetry.airborne and mission.stage == "launching":
+            mission.stage = "en_route"
+        unless_released(telemetry)
+
     def _emit(self, kind: UpdateKind, incident_id: str | int | None, drone_id: str | None, *,
               eta_s: float | None = None, at_risk: bool = False, reason: str = "",
-              mode_from: str | None = None, mode_to: str | None = None) -> None:
+              mode_from: str | None = None, mode_to: str | None = None,
+              link: VehicleLink | None = None, method: str | None = "last") -> None:
+        """Report one step; with ``link``, the update names its protocol and (``method`` "last")
+        the method of the command it accepted last."""
+        protocol = link.protocol if link is not None else None
+        if method == "last":
+            record = link.last_command if link is not None else None
+            method = record.method if record is not None else None
         update = MissionUpdate(kind, incident_id, drone_id, self.clock.now(), eta_s, at_risk,
-                               reason, mode_from, mode_to)
+                               reason, mode_from, mode_to, protocol, method)
         log.info("%s", update)
         if self.on_update is not None:
             try:

@@ -12,13 +12,18 @@ from pathlib import Path
 
 from dispatch.errors import FleetFileError
 from dispatch.link import Telemetry
+from dispatch.links import parse_link_url
 
 __all__ = ["FleetEntry", "availability", "load_fleet"]
 
 
 @dataclass(frozen=True)
 class FleetEntry:
-    """One drone of the fleet: its id, MAVLink URL (``tcp:host:port``, ``udpin:…``) and dock."""
+    """One drone of the fleet: its id, URL and dock.
+
+    The URL names the protocol (``dispatch.links``): MAVLink as ``tcp:host:port``, ``udpin:…``
+    or ``mavlink+tcp://host:port``; a DJI dock as ``dji+mqtt://broker:1883/{gateway_sn}``.
+    """
 
     id: str
     url: str
@@ -29,13 +34,19 @@ class FleetEntry:
     def __post_init__(self) -> None:
         if not self.id:
             raise FleetFileError("a drone needs a non-empty id")
-        if ":" not in self.url:
-            raise FleetFileError(f"drone {self.id!r}: url {self.url!r} is not a MAVLink URL; "
-                                 "write e.g. 'tcp:127.0.0.1:5760' or 'udpin:0.0.0.0:14550'")
+        try:
+            parse_link_url(self.url)
+        except FleetFileError as exc:
+            raise FleetFileError(f"drone {self.id!r}: {exc}") from None
         if not (math.isfinite(self.dock_lat) and math.isfinite(self.dock_lon)
                 and -90 <= self.dock_lat <= 90 and -180 <= self.dock_lon <= 180):
             raise FleetFileError(f"drone {self.id!r}: dock ({self.dock_lat}, {self.dock_lon}) "
                                  "is not a WGS84 (lat, lon) in degrees")
+
+    @property
+    def protocol(self) -> str:
+        """"mavlink" or "dji", from the URL."""
+        return parse_link_url(self.url).protocol
 
 
 def load_fleet(path: str | Path) -> list[FleetEntry]:
@@ -100,4 +111,6 @@ def availability(telemetry: Telemetry, now: datetime, *, link_timeout_s: float =
         return False, f"busy with {busy_with}"
     if telemetry.battery_pct is None or telemetry.lat is None:
         return False, "no telemetry yet"
+    if telemetry.not_ready and not telemetry.airborne:
+        return False, telemetry.not_ready
     return True, ""

@@ -10,6 +10,10 @@ ArduCopter (real, SITL, or ``simulators``) as a ground station with system id 25
     await link.return_to_launch()
     await link.announce(clip_id=1, repeat=2)          # the loudspeaker: see dispatch/speaker.py
 
+It is the MAVLink implementation of ``dispatch.links.VehicleLink`` (``prepare``, ``fly_route``
+taking off first when on the ground, ``hold_at``, ``return_home``, ``start_live``,
+``run_patrol``): the dispatcher flies it and a DJI dock (``dispatch.dji_link``) alike.
+
 Reads happen in one thread per link (pymavlink blocks); the verbs run on the asyncio loop and
 wait on futures that thread resolves. Each command waits ``ack_timeout_s`` wall seconds for
 its COMMAND_ACK, is sent again up to ``retries`` times, and raises ``CommandRejected`` carrying
@@ -45,6 +49,7 @@ from dispatch.errors import (
     MissionRejected,
     ModeOverridden,
 )
+from dispatch.links import CommandRecord
 from dispatch.missions import PlanItem, route_items
 from dispatch.speaker import (
     MSG_PLAY_CLIP,
@@ -57,7 +62,7 @@ from dispatch.speaker import (
     text_chunks,
 )
 
-__all__ = ["Clock", "DroneLink", "LinkGroup", "SystemClock", "Telemetry"]
+__all__ = ["Clock", "DroneLink", "LinkGroup", "LinkHealth", "SystemClock", "Telemetry"]
 
 # ArduCopter's custom_mode numbers.
 MODES = {"STABILIZE": 0, "AUTO": 3, "GUIDED": 4, "LOITER": 5, "RTL": 6, "LAND": 9, "BRAKE": 17}
@@ -121,6 +126,10 @@ class Telemetry:
     connected: bool = False
     # FENCE_STATUS breach_status, or ArduPilot's "… fence breached" STATUSTEXT (AC_Fence)
     fence_breached: bool = False
+    heading_deg: float | None = None  # course over ground, 0-360 from north
+    # Why the drone, on the ground, cannot launch now by its own report (a DJI dock: cover
+    # fault, charging below its take-off threshold …); "" when it can, or cannot say.
+    not_ready: str = ""
 
     @property
     def in_failsafe(self) -> bool:
@@ -156,8 +165,67 @@ class Telemetry:
         return 2.0 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
-class DroneLink:
+class LinkHealth:
+    """What every link reads the same way (MAVLink and DJI): the snapshot under ``_lock``,
+    alive / lost by ``Telemetry.silent`` and the ``LinkGroup``, and waiting for the next update.
+
+    A link sets ``_lock``, ``_telemetry``, ``_update_waiters``, ``clock``, ``group``,
+    ``link_timeout_s``, and resolves ``_update_waiters`` on the loop (``_wake_waiters``).
+    """
+
+    _lock: threading.Lock
+    _telemetry: Telemetry
+    _update_waiters: list[asyncio.Future[None]]
+    clock: Clock
+    group: LinkGroup
+    link_timeout_s: float
+
+    @property
+    def telemetry(self) -> Telemetry:
+        """The latest snapshot (a frozen copy)."""
+        with self._lock:
+            return self._telemetry
+
+    def alive(self) -> bool:
+        """True when connected and not ``Telemetry.silent`` past ``link_timeout_s``."""
+        t = self.telemetry
+        return t.connected and not t.silent(self.clock.now(), self.link_timeout_s)
+
+    def lost(self) -> bool:
+        """True when this drone has been silent past ``link_timeout_s`` while others were heard.
+
+        Unlike ``alive``, a silence shared by every link of the group does not count (see
+        ``LinkGroup``): that is this ground station stalling, not the drone.
+        """
+        if self.alive():
+            return False
+        now = self.clock.now()
+        heard = self.group.last_rx_at
+        if not self.telemetry.connected:
+            return True
+        return heard is not None and (now - heard).total_seconds() <= self.link_timeout_s / 3
+
+    async def wait_update(self, timeout_s: float = 0.5) -> Telemetry:
+        """The snapshot after the next position or heartbeat (or after ``timeout_s`` wall seconds)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._update_waiters.append(fut)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(fut, timeout_s)
+        return self.telemetry
+
+    def _wake_waiters(self) -> None:
+        waiters, self._update_waiters = self._update_waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
+
+class DroneLink(LinkHealth):
     """A MAVLink connection to one drone with MAVSDK-like named async verbs."""
+
+    protocol = "mavlink"
+    launch_s = 0.0  # an autopilot arms and climbs at once: the model's launch is all of it
 
     def __init__(
         self,
@@ -204,6 +272,7 @@ class DroneLink:
         self._heartbeats = 0
         self._beats_at_last_command = 0
         self._next_handle = 0
+        self.last_command: CommandRecord | None = None
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -260,40 +329,6 @@ class DroneLink:
 
     # ---------------------------------------------------------------- reading
 
-    @property
-    def telemetry(self) -> Telemetry:
-        """The latest snapshot (a frozen copy)."""
-        with self._lock:
-            return self._telemetry
-
-    def alive(self) -> bool:
-        """True when connected and not ``Telemetry.silent`` past ``link_timeout_s``."""
-        t = self.telemetry
-        return t.connected and not t.silent(self.clock.now(), self.link_timeout_s)
-
-    def lost(self) -> bool:
-        """True when this drone has been silent past ``link_timeout_s`` while others were heard.
-
-        Unlike ``alive``, a silence shared by every link of the group does not count (see
-        ``LinkGroup``): that is this ground station stalling, not the drone.
-        """
-        if self.alive():
-            return False
-        now = self.clock.now()
-        heard = self.group.last_rx_at
-        if not self.telemetry.connected:
-            return True
-        return heard is not None and (now - heard).total_seconds() <= self.link_timeout_s / 3
-
-    async def wait_update(self, timeout_s: float = 0.5) -> Telemetry:
-        """The snapshot after the next position or heartbeat (or after ``timeout_s`` wall seconds)."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        self._update_waiters.append(fut)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(fut, timeout_s)
-        return self.telemetry
-
     def _read_loop(self) -> None:
         conn = self._conn
         next_beat = 0.0
@@ -331,7 +366,8 @@ class DroneLink:
             elif kind == "GLOBAL_POSITION_INT":
                 t = replace(t, lat=msg.lat / 1e7, lon=msg.lon / 1e7,
                             alt_rel_m=msg.relative_alt / 1000.0,
-                            groundspeed_mps=math.hypot(msg.vx, msg.vy) / 100.0, position_at=now)
+                            groundspeed_mps=math.hypot(msg.vx, msg.vy) / 100.0, position_at=now,
+                            heading_deg=msg.hdg / 100.0 if msg.hdg != 65535 else t.heading_deg)
                 notify = True
             elif kind == "SYS_STATUS" and msg.battery_remaining >= 0 or kind == "BATTERY_STATUS" and msg.battery_remaining >= 0:
                 t = replace(t, battery_pct=float(msg.battery_remaining))
@@ -354,12 +390,6 @@ class DroneLink:
             self._send_mission_item(msg.seq)
         if notify and self._update_waiters and self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake_waiters)
-
-    def _wake_waiters(self) -> None:
-        waiters, self._update_waiters = self._update_waiters, []
-        for fut in waiters:
-            if not fut.done():
-                fut.set_result(None)
 
     def _resolve(self, fut: asyncio.Future[Any] | None, msg: Any) -> None:
         if fut is None or self._loop is None:
@@ -394,6 +424,7 @@ class DroneLink:
         loop = asyncio.get_running_loop()
         p = list(params) + [0.0] * (7 - len(params))
         texts_before = self._texts_heard
+        sent_at, sent_wall = self.clock.now(), time.monotonic()
         for attempt in range(self.retries + 1):
             if attempt and not self.alive():
                 break  # the drone went silent: retrying would only delay the news
@@ -417,6 +448,9 @@ class DroneLink:
             if result == "ACCEPTED":
                 with self._lock:
                     self._beats_at_last_command = self._heartbeats
+                self.last_command = CommandRecord(
+                    self.protocol, f"{self._command_name(command)} ({name})", sent_at,
+                    self.clock.now(), time.monotonic() - sent_wall)
                 return
             if result == "TEMPORARILY_REJECTED" and attempt < self.retries:
                 await asyncio.sleep(self.ack_timeout_s / 2)
@@ -430,6 +464,10 @@ class DroneLink:
         raise LinkTimeout(f"drone {self.drone_id} did not acknowledge {name} "
                           f"({self.retries + 1} tries, {self.ack_timeout_s:g} s each)",
                           drone_id=self.drone_id)
+
+    def _command_name(self, command: int) -> str:
+        enum = self._mav.enums["MAV_CMD"]
+        return enum[command].name if command in enum else f"MAV_CMD {command}"
 
     def _result_name(self, result: int) -> str:
         enum = self._mav.enums["MAV_RESULT"]
@@ -477,6 +515,10 @@ class DroneLink:
         """Run the uploaded mission in AUTO from its first item."""
         await self._command(300, 0, 0, name="start mission")
 
+    async def prepare(self) -> None:
+        """A mission's first command: GUIDED (the mode every later verb flies in)."""
+        await self.set_mode("GUIDED")
+
     async def fly_route(
         self,
         points: Sequence[tuple[float, float]],
@@ -488,13 +530,23 @@ class DroneLink:
     ) -> Telemetry:
         """Fly through ``points`` (lat, lon) in GUIDED; returns once within ``arrival_radius_m`` of the last.
 
-        Each waypoint is replaced by the next once the drone is within ``switch_radius_m`` of it
-        (less than the routing margin, so cut corners stay outside the no-fly zones). Raises
-        ``LinkTimeout`` when heartbeats stop for ``link_timeout_s`` and ``MissionAborted`` when
-        the autopilot leaves GUIDED (a failsafe or a pilot took over).
+        On the ground it arms and takes off to ``alt_rel_m`` first. Each waypoint is replaced
+        by the next once the drone is within ``switch_radius_m`` of it (less than the routing
+        margin, so cut corners stay outside the no-fly zones). Raises ``LinkTimeout`` when
+        heartbeats stop for ``link_timeout_s`` and ``MissionAborted`` when the autopilot leaves
+        GUIDED (a failsafe or a pilot took over). ``on_update`` sees every position and may
+        raise to stop the flight.
         """
         if not points:
             raise ValueError("a route needs at least one point")
+        if not self.telemetry.airborne:
+            await self.arm()
+            await self.takeoff(alt_rel_m)
+            while (self.telemetry.alt_rel_m or 0.0) < alt_rel_m - 1.0:
+                t = await self.wait_update(WATCH_POLL_S)
+                self.check_flying("GUIDED")
+                if on_update is not None:
+                    on_update(t)
         t = self.telemetry
         for index, (lat, lon) in enumerate(points):
             last = index == len(points) - 1
@@ -511,7 +563,35 @@ class DroneLink:
                     break
         return t
 
-    def check_flying(self, mode: str) -> None:
+    async def hold_at(self, lat: float, lon: float, alt_rel_m: float) -> None:
+        """Go to (lat, lon) at ``alt_rel_m`` and hold there (GUIDED holds at its destination)."""
+        await self.goto(lat, lon, alt_rel_m)
+
+    async def return_home(self) -> None:
+        """Fly home and land (RTL)."""
+        await self.return_to_launch()
+
+    async def start_live(self, url: str | None = None) -> str:
+        """Ask the camera to stream (MAV_CMD_VIDEO_START_STREAMING, all streams).
+
+        The stream's address is the camera's own (VIDEO_STREAM_INFORMATION), not ``url``:
+        returns ``url`` or "" once ACCEPTED. ArduCopter without a MAVLink camera answers
+        UNSUPPORTED (``CommandRejected``).
+        """
+        await self._command(2502, 0, name="start video streaming")
+        return url or ""
+
+    async def run_patrol(self, waypoints: Sequence[tuple[float, float]], *,
+                         alt_rel_m: float) -> int:
+        """Upload a coverage mission (takeoff, waypoints, RTL) and run it in AUTO; the item count."""
+        count = await self.upload_mission(list(waypoints), alt_rel_m=alt_rel_m)
+        if not self.telemetry.airborne:
+            await self.set_mode("GUIDED")
+            await self.arm()
+        await self.start_mission()
+        return count
+
+    def check_flying(self, mode: str = "GUIDED") -> None:
         """Raise if the link is dead, a failsafe is active, or the drone left ``mode``.
 
         Leaving ``mode`` is the autopilot's own doing when it reports a failsafe (CRITICAL) or

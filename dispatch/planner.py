@@ -49,6 +49,9 @@ class DroneStatus:
     # An unavailable drone expected free in this many seconds at (lat, lon), on the ground,
     # with battery_pct then (one coming home from an event); None: not known.
     free_in_s: float | None = None
+    # Seconds a grounded drone waits before its climb starts, beyond the model's launch (a DJI
+    # dock opening its cover and readying the aircraft); 0 for an autopilot that arms at once.
+    launch_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,7 @@ class Planner:
         available = np.array([d.available for d in drones])
         # A lower bound on each ETA (the straight line), to keep only promising pairs.
         lower = self._eta_lower_s(straight, airborne)
+        lower += np.where(airborne, 0.0, [d.launch_s for d in drones])[None, :]
         lower = np.where(available[None, :], lower, np.inf)
         tables: list[dict[str, Option]] = []
         for i, incident in enumerate(incidents):
@@ -288,6 +292,8 @@ class Planner:
                 return _impossible(incident, drone, straight_m, f"no route: {exc}")
         eta_s = model.eta_s(length_m, alt_rel_m=self.alt_rel_m, corners=corners,
                             arrival_radius_m=self.arrival_radius_m, airborne=drone.airborne)
+        if not drone.airborne:
+            eta_s += drone.launch_s
         trip_wh = model.trip_wh(length_m, back_m, alt_rel_m=self.alt_rel_m, hold_s=self.hold_s,
                                 airborne=drone.airborne)
         feasible = drone.available and math.isfinite(back_m)

@@ -13,7 +13,13 @@ __all__ = ["sim"]
 
 
 def sim(
-    drones: Annotated[int, typer.Option(help="How many copters to start.", min=1, max=250)] = 6,
+    drones: Annotated[int, typer.Option(help="How many MAVLink copters to start.", min=0,
+                                        max=250)] = 6,
+    dji_docks: Annotated[int, typer.Option(help="How many DJI docks (Cloud API over MQTT) to "
+                                           "start beside them, at the docks in turn.", min=0,
+                                           max=50)] = 0,
+    mqtt: Annotated[str, typer.Option(help="The MQTT broker (HOST:PORT) the DJI docks speak "
+                                      "through.")] = "127.0.0.1:1883",
     speedup: Annotated[float, typer.Option(help="Mission seconds per wall second (1-50 is "
                                            "typical).", min=0.01, max=1000)] = 10.0,
     docks: Annotated[Path | None, typer.Option(help="GeoJSON FeatureCollection of dock Points "
@@ -37,7 +43,7 @@ def sim(
                                                     "1:fail_battery, 3:refuse_arm:Compass, "
                                                     "2:lose_gps:20. Repeatable.")] = None,
 ) -> None:
-    """Start simulated copters, print one line per vehicle, and run until Ctrl-C."""
+    """Start simulated copters and DJI docks, print one line per vehicle, run until Ctrl-C."""
     from geofence import load_docks, sample_town
     from geofence.errors import GeofenceError
     from simulators.errors import SimulatorError
@@ -56,7 +62,17 @@ def sim(
             typer.echo(f"error: fault {f} names vehicle {f.sysid} but only {drones} are started",
                        err=True)
             raise typer.Exit(2)
+    if drones + dji_docks == 0:
+        typer.echo("error: start at least one copter (--drones) or DJI dock (--dji-docks)",
+                   err=True)
+        raise typer.Exit(2)
+    mqtt_host, _, mqtt_port = mqtt.rpartition(":")
+    if not mqtt_host or not mqtt_port.isdigit():
+        typer.echo(f"error: --mqtt {mqtt!r}: write HOST:PORT, e.g. 127.0.0.1:1883", err=True)
+        raise typer.Exit(2)
     homes = [_home_at_dock(places, i, Home) for i in range(drones)]
+    # the DJI docks take the docks after the copters', 5 m further west when one is taken
+    dock_homes = [_home_at_dock(places, drones + j, Home, east_m=-5.0) for j in range(dji_docks)]
     try:
         fleet = Fleet.start(
             homes,
@@ -66,6 +82,7 @@ def sim(
             udp_out_ports=[udp_port + 10 * i for i in range(drones)] if udp_port else None,
             stream_hz=stream_hz,
             params={"SIM_WIND_SPD": wind, "SIM_WIND_TURB": wind / 4.0},
+            dji_docks=dock_homes, mqtt_host=mqtt_host, mqtt_port=int(mqtt_port),
         )
     except SimulatorError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -85,21 +102,25 @@ def sim(
         for v in fleet.vehicles:
             udp = f" {v.udp_out}" if v.udp_out else ""
             typer.echo(f"sysid {v.sysid} dock {v.home.name} {v.endpoint}{udp}", )
-        typer.echo(f"{drones} vehicles at {speedup:g}x; Ctrl-C stops", err=True)
+        for d in fleet.docks:
+            typer.echo(f"dji {d.gateway_sn} aircraft {d.aircraft_sn} dock {d.home.name} {d.url}")
+        typer.echo(f"{drones} copters and {dji_docks} DJI docks at {speedup:g}x; Ctrl-C stops",
+                   err=True)
         while not stop.wait(0.5):
             pass
     signal.signal(signal.SIGINT, previous)
     typer.echo("stopped", err=True)
 
 
-def _home_at_dock(docks: tuple, index: int, home_type: type) -> object:
-    """Vehicle ``index``'s home: docks in turn, extra vehicles 5 m further east at the same dock."""
+def _home_at_dock(docks: tuple, index: int, home_type: type, east_m: float = 5.0) -> object:
+    """Vehicle ``index``'s home: docks in turn, extra vehicles ``east_m`` further east at the
+    same dock."""
     from geofence.frame import LocalFrame
 
     dock = docks[index % len(docks)]
     slot = index // len(docks)
     lat, lon = (dock.lat, dock.lon) if slot == 0 else \
-        LocalFrame(dock.lat, dock.lon).to_wgs84(5.0 * slot, 0.0)
+        LocalFrame(dock.lat, dock.lon).to_wgs84(east_m * slot, 0.0)
     name = dock.id if slot == 0 else f"{dock.id}#{slot + 1}"
     return home_type(lat, lon, 10.0, name)
 

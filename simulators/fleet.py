@@ -4,6 +4,8 @@
 physics, telemetry and all sockets in one background thread. With a ``SimClock`` the fleet
 follows mission time at the clock's speed-up; with a ``SteppedClock`` it stands still until
 ``advance``/``advance_until`` moves it, as fast as the CPU allows, deterministically.
+``dji_docks`` adds simulated DJI docks (``simulators.dji``) on an MQTT broker: their aircraft
+fly the same ``Vehicle`` physics, stepped by the same thread and clock.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import math
 import selectors
 import socket
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -144,6 +147,9 @@ class Fleet:
         self._listeners: list[TcpListener] = []
         self._endpoints: list[VehicleEndpoint] = []
         self.vehicles: list[SimVehicle] = []
+        self.docks: list[Any] = []  # simulators.dji.SimDock handles
+        self._docks: list[Any] = []
+        self._dji: Any = None
         self.clock: SimClock | SteppedClock = SteppedClock()
         self.dt_s = 0.1
         self._time_s = 0.0
@@ -175,6 +181,11 @@ class Fleet:
         home_amsl_m: float = 10.0,
         params: dict[str, float] | None = None,
         speakers: Sequence[bool] | None = None,
+        dji_docks: Iterable[Any] = (),
+        mqtt_host: str = "127.0.0.1",
+        mqtt_port: int = 1883,
+        dji_serial_prefix: str | None = None,
+        dji_config: dict[str, Any] | None = None,
     ) -> Fleet:
         """Open every vehicle's endpoint and start flying them in a background thread.
 
@@ -187,13 +198,19 @@ class Fleet:
         > 0, every telemetry message at that rate. ``params`` overrides
         parameter defaults on every vehicle (e.g. {"SIM_WIND_SPD": 3}). ``speakers[i]`` False
         leaves vehicle i without a loudspeaker (by default every vehicle carries one).
+        ``dji_docks``: places (as ``homes``) of simulated DJI docks speaking the Cloud API on
+        the broker ``mqtt_host:mqtt_port`` (``EndpointUnavailable`` when it cannot be reached),
+        dock j as gateway ``{prefix}D{j+1}`` with aircraft ``{prefix}A{j+1}`` (a random prefix
+        unless ``dji_serial_prefix``); ``dji_config`` overrides ``DockConfig`` fields (cover
+        times, take-off threshold, GEO zones …). Their handles are ``docks``.
         """
         homes = [home_of(h, home_amsl_m) for h in homes]
+        dock_homes = [home_of(h, home_amsl_m) for h in dji_docks]
         if stream_hz is not None and not (math.isfinite(stream_hz) and stream_hz >= 0):
             raise ValueError(f"stream_hz must be None, 0 or a rate in Hz, got {stream_hz!r}")
         if stream_hz == 0:
             params = {**silent_streams(), **(params or {})}
-        if not homes:
+        if not homes and not dock_homes:
             raise ValueError("a fleet needs at least one home (dock)")
         if not (math.isfinite(physics_dt_s) and 0.001 <= physics_dt_s <= 1.0):
             raise ValueError(f"physics_dt_s must be in [0.001, 1], got {physics_dt_s!r}")
@@ -225,12 +242,31 @@ class Fleet:
                     udp_label = f"udp:{udp_host}:{udp_port}"
                 fleet._endpoints.append(endpoint)
                 fleet.vehicles.append(SimVehicle(fleet, endpoint, listener, udp_label))
+            if dock_homes:
+                fleet._start_docks(dock_homes, seed=seed, params=params, host=mqtt_host,
+                                   port=mqtt_port, prefix=dji_serial_prefix,
+                                   config=dji_config or {})
         except BaseException:
             fleet._close_sockets()
             raise
         fleet._thread = threading.Thread(target=fleet._run, name="flyonce-fleet", daemon=True)
         fleet._thread.start()
         return fleet
+
+    def _start_docks(self, homes: list[Home], *, seed: int, params: dict[str, float] | None,
+                     host: str, port: int, prefix: str | None, config: dict[str, Any]) -> None:
+        from simulators.dji import Dock, DockConfig, DockEndpoints, SimDock
+
+        prefix = prefix if prefix is not None else f"SIM{uuid.uuid4().hex[:6].upper()}"
+        for j, home in enumerate(homes):
+            vehicle = Vehicle(len(self._endpoints) + j + 1, home, seed=seed,
+                              params=Params(**(params or {})))
+            cfg = DockConfig(gateway_sn=f"{prefix}D{j + 1}", aircraft_sn=f"{prefix}A{j + 1}",
+                             **config)
+            self._docks.append(Dock(cfg, vehicle, self.clock))
+        self._dji = DockEndpoints(self._docks, self._lock, self.clock, host=host, port=port)
+        self._dji.start()
+        self.docks = [SimDock(d, self._dji, self._lock) for d in self._docks]
 
     def __enter__(self) -> Fleet:
         return self
@@ -247,6 +283,9 @@ class Fleet:
         self._close_sockets()
 
     def _close_sockets(self) -> None:
+        if self._dji is not None:
+            self._dji.stop()
+            self._dji = None
         with self._lock:
             for link in list(self._links):
                 link.close()
@@ -343,6 +382,8 @@ class Fleet:
         dt = self.dt_s
         for endpoint in self._endpoints:
             endpoint.vehicle.step(dt)
+        for dock in self._docks:
+            dock.step(dt)
         self._time_s += dt
         self._steps += 1
         if isinstance(self.clock, SteppedClock):
@@ -352,6 +393,8 @@ class Fleet:
             action()
         for endpoint in self._endpoints:
             endpoint.tick()
+        if self._dji is not None:
+            self._dji.tick()
 
     def _step_what_is_due(self) -> float:
         """Run the steps now due; return how long the selector may wait."""

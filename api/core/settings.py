@@ -9,7 +9,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
@@ -84,6 +84,13 @@ class Settings(BaseSettings):
         "another process."
     )
     fleet_connect_timeout_s: float = Field(10.0, gt=0)
+    # DJI docks (fleet URLs dji+mqtt://…): the organisation's secrets, never in the repository
+    dji_mqtt_username: str | None = Field(None, description="MQTT user of the DJI docks' broker.")
+    dji_mqtt_password: SecretStr | None = Field(None, description="Its password.")
+    dji_app_id: str | None = Field(None, description="DJI developer app id (the docks' config).")
+    dji_app_key: SecretStr | None = Field(None, description="DJI developer app key.")
+    dji_app_license: SecretStr | None = Field(None, description="DJI developer app licence.")
+    dji_ntp_server_host: str | None = Field(None, description="NTP server the docks sync with.")
     drone_state_period_s: float = Field(1.0, gt=0, description="Live drone states on the bus this often.")
     patrol_tick_s: float = Field(1.0, gt=0, description="How often due patrol flights are looked for (wall s).")
     patrol_late_s: float = Field(

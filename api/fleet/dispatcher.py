@@ -15,6 +15,10 @@ sends its drone home. ``dispatch.Dispatcher`` reports each step; this worker has
 - ``overridden`` (another ground station changed the drone's mode) → its drone task is cancelled
   and the audit says who took it from which mode to which; ``replaced`` follows.
 
+Every audit row of a drone step names the protocol the drone speaks and the method that was
+accepted ("over dji: takeoff_to_point", "over mavlink: MAV_CMD_DO_SET_MODE (mode GUIDED)"): a
+fleet may mix MAVLink copters and DJI docks (``dispatch.links``).
+
 The drone holds over the scene until the event's ground team checks in, the event is resolved
 or rejected, or an operator releases it; then it returns to launch.
 
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -53,6 +58,7 @@ from api.lifecycle.states import State
 from dispatch.dispatcher import Dispatcher, DroneView, MissionUpdate
 from dispatch.errors import DispatchError, DroneUnavailable
 from dispatch.fleet import FleetEntry, load_fleet
+from dispatch.links import open_link
 from dispatch.patrols import PatrolDrone
 from dispatch.planner import Assignment, Incident, Option, Planner
 from dispatch.teams import TeamStatus, ranked_teams
@@ -96,6 +102,8 @@ class DispatchWorker:
         self.dispatcher = Dispatcher(entries, self._planner(entries), clock=self.clock,
                                      on_update=self._enqueue,
                                      stream_hz=self.settings.telemetry_hz,
+                                     link_factory=functools.partial(open_link,
+                                                                    dji=dji_options(self.settings)),
                                      acquire=self._acquire)
         self._updates = asyncio.Queue()
         self._tasks = [
@@ -361,6 +369,21 @@ class DispatchWorker:
             session.commit()
 
 
+def dji_options(settings: Settings) -> dict[str, Any]:
+    """What a DJI dock's link needs from the settings: the broker's login and the answer to the
+    dock's ``config`` request (app id, key, licence, NTP host), secrets unwrapped only here."""
+    def plain(value: Any) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    credentials = {"app_id": settings.dji_app_id, "app_key": plain(settings.dji_app_key),
+                   "app_license": plain(settings.dji_app_license),
+                   "ntp_server_host": settings.dji_ntp_server_host}
+    return {"mqtt_username": settings.dji_mqtt_username,
+            "mqtt_password": plain(settings.dji_mqtt_password),
+            "credentials": {k: v for k, v in credentials.items() if v} if settings.dji_app_id
+            else {}}
+
+
 def drone_status(view: DroneView) -> str:
     """One word for the map: available, on_task, patrol, offline, failsafe, unavailable."""
     if view.incident_id is not None:
@@ -381,6 +404,7 @@ def drone_view_json(view: DroneView) -> dict[str, Any]:
     t = view.telemetry
     return {
         "id": view.id, "name": view.name, "status": drone_status(view),
+        "protocol": view.protocol, "heading_deg": t.heading_deg,
         "available": view.available, "reason": view.reason, "event_id": view.incident_id,
         "stage": view.stage, "lat": t.lat, "lon": t.lon, "alt_rel_m": t.alt_rel_m,
         "groundspeed_mps": t.groundspeed_mps, "mode": t.mode, "armed": t.armed,

@@ -51,7 +51,7 @@ def sync_fleet(session: Session, entries: Sequence[FleetEntry]) -> None:
 
 
 def registered_fleet(session: Session) -> list[FleetEntry]:
-    """The registered drones that have a MAVLink URL, as fleet entries."""
+    """The registered drones that have a URL (MAVLink or ``dji+mqtt://``), as fleet entries."""
     rows = session.exec(select(Drone).where(Drone.mavlink_url.is_not(None))).all()
     return [FleetEntry(r.id, r.mavlink_url, r.dock_lat, r.dock_lon, r.name) for r in rows]
 
@@ -208,7 +208,7 @@ def record_update(session: Session, update: MissionUpdate, *, rules: Sequence[Pe
     if update.kind == "overridden":
         _overridden(session, event, update)
     elif update.kind == "replaced":
-        _audit(session, event, update.at, f"drone replaced: {update.reason}")
+        _audit(session, event, update.at, f"drone replaced: {update.reason}{_sent(update)}")
     elif update.kind == "unserved" and first_unserved:
         event.at_risk = True
         session.add(event)
@@ -218,9 +218,16 @@ def record_update(session: Session, update: MissionUpdate, *, rules: Sequence[Pe
     return []
 
 
+def _sent(u: MissionUpdate) -> str:
+    """" over dji: return_home" — the protocol and the method behind an update, when known."""
+    if u.protocol is None:
+        return ""
+    return f" over {u.protocol}" + (f": {u.method}" if u.method else "")
+
+
 def _assigned(session: Session, event: Event, u: MissionUpdate,
               rules: Sequence[PersuasionRule]) -> list[dict[str, Any]]:
-    reason = f"drone {u.drone_id} accepted its first command; eta {u.eta_s:.0f} s" + \
+    reason = f"drone {u.drone_id} accepted its first command{_sent(u)}; eta {u.eta_s:.0f} s" + \
         (" (at risk)" if u.at_risk else "") + (f"; {u.reason}" if u.reason else "")
     if event.state == State.CONFIRMED:
         teams = ranked_teams(
@@ -259,7 +266,7 @@ def _on_scene(session: Session, event: Event, u: MissionUpdate) -> list[dict[str
     if event.state != State.ASSIGNED:
         return []
     outcome = verbs.on_scene(session, event.id, actor=f"{ACTOR}:{u.drone_id}", now=u.at,
-                             team_id=None, reason=f"drone {u.drone_id} {u.reason}")
+                             team_id=None, reason=f"drone {u.drone_id} {u.reason}{_sent(u)}")
     event.response_time_s, event.within_target, _ = verbs.response_figures(event)
     session.add(event)
     return outcome.alerts

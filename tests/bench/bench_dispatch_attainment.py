@@ -14,8 +14,16 @@ Every miss is given its reason (dispatch.misses): out of reach even for an idle 
 planner's choice, battery, or every capable drone busy. flyonce is also flown with idle drones
 pre-positioned during surges toward the hour's hot spots (two weeks of past days).
 
+A mixed-fleet day flies the same day with half the drones DJI docks (Cloud API over MQTT):
+each waits ``DJI_LAUNCH_S`` (cover and readiness) before its climb, refuses to take off below
+its 30 % threshold and charges at DJI Dock 2's 2.2 %/min; the planner knows all three, as the
+service does (``DjiLink.launch_s``, ``Telemetry.not_ready``). Command latency, from the
+dispatcher's decision to the drone's acknowledgement of its first command (MAVLink: the
+COMMAND_ACK of DO_SET_MODE over TCP; DJI: the services_reply of flight_authority_grab through
+Mosquitto), is measured on real simulated copters and docks, per protocol.
+
 Run: python tests/bench/bench_dispatch_attainment.py [--per-dock N] [--recharge-pct-per-min R]
-[--plot attainment.png]
+[--plot attainment.png] [--latency-rounds N]  (the latency needs Mosquitto at 127.0.0.1:1883)
 (one JSON line; never passes or fails on time; the options ask what a larger fleet or faster
 charging would change)
 """
@@ -59,9 +67,16 @@ class SimDrone:
     pct: float
     free_at: float = 0.0
     lost: bool = False  # landed flat short of a dock: out for the rest of the day
+    launch_s: float = 0.0  # a DJI dock's cover and readiness before the climb
+    recharge_pct_per_s: float | None = None  # None: the day's RECHARGE_PCT_PER_S
+    min_takeoff_pct: float = 0.0  # a DJI dock refuses a take-off below its threshold
 
     def pct_at(self, t: float) -> float:
-        return min(100.0, self.pct + RECHARGE_PCT_PER_S * max(t - self.free_at, 0.0))
+        rate = RECHARGE_PCT_PER_S if self.recharge_pct_per_s is None else self.recharge_pct_per_s
+        return min(100.0, self.pct + rate * max(t - self.free_at, 0.0))
+
+    def can_launch(self, t: float) -> bool:
+        return self.pct_at(t) >= self.min_takeoff_pct
 
 
 @dataclass(frozen=True)
@@ -104,10 +119,26 @@ def day(seed: int = 7, n: int = 96) -> list[Event]:
     return [Event(e.id, float(t), e.lat, e.lon, e.target_s) for e, t in zip(events, times)]
 
 
+DJI_LAUNCH_S = 20.0  # dispatch.dji_link.DEFAULT_LAUNCH_S: the simulated dock's cover + readiness
+DJI_RECHARGE_PCT_PER_S = 2.2 / 60.0  # DJI Dock 2: 20 % to 90 % in about 32 min
+DJI_MIN_TAKEOFF_PCT = 30.0  # the simulated dock's flighttask_prepare_capacity
+MIXED = ""  # "protocol": every other drone at a dock a DJI dock charging at the day's rate;
+# "dji_charging": the same, charging at DJI Dock 2's rate
+
+
 def fleet() -> list[SimDrone]:
-    # The second drone at each dock starts low; more drones per dock start full.
-    return [SimDrone(f"{d.id}-{x}", d.lat, d.lon, 30.0 if x == "b" else 100.0)
-            for d in TOWN.docks for x in "abcdefgh"[:PER_DOCK]]
+    # The second drone at each dock starts low; more drones per dock start full. In a mixed
+    # fleet the second, fourth … at each dock are DJI docks.
+    out = []
+    for d in TOWN.docks:
+        for k, x in enumerate("abcdefgh"[:PER_DOCK]):
+            drone = SimDrone(f"{d.id}-{x}", d.lat, d.lon, 30.0 if x == "b" else 100.0)
+            if MIXED and k % 2 == 1:
+                drone.launch_s, drone.min_takeoff_pct = DJI_LAUNCH_S, DJI_MIN_TAKEOFF_PCT
+                if MIXED == "dji_charging":
+                    drone.recharge_pct_per_s = DJI_RECHARGE_PCT_PER_S
+            out.append(drone)
+    return out
 
 
 def fly(drone: SimDrone, event: Event, t: float) -> float | None:
@@ -116,7 +147,7 @@ def fly(drone: SimDrone, event: Event, t: float) -> float | None:
     back_m, dock = min((ROUTER.distance_m((event.lat, event.lon), d), d) for d in DOCKS)
     pct = drone.pct_at(t)
     eta = MODEL.eta_s(route.length_m, alt_rel_m=ALT_M, corners=MODEL.corners_of(route.points_local),
-                      arrival_radius_m=RADIUS_M)
+                      arrival_radius_m=RADIUS_M) + drone.launch_s
     out_wh = MODEL.trip_wh(route.length_m, 0.0, alt_rel_m=ALT_M, hold_s=0.0) - \
         MODEL.landing_s(ALT_M) * MODEL.hover_power_w / 3600
     spare_wh = MODEL.energy_wh(pct) - MODEL.energy_wh(FAILSAFE_PCT)
@@ -141,8 +172,9 @@ def flyonce_choice(drones: list[SimDrone], event: Event, t: float, planner: Plan
     # A busy drone tells the planner when and where it will be free (its dock, after the hold
     # and the flight home) and its charge then, so the planner can wait for it.
     statuses = [DroneStatus(d.id, d.lat, d.lon, d.pct_at(max(t, d.free_at)),
-                            available=d.free_at <= t,
-                            free_in_s=None if d.lost or d.free_at <= t else d.free_at - t)
+                            available=d.free_at <= t and d.can_launch(t),
+                            free_in_s=None if d.lost or d.free_at <= t else d.free_at - t,
+                            launch_s=d.launch_s)
                 for d in drones]
     choice = planner.choose(Incident(event.id, event.lat, event.lon, event.target_s,
                                      t - event.t), statuses)
@@ -156,7 +188,7 @@ def naive_choice(drones: list[SimDrone], event: Event, t: float, _planner: Plann
     # The autopilot refuses to arm below BATT_LOW_VOLT, so even a naive dispatcher skips those;
     # a drone that turned back on this event is not sent to it again for half an hour.
     free = [d for d in drones if d.free_at <= t and d.pct_at(t) > FAILSAFE_PCT
-            and shunned.get(d.id, -1e9) + 1800.0 <= t]
+            and d.can_launch(t) and shunned.get(d.id, -1e9) + 1800.0 <= t]
     if not free:
         return None
     e, n = TOWN.frame.to_local(event.lat, event.lon)
@@ -172,7 +204,7 @@ def chances(drones: list[SimDrone], event: Event, planner: Planner) -> list[Chan
             out.append(Chance(d.id, math.inf, math.inf, False))
             continue
         at = max(event.t, d.free_at)
-        status = DroneStatus(d.id, d.lat, d.lon, d.pct_at(at))
+        status = DroneStatus(d.id, d.lat, d.lon, d.pct_at(at), launch_s=d.launch_s)
         option = planner.options(Incident(event.id, event.lat, event.lon, event.target_s,
                                           at - event.t), [status])[0]
         out.append(Chance(d.id, at - event.t, option.eta_s, option.feasible))
@@ -208,7 +240,7 @@ def reposition(drones: list[SimDrone], t: float, planner: Planner,
     if sum(d.free_at > t for d in drones) < SURGE_BUSY:
         return []
     idle = [d for d in drones if d.free_at <= t]
-    statuses = [DroneStatus(d.id, d.lat, d.lon, d.pct_at(t)) for d in idle]
+    statuses = [DroneStatus(d.id, d.lat, d.lon, d.pct_at(t), launch_s=d.launch_s) for d in idle]
     moves = preposition(planner, statuses, TOWN.docks, demand.get(int(t // 3600) % 24, []))
     for move in moves:
         drone = next(d for d in idle if d.id == move.drone_id)
@@ -266,14 +298,84 @@ def run(choose: Callable, events: list[Event], demand: dict[int, list[Demand]] |
     return out
 
 
+def command_latency(rounds: int = 4) -> dict[str, dict[str, float]]:
+    """Decision → first command acknowledged, in wall milliseconds, per protocol: ``rounds``
+    MAVLink copters and ``rounds`` DJI docks (real sockets, real Mosquitto) each sent once by a
+    dispatcher, named by id so that every drone gets one event."""
+    import asyncio
+    import time
+
+    from dispatch.dispatcher import Dispatcher
+    from dispatch.fleet import FleetEntry
+    from geofence.frame import LocalFrame
+    from simulators.clock import SimClock
+    from simulators.fleet import Fleet
+
+    places = [TOWN.docks[i % 3] for i in range(rounds)]
+    fleet = Fleet.start(places, clock=SimClock(10.0), base_tcp_port=0, dji_docks=places)
+    entries = [FleetEntry(f"copter-{i}", v.endpoint, d.lat, d.lon)
+               for i, (v, d) in enumerate(zip(fleet.vehicles, places))]
+    entries += [FleetEntry(f"dji-{i}", k.url, d.lat, d.lon)
+                for i, (k, d) in enumerate(zip(fleet.docks, places))]
+    acked: dict[str, float] = {}
+    updates: list = []
+
+    def heard(update) -> None:
+        if update.kind == "assigned":
+            acked[update.drone_id] = time.monotonic()
+            updates.append(update)
+
+    async def measure() -> dict[str, list[float]]:
+        planner = Planner(ROUTER, DOCKS, alt_rel_m=ALT_M, hold_s=HOLD_S, arrival_radius_m=RADIUS_M)
+        dispatcher = Dispatcher(entries, planner, clock=fleet.clock, on_update=heard)
+        errors = await dispatcher.start(connect_timeout_s=10)
+        if errors:
+            raise RuntimeError(f"drones did not connect: {errors}")
+        while not all(v.available for v in dispatcher.drones()):
+            await asyncio.sleep(0.05)
+        out: dict[str, list[float]] = {"mavlink": [], "dji": []}
+        for n, entry in enumerate(entries):
+            lat, lon = _reachable_near(LocalFrame(entry.dock_lat, entry.dock_lon))
+            decided = time.monotonic()
+            await dispatcher.dispatch(Incident(f"e{n}", lat, lon, 180.0), drone_id=entry.id)
+            while entry.id not in acked:
+                await asyncio.sleep(0.001)
+            protocol = next(u.protocol for u in updates if u.drone_id == entry.id)
+            out[protocol].append((acked[entry.id] - decided) * 1000.0)
+        await dispatcher.stop()
+        return out
+
+    try:
+        samples = asyncio.run(measure())
+    finally:
+        fleet.stop()
+    return {p: {"n": len(v), "p50_ms": round(statistics.median(v), 1),
+                "max_ms": round(max(v), 1)} for p, v in samples.items()}
+
+
+def _reachable_near(frame, distance_m: float = 200.0) -> tuple[float, float]:
+    """A point ``distance_m`` from a dock that the router can reach (not in a no-fly zone)."""
+    for east, north in ((0, 1), (1, 0), (0, -1), (-1, 0)):
+        lat, lon = frame.to_wgs84(east * distance_m, north * distance_m)
+        try:
+            ROUTER.distance_m(DOCKS[0], (lat, lon))
+        except NoRouteFound:
+            continue
+        return lat, lon
+    raise NoRouteFound(f"nothing reachable {distance_m:g} m from the dock")
+
+
 def main(argv: list[str] | None = None) -> None:
-    global PER_DOCK, RECHARGE_PCT_PER_S
+    global PER_DOCK, RECHARGE_PCT_PER_S, MIXED
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-dock", type=int, default=PER_DOCK,
                         help="drones at each dock (what if the fleet were larger)")
     parser.add_argument("--recharge-pct-per-min", type=float, default=RECHARGE_PCT_PER_S * 60,
                         help="dock charging rate (what if the docks charged faster)")
     parser.add_argument("--plot", help="write a PNG: within target and each miss reason, per plan")
+    parser.add_argument("--latency-rounds", type=int, default=4,
+                        help="copters and DJI docks each dispatched once for command latency "
+                             "(0: skip; needs Mosquitto)")
     args = parser.parse_args(argv)
     PER_DOCK, RECHARGE_PCT_PER_S = args.per_dock, args.recharge_pct_per_min / 60.0
     events = day()
@@ -283,6 +385,18 @@ def main(argv: list[str] | None = None) -> None:
         "flyonce_prepositioned": run(flyonce_choice, events, hourly_demand()),
         "baseline_naive_straight_line": run(naive_choice, events),
     }
+    # the same docks, half of them DJI: first with the same chargers (what the protocol and the
+    # dock's launch cost), then with DJI Dock 2's faster charging
+    for mode, name in (("protocol", "flyonce_mixed_fleet"),
+                       ("dji_charging", "flyonce_mixed_fleet_dji_charging")):
+        MIXED = mode
+        mixed = run(flyonce_choice, events)
+        mixed["dji_docks"] = sum(d.launch_s > 0 for d in fleet())
+        mixed["within_target_vs_all_mavlink_points"] = round(
+            100 * (mixed["within_target"] - plans["flyonce"]["within_target"]), 1)
+        plans[name] = mixed
+    MIXED = ""
+    latency = command_latency(args.latency_rounds) if args.latency_rounds > 0 else {}
     print(json.dumps({
         "bench": "dispatch_attainment",
         "events": len(events), "drones": len(fleet()),
@@ -290,6 +404,7 @@ def main(argv: list[str] | None = None) -> None:
         "forest_events": sum(e.target_s == 360.0 for e in events),
         "events_behind_no_fly_from_south_dock": blocked,
         **plans,
+        "command_latency_decision_to_ack": latency,
     }))
     if args.plot:
         plot(args.plot, plans, len(events))
@@ -303,7 +418,9 @@ def plot(path: str, plans: dict[str, dict], n_events: int) -> None:
     import matplotlib.pyplot as plt
 
     labels = {"flyonce": "flyonce", "flyonce_prepositioned": "flyonce +\npre-positioning",
-              "baseline_naive_straight_line": "nearest in a\nstraight line"}
+              "baseline_naive_straight_line": "nearest in a\nstraight line",
+              "flyonce_mixed_fleet": "flyonce, half\nDJI docks",
+              "flyonce_mixed_fleet_dji_charging": "half DJI docks,\nDJI charging"}
     parts = [("within target", "#1a9641")] + [
         (reason.value, colour) for reason, colour in zip(
             MissReason, ("#7b3294", "#d7191c", "#fdae61", "#abd9e9"))]

@@ -31,7 +31,7 @@ def test_a_toml_fleet_file_lists_its_drones(tmp_path):
     [
         ("", "lists no drones"),
         ('[[drone]]\nid = "d1"\ndock = [29.5, 120.9]\n', "lacks 'url'"),
-        ('[[drone]]\nid = "d1"\nurl = "nowhere"\ndock = [29.5, 120.9]\n', "not a MAVLink URL"),
+        ('[[drone]]\nid = "d1"\nurl = "nowhere"\ndock = [29.5, 120.9]\n', "is not a drone URL"),
         ('[[drone]]\nid = "d1"\nurl = "tcp:h:1"\ndock = [120.9, 29.5]\n', "not a WGS84"),
         (('[[drone]]\nid = "d1"\nurl = "tcp:h:1"\ndock = [1, 2]\n[[drone]]\nid = "d1"\n'
          'url = "tcp:h:2"\ndock = [1, 2]\n'), "unique"),

@@ -76,3 +76,24 @@ def test_sim_reports_a_busy_port():
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 1
     assert f"TCP port {port}" in err and "in use" in err
+
+
+def test_sim_starts_dji_docks_that_answer_the_cloud_api_on_the_printed_serial():
+    from tests.simulators.dji_cloud import Cloud
+
+    cloud = Cloud()
+    proc = start_sim("--drones", "1", "--dji-docks", "1", "--base-port", "0", "--speedup", "10")
+    try:
+        assert proc.stdout.readline().startswith("clock ")
+        assert proc.stdout.readline().startswith("sysid 1 dock ")
+        # dji GATEWAY_SN aircraft AIRCRAFT_SN dock ID URL; the DJI dock takes the next dock
+        words = proc.stdout.readline().split()
+        assert (words[0], words[2], words[4], words[5]) == ("dji", "aircraft", "dock",
+                                                             sample_town().docks[1].id)
+        assert words[6] == f"dji+mqtt://127.0.0.1:1883/{words[1]}"
+        assert cloud.call(words[1], "flight_authority_grab", {})["result"] == 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+        cloud.close()
+    assert proc.returncode == 0
