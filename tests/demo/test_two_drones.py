@@ -18,15 +18,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.core.auth import create_token
 from api.core.settings import Settings
 from api.demo.camera import PatrolCameras
 from api.demo.scenario import Scenario
 from tests.api.conftest import TEST_SECRET, ManualClock, seed_fleet
-from tests.api.test_exactly_once import DET, OP
 
 pytestmark = pytest.mark.slow
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 NEAR_M = 10.0  # an event this close to a placed violation is of it
+DET = {"Authorization": f"Bearer {create_token('det', 'detector', secret=TEST_SECRET, ttl_s=600)}"}
+OP = {"Authorization": f"Bearer {create_token('op', 'operator', secret=TEST_SECRET, ttl_s=600)}"}
 
 
 class Drone:
