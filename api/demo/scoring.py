@@ -9,8 +9,9 @@ duplicates. Response times are the service's own (on scene − alerted).
 One violation, one event (``api.lifecycle.merge``): every *alerted* event from any source
 (detectors and hotline calls alike) is matched to its nearest placed violation within
 ``MATCH_RADIUS_M``; *alerts per true violation* is the alerted events so matched over the
-violations that got one (1.00 is the goal), and *duplicate alerts* the matched ones beyond the
-first per violation (0 is the goal). Sightings merged into an event are not alerts.
+violations that got one (1.00 is the goal, a stall that came back after it was dealt with counts
+twice), and *duplicate alerts* the matched ones alerted while an earlier one on the same
+violation was still open (0 is the goal). Sightings merged into an event are not alerts.
 
 Remote persuasion is scored the same way (``score_persuasion``): the service's view — events
 resolved by the drone's warning alone, stubborn ones a team handled — beside the truth: which
@@ -104,9 +105,14 @@ class Scorecard:
 
 
 def _score_alerts(card: Scorecard, scenario, events: list[Event]) -> None:
-    """Alerts per true violation and duplicate alerts (see the module docstring)."""
+    """Alerts per true violation and duplicate alerts (see the module docstring).
+
+    A further alert on a violation is a duplicate only while an earlier alerted event on it is
+    still open (alerted before that one was resolved or rejected): a stall that comes back after
+    it was dealt with is a new occurrence, rightly a new alert.
+    """
     frame = scenario.town.frame
-    per_violation: Counter = Counter()
+    per_violation: dict[int, list[Event]] = {}
     for e in events:
         card.merged_sightings += max((e.candidates or 1) - 1, 0)
         if e.alerted_at is None:
@@ -115,10 +121,22 @@ def _score_alerts(card: Scorecard, scenario, events: list[Event]) -> None:
         near = min(((math.hypot(i.east_m - east, i.north_m - north), i.object_id)
                     for i in scenario.incidents), default=None)
         if near is not None and near[0] <= MATCH_RADIUS_M:
-            per_violation[near[1]] += 1
-    card.alerted_true = sum(per_violation.values())
+            per_violation.setdefault(near[1], []).append(e)
+    card.alerted_true = sum(len(v) for v in per_violation.values())
     card.violations_alerted = len(per_violation)
-    card.duplicate_alerts = card.alerted_true - card.violations_alerted
+    for alerts in per_violation.values():
+        alerts.sort(key=lambda e: (e.alerted_at, e.id or 0))
+        for k, e in enumerate(alerts):
+            card.duplicate_alerts += any(_closed_at(d) is None or e.alerted_at < _closed_at(d)
+                                         for d in alerts[:k])
+
+
+def _closed_at(e: Event) -> datetime | None:
+    """When an event stopped being open: resolved, or reviewed as rejected; None while open."""
+    if e.resolved_at is not None:
+        return e.resolved_at
+    rejected = e.reject_reason is not None or e.state == "rejected"
+    return e.reviewed_at if rejected else None
 
 
 def _mission_s(at: datetime | None, t0: datetime) -> float | None:

@@ -7,10 +7,10 @@ seen 1-4 times by up to three drones 0-6 m apart, shuffled. Each run reports can
 server's CPU ms per candidate (which holds on a busy machine, where wall rates do not) and how
 many events it made; `merge_rate_ratio` (target >= 0.90) is merged rate / unmerged rate.
 
-The demo's day (``--demo-minutes``, 0 to skip): the simulated closed loop, run twice on the same
-seed, merging off and on: alerts per true violation (goal 1.00) and duplicate alerts (goal 0).
+The demo's day (``--demo-minutes``, 30 by default, 0 to skip): the simulated closed loop with its
+default 6 drones, run twice on the same seed, merging off and on: alerts per true violation (goal 1.00) and duplicate alerts (goal 0).
 
-    python tests/bench/bench_ingest_merge.py [--candidates 1200] [--pg URL] [--demo-minutes 12]
+    python tests/bench/bench_ingest_merge.py [--candidates 1200] [--pg URL] [--demo-minutes 30]
 
 Prints one JSON line.
 """
@@ -138,8 +138,9 @@ def demo_day(minutes: float) -> dict:
     out = {}
     for label, radius in (("unmerged", 0.0), ("merged", 15.0)):
         with tempfile.TemporaryDirectory() as tmp:
-            cfg = DemoConfig(duration_min=minutes, drones=4, wind_down_min=5, patrol_week=False,
-                             merge_radius_m=radius, data_dir=Path(tmp))
+            # the demo's own day (6 drones, defaults), its length as asked
+            cfg = DemoConfig(duration_min=minutes, patrol_week=False, merge_radius_m=radius,
+                             data_dir=Path(tmp))
             with Demo(cfg) as demo:
                 card = demo.run().scorecard
         out[label] = {"alerts_per_true_violation": None if card.alerts_per_violation is None
@@ -155,7 +156,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--candidates", type=int, default=1200)
     parser.add_argument("--pg", default=None, help="PostgreSQL URL (a schema is made per run)")
-    parser.add_argument("--demo-minutes", type=float, default=12.0)
+    parser.add_argument("--demo-minutes", type=float, default=30.0,
+                        help="mission minutes of each demo day (the demo's own is 30; 0 skips)")
     args = parser.parse_args()
     bodies = stream(args.candidates)
     result: dict = {"bench": "ingest_merge", "candidates": len(bodies), "clients": CLIENTS,

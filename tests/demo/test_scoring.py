@@ -83,3 +83,13 @@ def test_alerts_per_true_violation_and_the_merged_sightings():
     assert (card.alerted_true, card.violations_alerted, card.duplicate_alerts) == (2, 2, 0)
     assert card.alerts_per_violation == 1.0
     assert card.merged_sightings == 2
+
+
+def test_a_stall_back_after_it_was_dealt_with_is_no_duplicate():
+    scenario = SimpleNamespace(town=SimpleNamespace(frame=FRAME), incidents=[incident(1, 0, 0)])
+    first = event(30, 1, 0, alerted_s=100)
+    first.resolved_at = T0 + timedelta(seconds=400)
+    back = event(31, 2, 0, alerted_s=500)  # after the first was resolved: a new occurrence
+    again = event(32, 0, 1, alerted_s=600)  # while 31 is open: a duplicate
+    card = score(scenario, CameraStats(), [first, back, again], t0=T0)
+    assert (card.alerted_true, card.violations_alerted, card.duplicate_alerts) == (3, 1, 1)
