@@ -33,6 +33,10 @@ def demo(
         help="Where the demo keeps its database, media and report (emptied first).")] = Path("var/demo"),
     example_only: Annotated[bool, typer.Option(
         help="Only seed an example control room and serve it (no simulation).")] = False,
+    dji_docks: Annotated[int, typer.Option(
+        help="Of --drones, how many are DJI docks speaking the Cloud API over MQTT (they answer "
+             "events and warn by Chinese TTS; the MAVLink copters patrol).")] = 0,
+    mqtt: Annotated[str, typer.Option(help="The DJI docks' MQTT broker, HOST:PORT.")] = "127.0.0.1:1883",
     zoom_verify: Annotated[bool, typer.Option(
         help="Check a patrol candidate with a 2x zoom look before posting it (--no-zoom-verify: "
              "post every candidate as it comes).")] = True,
@@ -57,12 +61,13 @@ def demo(
                             patrols=patrols, incidents=incidents,
                             operator_accuracy=operator_accuracy, reaction_s=reaction_s,
                             manual_review=manual_review, data_dir=data_dir, port=port,
-                            zoom_verify=zoom_verify)
+                            zoom_verify=zoom_verify, dji_docks=dji_docks, mqtt=mqtt)
         config.check()
     except DemoError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
-    console.print(f"flyonce demo: seed {seed}, {drones} drones, {duration:g} mission minutes at "
+    fleet = f"{drones} drones" + (f" ({dji_docks} of them DJI docks)" if dji_docks else "")
+    console.print(f"flyonce demo: seed {seed}, {fleet}, {duration:g} mission minutes at "
                   f"{speedup:g}x; staging the town, the fleet and the service …")
     if manual_review:
         console.print(f"  review the alerts yourself: http://127.0.0.1:{port}/ (operator / "

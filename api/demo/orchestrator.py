@@ -78,6 +78,10 @@ class DemoConfig:
     repeat_after_s: float | None = 90.0  # the first stall returns this long after it was dealt with
     patrol_week: bool = True  # plan the generated week of department requests for the scorecard
     merge_radius_m: float = 15.0  # one violation, one event (0: every candidate its own event)
+    # Of ``drones``, this many are DJI docks speaking the Cloud API on the MQTT broker ``mqtt``
+    # (simulators.dji); they answer events and warn by TTS, the MAVLink copters patrol.
+    dji_docks: int = 0
+    mqtt: str = "127.0.0.1:1883"
     wind_down_min: float = 20.0
     data_dir: Path = Path("var/demo")
     port: int = 0  # 0: any free port
@@ -98,6 +102,18 @@ class DemoConfig:
             raise BadScenario(f"comply_share must be in 0..1, got {self.comply_share}")
         if not self.watch_s > 0:
             raise BadScenario(f"watch_s must be positive mission seconds, got {self.watch_s}")
+        if not 0 <= self.dji_docks <= self.drones:
+            raise BadScenario(f"--dji-docks must be in 0..--drones ({self.drones}), "
+                              f"got {self.dji_docks}")
+        copters = self.drones - self.dji_docks
+        if self.n_patrols > copters:
+            raise BadScenario(
+                f"{self.n_patrols} patrols need {self.n_patrols} MAVLink copters but only {copters} "
+                f"of the {self.drones} drones are (DJI docks fly no patrol here): lower --patrols "
+                "or --dji-docks")
+        host, _, port = self.mqtt.rpartition(":")
+        if not host or not port.isdigit():
+            raise BadScenario(f"--mqtt {self.mqtt!r}: write HOST:PORT, e.g. 127.0.0.1:1883")
 
     @property
     def n_patrols(self) -> int:
@@ -143,6 +159,8 @@ class DemoResult:
 
 
 MARKER = ".flyonce-demo"
+# What a drone says over a stall when the demo flies DJI docks (TTS on every drone's speaker).
+DJI_WARNING_TEXT = "您已占道经营，请立即收摊离开，配合城市管理。"
 
 
 def fresh_data_dir(path: Path) -> Path:
@@ -215,6 +233,8 @@ class Demo:
         self._server = None
         self._server_thread: threading.Thread | None = None
         self._fleet = None
+        self._vehicles: list = []
+        self.dji_ids: set[str] = set()
         self._cameras = None
         self.base_url = ""
 
@@ -235,6 +255,7 @@ class Demo:
         from api.core.models import GroundTeam
         from api.core.settings import PersuasionRule, Settings
         from simulators.clock import SimClock
+        from simulators.errors import SimulatorError
         from simulators.fleet import Fleet
 
         cfg = self.config
@@ -246,19 +267,34 @@ class Demo:
         town = self.scenario.town
         self.clock = SimClock(cfg.speedup)
         docks = [town.docks[i % len(town.docks)] for i in range(cfg.drones)]
-        self._fleet = Fleet.start(docks, clock=self.clock, base_tcp_port=0, seed=cfg.seed)
+        n_copters = cfg.drones - cfg.dji_docks
+        mqtt_host, _, mqtt_port = cfg.mqtt.rpartition(":")
+        try:
+            self._fleet = Fleet.start(docks[:n_copters], clock=self.clock, base_tcp_port=0,
+                                      seed=cfg.seed, dji_docks=docks[n_copters:],
+                                      mqtt_host=mqtt_host, mqtt_port=int(mqtt_port))
+        except SimulatorError as exc:
+            raise StageFailed(f"the simulated fleet did not start: {exc}") from exc
         self.drone_ids = [f"drone-{i + 1}" for i in range(cfg.drones)]
+        self.dji_ids = set(self.drone_ids[n_copters:])
+        # copters first, then docks: each with .state (pose) and .played (its speaker's log)
+        self._vehicles = [*self._fleet.vehicles, *self._fleet.docks]
+        urls = [v.endpoint for v in self._fleet.vehicles] + [d.url for d in self._fleet.docks]
         fleet_file = self.run_dir / "fleet.json"
         fleet_file.write_text(json.dumps({"drones": [
-            {"id": did, "url": v.endpoint, "dock": [d.lat, d.lon], "name": f"{did} ({d.name})"}
-            for did, v, d in zip(self.drone_ids, self._fleet.vehicles, docks)]}, indent=1))
+            {"id": did, "url": url, "dock": [d.lat, d.lon],
+             "name": f"{did} ({'DJI dock, ' if did in self.dji_ids else ''}{d.name})"}
+            for did, url, d in zip(self.drone_ids, urls, docks)]}, indent=1))
+        # A DJI dock plays a recorded clip only from a file it was given (DjiLink's clips); the
+        # mixed demo speaks its warning by TTS on every drone instead, as a county would.
+        warning: dict = {"text": DJI_WARNING_TEXT} if cfg.dji_docks else {"clip_id": 1}
         settings = Settings(data_dir=self.run_dir, sim_clock=self.clock.spec(),
                             merge_radius_m=cfg.merge_radius_m,
                             fleet_file=fleet_file, auto_assign=True, hold_alt_m=cfg.patrol_alt_m,
                             telemetry_hz=2.0, redis_url=None, database_url=None, zones_file=None,
                             persuasion_rules=[PersuasionRule(
                                 event_type="street_stall", except_zone_kinds=["forest"],
-                                clip_id=1, repeat=2, watch_s=cfg.watch_s, gone_checks=3)])
+                                **warning, repeat=2, watch_s=cfg.watch_s, gone_checks=3)])
         engine = db.create_db_engine(settings.resolved_database_url)
         db.upgrade(engine)
         n_teams = cfg.teams if cfg.teams is not None else cfg.drones
@@ -322,7 +358,7 @@ class Demo:
         drones = self._drones()
         flying = sum(1 for d in drones if d["status"] == "patrol")
         idle = [d for d in drones if d["status"] == "available" and not d["armed"]
-                and (d["battery_pct"] or 0) >= 40]
+                and (d["battery_pct"] or 0) >= 40 and d["id"] not in self.dji_ids]
         for d in idle[:max(0, self.config.n_patrols - flying)]:
             zone = self.config.zone_ids[self._next_zone % len(self.config.zone_ids)]
             self._next_zone += 1
@@ -372,9 +408,11 @@ class Demo:
         """Vendors hear what the speakers played; the cameras watch the events being watched."""
         from api.demo.camera import Watch
 
-        for i, vehicle in enumerate(self._fleet.vehicles):
+        for i, vehicle in enumerate(self._vehicles):
             plays = vehicle.played
             for play in plays[self._plays_heard.get(i, 0):]:
+                if play.at is None:
+                    continue
                 t_s = (play.at - self.t0).total_seconds()
                 for inc, complies in self.scenario.hear(play.lat, play.lon, t_s):
                     self.heard.append((t_s, self.drone_ids[i], inc.object_id, complies))
@@ -431,7 +469,7 @@ class Demo:
         self._stage()
         scenario = self.scenario
         self._cameras = PatrolCameras(
-            scenario, list(zip(self.drone_ids, self._fleet.vehicles)), now=self.clock.now,
+            scenario, list(zip(self.drone_ids, self._vehicles)), now=self.clock.now,
             post=self._post_candidates, patrol_alt_m=cfg.patrol_alt_m, overlap=cfg.overlap,
             min_sightings=cfg.min_sightings, conf=cfg.conf, post_check=self._post_check,
             check_every_s=cfg.scene_check_s, zoom_verify=cfg.zoom_verify)
@@ -525,6 +563,7 @@ class Demo:
             persuasions = list(session.exec(select(Persuasion)).all())
             team_tasks = list(session.exec(select(Task).where(Task.kind == "team")
                                            .order_by(Task.id)).all())
+            drone_tasks = [t.drone_id for t in session.exec(select(Task).where(Task.kind == "drone"))]
             team_names = {t.id: t.name for t in session.exec(select(GroundTeam)).all()}
             figures = load_figures(session, events)
             for row in (*events, *persuasions, *team_tasks):
@@ -535,6 +574,7 @@ class Demo:
         score_persuasion(card, self.scenario, events, persuasions, team_tasks, figures,
                          self.heard, t0=self.t0)
         card.code_line = self._open_a_code(team_tasks, team_names)
+        card.fleet_line = self._fleet_line(drone_tasks)
         if self.config.patrol_week:
             from api.demo.patrol_week import generated_week_figures
 
@@ -551,6 +591,16 @@ class Demo:
         return DemoResult(card, path, self.base_url, self.run_dir, self.timings,
                           extra={"patrols": list(self.patrols_flown),
                                  "dispositions_by_teams": dict(teams.dispositions)})
+
+    def _fleet_line(self, drone_tasks: list[str | None]) -> str:
+        """Copters and docks, the drone tasks each kind was sent and the warnings each spoke."""
+        spoken = {did: len(v.played) for did, v in zip(self.drone_ids, self._vehicles)}
+        parts = []
+        for label, ids in (("MAVLink", [d for d in self.drone_ids if d not in self.dji_ids]),
+                           ("DJI", [d for d in self.drone_ids if d in self.dji_ids])):
+            sent = sum(1 for d in drone_tasks if d in ids)
+            parts.append(f"{len(ids)} {label} ({sent} tasks, {sum(spoken[d] for d in ids)} spoken)")
+        return " / ".join(parts)
 
     def _open_a_code(self, team_tasks: list, teams: dict[str, str]) -> str:
         """Open the public page of the first team task's code (亮码), as a phone scanning it."""

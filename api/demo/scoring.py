@@ -92,6 +92,7 @@ class Scorecard:
     repeat_flagged: bool = False
     code_line: str = "—"
     patrol_week_line: str = "—"
+    fleet_line: str = "—"
 
     @property
     def alerts_per_violation(self) -> float | None:
@@ -322,6 +323,7 @@ def scorecard_rows(card: Scorecard, timings) -> list[tuple[str, str]]:
         ("repeat offence flagged", card.repeat_line),
         ("a task's public code page opened", card.code_line),
         ("a week of department requests: merged vs alone", card.patrol_week_line),
+        ("fleet: MAVLink copters / DJI docks (drone tasks sent, warnings spoken)", card.fleet_line),
         ("frames taken / due for full coverage",
          f"{card.frames} / {card.frames_due:.0f}"),
         ("wall time: total (setup, mission, wind-down)",
