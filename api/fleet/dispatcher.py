@@ -54,6 +54,7 @@ from api.core.settings import Settings
 from api.core.zones import ZoneIndex
 from api.fleet import missions
 from api.fleet.persuader import Persuader
+from api.fleet.planning import service_router
 from api.lifecycle.states import State
 from dispatch.dispatcher import Dispatcher, DroneView, MissionUpdate
 from dispatch.errors import DispatchError, DroneUnavailable
@@ -62,7 +63,6 @@ from dispatch.links import open_link
 from dispatch.patrols import PatrolDrone
 from dispatch.planner import Assignment, Incident, Option, Planner
 from dispatch.teams import TeamStatus, ranked_teams
-from geofence import LocalFrame, Router
 
 log = logging.getLogger("flyonce.api.dispatch")
 
@@ -131,11 +131,9 @@ class DispatchWorker:
             await self.dispatcher.stop()
 
     def _planner(self, entries: list[FleetEntry]) -> Planner:
-        min_lon, min_lat, max_lon, max_lat = self.zones.zone_set.bounds
-        frame = LocalFrame((min_lat + max_lat) / 2, (min_lon + max_lon) / 2)
         docks = sorted({(e.dock_lat, e.dock_lon) for e in entries})
         s = self.settings
-        return Planner(Router(self.zones.zone_set, frame, margin_m=s.no_fly_margin_m), docks,
+        return Planner(service_router(self.zones.zone_set, s), docks,
                        alt_rel_m=s.hold_alt_m, hold_s=s.hold_on_scene_s,
                        arrival_radius_m=s.arrival_radius_m)
 
