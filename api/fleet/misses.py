@@ -54,8 +54,8 @@ def judge(*, target_s: float, response_s: float, bound_s: float, seen: Seen | No
           sent: tuple[str, float, float] | None) -> tuple[str, str] | None:
     """(reason, the figures behind it) for a miss; None when nothing noted can tell.
 
-    ``bound_s``: ``bound_eta_s`` at the event; ``sent``: the drone that arrived, its planned
-    ETA and how long after the alert it was sent.
+    ``bound_s``: ``bound_eta_s`` at the event; ``sent``: the first drone the plan sent (one
+    that failed and was replaced included), its planned ETA and how long after the alert.
     """
     if not bound_s <= target_s:
         return "unreachable", (f"the best idle drone at any dock needs {_s(bound_s)}; the target "
@@ -67,8 +67,8 @@ def judge(*, target_s: float, response_s: float, bound_s: float, seen: Seen | No
         drone_id, eta_s, sent_after_s = sent
         if sent_after_s + eta_s <= target_s:
             return "flight", (f"drone {drone_id} was sent {sent_after_s:.0f} s after the alert "
-                              f"with an eta of {eta_s:.0f} s, in time, and arrived at "
-                              f"{response_s:.0f} s")
+                              f"with an eta of {eta_s:.0f} s, in time; the scene was reached "
+                              f"at {response_s:.0f} s")
     if seen is None:
         return None
     reason = miss_reason(target_s, bound_s, seen.chances)

@@ -267,14 +267,11 @@ def _assigned(session: Session, event: Event, u: MissionUpdate,
 
 def _on_scene(session: Session, event: Event, u: MissionUpdate,
               miss: MissJudge | None) -> list[dict[str, Any]]:
-    sent = None
     for task in session.exec(select(Task).where(Task.event_id == event.id,
                                                 Task.drone_id == u.drone_id,
                                                 Task.state == "assigned")):
         task.state, task.on_scene_at = "on_scene", u.at
         session.add(task)
-        if task.eta_s is not None and event.alerted_at is not None:
-            sent = (u.drone_id, task.eta_s, (task.created_at - event.alerted_at).total_seconds())
     if event.state != State.ASSIGNED:
         return []
     outcome = verbs.on_scene(session, event.id, actor=f"{ACTOR}:{u.drone_id}", now=u.at,
@@ -282,11 +279,21 @@ def _on_scene(session: Session, event: Event, u: MissionUpdate,
     event.response_time_s, event.within_target, _ = verbs.response_figures(event)
     session.add(event)
     if event.within_target is False and miss is not None:
-        judged = miss(event, sent)
+        judged = miss(event, _first_sent(session, event))
         if judged is not None:
             session.add(miss_audit(event, reason=judged[0], detail=judged[1], actor=ACTOR,
                                    at=u.at))
     return outcome.alerts
+
+
+def _first_sent(session: Session, event: Event) -> tuple[str, float, float] | None:
+    """The first drone the plan sent (replaced or not): its id, planned ETA, and seconds after
+    the alert it was sent; None when unknown."""
+    task = session.exec(select(Task).where(Task.event_id == event.id, Task.kind == "drone")
+                        .order_by(Task.id)).first()
+    if task is None or task.eta_s is None or event.alerted_at is None:
+        return None
+    return task.drone_id, task.eta_s, (task.created_at - event.alerted_at).total_seconds()
 
 
 def _overridden(session: Session, event: Event, u: MissionUpdate) -> None:
