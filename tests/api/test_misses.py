@@ -35,7 +35,7 @@ TARGET_S = 180.0
     (90.0, Seen(5.0, (Chance("a", 5.0, 200.0, True), Chance("b", math.inf, math.inf, False))),
      ("a", 200.0, 5.0), "all_busy"),
 ])
-def test_judge(bound_s: float, seen: Seen, sent, expected: str) -> None:  # noqa: ANN001
+def test_judge(bound_s: float, seen: Seen, sent, expected: str) -> None:
     reason, detail = judge(target_s=TARGET_S, response_s=230.0, bound_s=bound_s, seen=seen,
                            sent=sent)
     assert reason == expected
@@ -61,7 +61,7 @@ def _event(session: Session, response_s: float) -> Event:
     return event
 
 
-def test_the_summary_counts_late_arrivals_by_their_recorded_reason(client) -> None:  # noqa: ANN001
+def test_the_summary_counts_late_arrivals_by_their_recorded_reason(client) -> None:
     engine = client.app.state.engine
     with Session(engine, expire_on_commit=False) as session:
         in_time = _event(session, 100.0)

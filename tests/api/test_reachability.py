@@ -61,7 +61,7 @@ ROLES = [("op", "operator"), ("adm", "admin"), ("eva", "evaluator"), ("tm", "gro
 
 
 @contextmanager
-def _serving(db_url: str, tmp_path: Path, clock, zones_file: Path | None,  # noqa: ANN001
+def _serving(db_url: str, tmp_path: Path, clock, zones_file: Path | None,
              *, drone: bool = True) -> Iterator[TestClient]:
     """The app over ``zones_file``, one user per role and (``drone``) one drone at DOCK."""
     settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path,
@@ -79,13 +79,13 @@ def _serving(db_url: str, tmp_path: Path, clock, zones_file: Path | None,  # noq
 
 
 @pytest.fixture
-def square_client(db_url: str, tmp_path: Path, clock) -> Iterator[TestClient]:  # noqa: ANN001
+def square_client(db_url: str, tmp_path: Path, clock) -> Iterator[TestClient]:
     with _serving(db_url, tmp_path, clock, _square(tmp_path / "sq.geojson")) as client:
         yield client
 
 
 @pytest.mark.parametrize(("kind", "target_s"), [("residential", 180.0), ("forest", 360.0)])
-def test_share_is_the_disc_an_idle_drone_reaches_in_time(db_url, tmp_path, clock, kind,  # noqa: ANN001
+def test_share_is_the_disc_an_idle_drone_reaches_in_time(db_url, tmp_path, clock, kind,
                                                          target_s) -> None:
     with _serving(db_url, tmp_path, clock, _square(tmp_path / "z.geojson", kind)) as client:
         body = client.get("/api/v1/reachability", params={"cell_m": 20},
@@ -179,7 +179,7 @@ def test_cell_size_is_bounded(square_client: TestClient, cell_m: float) -> None:
     assert response.status_code == 422
 
 
-def test_no_drones_is_a_conflict_that_says_what_to_do(db_url, tmp_path, clock) -> None:  # noqa: ANN001
+def test_no_drones_is_a_conflict_that_says_what_to_do(db_url, tmp_path, clock) -> None:
     with _serving(db_url, tmp_path, clock, None, drone=False) as client:
         response = client.get("/api/v1/reachability", headers=_token("op", "operator"))
     assert response.status_code == 409

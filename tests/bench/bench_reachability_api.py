@@ -20,15 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from fastapi.testclient import TestClient  # noqa: E402
-from sqlmodel import Session  # noqa: E402
+from fastapi.testclient import TestClient
+from sqlmodel import Session
 
-from api.app import create_app  # noqa: E402
-from api.core.auth import create_token  # noqa: E402
-from api.core.models import Drone, User  # noqa: E402
-from api.core.settings import Settings  # noqa: E402
-from geofence import sample_town  # noqa: E402
-from tests.api.conftest import START, TEST_SECRET, ManualClock  # noqa: E402
+from api.app import create_app
+from api.core.auth import create_token
+from api.core.models import Drone, User
+from api.core.settings import Settings
+from geofence import sample_town
+from tests.api.conftest import START, TEST_SECRET, ManualClock
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from tests.web.conftest import WebServer, open_page
     ("op", "/ui/console", "en", "Reach within target", "ETA / target"),
     ("eva", "/ui/evaluate", "zh", "时限内可达范围", "预计到达时间 / 到场时限"),
 ])
-def test_the_layer_appears_with_its_legend(browser, server: WebServer, shots, user: str,  # noqa: ANN001
+def test_the_layer_appears_with_its_legend(browser, server: WebServer, shots, user: str,
                                            path: str, lang: str, toggle: str, title: str) -> None:
     page = open_page(browser, server, path, user=user, lang=lang)
     try:
