@@ -15,6 +15,8 @@ from api.routes.deps import Analyst, SessionDep, ZonesDep
 
 router = APIRouter(prefix="/api/v1", tags=["fleet"])
 
+ERRORS = {403: {"description": "Only operators, evaluators and admins see the reach map."},
+          409: {"description": "No drones are registered, so there is no dock to fly from."}}
 CellM = Annotated[float, Query(ge=10, le=200, description="Grid cell size, metres.")]
 
 
@@ -36,7 +38,7 @@ def _reach(session: SessionDep, zones: ZonesDep, cache: ReachCacheDep, cell_m: f
 
 
 # Plain `def` routes: FastAPI runs them in its threadpool, so a computation never blocks the loop.
-@router.get("/reachability", response_model=ReachabilityPublic,
+@router.get("/reachability", response_model=ReachabilityPublic, responses=ERRORS,
             summary="Best ETA from any dock to every cell against its target; shares per zone "
                     "and kind within target")
 def get_reachability(_user: Analyst, session: SessionDep, zones: ZonesDep,
@@ -47,7 +49,8 @@ def get_reachability(_user: Analyst, session: SessionDep, zones: ZonesDep,
 @router.get("/reachability.png", response_class=Response,
             responses={200: {"content": {"image/png": {}},
                              "description": "One pixel per cell, north up, unreachable cells "
-                                            "transparent; lay it over the JSON's grid.bounds"}},
+                                            "transparent; lay it over the JSON's grid.bounds"},
+                       **ERRORS},
             summary="The reachability map as an image overlay")
 def get_reachability_png(_user: Analyst, session: SessionDep, zones: ZonesDep,
                          cache: ReachCacheDep, cell_m: CellM = 20.0) -> Response:

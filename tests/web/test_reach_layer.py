@@ -8,12 +8,14 @@ import pytest
 from tests.web.conftest import WebServer, open_page
 
 
-@pytest.mark.parametrize(("user", "path", "lang", "toggle", "title"), [
-    ("op", "/ui/console", "en", "Reach within target", "ETA / target"),
-    ("eva", "/ui/evaluate", "zh", "时限内可达范围", "预计到达时间 / 到场时限"),
+@pytest.mark.parametrize(("user", "path", "lang", "toggle", "title", "misses"), [
+    ("op", "/ui/console", "en", "Reach within target", "ETA / target", None),
+    # the evaluator's tiles also say why late arrivals were late: none here yet
+    ("eva", "/ui/evaluate", "zh", "时限内可达范围", "预计到达时间 / 到场时限", "无"),
 ])
 def test_the_layer_appears_with_its_legend(browser, server: WebServer, shots, user: str,
-                                           path: str, lang: str, toggle: str, title: str) -> None:
+                                           path: str, lang: str, toggle: str, title: str,
+                                           misses: str | None) -> None:
     page = open_page(browser, server, path, user=user, lang=lang)
     try:
         page.get_by_text(toggle, exact=True).click()
@@ -34,6 +36,9 @@ def test_the_layer_appears_with_its_legend(browser, server: WebServer, shots, us
         page.get_by_text(toggle, exact=True).click()
         page.locator("img.reach-overlay").wait_for(state="detached", timeout=5_000)
         assert page.locator(".reach-legend").count() == 0
+        if misses is not None:
+            tile = page.locator("[data-figure=misses] .v")
+            assert tile.inner_text() == misses
         assert page.script_errors == []
     finally:
         page.context.close()
