@@ -16,6 +16,7 @@ from api.core.clock import Clock, SystemClock
 from api.core.settings import Settings, get_settings
 from api.core.zones import ZoneIndex
 from api.fleet.dispatcher import DispatchWorker
+from api.fleet.planning import ReachCache
 from api.patrols.scheduler import PatrolScheduler
 from api.routes import (
     auth,
@@ -31,6 +32,7 @@ from api.routes import (
     pages,
     patrols,
     persuasion,
+    reachability,
 )
 
 log = logging.getLogger("flyonce.api")
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
+    app.state.reach = ReachCache(settings)  # reachability maps, recomputed when their inputs change
 
     errors.install(app)
 
@@ -98,7 +101,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         return RedirectResponse("/ui/")
 
     for module in (health, auth, events, fleet, metrics, live, dispatch, persuasion, hotspots,
-                   codes, patrols):
+                   codes, patrols, reachability):
         app.include_router(module.router)
     pages.install(app)
     return app

@@ -20,11 +20,12 @@ from geofence import LocalFrame, ZoneSet
 from geofence.routing import to_local_geometry
 from geofence.zones import NO_FLY
 
-__all__ = ["RATIO_BINS", "Panel", "overlay_png", "reach_png"]
+__all__ = ["BIN_COLOURS", "RATIO_BINS", "Panel", "overlay_png", "reach_png"]
 
 # ETA / target bins and their colours: four in time, three late.
 RATIO_BINS = (0.0, 0.5, 0.75, 0.9, 1.0, 1.25, 1.5, np.inf)
-_COLOURS = ("#1a9641", "#52b151", "#a6d96a", "#d9ef8b", "#fdae61", "#f46d43", "#a50026")
+BIN_COLOURS = ("#1a9641", "#52b151", "#a6d96a", "#d9ef8b", "#fdae61", "#f46d43", "#a50026")
+_COLOURS = BIN_COLOURS
 _KIND_EDGE = {"residential": "#1f4e9c", "forest": "#0b5d1e", NO_FLY: "black"}
 
 

@@ -32,7 +32,7 @@ from geofence import LocalFrame, Router, ZoneSet
 from geofence.routing import to_local_geometry
 from geofence.zones import NO_FLY
 
-__all__ = ["Grid", "KindReach", "Reachability", "ReachabilityMap", "ZoneReach"]
+__all__ = ["Grid", "KindReach", "Reachability", "ReachabilityMap", "ZoneReach", "best_of"]
 
 
 @dataclass(frozen=True)
@@ -187,19 +187,7 @@ class Reachability:
             ok_idx = np.flatnonzero(ok)
             fits = self._trip(length_m[k, ok], back_m[ok]) <= self._usable_wh
             eta_s[k, ok_idx[~fits]] = np.inf
-        best = np.argmin(eta_s, axis=0)
-        best_eta = eta_s[best, np.arange(len(points))]
-        dock_index = np.where(np.isfinite(best_eta), best, -1)
-        lats, lons = self.frame.to_wgs84(points[:, 0], points[:, 1])
-        point_idx, zone_idx = zones.containing(lats, lons)
-        target_s = zones.targets_s(lats, lons)
-        within = best_eta <= target_s
-        zone_reach, kind_reach = _shares(zones, point_idx, zone_idx, within, grid.cell_area_m2)
-        return ReachabilityMap(
-            grid=grid, dock_ids=dock_ids, eta_s=best_eta.reshape(grid.shape),
-            dock_index=dock_index.reshape(grid.shape), target_s=target_s.reshape(grid.shape),
-            zones=zone_reach, kinds=kind_reach,
-        )
+        return _assemble(zones, self.frame, grid, dock_ids, eta_s)
 
     def lengths_from(self, site: tuple[float, float], points_local: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray]:
@@ -229,6 +217,52 @@ class Reachability:
     def _local(self, point: tuple[float, float]) -> tuple[float, float]:
         east, north = self.frame.to_local(*point)
         return float(east), float(north)
+
+
+def best_of(fields: Iterable[ReachabilityMap], zones: ZoneSet, frame: LocalFrame
+            ) -> ReachabilityMap:
+    """One map from several over the same grid (say one per drone model): the best ETA of any.
+
+    Dock ids are the fields' in order, so ``dock_index`` still names the dock that gives it.
+    """
+    fields = list(fields)
+    if not fields:
+        raise ValueError("best_of needs at least one map")
+    grid = fields[0].grid
+    if any(f.grid.shape != grid.shape or f.grid.spacing_m != grid.spacing_m
+           or f.grid.east_m[0] != grid.east_m[0] or f.grid.north_m[0] != grid.north_m[0]
+           for f in fields):
+        raise ValueError("best_of needs maps over one grid (pass the same grid= to each map)")
+    dock_ids: list[str] = []
+    rows = []
+    for f in fields:
+        # each field's best per cell, spread to the row of the dock that gives it
+        per_dock = np.full((len(f.dock_ids), f.eta_s.size), np.inf)
+        idx = f.dock_index.ravel()
+        ok = idx >= 0
+        per_dock[idx[ok], np.flatnonzero(ok)] = f.eta_s.ravel()[ok]
+        rows.append(per_dock)
+        dock_ids += f.dock_ids
+    return _assemble(zones, frame, grid, tuple(dock_ids), np.vstack(rows))
+
+
+def _assemble(zones: ZoneSet, frame: LocalFrame, grid: Grid, dock_ids: tuple[str, ...],
+              eta_s: np.ndarray) -> ReachabilityMap:
+    """The map of per-dock ETAs ``eta_s`` (docks x cells): the best of them, targets, shares."""
+    points = grid.points_local()
+    best = np.argmin(eta_s, axis=0)
+    best_eta = eta_s[best, np.arange(len(points))]
+    dock_index = np.where(np.isfinite(best_eta), best, -1)
+    lats, lons = frame.to_wgs84(points[:, 0], points[:, 1])
+    point_idx, zone_idx = zones.containing(lats, lons)
+    target_s = zones.targets_s(lats, lons)
+    within = best_eta <= target_s
+    zone_reach, kind_reach = _shares(zones, point_idx, zone_idx, within, grid.cell_area_m2)
+    return ReachabilityMap(
+        grid=grid, dock_ids=dock_ids, eta_s=best_eta.reshape(grid.shape),
+        dock_index=dock_index.reshape(grid.shape), target_s=target_s.reshape(grid.shape),
+        zones=zone_reach, kinds=kind_reach,
+    )
 
 
 def _shares(zones: ZoneSet, point_idx: np.ndarray, zone_idx: np.ndarray, within: np.ndarray,

@@ -94,6 +94,7 @@ def report(
     from api.evaluation import hotspots
     from api.evaluation.persuasion_figures import load_figures
     from api.evaluation.report import build_report
+    from api.lifecycle.misses import miss_reasons
     from api.lifecycle.queries import events_query
 
     def parse(value: str | None, name: str) -> datetime | None:
@@ -114,6 +115,7 @@ def report(
     with Session(engine) as session:
         events = session.exec(query).all()
         page = build_report(events, period=(start, end), persuasion=load_figures(session, events),
+                            miss_reasons=miss_reasons(session, [e.id for e in events]),
                             extra_sections=[hotspots.report_section(events, tz=get_settings().local_tz)])
     out.write_text(page, encoding="utf-8")
     typer.echo(f"report on {len(events)} events written to {out.resolve()}")

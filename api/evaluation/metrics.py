@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from api.core.models import Event
 from api.evaluation.schemas import Summary
 from api.lifecycle.events import percentile, response_figures
+from api.lifecycle.misses import MISS_REASONS, UNKNOWN
 from api.lifecycle.states import State
 
 if TYPE_CHECKING:
@@ -17,13 +18,16 @@ if TYPE_CHECKING:
 REVIEWED = {State.CONFIRMED, State.ASSIGNED, State.ON_SCENE, State.RESOLVED, State.EVALUATED}
 
 
-def summarize(events: Iterable[Event], persuasion: PersuasionFigures | None = None) -> Summary:
+def summarize(events: Iterable[Event], persuasion: PersuasionFigures | None = None,
+              miss_reasons: Mapping[int, str] | None = None) -> Summary:
     """Counts, review precision, response-time percentiles and target attainment by zone kind.
 
     Figures are computed from stage times (not read from frozen columns) so events still in
     progress count too; an operator-rejected event counts as reviewed but not confirmed.
     ``persuasion`` (``api.evaluation.persuasion_figures.load_figures`` over the same events) fills the
-    remote-persuasion figures; without it they stay zero.
+    remote-persuasion figures; without it they stay zero. ``miss_reasons``
+    (``api.lifecycle.misses.miss_reasons`` over the same events) says why each late arrival was
+    late; a late event it does not name counts as ``unknown``.
     """
     events = list(events)
     by_state = Counter(e.state for e in events)
@@ -36,6 +40,7 @@ def summarize(events: Iterable[Event], persuasion: PersuasionFigures | None = No
     reviewed = confirmed + rejected_by_operator
     responses, resolves = [], []
     kind_hits: dict[str, list[bool]] = defaultdict(list)
+    misses = dict.fromkeys((*MISS_REASONS, UNKNOWN), 0)
     for e in events:
         response_s, within, resolve_s = response_figures(e)
         if response_s is not None:
@@ -44,6 +49,8 @@ def summarize(events: Iterable[Event], persuasion: PersuasionFigures | None = No
             resolves.append(resolve_s)
         if within is not None and e.on_scene_at is not None:
             kind_hits[e.zone_kind or "none"].append(within)
+            if not within:
+                misses[(miss_reasons or {}).get(e.id, UNKNOWN)] += 1
     reached = len(responses)
     within_total = sum(sum(v) for v in kind_hits.values())
     return Summary(
@@ -64,6 +71,7 @@ def summarize(events: Iterable[Event], persuasion: PersuasionFigures | None = No
         sightings_per_event=(sum(e.candidates or 1 for e in events) / len(events)
                              if events else None),
         merged_sightings=sum((e.candidates or 1) - 1 for e in events),
+        misses_by_reason=misses,
         **({} if persuasion is None else {
             "persuadable": persuasion.persuadable,
             "resolved_without_team": persuasion.resolved_without_team,

@@ -12,7 +12,7 @@ import base64
 import html
 import io
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -141,11 +141,13 @@ def build_report(
     period: tuple[datetime | None, datetime | None] = (None, None),
     extra_sections: Sequence[Section] = (),
     persuasion: PersuasionFigures | None = None,
+    miss_reasons: Mapping[int, str] | None = None,
 ) -> str:
     """A self-contained HTML page of figures and plots over `events` (``persuasion``:
-    ``api.evaluation.persuasion_figures.load_figures`` over the same events adds the remote-persuasion section)."""
+    ``api.evaluation.persuasion_figures.load_figures`` over the same events adds the remote-persuasion section;
+    ``miss_reasons``, ``api.lifecycle.misses.miss_reasons``, says why late arrivals were late)."""
     events = list(events)
-    summary = summarize(events, persuasion)
+    summary = summarize(events, persuasion, miss_reasons)
     counts_by_kind: Counter[str] = Counter()
     for e in events:
         if response_figures(e)[0] is not None:
@@ -158,6 +160,8 @@ def build_report(
         ("within target", f"{summary.within_target} of {summary.reached}"
                           + (f" ({summary.within_target_share:.0%})" if summary.within_target_share is not None else "")),
         ("response time p50 / p90", f"{_fmt(summary.response_time_p50_s, ' s')} / {_fmt(summary.response_time_p90_s, ' s')}"),
+        ("late arrivals by reason", ", ".join(f"{k} {v}" for k, v in
+                                              summary.misses_by_reason.items() if v) or "none"),
         ("time to resolve p50", _fmt(summary.time_to_resolve_p50_s and summary.time_to_resolve_p50_s / 60, " min", 1)),
     ]
     sections = [

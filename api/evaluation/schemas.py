@@ -33,6 +33,9 @@ class Summary(BaseModel):
     resolved_without_team: int = 0
     without_team_share: float | None = None
     team_hours_saved: float = 0.0
+    # why drones arrived after the target (api/lifecycle/misses.py lists the reasons): every
+    # reason, zeros included, over the events reached late
+    misses_by_reason: dict[str, int] = Field(default_factory=dict)
 
 
 class PatrolWindow(BaseModel):

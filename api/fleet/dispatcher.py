@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 import os
 import secrets
 import socket
@@ -53,7 +54,9 @@ from api.core.models import Event
 from api.core.settings import Settings
 from api.core.zones import ZoneIndex
 from api.fleet import missions
+from api.fleet.misses import Seen, bound_eta_s, judge, seen_now
 from api.fleet.persuader import Persuader
+from api.fleet.planning import service_router
 from api.lifecycle.states import State
 from dispatch.dispatcher import Dispatcher, DroneView, MissionUpdate
 from dispatch.errors import DispatchError, DroneUnavailable
@@ -62,7 +65,6 @@ from dispatch.links import open_link
 from dispatch.patrols import PatrolDrone
 from dispatch.planner import Assignment, Incident, Option, Planner
 from dispatch.teams import TeamStatus, ranked_teams
-from geofence import LocalFrame, Router
 
 log = logging.getLogger("flyonce.api.dispatch")
 
@@ -87,6 +89,8 @@ class DispatchWorker:
         self._updates: asyncio.Queue[MissionUpdate] | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._unserved_noted: set[int] = set()
+        # What the fleet could do for each event when first planned, to judge a late arrival.
+        self._seen: dict[int, Seen] = {}
         self.persuasion = Persuader(engine=engine, bus=bus, clock=clock,
                                     rules=settings.persuasion_rules,
                                     auto_evaluate=settings.auto_evaluate, dispatcher=self._require)
@@ -131,11 +135,9 @@ class DispatchWorker:
             await self.dispatcher.stop()
 
     def _planner(self, entries: list[FleetEntry]) -> Planner:
-        min_lon, min_lat, max_lon, max_lat = self.zones.zone_set.bounds
-        frame = LocalFrame((min_lat + max_lat) / 2, (min_lon + max_lon) / 2)
         docks = sorted({(e.dock_lat, e.dock_lon) for e in entries})
         s = self.settings
-        return Planner(Router(self.zones.zone_set, frame, margin_m=s.no_fly_margin_m), docks,
+        return Planner(service_router(self.zones.zone_set, s), docks,
                        alt_rel_m=s.hold_alt_m, hold_s=s.hold_on_scene_s,
                        arrival_radius_m=s.arrival_radius_m)
 
@@ -191,6 +193,7 @@ class DispatchWorker:
         if not await asyncio.to_thread(self._claim, [event_id]):
             raise Conflict(f"event {event_id} is being dispatched by another service process; "
                            "follow it on the live feed")
+        await asyncio.to_thread(self._note, [incident])
         try:
             return await dispatcher.dispatch(incident, drone_id=drone_id)
         except DroneUnavailable as exc:
@@ -212,7 +215,28 @@ class DispatchWorker:
         incidents = [i for i in incidents if i.id in mine]
         if not incidents:
             return []
+        await asyncio.to_thread(self._note, incidents)
         return await dispatcher.dispatch_many(incidents)
+
+    def _note(self, incidents: list[Incident]) -> None:
+        """Note each drone's chance at events planned for the first time (``api.fleet.misses``)."""
+        dispatcher = self._require()
+        fresh = [i for i in incidents if isinstance(i.id, int) and i.id not in self._seen]
+        if not fresh:
+            return
+        statuses = dispatcher.statuses()
+        for incident in fresh:
+            self._seen[incident.id] = seen_now(dispatcher.planner, incident, statuses)
+        while len(self._seen) > 10_000:  # events never reached: forget the oldest
+            self._seen.pop(next(iter(self._seen)))
+
+    def _judge_miss(self, event: Event, sent: tuple[str, float, float] | None
+                    ) -> tuple[str, str] | None:
+        """Why ``event``'s drone arrived after its target (``api.fleet.misses.judge``)."""
+        planner = self._require().planner
+        return judge(target_s=event.target_s, response_s=event.response_time_s or math.inf,
+                     bound_s=bound_eta_s(planner, event.lat, event.lon, event.target_s),
+                     seen=self._seen.get(event.id), sent=sent)
 
     async def _acquire(self, drone_id: str, event_id: str | int) -> bool:
         """The dispatcher's question before a drone's first command: may this process fly it?"""
@@ -311,7 +335,7 @@ class DispatchWorker:
             self._unserved_noted.add(update.incident_id)
         with Session(self.engine, expire_on_commit=False) as session, writing(session):
             alerts = missions.record_update(session, update, rules=self.persuasion.rules,
-                                            first_unserved=first_unserved)
+                                            first_unserved=first_unserved, miss=self._judge_miss)
             session.commit()
             return alerts
 

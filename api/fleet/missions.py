@@ -7,7 +7,7 @@ with and the drones' last states it stores. Each takes the caller's session and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from api.core.models import (
 from api.core.settings import PersuasionRule
 from api.enforcement.persuasion import rule_of
 from api.lifecycle import events as verbs
+from api.lifecycle.misses import miss_audit
 from api.lifecycle.schemas import AssignIn
 from api.lifecycle.states import OPEN_STATES, State
 from dispatch.dispatcher import DroneView, MissionUpdate
@@ -36,6 +37,10 @@ from dispatch.planner import Incident
 from dispatch.teams import TeamStatus, ranked_teams
 
 ACTOR = "dispatch"
+
+# Why a drone arrived late: (event, (drone id, planned eta s, sent s after alert) or None) ->
+# (reason, detail) or None when nothing noted can tell (api.fleet.misses).
+MissJudge = Callable[[Event, "tuple[str, float, float] | None"], "tuple[str, str] | None"]
 
 
 # ---------------------------------------------------------------- reads for planning
@@ -187,11 +192,14 @@ def _give_up_drone(session: Session, drone_id: str | None, event_id: int) -> Non
 
 
 def record_update(session: Session, update: MissionUpdate, *, rules: Sequence[PersuasionRule],
-                  first_unserved: bool = True) -> list[dict[str, Any]]:
+                  first_unserved: bool = True, miss: MissJudge | None = None
+                  ) -> list[dict[str, Any]]:
     """Write one mission update; returns the alerts to publish once committed.
 
     ``first_unserved`` is False when an ``unserved`` update for the event was written before
-    (the dispatcher retries every few seconds; the audit trail says it once).
+    (the dispatcher retries every few seconds; the audit trail says it once). ``miss`` judges
+    why a drone arrived after the target (``api.fleet.misses``); its answer is written as an
+    audit row (``api.lifecycle.misses``).
     """
     if update.incident_id is None or not isinstance(update.incident_id, int):
         return []
@@ -202,7 +210,7 @@ def record_update(session: Session, update: MissionUpdate, *, rules: Sequence[Pe
     if update.kind == "assigned":
         return _assigned(session, event, update, rules)
     if update.kind == "on_scene":
-        return _on_scene(session, event, update)
+        return _on_scene(session, event, update, miss)
     if update.kind in ("overridden", "replaced", "released"):  # this drone's mission is over
         _give_up_drone(session, update.drone_id, event.id)
     if update.kind == "overridden":
@@ -257,7 +265,8 @@ def _assigned(session: Session, event: Event, u: MissionUpdate,
     return []
 
 
-def _on_scene(session: Session, event: Event, u: MissionUpdate) -> list[dict[str, Any]]:
+def _on_scene(session: Session, event: Event, u: MissionUpdate,
+              miss: MissJudge | None) -> list[dict[str, Any]]:
     for task in session.exec(select(Task).where(Task.event_id == event.id,
                                                 Task.drone_id == u.drone_id,
                                                 Task.state == "assigned")):
@@ -269,7 +278,22 @@ def _on_scene(session: Session, event: Event, u: MissionUpdate) -> list[dict[str
                              team_id=None, reason=f"drone {u.drone_id} {u.reason}{_sent(u)}")
     event.response_time_s, event.within_target, _ = verbs.response_figures(event)
     session.add(event)
+    if event.within_target is False and miss is not None:
+        judged = miss(event, _first_sent(session, event))
+        if judged is not None:
+            session.add(miss_audit(event, reason=judged[0], detail=judged[1], actor=ACTOR,
+                                   at=u.at))
     return outcome.alerts
+
+
+def _first_sent(session: Session, event: Event) -> tuple[str, float, float] | None:
+    """The first drone the plan sent (replaced or not): its id, planned ETA, and seconds after
+    the alert it was sent; None when unknown."""
+    task = session.exec(select(Task).where(Task.event_id == event.id, Task.kind == "drone")
+                        .order_by(Task.id)).first()
+    if task is None or task.eta_s is None or event.alerted_at is None:
+        return None
+    return task.drone_id, task.eta_s, (task.created_at - event.alerted_at).total_seconds()
 
 
 def _overridden(session: Session, event: Event, u: MissionUpdate) -> None:

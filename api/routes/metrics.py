@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from api.evaluation.metrics import summarize
 from api.evaluation.persuasion_figures import load_figures
 from api.evaluation.schemas import Summary
+from api.lifecycle.misses import miss_reasons
 from api.lifecycle.queries import events_query
 from api.routes.deps import Analyst, SessionDep
 
@@ -27,4 +28,5 @@ def summary(
 ) -> Summary:
     query = events_query(since=since, until=until, zone_kind=zone_kind, zone_id=zone_id)
     events = session.exec(query).all()
-    return summarize(events, load_figures(session, events))
+    return summarize(events, load_figures(session, events),
+                     miss_reasons(session, [e.id for e in events]))

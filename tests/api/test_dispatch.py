@@ -144,3 +144,31 @@ def test_without_a_fleet_dispatch_answers_503_saying_what_to_set(client, headers
     response = client.get("/api/v1/dispatch/drones", headers=headers["op"])
     assert response.status_code == 503
     assert "FLYONCE_FLEET_FILE" in response.json()["detail"]
+
+
+QIAOTOU = (29.491, 120.891)  # residential (180 s): dock-west ~92 s away, dock-northeast ~272 s
+
+
+@pytest.mark.parametrize("flying_client", [False], indirect=True)
+def test_a_late_arrival_records_why_it_was_late(flying_client):
+    client, _fleet = flying_client
+    wait_for(lambda: client.get("/api/v1/dispatch/drones", headers=bearer("op")).json(),
+             lambda ds: len(ds) == 3 and all(d["available"] for d in ds), 20)
+    event_id = client.post("/api/v1/candidates", json=candidate(lat=QIAOTOU[0], lon=QIAOTOU[1]),
+                           headers=bearer("det")).json()["id"]
+    client.post(f"/api/v1/events/{event_id}/review", json={"decision": "confirm"},
+                headers=bearer("op"))
+    # the operator sends the far drone while the near one stands idle and charged: a forced miss
+    sent = client.post(f"/api/v1/dispatch/events/{event_id}/dispatch",
+                       json={"drone_id": "dock-northeast"}, headers=bearer("op"))
+    assert sent.status_code == 200, sent.text
+    detail = wait_for(lambda: client.get(f"/api/v1/events/{event_id}", headers=bearer("op")).json(),
+                      lambda e: e["state"] == "on_scene", 90)
+    event = detail.get("event", detail)
+    assert event["within_target"] is False and event["response_time_s"] > 180.0
+    (row,) = [a["reason"] for a in detail["timeline"]
+              if (a["reason"] or "").startswith("missed target")]
+    assert row.startswith("missed target (planner):") and "dock-west" in row
+    summary = client.get("/api/v1/metrics/summary", headers=bearer("eva")).json()
+    assert summary["misses_by_reason"]["planner"] == 1
+    assert sum(summary["misses_by_reason"].values()) == 1

@@ -9,7 +9,7 @@ import pytest
 
 from dispatch.model import DroneModel
 from dispatch.planner import DroneStatus, Incident, Planner
-from dispatch.reachability import Grid, Reachability
+from dispatch.reachability import Grid, Reachability, best_of
 from geofence import NoRouteFound, Router, ZoneSet, sample_town
 from tests.dispatch.layouts import at, rect_zone, router, square_zone
 
@@ -183,3 +183,25 @@ def test_the_overlay_has_one_pixel_per_cell_north_up_and_its_bounds():
     (south, west), (north, east) = field.bounds_wgs84(FRAME)
     assert (south, west) == pytest.approx(at(-1500, -1500), abs=1e-7)
     assert (north, east) == pytest.approx(at(1500, 1500), abs=1e-7)
+
+
+def test_best_of_two_models_is_the_faster_where_it_is_faster():
+    # A 12 m/s drone at (0, 0) and a 16 m/s one at (3000, 0): each cell takes the lesser ETA, and
+    # the dock index names the dock that gives it. Midway the faster one wins: at (1550, 0) the
+    # slow one flies 1550 m at 12 m/s, the fast one 1450 m at 16 m/s.
+    town = ZoneSet([rect_zone("res", "residential", (-500, -500), (3500, 500), target_s=180.0)])
+    r = router()
+    grid = Grid.over((-500, -500, 3500, 500), 100.0)
+    slow = Reachability(r).map(town, [at(0, 0)], grid=grid)
+    fast = Reachability(r, model=DroneModel(cruise_speed_mps=16.0)).map(town, [at(3000, 0)],
+                                                                       grid=grid)
+    both = best_of([slow, fast], town, r.frame)
+    np.testing.assert_array_equal(both.eta_s, np.minimum(slow.eta_s, fast.eta_s))
+    assert both.dock_ids == ("dock-1", "dock-1")
+    np.testing.assert_array_equal(both.dock_index, np.where(fast.eta_s < slow.eta_s, 1, 0))
+    mid = np.abs(grid.east_m - 1550) < 1  # the column holding (1550, 0)
+    assert both.dock_index[:, mid].ravel().tolist() == [1] * len(grid.north_m)
+    # the shares follow the combined field
+    assert both.kind("residential").within_share == pytest.approx(both.within_target.mean())
+    assert both.kind("residential").within_share >= max(slow.kind("residential").within_share,
+                                                        fast.kind("residential").within_share)

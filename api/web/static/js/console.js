@@ -4,6 +4,7 @@ import {
   toast,
 } from "./common.js";
 import { HATCH_SVG, STATE_COLOURS, createMap, dockIcon, droneIcon, teamIcon } from "./map.js";
+import { addReachLayer } from "./reach.js";
 import { planFor } from "./suggestions.js";
 
 const ACTIVE = ["detected", "alerted", "confirmed", "assigned", "on_scene"];
@@ -34,6 +35,7 @@ async function start() {
   groundLayer = L.layerGroup().addTo(map);
   droneLayer = L.layerGroup().addTo(map);
   addLegend();
+  addReachLayer(map);
   await reloadEvents();
   new Live({ onMessage, onReconnect: reloadEvents });
   refreshFleet();

@@ -1,7 +1,17 @@
 // The evaluator's page: closed-loop figures over a period, zone kind and zone, as charts, and a CSV export.
 // Headline figures come from GET /metrics/summary; the distributions from the events themselves.
 import { Live, api, esc, fmtDuration, guard, initLang, label, t, toast } from "./common.js";
+import { addLabels } from "./i18n.js";
 import { HATCH_SVG, createMap } from "./map.js";
+import { addReachLayer } from "./reach.js";
+
+addLabels({
+  f_misses: ["超时原因", "Late arrivals: why"],
+  miss_unreachable: ["机库覆盖不到", "out of reach"], miss_review: ["审核耗时", "review took too long"],
+  miss_flight: ["飞行慢于计划", "flew slower than planned"], miss_planner: ["调度选择", "planner's choice"],
+  miss_battery: ["电量不足", "battery"], miss_all_busy: ["无机可派", "every capable drone busy"],
+  miss_unknown: ["未记录", "not recorded"], no_misses: ["无", "none"],
+});
 
 const user = guard(["evaluator", "operator", "admin"]);
 const charts = {};
@@ -23,6 +33,7 @@ async function start() {
   document.getElementById("export").onclick = exportCsv;
   ({ map: hot } = await createMap("hot-map", { zonesInteractive: false }));
   hotLayer = L.layerGroup().addTo(hot);
+  addReachLayer(hot, { legendPosition: "bottomleft" });
   const kinds = new Set();
   const zones = (await api("/api/v1/map/zones")).features.map((f) => f.properties);
   zones.forEach((z) => kinds.add(z.kind));
@@ -84,6 +95,8 @@ function draw() {
     ["resolve", t("f_resolve"), fmtDuration(summary.time_to_resolve_p50_s)],
     ["sightings", t("f_sightings"), summary.sightings_per_event == null ? "–" :
       `${summary.sightings_per_event.toFixed(2)} (${summary.merged_sightings} ${t("merged")})`],
+    ["misses", t("f_misses"), Object.entries(summary.misses_by_reason || {}).filter(([, n]) => n)
+      .map(([k, n]) => `${label("miss", k)} ${n}`).join(" · ") || t("no_misses")],
     ["persuaded", t("f_persuaded"), `${pct(summary.without_team_share)} (${summary.resolved_without_team}/${summary.persuadable}) · ${(summary.team_hours_saved ?? 0).toFixed(1)} h`],
   ];
   document.getElementById("tiles").innerHTML = tiles.map(([id, k, v]) =>

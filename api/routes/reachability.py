@@ -1,0 +1,59 @@
+"""Where the fleet can be in time: the reachability map of the zones, docks and drone models."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from api.core.errors import Conflict
+from api.fleet import registry
+from api.fleet.planning import ReachCache, ServiceReach
+from api.fleet.reach_schemas import ReachabilityPublic, overlay, public
+from api.routes.deps import Analyst, SessionDep, ZonesDep
+
+router = APIRouter(prefix="/api/v1", tags=["fleet"])
+
+ERRORS = {403: {"description": "Only operators, evaluators and admins see the reach map."},
+          409: {"description": "No drones are registered, so there is no dock to fly from."}}
+CellM = Annotated[float, Query(ge=10, le=200, description="Grid cell size, metres.")]
+
+
+async def get_reach_cache(request: Request) -> ReachCache:
+    return request.app.state.reach
+
+
+ReachCacheDep = Annotated[ReachCache, Depends(get_reach_cache)]
+
+
+def _reach(session: SessionDep, zones: ZonesDep, cache: ReachCacheDep, cell_m: float
+           ) -> ServiceReach:
+    drones = list(registry.drones(session))
+    session.commit()  # end the read before the computation
+    try:
+        return cache.get(zones.zone_set, drones, cell_m=cell_m)
+    except ValueError as exc:
+        raise Conflict(str(exc)) from exc
+
+
+# Plain `def` routes: FastAPI runs them in its threadpool, so a computation never blocks the loop.
+@router.get("/reachability", response_model=ReachabilityPublic, responses=ERRORS,
+            summary="Best ETA from any dock to every cell against its target; shares per zone "
+                    "and kind within target")
+def get_reachability(_user: Analyst, session: SessionDep, zones: ZonesDep,
+                     cache: ReachCacheDep, cell_m: CellM = 20.0) -> ReachabilityPublic:
+    return public(_reach(session, zones, cache, cell_m))
+
+
+@router.get("/reachability.png", response_class=Response,
+            responses={200: {"content": {"image/png": {}},
+                             "description": "One pixel per cell, north up, unreachable cells "
+                                            "transparent; lay it over the JSON's grid.bounds"},
+                       **ERRORS},
+            summary="The reachability map as an image overlay")
+def get_reachability_png(_user: Analyst, session: SessionDep, zones: ZonesDep,
+                         cache: ReachCacheDep, cell_m: CellM = 20.0) -> Response:
+    reach = _reach(session, zones, cache, cell_m)
+    return Response(overlay(reach), media_type="image/png",
+                    headers={"ETag": f'"{reach.fingerprint}"', "Cache-Control": "private"})
