@@ -20,7 +20,7 @@ from api.core.errors import Forbidden, ServiceError
 from api.core.models import User
 from api.core.settings import Settings
 from api.core.zones import ZoneIndex
-from api.routes.access import rule_for
+from api.routes.access import Scope, rule_for
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
 
@@ -140,6 +140,15 @@ async def authorized(request: Request, user: CurrentUser) -> User:
 
 # Every route that needs a login takes its user through this one dependency.
 Allowed = Annotated[User, Depends(authorized)]
+
+
+async def access_scope(request: Request, user: Allowed) -> Scope:
+    """The scope the access table gives the user's role on this route (``ack only`` …)."""
+    rule = rule_for(request.method, request.scope["route"].path)
+    return rule.roles[user.role]  # there: authorized() refused the role otherwise
+
+
+AccessScope = Annotated[Scope, Depends(access_scope)]
 
 
 def team_scope(user: User) -> str | None:

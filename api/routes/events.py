@@ -21,6 +21,7 @@ from api.lifecycle.queries import events_query
 from api.lifecycle.schemas import (
     AssignIn,
     AuditPublic,
+    CandidateAck,
     CandidateIn,
     Disposition,
     EventDetail,
@@ -34,7 +35,9 @@ from api.lifecycle.schemas import (
     SplitIn,
 )
 from api.lifecycle.states import State
+from api.routes.access import Scope
 from api.routes.deps import (
+    AccessScope,
     Allowed,
     BusDep,
     ClockDep,
@@ -55,17 +58,18 @@ def _commit_and_publish(session: SessionDep, bus: AlertBus, outcome: verbs.Outco
 
 @router.post(
     "/candidates",
-    response_model=EventPublic,
+    response_model=EventPublic | CandidateAck,
     status_code=status.HTTP_201_CREATED,
     responses={200: {"description": "The candidate is a further sighting of a known event (merged "
                                     "into an open one, or absorbed by one rejected lately), or a "
                                     "retry of a stored candidate: that event."}},
-    summary="Ingest a candidate from a detection worker or a manual / hotline report",
+    summary="Ingest a candidate from a detection worker or a manual / hotline report; a "
+            "detector gets an acknowledgement only",
 )
 def ingest_candidate(
-    candidate: CandidateIn, response: Response, user: Allowed, session: SessionDep,
-    settings: SettingsDep, clock: ClockDep, zones: ZonesDep, bus: BusDep,
-) -> EventPublic:
+    candidate: CandidateIn, response: Response, user: Allowed, scope: AccessScope,
+    session: SessionDep, settings: SettingsDep, clock: ClockDep, zones: ZonesDep, bus: BusDep,
+) -> EventPublic | CandidateAck:
     snapshot = base64.b64decode(candidate.snapshot_jpeg_b64) if candidate.snapshot_jpeg_b64 else None
     # Refuse a bad snapshot before the event is stored; it is then stored without a second check.
     checked = check_image(snapshot, max_bytes=settings.max_upload_bytes) if snapshot else None
@@ -82,6 +86,9 @@ def ingest_candidate(
         response.status_code = status.HTTP_200_OK
     for alert in outcome.alerts:
         bus.publish(alert)
+    if scope == Scope.ACK:
+        return CandidateAck(id=outcome.event.id, outcome=(
+            "new" if outcome.created else "retry" if outcome.retried else "merged"))
     return verbs.event_public(outcome.event)
 
 
@@ -231,6 +238,5 @@ def upload_evidence(event_id: int, photo: Annotated[UploadFile, File()], user: A
 @router.get("/evidence/{evidence_id}", response_class=FileResponse, summary="An evidence image")
 def get_evidence(evidence_id: int, user: Allowed, session: SessionDep,
                  settings: SettingsDep) -> FileResponse:
-    evidence = evidence_by_id(session, evidence_id)
-    queries.visible_event(session, evidence.event_id, team_id=team_scope(user))
+    evidence = evidence_by_id(session, evidence_id, team_id=team_scope(user))
     return FileResponse(settings.resolved_media_dir / evidence.path, media_type=evidence.content_type)

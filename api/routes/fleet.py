@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from api.core.db import writing
-from api.core.errors import Forbidden
 from api.fleet import registry
 from api.fleet.schemas import DroneIn, DronePublic, TeamIn, TeamPositionIn, TeamPublic
 from api.lifecycle import tasks
@@ -29,9 +28,10 @@ def add_drone(body: DroneIn, _admin: Allowed, session: SessionDep) -> DronePubli
     return DronePublic.model_validate(drone)
 
 
-@router.get("/teams", response_model=list[TeamPublic], summary="The ground teams")
-def list_teams(_user: Allowed, session: SessionDep) -> list[TeamPublic]:
-    return [TeamPublic.model_validate(t) for t in registry.teams(session)]
+@router.get("/teams", response_model=list[TeamPublic],
+            summary="The ground teams (a ground team sees its own)")
+def list_teams(user: Allowed, session: SessionDep) -> list[TeamPublic]:
+    return [TeamPublic.model_validate(t) for t in registry.teams(session, team_id=team_scope(user))]
 
 
 @router.post("/teams", response_model=TeamPublic, status_code=status.HTTP_201_CREATED,
@@ -48,7 +48,7 @@ def add_team(body: TeamIn, _admin: Allowed, session: SessionDep, clock: ClockDep
 def report_position(team_id: str, body: TeamPositionIn, user: Allowed, session: SessionDep,
                     clock: ClockDep) -> TeamPublic:
     if team_scope(user) != team_id:
-        raise Forbidden(f"you may only report the position of your own team '{user.team_id}'")
+        raise registry.no_team(team_id)  # another team's id is answered like a missing one
     with writing(session):
         team = registry.move_team(session, team_id, lat=body.lat, lon=body.lon, now=clock.now())
         session.commit()

@@ -12,12 +12,14 @@ from api.enforcement import persuasion
 from api.enforcement.schemas import (
     PersuadeIn,
     PersuasionPublic,
+    SceneCheckAck,
     SceneCheckIn,
     SceneCheckPublic,
     SceneCheckResult,
 )
 from api.fleet.persuader import Persuader
-from api.routes.deps import Allowed, BusDep, ClockDep, SessionDep, SettingsDep
+from api.routes.access import Scope
+from api.routes.deps import AccessScope, Allowed, BusDep, ClockDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["persuasion"])
 
@@ -45,11 +47,13 @@ def persuasions(event_id: int, _user: Allowed, session: SessionDep) -> list[Pers
     return [PersuasionPublic.model_validate(r) for r in persuasion.plays_of(session, event_id)]
 
 
-@router.post("/events/{event_id}/scene-checks", response_model=SceneCheckResult,
+@router.post("/events/{event_id}/scene-checks", response_model=SceneCheckResult | SceneCheckAck,
              status_code=status.HTTP_201_CREATED,
-             summary="Report one look at the scene from the drone: is the violation still there?")
-def scene_check(event_id: int, body: SceneCheckIn, user: Allowed, session: SessionDep,
-                settings: SettingsDep, clock: ClockDep, bus: BusDep) -> SceneCheckResult:
+             summary="Report one look at the scene from the drone: is the violation still there? "
+                     "A detector gets an acknowledgement only")
+def scene_check(event_id: int, body: SceneCheckIn, user: Allowed, scope: AccessScope,
+                session: SessionDep, settings: SettingsDep, clock: ClockDep,
+                bus: BusDep) -> SceneCheckResult | SceneCheckAck:
     with writing(session):
         result, alerts = persuasion.scene_check(
             session, event_id, body, rules=settings.persuasion_rules,
@@ -57,6 +61,8 @@ def scene_check(event_id: int, body: SceneCheckIn, user: Allowed, session: Sessi
         session.commit()
     for alert in alerts:
         bus.publish(alert)
+    if scope == Scope.ACK:
+        return SceneCheckAck(id=result.check.id, event_id=result.check.event_id)
     return result
 
 
