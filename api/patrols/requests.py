@@ -249,8 +249,10 @@ def _iso_day(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def request_detail(session: Session, row: PatrolRequest, tz: str) -> dict[str, Any]:
-    """The request, the flights that served (or will serve) it, and what they found in its area."""
+def request_detail(session: Session, row: PatrolRequest, tz: str, *,
+                   department: str | None = None) -> dict[str, Any]:
+    """The request, the flights that served (or will serve) it, and what they found in its area;
+    the flights as ``department`` may see them, when given (``flights.flights_json``)."""
     flights = list(session.exec(
         select(PatrolFlight).join(PatrolServe, PatrolServe.flight_id == PatrolFlight.id)
         .where(PatrolServe.request_id == row.id).distinct()
@@ -267,7 +269,8 @@ def request_detail(session: Session, row: PatrolRequest, tz: str) -> dict[str, A
                     "lon": event.lon, "detected_at": event.detected_at.isoformat(),
                     "patrol_flight_id": event.patrol_flight_id, "zone_name": event.zone_name,
                     "disposition": event.disposition})
-    return {**request_json(row, tz), "flights": flights_json(session, flights),
+    return {**request_json(row, tz),
+            "flights": flights_json(session, flights, department=department),
             "findings": findings}
 
 

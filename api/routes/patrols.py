@@ -17,6 +17,7 @@ from pydantic import AwareDatetime
 from api.core.auth import Role
 from api.core.db import writing
 from api.core.errors import BadInput
+from api.core.models import User
 from api.patrols import plans, requests
 from api.patrols.schemas import PatrolRequestIn
 from api.routes.deps import Allowed, ClockDep, SessionDep, SettingsDep, ZonesDep
@@ -27,6 +28,11 @@ router = APIRouter(prefix="/api/v1", tags=["patrols"])
 
 def _tz(settings) -> str:
     return settings.local_tz
+
+
+def _department(user: User) -> str | None:
+    """The department whose requests a department account is confined to; None for staff."""
+    return (user.department or "") if user.role == Role.DEPARTMENT else None
 
 
 @router.post("/patrol-requests", status_code=status.HTTP_201_CREATED,
@@ -50,8 +56,8 @@ def file_request(body: PatrolRequestIn, user: Allowed, session: SessionDep, cloc
 @router.get("/patrol-requests", summary="Patrol requests (a department sees its own)")
 def list_requests(user: Allowed, session: SessionDep, settings: SettingsDep,
                   include_withdrawn: bool = False) -> list[dict]:
-    department = (user.department or "") if user.role == Role.DEPARTMENT else None
-    rows = requests.requests_of(session, department=department, include_withdrawn=include_withdrawn)
+    rows = requests.requests_of(session, department=_department(user),
+                                include_withdrawn=include_withdrawn)
     return [requests.request_json(r, _tz(settings)) for r in rows]
 
 
@@ -60,7 +66,7 @@ def list_requests(user: Allowed, session: SessionDep, settings: SettingsDep,
 def get_request(request_id: int, user: Allowed, session: SessionDep,
                 settings: SettingsDep) -> dict:
     row = requests.visible_request(session, user, request_id)
-    return requests.request_detail(session, row, _tz(settings))
+    return requests.request_detail(session, row, _tz(settings), department=_department(user))
 
 
 @router.delete("/patrol-requests/{request_id}",
@@ -93,6 +99,5 @@ async def plan(request: Request, user: Allowed, clock: ClockDep,
 def list_flights(user: Allowed, session: SessionDep,
                  since: AwareDatetime | None = None, until: AwareDatetime | None = None,
                  state: str | None = None) -> dict:
-    department = (user.department or "") if user.role == Role.DEPARTMENT else None
     return plans.flights_in(session, since=since, until=until, state=state,
-                              department=department)
+                            department=_department(user))
