@@ -14,7 +14,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.routing import APIWebSocketRoute
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -45,7 +47,7 @@ PRINCIPALS = {"op": "operator", "adm": "admin", "eva": "evaluator", "tm1": "grou
 MISSING = 987654
 
 
-def app_routes(app) -> Iterator[tuple[str, str]]:  # noqa: ANN001
+def app_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
     """(method, path template) of every route the app serves, routers included."""
     for route in app.routes:
         # FastAPI keeps an included router whole and matches through its contexts.
@@ -204,7 +206,8 @@ SCOPED_ID = {Scope.OWN_TEAM: {"event_id", "task_id", "evidence_id", "team_id"},
              Scope.OWN_DEPARTMENT: {"request_id"}}
 
 
-def _call(world: World, method: str, path: str, who: str | None, which: int = 0):  # noqa: ANN202
+def _call(world: World, method: str, path: str, who: str | None,
+          which: int = 0) -> httpx.Response:
     if method == MOUNT:
         return world.client.get(MOUNT_FILES[path], headers=_bearer(who))
     kwargs = _requests().get((method, path), {})
