@@ -67,6 +67,10 @@ def test_a_detector_replaying_a_known_candidate_is_told_the_id_only(client: Test
     assert replay.json() == {"id": stored, "outcome": "retry"}
     for secret in ("vendor moved on", "baker", "evaluated", "removed", "29.5", "t1"):
         assert secret not in replay.text
+    # a scene check on it now is refused as closed, without naming its state
+    late = client.post(f"/api/v1/events/{stored}/scene-checks", json={"present": False},
+                       headers=headers["det"])
+    assert late.status_code == 409 and "not open" in late.text and "evaluated" not in late.text
     # the operator who filed it is still shown the event
     again = client.post("/api/v1/candidates", json=body, headers=headers["op"]).json()
     assert (again["state"], again["disposition"]) == ("evaluated", "removed")  # auto-evaluated
