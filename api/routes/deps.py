@@ -121,10 +121,6 @@ async def get_current_user(request: Request, settings: SettingsDep, token: Token
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def _refuse(role: str, allowed: frozenset[str] | set[str]) -> Forbidden:
-    return Forbidden(f"role '{role}' may not do this; it needs one of: {', '.join(sorted(allowed))}")
-
-
 async def authorized(request: Request, user: CurrentUser) -> User:
     """The user, if the access table (api/routes/access.py) admits their role to this route.
 
@@ -133,8 +129,12 @@ async def authorized(request: Request, user: CurrentUser) -> User:
     """
     route = request.scope.get("route")
     rule = rule_for(request.method, getattr(route, "path", ""))
-    if rule is None or rule.scope_of(user.role) is None:
-        raise _refuse(user.role, set(rule.roles) if rule else set())
+    if rule is None:
+        raise Forbidden(f"role '{user.role}' may not do this: the route has no entry in the "
+                        "access table")
+    if rule.scope_of(user.role) is None:
+        raise Forbidden(f"role '{user.role}' may not do this; it needs one of: "
+                        f"{', '.join(sorted(rule.roles))}")
     return user
 
 
