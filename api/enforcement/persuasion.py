@@ -233,8 +233,10 @@ def scene_check(session: Session, event_id: int, body: SceneCheckIn, *,
     """Store one scene check; resolve the event as persuaded when it completes the run."""
     event = _locked(session, event_id)
     if event.state not in OPEN_STATES:
-        raise Conflict(f"event {event_id} is '{event.state}'; scene checks are taken only "
-                       "while an event is open (confirmed, assigned or on scene)")
+        # Open or not is all the reporter needs (to stop watching); detectors, who are told
+        # nothing of an event (api/routes/access.py), are not told its state here either.
+        raise Conflict(f"event {event_id} is not open; scene checks are taken only while an "
+                       "event is open (confirmed, assigned or on scene)")
     check = SceneCheck(event_id=event_id, at=body.at or now, present=body.present,
                        confidence=body.confidence, drone_id=body.drone_id, source=source)
     session.add(check)

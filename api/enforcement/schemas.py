@@ -79,6 +79,13 @@ class SceneCheckPublic(BaseModel):
     source: str
 
 
+class SceneCheckAck(BaseModel):
+    """What a detector learns from reporting a scene check: that it was stored, as which id."""
+
+    id: int
+    event_id: int
+
+
 class SceneCheckResult(BaseModel):
     """The stored check, the event's state after it, and the play it counted for (if any)."""
 

@@ -30,9 +30,12 @@ def add_drone(session: Session, body: DroneIn) -> Drone:
     return drone
 
 
-def teams(session: Session) -> Sequence[GroundTeam]:
-    """Every ground team, by id."""
-    return session.exec(select(GroundTeam).order_by(GroundTeam.id)).all()
+def teams(session: Session, *, team_id: str | None = None) -> Sequence[GroundTeam]:
+    """Every ground team by id; only ``team_id`` when it is given (a ground team sees its own)."""
+    query = select(GroundTeam).order_by(GroundTeam.id)
+    if team_id is not None:
+        query = query.where(GroundTeam.id == team_id)
+    return session.exec(query).all()
 
 
 def add_team(session: Session, body: TeamIn, *, now: datetime) -> GroundTeam:
@@ -43,12 +46,17 @@ def add_team(session: Session, body: TeamIn, *, now: datetime) -> GroundTeam:
     return team
 
 
+def no_team(team_id: str) -> NotFound:
+    """The answer for a team that does not exist (and, to a ground team, for another team)."""
+    return NotFound(f"no ground team '{team_id}'; list teams with GET /api/v1/teams")
+
+
 def move_team(session: Session, team_id: str, *, lat: float, lon: float,
               now: datetime) -> GroundTeam:
     """Record where a team is now; NotFound for an unknown team. The caller commits."""
     team = session.get(GroundTeam, team_id)
     if team is None:
-        raise NotFound(f"no ground team '{team_id}'")
+        raise no_team(team_id)
     team.lat, team.lon, team.updated_at = lat, lon, now
     session.add(team)
     return team

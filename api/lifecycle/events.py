@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from api.core.errors import Conflict, Forbidden, NotFound
+from api.core.errors import Conflict, NotFound
 from api.core.models import AuditEntry, Drone, Event, GroundTeam, Sighting, Task
 from api.core.zones import Place, ZoneIndex
 from api.lifecycle import merge, offences
@@ -73,13 +73,19 @@ def transition_alert(
     }
 
 
+def no_event(event_id: int) -> NotFound:
+    """The answer for an event that does not exist, or that the reader may not see: the same
+    words for both, so a ground team cannot tell another team's event from a missing id."""
+    return NotFound(f"no event with id {event_id}; list events with GET /api/v1/events")
+
+
 def _locked_event(session: Session, event_id: int) -> Event:
     # populate_existing: the row as the lock sees it, not a copy the session read before (with a
     # stale state, two processes would both pass the transition check).
     event = session.exec(select(Event).where(Event.id == event_id).with_for_update()
                          .execution_options(populate_existing=True)).first()
     if event is None:
-        raise NotFound(f"no event with id {event_id}; list events with GET /api/v1/events")
+        raise no_event(event_id)
     return event
 
 
@@ -295,13 +301,14 @@ def assign(
 
 
 def team_task(session: Session, event_id: int, team_id: str) -> Task:
-    """The open task of `team_id` on the event; Forbidden if the team has none."""
+    """The open task of `team_id` on the event; NotFound, as for a missing event, if the team
+    has none."""
     task = session.exec(
         select(Task).where(Task.event_id == event_id, Task.team_id == team_id,
                            Task.state != "cancelled")
     ).first()
     if task is None:
-        raise Forbidden(f"event {event_id} is not a task of team '{team_id}'")
+        raise no_event(event_id)
     return task
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from api.core.errors import NotFound
 from api.core.media import store_image
-from api.core.models import Evidence, Sighting
+from api.core.models import Evidence, Sighting, Task
 from api.lifecycle.schemas import EvidencePublic
 
 
@@ -42,9 +42,14 @@ def evidence_of(session: Session, event_id: int) -> list[Evidence]:
                              .order_by(Evidence.id)).all())
 
 
-def evidence_by_id(session: Session, evidence_id: int) -> Evidence:
-    """One evidence row; NotFound when there is none."""
+def evidence_by_id(session: Session, evidence_id: int, *, team_id: str | None = None) -> Evidence:
+    """One evidence row; NotFound when there is none, or (for ``team_id``) when its event is
+    not one of that team's open tasks: the same answer, so ids of others' evidence stay hidden."""
     evidence = session.get(Evidence, evidence_id)
+    if evidence is not None and team_id is not None and not session.exec(
+            select(Task.id).where(Task.event_id == evidence.event_id, Task.team_id == team_id,
+                                  Task.state != "cancelled")).first():
+        evidence = None
     if evidence is None:
         raise NotFound(f"no evidence with id {evidence_id}")
     return evidence

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from api.core.errors import BadInput, NotFound
+from api.core.errors import BadInput
 from api.core.models import AuditEntry, Event, Task
-from api.lifecycle.events import event_public, team_task
+from api.lifecycle.events import event_public, no_event, team_task
 from api.lifecycle.evidence import evidence_of, evidence_public
 from api.lifecycle.merge import sightings_of
 from api.lifecycle.offences import prior_events
@@ -69,10 +69,12 @@ def event_page(
 
 
 def visible_event(session: Session, event_id: int, *, team_id: str | None) -> Event:
-    """The event, if the reader may see it: anyone but a ground team, or a team tasked with it."""
+    """The event, if the reader may see it: anyone but a ground team, or a team tasked with it.
+
+    An event the team may not see is NotFound with the words of a missing one."""
     event = session.get(Event, event_id)
     if event is None:
-        raise NotFound(f"no event with id {event_id}; list events with GET /api/v1/events")
+        raise no_event(event_id)
     if team_id is not None:
         team_task(session, event_id, team_id)
     return event

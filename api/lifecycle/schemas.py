@@ -152,6 +152,18 @@ class TaskPublic(BaseModel):
     done_at: datetime | None
 
 
+class CandidateAck(BaseModel):
+    """What a detector learns from posting a candidate: which event it is, and how it landed.
+
+    Nothing of the stored event: a detector that re-posts a known (source, source_event_id)
+    must not read back another's review, position or disposition."""
+
+    id: int = Field(description="The event's id (the one GET /api/v1/events/{id} serves staff).")
+    outcome: Literal["new", "merged", "retry"] = Field(
+        description="new: it opened an event; merged: it joined a known one (or was absorbed "
+                    "by one rejected lately); retry: this candidate was stored before.")
+
+
 class EventPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -220,8 +220,9 @@ FLIGHTS_LIMIT = 2000
 
 def flights_in(session: Session, *, since: datetime | None, until: datetime | None,
                state: str | None, department: str | None) -> dict[str, Any]:
-    """Flights planned to start in [since, until) (in ``state`` when given; serving
-    ``department``'s requests when given), with the plans they belong to."""
+    """Flights planned to start in [since, until) (in ``state`` when given), with the plans they
+    belong to; with ``department``, only the flights serving its requests, as it may see them
+    (``flights.flights_json``)."""
     if since and until and until < since:
         raise BadInput("'until' is before 'since'")
     if state is not None and state not in STATES:
@@ -242,4 +243,10 @@ def flights_in(session: Session, *, since: datetime | None, until: datetime | No
     plan_ids = sorted({f.plan_id for f in flights if f.plan_id is not None})
     plans = session.exec(select(PatrolPlan).where(PatrolPlan.id.in_(plan_ids))
                          .order_by(PatrolPlan.id)).all() if plan_ids else []
-    return {"flights": flights_json(session, flights), "plans": [plan_json(p) for p in plans]}
+    views = [plan_json(p) for p in plans]
+    if department is not None:  # the passes left unserved: its own requests' only
+        mine = set(session.exec(select(PatrolRequest.id)
+                                .where(PatrolRequest.department == department)).all())
+        for view in views:
+            view["unserved"] = [u for u in view["unserved"] if u["request_id"] in mine]
+    return {"flights": flights_json(session, flights, department=department), "plans": views}

@@ -188,21 +188,26 @@ def file_request(session: Session, *, department: str, title: str, area: dict,
 def visible_request(session: Session, user: User, request_id: int) -> PatrolRequest:
     """The request, if this user may see it (a department sees its own only)."""
     row = session.get(PatrolRequest, request_id)
-    if row is None:
-        raise NotFound(f"no patrol request with id {request_id}; list them with "
-                       "GET /api/v1/patrol-requests")
-    if user.role == "department" and row.department != user.department:
-        raise Forbidden(f"patrol request {request_id} belongs to '{row.department}'; a department "
-                        "account sees its own requests only")
+    # Another department's request is answered like a missing one: its id tells nothing.
+    if row is None or not _sees(user, row):
+        raise _no_request(request_id)
     return row
+
+
+def _sees(user: User, row: PatrolRequest) -> bool:
+    return user.role != "department" or row.department == user.department
+
+
+def _no_request(request_id: int) -> NotFound:
+    return NotFound(f"no patrol request with id {request_id}; list them with "
+                    "GET /api/v1/patrol-requests")
 
 
 def withdraw(session: Session, row: PatrolRequest, user: User, *, now: datetime) -> list[int]:
     """Withdraw a request (caller commits); planned flights left serving no active request are
     cancelled. Returns the cancelled flights' ids."""
-    if user.role == "department" and row.department != user.department:
-        raise Forbidden(f"patrol request {row.id} belongs to '{row.department}'; a department "
-                        "account may withdraw its own requests only")
+    if not _sees(user, row):
+        raise _no_request(row.id)
     row.status = "withdrawn"
     session.add(row)
     session.flush()
@@ -244,8 +249,10 @@ def _iso_day(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def request_detail(session: Session, row: PatrolRequest, tz: str) -> dict[str, Any]:
-    """The request, the flights that served (or will serve) it, and what they found in its area."""
+def request_detail(session: Session, row: PatrolRequest, tz: str, *,
+                   department: str | None = None) -> dict[str, Any]:
+    """The request, the flights that served (or will serve) it, and what they found in its area;
+    the flights as ``department`` may see them, when given (``flights.flights_json``)."""
     flights = list(session.exec(
         select(PatrolFlight).join(PatrolServe, PatrolServe.flight_id == PatrolFlight.id)
         .where(PatrolServe.request_id == row.id).distinct()
@@ -262,7 +269,8 @@ def request_detail(session: Session, row: PatrolRequest, tz: str) -> dict[str, A
                     "lon": event.lon, "detected_at": event.detected_at.isoformat(),
                     "patrol_flight_id": event.patrol_flight_id, "zone_name": event.zone_name,
                     "disposition": event.disposition})
-    return {**request_json(row, tz), "flights": flights_json(session, flights),
+    return {**request_json(row, tz),
+            "flights": flights_json(session, flights, department=department),
             "findings": findings}
 
 

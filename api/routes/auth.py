@@ -11,7 +11,7 @@ from api.core import users
 from api.core.auth import create_token
 from api.core.db import writing
 from api.core.schemas import Token, UserIn, UserPublic
-from api.routes.deps import Admin, CurrentUser, SessionDep, SettingsDep, Unauthorized
+from api.routes.deps import Allowed, SessionDep, SettingsDep, Unauthorized
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -28,18 +28,18 @@ def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Sessio
 
 
 @router.get("/auth/me", response_model=UserPublic, summary="Who the token belongs to")
-def me(user: CurrentUser) -> UserPublic:
+def me(user: Allowed) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
 @router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED,
              summary="Create a user (admin)")
-def create_user(body: UserIn, _admin: Admin, session: SessionDep) -> UserPublic:
+def create_user(body: UserIn, _admin: Allowed, session: SessionDep) -> UserPublic:
     with writing(session):
         user = users.add_user(session, body.username, body.password, body.role, team_id=body.team_id)
     return UserPublic.model_validate(user)
 
 
 @router.get("/users", response_model=list[UserPublic], summary="List users (admin)")
-def list_users(_admin: Admin, session: SessionDep) -> list[UserPublic]:
+def list_users(_admin: Allowed, session: SessionDep) -> list[UserPublic]:
     return [UserPublic.model_validate(u) for u in users.all_users(session)]

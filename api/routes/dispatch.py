@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.core.errors import BadInput, NotFound
 from api.fleet.dispatcher import DispatchWorker, drone_view_json
-from api.routes.deps import Operator, Reader
+from api.routes.deps import Allowed
 from dispatch.planner import Option
 from geofence import NoRouteFound, lawnmower
 
@@ -49,7 +49,7 @@ def option_json(option: Option) -> dict:
 
 @router.get("/events/{event_id}/suggestions",
             summary="Drones ranked by ETA against the event's target, and the nearest teams")
-def suggestions(event_id: int, request: Request, _user: Reader) -> dict:
+def suggestions(event_id: int, request: Request, _user: Allowed) -> dict:
     event, incident, options, teams = _worker(request).suggestions(event_id)
     best = next((o for o in options if o.feasible), None)
     return {
@@ -63,13 +63,13 @@ def suggestions(event_id: int, request: Request, _user: Reader) -> dict:
 
 
 @router.get("/drones", summary="Every drone's live state and task")
-def drones(request: Request, _user: Reader) -> list[dict]:
+def drones(request: Request, _user: Allowed) -> list[dict]:
     return [drone_view_json(v) for v in _worker(request).drones()]
 
 
 @router.post("/events/{event_id}/dispatch",
              summary="Fly the best drone (or the one named) to a confirmed event")
-async def dispatch_event(event_id: int, request: Request, _user: Operator,
+async def dispatch_event(event_id: int, request: Request, _user: Allowed,
                          body: DispatchIn | None = None) -> dict:
     assignment = await _worker(request).dispatch_event(event_id, body.drone_id if body else None)
     return {
@@ -80,14 +80,14 @@ async def dispatch_event(event_id: int, request: Request, _user: Operator,
 
 
 @router.post("/events/{event_id}/release", summary="Send the event's drone back to its dock")
-async def release(event_id: int, request: Request, _user: Operator) -> dict:
+async def release(event_id: int, request: Request, _user: Allowed) -> dict:
     await _worker(request).release(event_id)
     return {"event_id": event_id, "released": True}
 
 
 @router.post("/drones/{drone_id}/patrol",
              summary="Upload a lawnmower sweep of a zone to an idle drone and fly it in AUTO")
-async def patrol(drone_id: str, body: PatrolIn, request: Request, _user: Operator) -> dict:
+async def patrol(drone_id: str, body: PatrolIn, request: Request, _user: Allowed) -> dict:
     worker = _worker(request)
     dispatcher = worker._require()
     try:

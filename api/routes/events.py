@@ -21,6 +21,7 @@ from api.lifecycle.queries import events_query
 from api.lifecycle.schemas import (
     AssignIn,
     AuditPublic,
+    CandidateAck,
     CandidateIn,
     Disposition,
     EventDetail,
@@ -34,13 +35,12 @@ from api.lifecycle.schemas import (
     SplitIn,
 )
 from api.lifecycle.states import State
+from api.routes.access import Scope
 from api.routes.deps import (
+    AccessScope,
+    Allowed,
     BusDep,
     ClockDep,
-    FieldWorker,
-    Operator,
-    Reader,
-    Reporter,
     SessionDep,
     SettingsDep,
     ZonesDep,
@@ -58,17 +58,18 @@ def _commit_and_publish(session: SessionDep, bus: AlertBus, outcome: verbs.Outco
 
 @router.post(
     "/candidates",
-    response_model=EventPublic,
+    response_model=EventPublic | CandidateAck,
     status_code=status.HTTP_201_CREATED,
     responses={200: {"description": "The candidate is a further sighting of a known event (merged "
                                     "into an open one, or absorbed by one rejected lately), or a "
                                     "retry of a stored candidate: that event."}},
-    summary="Ingest a candidate from a detection worker or a manual / hotline report",
+    summary="Ingest a candidate from a detection worker or a manual / hotline report; a "
+            "detector gets an acknowledgement only",
 )
 def ingest_candidate(
-    candidate: CandidateIn, response: Response, user: Reporter, session: SessionDep,
-    settings: SettingsDep, clock: ClockDep, zones: ZonesDep, bus: BusDep,
-) -> EventPublic:
+    candidate: CandidateIn, response: Response, user: Allowed, scope: AccessScope,
+    session: SessionDep, settings: SettingsDep, clock: ClockDep, zones: ZonesDep, bus: BusDep,
+) -> EventPublic | CandidateAck:
     snapshot = base64.b64decode(candidate.snapshot_jpeg_b64) if candidate.snapshot_jpeg_b64 else None
     # Refuse a bad snapshot before the event is stored; it is then stored without a second check.
     checked = check_image(snapshot, max_bytes=settings.max_upload_bytes) if snapshot else None
@@ -85,12 +86,15 @@ def ingest_candidate(
         response.status_code = status.HTTP_200_OK
     for alert in outcome.alerts:
         bus.publish(alert)
+    if scope == Scope.ACK:
+        return CandidateAck(id=outcome.event.id, outcome=(
+            "new" if outcome.created else "retry" if outcome.retried else "merged"))
     return verbs.event_public(outcome.event)
 
 
 @router.get("/events/{event_id}/sightings", response_model=list[SightingPublic],
             summary="Every candidate that is this event, oldest first (the first is its alert)")
-def list_sightings(event_id: int, user: Reader, session: SessionDep) -> list[SightingPublic]:
+def list_sightings(event_id: int, user: Allowed, session: SessionDep) -> list[SightingPublic]:
     queries.visible_event(session, event_id, team_id=team_scope(user))
     return [SightingPublic.model_validate(s) for s in sightings_of(session, event_id)]
 
@@ -98,7 +102,7 @@ def list_sightings(event_id: int, user: Reader, session: SessionDep) -> list[Sig
 @router.post("/events/{event_id}/sightings/{sighting_id}/split", response_model=EventDetail,
              status_code=status.HTTP_201_CREATED,
              summary="Undo a wrong merge: the sighting becomes an event of its own (returned)")
-def split_sighting(event_id: int, sighting_id: int, body: SplitIn, user: Operator,
+def split_sighting(event_id: int, sighting_id: int, body: SplitIn, user: Allowed,
                    session: SessionDep, clock: ClockDep, zones: ZonesDep,
                    bus: BusDep) -> EventDetail:
     with writing(session):
@@ -112,7 +116,7 @@ def split_sighting(event_id: int, sighting_id: int, body: SplitIn, user: Operato
 
 @router.get("/events", response_model=EventPage, summary="List events, newest first, with filters")
 def list_events(
-    user: Reader,
+    user: Allowed,
     session: SessionDep,
     state: Annotated[list[State] | None, Query()] = None,
     type: Annotated[list[EventType] | None, Query()] = None,
@@ -134,21 +138,21 @@ def list_events(
 
 @router.get("/events/{event_id}", response_model=EventDetail,
             summary="One event with its whole timeline, evidence and tasks")
-def get_event(event_id: int, user: Reader, session: SessionDep) -> EventDetail:
+def get_event(event_id: int, user: Allowed, session: SessionDep) -> EventDetail:
     event = queries.visible_event(session, event_id, team_id=team_scope(user))
     return queries.event_detail(session, event)
 
 
 @router.get("/events/{event_id}/audit", response_model=list[AuditPublic],
             summary="The event's audit trail: every transition, who, when, why")
-def get_audit(event_id: int, user: Reader, session: SessionDep) -> list[AuditPublic]:
+def get_audit(event_id: int, user: Allowed, session: SessionDep) -> list[AuditPublic]:
     queries.visible_event(session, event_id, team_id=team_scope(user))
     return [AuditPublic.model_validate(a) for a in queries.audit_of(session, event_id)]
 
 
 @router.post("/events/{event_id}/review", response_model=EventPublic,
              summary="Confirm or reject an alerted event")
-def review_event(event_id: int, body: ReviewIn, user: Operator, session: SessionDep,
+def review_event(event_id: int, body: ReviewIn, user: Allowed, session: SessionDep,
                  settings: SettingsDep, clock: ClockDep, bus: BusDep) -> EventPublic:
     with writing(session):
         outcome = verbs.review(session, event_id, confirm=body.decision == "confirm", reason=body.reason,
@@ -160,7 +164,7 @@ def review_event(event_id: int, body: ReviewIn, user: Operator, session: Session
 
 @router.post("/events/{event_id}/assign", response_model=EventDetail,
              summary="Task a drone and/or a ground team with a confirmed event")
-def assign_event(event_id: int, body: AssignIn, user: Operator, session: SessionDep,
+def assign_event(event_id: int, body: AssignIn, user: Allowed, session: SessionDep,
                  clock: ClockDep, bus: BusDep) -> EventDetail:
     with writing(session):
         outcome, _tasks = verbs.assign(session, event_id, body, actor=user.username, now=clock.now())
@@ -170,7 +174,7 @@ def assign_event(event_id: int, body: AssignIn, user: Operator, session: Session
 
 @router.post("/events/{event_id}/on-scene", response_model=EventPublic,
              summary="Record arrival: a drone over the scene or a team checking in")
-def on_scene_event(event_id: int, user: FieldWorker, session: SessionDep, clock: ClockDep,
+def on_scene_event(event_id: int, user: Allowed, session: SessionDep, clock: ClockDep,
                    bus: BusDep, body: NoteIn | None = None) -> EventPublic:
     with writing(session):
         outcome = verbs.on_scene(session, event_id, actor=user.username, now=clock.now(),
@@ -183,7 +187,7 @@ def on_scene_event(event_id: int, user: FieldWorker, session: SessionDep, clock:
              summary="Report how the event was resolved, with an optional photo")
 def resolve_event(
     event_id: int,
-    user: FieldWorker,
+    user: Allowed,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
@@ -209,7 +213,7 @@ def resolve_event(
 
 @router.post("/events/{event_id}/evaluate", response_model=EventPublic,
              summary="Freeze the figures of a resolved or rejected event")
-def evaluate_event(event_id: int, user: Operator, session: SessionDep, clock: ClockDep,
+def evaluate_event(event_id: int, user: Allowed, session: SessionDep, clock: ClockDep,
                    bus: BusDep) -> EventPublic:
     with writing(session):
         outcome = verbs.evaluate(session, event_id, actor=user.username, now=clock.now())
@@ -219,7 +223,7 @@ def evaluate_event(event_id: int, user: Operator, session: SessionDep, clock: Cl
 
 @router.post("/events/{event_id}/evidence", response_model=EvidencePublic,
              status_code=status.HTTP_201_CREATED, summary="Attach a photo to an event")
-def upload_evidence(event_id: int, photo: Annotated[UploadFile, File()], user: FieldWorker,
+def upload_evidence(event_id: int, photo: Annotated[UploadFile, File()], user: Allowed,
                     session: SessionDep, settings: SettingsDep, clock: ClockDep) -> EvidencePublic:
     queries.visible_event(session, event_id, team_id=team_scope(user))
     data = photo.file.read(settings.max_upload_bytes + 1)
@@ -232,8 +236,7 @@ def upload_evidence(event_id: int, photo: Annotated[UploadFile, File()], user: F
 
 
 @router.get("/evidence/{evidence_id}", response_class=FileResponse, summary="An evidence image")
-def get_evidence(evidence_id: int, user: Reader, session: SessionDep,
+def get_evidence(evidence_id: int, user: Allowed, session: SessionDep,
                  settings: SettingsDep) -> FileResponse:
-    evidence = evidence_by_id(session, evidence_id)
-    queries.visible_event(session, evidence.event_id, team_id=team_scope(user))
+    evidence = evidence_by_id(session, evidence_id, team_id=team_scope(user))
     return FileResponse(settings.resolved_media_dir / evidence.path, media_type=evidence.content_type)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from api.evaluation.hotspots import confirmed_violations, hot_spots
 from api.evaluation.schemas import HotSpots
 from api.lifecycle.schemas import EventType
-from api.routes.deps import Analyst, SessionDep, SettingsDep
+from api.routes.deps import Allowed, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["offences"])
 
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["offences"])
 @router.get("/hotspots", response_model=HotSpots,
             summary="Places where confirmed violations recur, their hours of day and when to patrol")
 def get_hotspots(
-    _user: Analyst,
+    _user: Allowed,
     session: SessionDep,
     settings: SettingsDep,
     since: datetime | None = Query(None, description="detected at or after (ISO 8601 with timezone)"),

@@ -7,13 +7,14 @@ import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
-from api.core.auth import Role
 from api.core.errors import ServiceError
+from api.routes.access import WEBSOCKET, roles_for
 from api.routes.deps import user_of_token
 
 router = APIRouter(tags=["live"])
 
-LIVE_ROLES = {Role.OPERATOR, Role.ADMIN, Role.EVALUATOR, Role.GROUND_TEAM}
+LIVE_PATH = "/api/v1/live"
+LIVE_ROLES = roles_for(WEBSOCKET, LIVE_PATH)
 
 
 def _authorise(websocket: WebSocket, token: str) -> tuple[str, str, str | None]:
@@ -21,7 +22,7 @@ def _authorise(websocket: WebSocket, token: str) -> tuple[str, str, str | None]:
     return user.username, user.role, user.team_id
 
 
-@router.websocket("/api/v1/live")
+@router.websocket(LIVE_PATH)
 async def live(websocket: WebSocket, token: str = "") -> None:
     """Send `{"kind": "hello"}` then one JSON message per transition, as it commits.
 

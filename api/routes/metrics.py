@@ -11,7 +11,7 @@ from api.evaluation.persuasion_figures import load_figures
 from api.evaluation.schemas import Summary
 from api.lifecycle.misses import miss_reasons
 from api.lifecycle.queries import events_query
-from api.routes.deps import Analyst, SessionDep
+from api.routes.deps import Allowed, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["evaluation"])
 
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["evaluation"])
 @router.get("/metrics/summary", response_model=Summary,
             summary="Closed-loop figures over a period and zone kind")
 def summary(
-    _user: Analyst,
+    _user: Allowed,
     session: SessionDep,
     since: datetime | None = Query(None),
     until: datetime | None = Query(None),

@@ -10,22 +10,16 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from api.core.auth import Role
 from api.core.errors import NotFound
-from api.core.models import User, Zone
+from api.core.models import Zone
 from api.core.zones import stored_zones
-from api.routes.deps import ClockDep, SessionDep, SettingsDep, require
-
-# The map (base layer and zones) is for every role with a page, departments' patrol page too.
-MapReader = Annotated[User, Depends(require(Role.OPERATOR, Role.ADMIN, Role.EVALUATOR,
-                                            Role.GROUND_TEAM, Role.DEPARTMENT))]
+from api.routes.deps import Allowed, ClockDep, SessionDep, SettingsDep
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 PAGES = {"": "login.html", "console": "console.html", "event": "event.html", "team": "team.html",
@@ -78,7 +72,7 @@ def _walk(coords, lats: list[float], lons: list[float]) -> None:
 
 @router.get("/api/v1/map/config", response_model=MapConfig, tags=["map"],
             summary="Base layer, view and the service's clock for the web pages")
-def map_config(_user: MapReader, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> MapConfig:
+def map_config(_user: Allowed, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> MapConfig:
     zones = list(stored_zones(session))
     bounds = _zone_bounds(zones)
     # The shipped orthophoto shows the sample town only: with a city's own zones it would mislead.
@@ -90,7 +84,7 @@ def map_config(_user: MapReader, session: SessionDep, settings: SettingsDep, clo
 
 
 @router.get("/api/v1/map/zones", tags=["map"], summary="The zones as a GeoJSON FeatureCollection")
-def map_zones(_user: MapReader, session: SessionDep) -> dict:
+def map_zones(_user: Allowed, session: SessionDep) -> dict:
     features = [{
         "type": "Feature",
         "id": z.id,

@@ -11,7 +11,7 @@ import asyncio
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from pydantic import AwareDatetime
 
 from api.core.auth import Role
@@ -20,30 +20,24 @@ from api.core.errors import BadInput
 from api.core.models import User
 from api.patrols import plans, requests
 from api.patrols.schemas import PatrolRequestIn
-from api.routes.deps import (
-    ClockDep,
-    Operator,
-    Requester,
-    SessionDep,
-    SettingsDep,
-    ZonesDep,
-    require,
-)
+from api.routes.deps import Allowed, ClockDep, SessionDep, SettingsDep, ZonesDep
 
 router = APIRouter(prefix="/api/v1", tags=["patrols"])
 
-# Reads: the filers, and evaluators.
-PatrolReader = Annotated[User, Depends(require(Role.DEPARTMENT, Role.OPERATOR, Role.ADMIN,
-                                               Role.EVALUATOR))]
 
 
 def _tz(settings) -> str:
     return settings.local_tz
 
 
+def _department(user: User) -> str | None:
+    """The department whose requests a department account is confined to; None for staff."""
+    return (user.department or "") if user.role == Role.DEPARTMENT else None
+
+
 @router.post("/patrol-requests", status_code=status.HTTP_201_CREATED,
              summary="File a patrol request (a department for itself; operators for anyone)")
-def file_request(body: PatrolRequestIn, user: Requester, session: SessionDep, clock: ClockDep,
+def file_request(body: PatrolRequestIn, user: Allowed, session: SessionDep, clock: ClockDep,
                  zones: ZonesDep, settings: SettingsDep) -> dict:
     department = requests.department_of(user, body.department)
     if body.valid_from and body.valid_to and body.valid_to < body.valid_from:
@@ -60,24 +54,24 @@ def file_request(body: PatrolRequestIn, user: Requester, session: SessionDep, cl
 
 
 @router.get("/patrol-requests", summary="Patrol requests (a department sees its own)")
-def list_requests(user: PatrolReader, session: SessionDep, settings: SettingsDep,
+def list_requests(user: Allowed, session: SessionDep, settings: SettingsDep,
                   include_withdrawn: bool = False) -> list[dict]:
-    department = (user.department or "") if user.role == Role.DEPARTMENT else None
-    rows = requests.requests_of(session, department=department, include_withdrawn=include_withdrawn)
+    rows = requests.requests_of(session, department=_department(user),
+                                include_withdrawn=include_withdrawn)
     return [requests.request_json(r, _tz(settings)) for r in rows]
 
 
 @router.get("/patrol-requests/{request_id}",
             summary="A request, the flights that served it and what they found in its area")
-def get_request(request_id: int, user: PatrolReader, session: SessionDep,
+def get_request(request_id: int, user: Allowed, session: SessionDep,
                 settings: SettingsDep) -> dict:
     row = requests.visible_request(session, user, request_id)
-    return requests.request_detail(session, row, _tz(settings))
+    return requests.request_detail(session, row, _tz(settings), department=_department(user))
 
 
 @router.delete("/patrol-requests/{request_id}",
                summary="Withdraw a request; planned flights serving nothing else are cancelled")
-def withdraw_request(request_id: int, user: Requester, session: SessionDep, clock: ClockDep,
+def withdraw_request(request_id: int, user: Allowed, session: SessionDep, clock: ClockDep,
                      settings: SettingsDep) -> dict:
     with writing(session):
         row = requests.visible_request(session, user, request_id)
@@ -87,7 +81,7 @@ def withdraw_request(request_id: int, user: Requester, session: SessionDep, cloc
 
 
 @router.post("/patrol-plan", summary="Plan a week of merged patrol flights and store them")
-async def plan(request: Request, user: Operator, clock: ClockDep,
+async def plan(request: Request, user: Allowed, clock: ClockDep,
                week: Annotated[date, Query(description="Any day of the week to plan "
                                                      "(Monday to Sunday, local).")]) -> dict:
     app = request.app
@@ -102,9 +96,8 @@ async def plan(request: Request, user: Operator, clock: ClockDep,
 
 @router.get("/patrol-flights",
             summary="Patrol flights in a period, the requests each serves, and their plans' figures")
-def list_flights(user: PatrolReader, session: SessionDep,
+def list_flights(user: Allowed, session: SessionDep,
                  since: AwareDatetime | None = None, until: AwareDatetime | None = None,
                  state: str | None = None) -> dict:
-    department = (user.department or "") if user.role == Role.DEPARTMENT else None
     return plans.flights_in(session, since=since, until=until, state=state,
-                              department=department)
+                            department=_department(user))

@@ -12,12 +12,14 @@ from api.enforcement import persuasion
 from api.enforcement.schemas import (
     PersuadeIn,
     PersuasionPublic,
+    SceneCheckAck,
     SceneCheckIn,
     SceneCheckPublic,
     SceneCheckResult,
 )
 from api.fleet.persuader import Persuader
-from api.routes.deps import Analyst, BusDep, ClockDep, Operator, Reporter, SessionDep, SettingsDep
+from api.routes.access import Scope
+from api.routes.deps import AccessScope, Allowed, BusDep, ClockDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["persuasion"])
 
@@ -33,7 +35,7 @@ def _persuader(request: Request) -> Persuader:
                         503: {"description": "no fleet is connected"}},
              summary="Play a warning (a clip or a text) through the on-scene drone's speaker")
 async def persuade(event_id: int, body: PersuadeIn, request: Request,
-                   user: Operator) -> PersuasionPublic:
+                   user: Allowed) -> PersuasionPublic:
     row = await _persuader(request).play(event_id, clip_id=body.clip_id, text=body.text,
                                          repeat=body.repeat, actor=user.username)
     return PersuasionPublic.model_validate(row)
@@ -41,15 +43,17 @@ async def persuade(event_id: int, body: PersuadeIn, request: Request,
 
 @router.get("/events/{event_id}/persuasions", response_model=list[PersuasionPublic],
             summary="The warnings played on an event and their outcomes")
-def persuasions(event_id: int, _user: Analyst, session: SessionDep) -> list[PersuasionPublic]:
+def persuasions(event_id: int, _user: Allowed, session: SessionDep) -> list[PersuasionPublic]:
     return [PersuasionPublic.model_validate(r) for r in persuasion.plays_of(session, event_id)]
 
 
-@router.post("/events/{event_id}/scene-checks", response_model=SceneCheckResult,
+@router.post("/events/{event_id}/scene-checks", response_model=SceneCheckResult | SceneCheckAck,
              status_code=status.HTTP_201_CREATED,
-             summary="Report one look at the scene from the drone: is the violation still there?")
-def scene_check(event_id: int, body: SceneCheckIn, user: Reporter, session: SessionDep,
-                settings: SettingsDep, clock: ClockDep, bus: BusDep) -> SceneCheckResult:
+             summary="Report one look at the scene from the drone: is the violation still there? "
+                     "A detector gets an acknowledgement only")
+def scene_check(event_id: int, body: SceneCheckIn, user: Allowed, scope: AccessScope,
+                session: SessionDep, settings: SettingsDep, clock: ClockDep,
+                bus: BusDep) -> SceneCheckResult | SceneCheckAck:
     with writing(session):
         result, alerts = persuasion.scene_check(
             session, event_id, body, rules=settings.persuasion_rules,
@@ -57,11 +61,13 @@ def scene_check(event_id: int, body: SceneCheckIn, user: Reporter, session: Sess
         session.commit()
     for alert in alerts:
         bus.publish(alert)
+    if scope == Scope.ACK:
+        return SceneCheckAck(id=result.check.id, event_id=result.check.event_id)
     return result
 
 
 @router.get("/events/{event_id}/scene-checks", response_model=list[SceneCheckPublic],
             summary="The scene checks of an event, oldest first")
-def scene_checks(event_id: int, _user: Analyst, session: SessionDep) -> list[SceneCheckPublic]:
+def scene_checks(event_id: int, _user: Allowed, session: SessionDep) -> list[SceneCheckPublic]:
     return [SceneCheckPublic.model_validate(r)
             for r in persuasion.scene_checks_of(session, event_id)]

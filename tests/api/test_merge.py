@@ -48,9 +48,10 @@ def at_north(north_m: float, **overrides) -> dict:
 
 
 def post(client: TestClient, headers: dict, body: dict, status: int) -> dict:
+    """Post as the detector (which is told only the event's id) and read the event as staff."""
     r = client.post("/api/v1/candidates", json=body, headers=headers["det"])
     assert r.status_code == status, r.text
-    return r.json()
+    return client.get(f"/api/v1/events/{r.json()['id']}", headers=headers["op"]).json()
 
 
 def reasons(client: TestClient, headers: dict, eid: int) -> list[str]:

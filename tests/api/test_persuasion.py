@@ -101,10 +101,12 @@ def rows(app, model, event_id):
 
 
 def check(client, headers, event_id, present, at=None):
+    """One scene check, posted by an operator: a detector is answered an acknowledgement only
+    (tests/api/test_access_table.py), and these tests read the event's state after the check."""
     body = {"present": present, "confidence": 0.8, "drone_id": "d1"}
     if at is not None:
         body["at"] = at.isoformat()
-    r = client.post(f"/api/v1/events/{event_id}/scene-checks", json=body, headers=headers["det"])
+    r = client.post(f"/api/v1/events/{event_id}/scene-checks", json=body, headers=headers["op"])
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -370,8 +372,11 @@ def test_unknown_event_wrong_state_and_wrong_role(app_client, headers):
                         json={"present": True, "at": "2026-11-25T08:00:00"}, headers=headers["det"])
     assert naive.status_code == 422 and "timezone" in naive.json()["detail"]
     assert speaker.calls == []
-    # checks on an open event without a play are kept, and change nothing
-    check(client, headers, confirmed, True)
+    # checks on an open event without a play are kept, and change nothing; a detector is told
+    # the check's id and nothing of the event
+    ack = client.post(f"/api/v1/events/{confirmed}/scene-checks", json={"present": True},
+                      headers=headers["det"])
+    assert ack.status_code == 201 and set(ack.json()) == {"id", "event_id"}
     assert len(rows(app, SceneCheck, confirmed)) == 1
     listed = client.get(f"/api/v1/events/{confirmed}/scene-checks", headers=headers["eva"]).json()
     assert [c["present"] for c in listed] == [True] and listed[0]["source"] == "det"

@@ -1,4 +1,7 @@
-"""Every write endpoint against every role, and ground teams confined to their own tasks."""
+"""Every write endpoint against every role, and ground teams confined to their own tasks.
+
+A ground team acting on another team's event is answered 404, like an id that does not exist
+(issue 33: 403 told it the event was there). tests/api/test_access_table.py checks every route."""
 
 from __future__ import annotations
 
@@ -30,6 +33,9 @@ def _event_in(client: TestClient, headers: dict, state: str) -> int:
         assert r.status_code == 200, r.text
     return eid
 
+
+# Ground teams whose role may call the route but for whom the event is not theirs: 404.
+NOT_THEIRS = {"on_scene": {"tm2"}, "resolve": {"tm2"}, "evidence": {"tm2"}, "team_position": {"tm2"}}
 
 # (name, who may, state the event must be in, request builder)
 WRITES = [
@@ -69,6 +75,8 @@ def test_write_endpoint_role(client: TestClient, headers: dict, write, role: str
     r = call(client, headers[role], eid)
     if role in allowed:
         assert r.status_code in (200, 201), r.text
+    elif role in NOT_THEIRS.get(_name, ()):
+        assert r.status_code == 404, r.text
     else:
         assert r.status_code == 403, r.text
         assert "may not" in r.json()["detail"] or "team" in r.json()["detail"]
@@ -94,13 +102,13 @@ def test_ground_team_sees_only_its_own_tasks_and_events(client: TestClient, head
     other = _event_in(client, headers, "alerted")
     listed = client.get("/api/v1/events", headers=headers["tm1"]).json()
     assert [e["id"] for e in listed["items"]] == [mine]
-    assert client.get(f"/api/v1/events/{other}", headers=headers["tm1"]).status_code == 403
+    assert client.get(f"/api/v1/events/{other}", headers=headers["tm1"]).status_code == 404
     assert client.get("/api/v1/events", headers=headers["tm2"]).json()["total"] == 0
     tasks = client.get("/api/v1/tasks", headers=headers["tm1"]).json()
     assert [(t["event_id"], t["team_id"]) for t in tasks] == [(mine, "t1")]
     assert client.get("/api/v1/tasks", headers=headers["tm2"]).json() == []
     task_id = tasks[0]["id"]
-    assert client.post(f"/api/v1/tasks/{task_id}/accept", headers=headers["tm2"]).status_code == 403
+    assert client.post(f"/api/v1/tasks/{task_id}/accept", headers=headers["tm2"]).status_code == 404
     r = client.post(f"/api/v1/tasks/{task_id}/accept", headers=headers["tm1"])
     assert r.json()["state"] == "accepted"
 

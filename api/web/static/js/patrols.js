@@ -135,7 +135,9 @@ async function showDetail(id) {
         ${f.reason ? `<div class="muted">${esc(f.reason)}</div>` : ""}</td>
       <td>${esc(others.length ? others.join("、") : t("p_alone"))}</td>`;
     body.append(tr);
-    L.polyline(f.path.coordinates.map(([lon, lat]) => [lat, lon]),
+    // A department is shown the path inside its own areas only: a MultiLineString.
+    const lines = f.path.type === "MultiLineString" ? f.path.coordinates : [f.path.coordinates];
+    L.polyline(lines.map((line) => line.map(([lon, lat]) => [lat, lon])),
       { color: "#15202b", weight: 2, dashArray: f.state === "planned" ? "6 4" : null, opacity: 0.8 })
       .bindTooltip(`${f.drone_id} · ${fmtTime(f.planned_start)}`).addTo(layers.flights);
   }
