@@ -135,6 +135,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     # -- figures
     ("GET", "/api/v1/metrics/summary"): allow(**READ_ALL),
     ("GET", "/api/v1/hotspots"): allow(**READ_ALL),
+    ("GET", "/api/v1/reachability"): allow(**READ_ALL),
+    ("GET", "/api/v1/reachability.png"): allow(**READ_ALL),
     # -- department patrols (综合飞一次)
     ("POST", "/api/v1/patrol-requests"): allow(**STAFF, department=DEPT),
     ("GET", "/api/v1/patrol-requests"): allow(**READ_ALL, department=DEPT),

@@ -11,7 +11,7 @@ from api.core.errors import Conflict
 from api.fleet import registry
 from api.fleet.planning import ReachCache, ServiceReach
 from api.fleet.reach_schemas import ReachabilityPublic, overlay, public
-from api.routes.deps import Analyst, SessionDep, ZonesDep
+from api.routes.deps import Allowed, SessionDep, ZonesDep
 
 router = APIRouter(prefix="/api/v1", tags=["fleet"])
 
@@ -41,7 +41,7 @@ def _reach(session: SessionDep, zones: ZonesDep, cache: ReachCacheDep, cell_m: f
 @router.get("/reachability", response_model=ReachabilityPublic, responses=ERRORS,
             summary="Best ETA from any dock to every cell against its target; shares per zone "
                     "and kind within target")
-def get_reachability(_user: Analyst, session: SessionDep, zones: ZonesDep,
+def get_reachability(_user: Allowed, session: SessionDep, zones: ZonesDep,
                      cache: ReachCacheDep, cell_m: CellM = 20.0) -> ReachabilityPublic:
     return public(_reach(session, zones, cache, cell_m))
 
@@ -52,7 +52,7 @@ def get_reachability(_user: Analyst, session: SessionDep, zones: ZonesDep,
                                             "transparent; lay it over the JSON's grid.bounds"},
                        **ERRORS},
             summary="The reachability map as an image overlay")
-def get_reachability_png(_user: Analyst, session: SessionDep, zones: ZonesDep,
+def get_reachability_png(_user: Allowed, session: SessionDep, zones: ZonesDep,
                          cache: ReachCacheDep, cell_m: CellM = 20.0) -> Response:
     reach = _reach(session, zones, cache, cell_m)
     return Response(overlay(reach), media_type="image/png",
