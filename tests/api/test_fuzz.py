@@ -1,0 +1,124 @@
+"""Schemathesis over the whole API, with the token of every role and none (issue 33).
+
+Each generated request is sent once per role, in process (ASGI), and its answer goes through
+schemathesis's default checks: no server error, a declared status code, content type, headers
+and a body that matches the declared schema, 4xx included. The run is derandomised and small
+enough for CI; `tests/bench/bench_fuzz.py` prints the same figures as one JSON line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import hypothesis
+import hypothesis.errors
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given
+from schemathesis import GenerationMode
+from schemathesis.core.failures import FailureGroup
+from schemathesis.python import asgi
+
+from api.app import create_app
+from api.core.auth import create_token
+from api.core.settings import Settings
+from tests.api.conftest import NO_MERGE, ROLE_USERS, TEST_SECRET, ManualClock, prepare_db
+
+# Operations that wait on a connected fleet would answer 503 or wait; the fuzz has no fleet.
+ANONYMOUS = "none"
+
+
+@dataclass
+class RoleFigures:
+    """What the fuzz saw for one role (or none): cases sent, server errors and check failures."""
+
+    cases: int = 0
+    server_errors: int = 0
+    failures: Counter = field(default_factory=Counter)  # check name -> count
+    examples: list[str] = field(default_factory=list)  # a few failure reports, for the reader
+
+    def as_json(self) -> dict:
+        return {"cases": self.cases, "server_errors": self.server_errors,
+                "check_failures": dict(self.failures)}
+
+
+def role_headers(secret: str) -> dict[str, dict[str, str]]:
+    """Headers for each role's user (one per role) and for no token at all."""
+    seen: dict[str, dict[str, str]] = {ANONYMOUS: {}}
+    for name, role, _team in ROLE_USERS:
+        if role not in seen:
+            seen[role] = {"Authorization": f"Bearer {create_token(name, role, secret=secret, ttl_s=3600)}"}
+    return seen
+
+
+@contextlib.contextmanager
+def fuzz_app(data_dir: Path) -> Iterator[object]:
+    """The service over a freshly seeded SQLite database, its lifespan run by schemathesis."""
+    url = prepare_db(f"sqlite:///{data_dir / 'flyonce.db'}")
+    settings = Settings(_env_file=None, database_url=url, data_dir=data_dir, secret_key=TEST_SECRET,
+                        max_upload_bytes=200_000, **NO_MERGE)
+    app = create_app(settings, clock=ManualClock())
+    try:
+        yield app
+    finally:
+        asgi.shutdown_lifespans()
+
+
+def fuzz(app: object, headers: dict[str, dict[str, str]], *, max_examples: int,
+         modes: tuple[GenerationMode, ...] = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE),
+         ) -> dict[str, RoleFigures]:
+    """Send every generated case with each role's headers; figures per role."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    figures = {role: RoleFigures() for role in headers}
+    settings = hypothesis.settings(
+        max_examples=max_examples, derandomize=True, database=None, deadline=None,
+        suppress_health_check=list(HealthCheck), phases=[hypothesis.Phase.generate])
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        for mode in modes:
+            @settings
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def run(case) -> None:  # noqa: ANN001
+                for role, role_headers_ in headers.items():
+                    _send(case, role_headers_, figures[role])
+
+            # An operation without parameters has no negative cases.
+            with contextlib.suppress(hypothesis.errors.Unsatisfiable):
+                run()
+    return figures
+
+
+def _send(case, headers: dict[str, str], figures: RoleFigures) -> None:  # noqa: ANN001
+    figures.cases += 1
+    try:
+        response = case.call(headers=headers)
+    except Exception as exc:  # the in-process client re-raises what the app did not handle
+        figures.server_errors += 1
+        figures.failures["unhandled exception"] += 1
+        if len(figures.examples) < 20:
+            figures.examples.append(f"{case.method} {case.formatted_path}: {exc!r}"[:1500])
+        return
+    if response.status_code >= 500:
+        figures.server_errors += 1
+    try:
+        case.validate_response(response, headers=headers)
+    except FailureGroup as group:
+        for failure in group.exceptions:
+            figures.failures[type(failure).__name__] += 1
+        if len(figures.examples) < 20:
+            figures.examples.append(str(group)[:1500])
+
+
+@pytest.mark.timeout(300)
+def test_fuzz_every_role(tmp_path: Path) -> None:
+    with fuzz_app(tmp_path) as app:
+        figures = fuzz(app, role_headers(TEST_SECRET), max_examples=5)
+    report = {role: f.as_json() for role, f in figures.items()}
+    examples = "\n".join(e for f in figures.values() for e in f.examples[:3])
+    print(report, examples)
+    assert all(f.server_errors == 0 for f in figures.values()), f"{report}\n{examples}"
+    assert all(not f.failures for f in figures.values()), f"{report}\n{examples}"
