@@ -7,11 +7,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.core import db
+from api.routes import errors
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="200 when the database answers")
+@router.get("/healthz", responses=errors.responses(503), summary="200 when the database answers")
 async def healthz(request: Request) -> JSONResponse:
     try:
         dialect = await run_in_threadpool(db.ping, request.app.state.engine)

@@ -121,8 +121,8 @@ def ui_page(page: str) -> FileResponse:
                         headers={"Cache-Control": "no-cache"})
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, responses: dict | None = None) -> None:
     """Add the pages, their static assets (/ui/static, /ui/vendor) and the map layers to `app`."""
     app.mount("/ui/static", StaticFiles(directory=WEB_DIR / "static"), name="web-static")
     app.mount("/ui/vendor", StaticFiles(directory=WEB_DIR / "vendor"), name="web-vendor")
-    app.include_router(router)
+    app.include_router(router, responses=responses)

@@ -39,7 +39,8 @@ class RoleFigures:
     cases: int = 0
     server_errors: int = 0
     failures: Counter = field(default_factory=Counter)  # check name -> count
-    examples: list[str] = field(default_factory=list)  # a few failure reports, for the reader
+    where: Counter = field(default_factory=Counter)  # "check METHOD /path -> status" -> count
+    examples: dict[str, str] = field(default_factory=dict)  # the first report of each `where`
 
     def as_json(self) -> dict:
         return {"cases": self.cases, "server_errors": self.server_errors,
@@ -98,9 +99,8 @@ def _send(case, headers: dict[str, str], figures: RoleFigures) -> None:  # noqa:
         response = case.call(headers=headers)
     except Exception as exc:  # the in-process client re-raises what the app did not handle
         figures.server_errors += 1
-        figures.failures["unhandled exception"] += 1
-        if len(figures.examples) < 20:
-            figures.examples.append(f"{case.method} {case.formatted_path}: {exc!r}"[:1500])
+        _record(figures, "UnhandledException", f"{case.method} {case.path} -> raised",
+                f"{case.method} {case.formatted_path}: {exc!r}")
         return
     if response.status_code >= 500:
         figures.server_errors += 1
@@ -108,9 +108,15 @@ def _send(case, headers: dict[str, str], figures: RoleFigures) -> None:  # noqa:
         case.validate_response(response, headers=headers)
     except FailureGroup as group:
         for failure in group.exceptions:
-            figures.failures[type(failure).__name__] += 1
-        if len(figures.examples) < 20:
-            figures.examples.append(str(group)[:1500])
+            _record(figures, type(failure).__name__,
+                    f"{case.method} {case.path} -> {response.status_code}", str(group))
+
+
+def _record(figures: RoleFigures, check: str, where: str, report: str) -> None:
+    figures.failures[check] += 1
+    key = f"{check} {where}"
+    figures.where[key] += 1
+    figures.examples.setdefault(key, report[:1200])
 
 
 @pytest.mark.timeout(300)
@@ -118,7 +124,12 @@ def test_fuzz_every_role(tmp_path: Path) -> None:
     with fuzz_app(tmp_path) as app:
         figures = fuzz(app, role_headers(TEST_SECRET), max_examples=5)
     report = {role: f.as_json() for role, f in figures.items()}
-    examples = "\n".join(e for f in figures.values() for e in f.examples[:3])
+    where = Counter()
+    examples = {}
+    for f in figures.values():
+        where.update(f.where)
+        examples.update(f.examples)
+    examples = "\n".join(f"{n:4d} {k}" for k, n in where.most_common()) + "\n" + "\n".join(examples.values())
     print(report, examples)
     assert all(f.server_errors == 0 for f in figures.values()), f"{report}\n{examples}"
     assert all(not f.failures for f in figures.values()), f"{report}\n{examples}"
