@@ -14,10 +14,10 @@ class DroneIn(BaseModel):
 
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=128)
-    mavlink_url: str | None = None
+    mavlink_url: str | None = Field(None, max_length=512)
     dock_lat: Lat
     dock_lon: Lon
-    cruise_speed_mps: float = Field(12.0, gt=0, le=40)
+    cruise_speed_mps: float = Field(12.0, gt=0, le=40, strict=True)
 
 
 class DronePublic(DroneIn):
@@ -37,7 +37,7 @@ class TeamIn(BaseModel):
 
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=128)
-    department: str = "城管执法"
+    department: str = Field("城管执法", min_length=1, max_length=64)
     lat: Lat
     lon: Lon
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.core.schemas import Day
 from api.patrols.requests import WEEKDAYS
 
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -15,8 +16,9 @@ HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 class WindowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: str = Field(examples=["08:00"], description="Local time (Asia/Shanghai), HH:MM.")
-    end: str = Field(examples=["12:00"], description="Before start: the window crosses midnight.")
+    # The pattern is declared for clients; `_hhmm` checks it and says how to write the time.
+    start: str = Field(json_schema_extra={"pattern": HHMM.pattern}, examples=["08:00"], description="Local time (Asia/Shanghai), HH:MM.")
+    end: str = Field(json_schema_extra={"pattern": HHMM.pattern}, examples=["12:00"], description="Before start: the window crosses midnight.")
 
     @field_validator("start", "end")
     @classmethod
@@ -36,15 +38,15 @@ class PatrolRequestIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     area: dict = Field(description='A GeoJSON Polygon, [lon, lat] order: {"type": "Polygon", '
                        '"coordinates": [[[lon, lat], ...]]}, the ring closed.')
-    looks_for: list[str] = Field(default_factory=list, max_length=20,
+    looks_for: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=20,
                                  description="Event types (street_stall, mobile_fuel_sale) "
                                  "and/or plain words.")
     window: WindowIn
-    weekdays: list[str] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1,
+    weekdays: list[Annotated[str, Field(max_length=16)]] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1,
                                 max_length=7, examples=[["mon", "wed", "fri"]])
-    per_day: int = Field(1, ge=1, le=24, description="Passes inside each day's window.")
-    valid_from: date | None = Field(None, description="First local day (inclusive).")
-    valid_to: date | None = Field(None, description="Last local day (inclusive).")
+    per_day: int = Field(1, ge=1, le=24, strict=True, description="Passes inside each day's window.")
+    valid_from: Day | None = Field(None, description="First local day (inclusive).")
+    valid_to: Day | None = Field(None, description="Last local day (inclusive).")
 
     @field_validator("looks_for")
     @classmethod

@@ -9,24 +9,27 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.core.errors import BadInput, NotFound
 from api.fleet.dispatcher import DispatchWorker, drone_view_json
+from api.routes import errors
 from api.routes.deps import Operator, Reader
+from api.routes.params import Id
 from dispatch.planner import Option
 from geofence import NoRouteFound, lawnmower
 
-router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"])
+# Every route here needs the connected fleet: without one it answers 503 saying what to set.
+router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"], responses=errors.responses(503))
 
 
 class DispatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    drone_id: str | None = Field(None, description="Send this drone; the planner's best if omitted.")
+    drone_id: str | None = Field(None, max_length=64, description="Send this drone; the planner's best if omitted.")
 
 
 class PatrolIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    zone_id: str = Field(description="The zone to sweep (see GET /api/v1/map or the zones file).")
-    footprint_width_m: float = Field(60.0, gt=5, le=1000, description="Lane spacing, metres.")
+    zone_id: str = Field(max_length=128, description="The zone to sweep (see GET /api/v1/map or the zones file).")
+    footprint_width_m: float = Field(60.0, gt=5, le=1000, strict=True, description="Lane spacing, metres.")
 
 
 def _worker(request: Request) -> DispatchWorker:
@@ -49,7 +52,7 @@ def option_json(option: Option) -> dict:
 
 @router.get("/events/{event_id}/suggestions",
             summary="Drones ranked by ETA against the event's target, and the nearest teams")
-def suggestions(event_id: int, request: Request, _user: Reader) -> dict:
+def suggestions(event_id: Id, request: Request, _user: Reader) -> dict:
     event, incident, options, teams = _worker(request).suggestions(event_id)
     best = next((o for o in options if o.feasible), None)
     return {
@@ -69,7 +72,7 @@ def drones(request: Request, _user: Reader) -> list[dict]:
 
 @router.post("/events/{event_id}/dispatch",
              summary="Fly the best drone (or the one named) to a confirmed event")
-async def dispatch_event(event_id: int, request: Request, _user: Operator,
+async def dispatch_event(event_id: Id, request: Request, _user: Operator,
                          body: DispatchIn | None = None) -> dict:
     assignment = await _worker(request).dispatch_event(event_id, body.drone_id if body else None)
     return {
@@ -80,7 +83,7 @@ async def dispatch_event(event_id: int, request: Request, _user: Operator,
 
 
 @router.post("/events/{event_id}/release", summary="Send the event's drone back to its dock")
-async def release(event_id: int, request: Request, _user: Operator) -> dict:
+async def release(event_id: Id, request: Request, _user: Operator) -> dict:
     await _worker(request).release(event_id)
     return {"event_id": event_id, "released": True}
 

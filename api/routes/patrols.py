@@ -8,16 +8,15 @@ own department's requests and the flights that serve them.
 from __future__ import annotations
 
 import asyncio
-from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
-from pydantic import AwareDatetime
 
 from api.core.auth import Role
 from api.core.db import writing
 from api.core.errors import BadInput
 from api.core.models import User
+from api.core.schemas import Day, UtcQueryTime
 from api.patrols import plans, requests
 from api.patrols.schemas import PatrolRequestIn
 from api.routes.deps import (
@@ -29,12 +28,17 @@ from api.routes.deps import (
     ZonesDep,
     require,
 )
+from api.routes.params import Id
 
 router = APIRouter(prefix="/api/v1", tags=["patrols"])
 
 # Reads: the filers, and evaluators.
 PatrolReader = Annotated[User, Depends(require(Role.DEPARTMENT, Role.OPERATOR, Role.ADMIN,
                                                Role.EVALUATOR))]
+
+
+# The states a patrol flight can be in, for the schema (`Literal` of the one tuple of them).
+FlightState = Literal[requests.STATES]
 
 
 def _tz(settings) -> str:
@@ -69,7 +73,7 @@ def list_requests(user: PatrolReader, session: SessionDep, settings: SettingsDep
 
 @router.get("/patrol-requests/{request_id}",
             summary="A request, the flights that served it and what they found in its area")
-def get_request(request_id: int, user: PatrolReader, session: SessionDep,
+def get_request(request_id: Id, user: PatrolReader, session: SessionDep,
                 settings: SettingsDep) -> dict:
     row = requests.visible_request(session, user, request_id)
     return requests.request_detail(session, row, _tz(settings))
@@ -77,7 +81,7 @@ def get_request(request_id: int, user: PatrolReader, session: SessionDep,
 
 @router.delete("/patrol-requests/{request_id}",
                summary="Withdraw a request; planned flights serving nothing else are cancelled")
-def withdraw_request(request_id: int, user: Requester, session: SessionDep, clock: ClockDep,
+def withdraw_request(request_id: Id, user: Requester, session: SessionDep, clock: ClockDep,
                      settings: SettingsDep) -> dict:
     with writing(session):
         row = requests.visible_request(session, user, request_id)
@@ -88,7 +92,7 @@ def withdraw_request(request_id: int, user: Requester, session: SessionDep, cloc
 
 @router.post("/patrol-plan", summary="Plan a week of merged patrol flights and store them")
 async def plan(request: Request, user: Operator, clock: ClockDep,
-               week: Annotated[date, Query(description="Any day of the week to plan "
+               week: Annotated[Day, Query(description="Any day of the week to plan "
                                                      "(Monday to Sunday, local).")]) -> dict:
     app = request.app
     drones = app.state.dispatch.patrol_drones()  # None: the registered drones
@@ -103,8 +107,8 @@ async def plan(request: Request, user: Operator, clock: ClockDep,
 @router.get("/patrol-flights",
             summary="Patrol flights in a period, the requests each serves, and their plans' figures")
 def list_flights(user: PatrolReader, session: SessionDep,
-                 since: AwareDatetime | None = None, until: AwareDatetime | None = None,
-                 state: str | None = None) -> dict:
+                 since: UtcQueryTime | None = None, until: UtcQueryTime | None = None,
+                 state: FlightState | None = None) -> dict:
     department = (user.department or "") if user.role == Role.DEPARTMENT else None
     return plans.flights_in(session, since=since, until=until, state=state,
                               department=department)

@@ -18,6 +18,8 @@ from api.enforcement.schemas import (
 )
 from api.fleet.persuader import Persuader
 from api.routes.deps import Analyst, BusDep, ClockDep, Operator, Reporter, SessionDep, SettingsDep
+from api.routes.errors import ErrorBody
+from api.routes.params import Id
 
 router = APIRouter(prefix="/api/v1", tags=["persuasion"])
 
@@ -28,11 +30,13 @@ def _persuader(request: Request) -> Persuader:
 
 @router.post("/events/{event_id}/persuade", response_model=PersuasionPublic,
              status_code=status.HTTP_201_CREATED,
-             responses={409: {"description": "not on scene, a warning pending, or no drone on it"},
-                        502: {"description": "the speaker refused; the nearest team was tasked"},
-                        503: {"description": "no fleet is connected"}},
+             responses={409: {"model": ErrorBody,
+                              "description": "not on scene, a warning pending, or no drone on it"},
+                        502: {"model": ErrorBody,
+                              "description": "the speaker refused; the nearest team was tasked"},
+                        503: {"model": ErrorBody, "description": "no fleet is connected"}},
              summary="Play a warning (a clip or a text) through the on-scene drone's speaker")
-async def persuade(event_id: int, body: PersuadeIn, request: Request,
+async def persuade(event_id: Id, body: PersuadeIn, request: Request,
                    user: Operator) -> PersuasionPublic:
     row = await _persuader(request).play(event_id, clip_id=body.clip_id, text=body.text,
                                          repeat=body.repeat, actor=user.username)
@@ -41,14 +45,14 @@ async def persuade(event_id: int, body: PersuadeIn, request: Request,
 
 @router.get("/events/{event_id}/persuasions", response_model=list[PersuasionPublic],
             summary="The warnings played on an event and their outcomes")
-def persuasions(event_id: int, _user: Analyst, session: SessionDep) -> list[PersuasionPublic]:
+def persuasions(event_id: Id, _user: Analyst, session: SessionDep) -> list[PersuasionPublic]:
     return [PersuasionPublic.model_validate(r) for r in persuasion.plays_of(session, event_id)]
 
 
 @router.post("/events/{event_id}/scene-checks", response_model=SceneCheckResult,
              status_code=status.HTTP_201_CREATED,
              summary="Report one look at the scene from the drone: is the violation still there?")
-def scene_check(event_id: int, body: SceneCheckIn, user: Reporter, session: SessionDep,
+def scene_check(event_id: Id, body: SceneCheckIn, user: Reporter, session: SessionDep,
                 settings: SettingsDep, clock: ClockDep, bus: BusDep) -> SceneCheckResult:
     with writing(session):
         result, alerts = persuasion.scene_check(
@@ -62,6 +66,6 @@ def scene_check(event_id: int, body: SceneCheckIn, user: Reporter, session: Sess
 
 @router.get("/events/{event_id}/scene-checks", response_model=list[SceneCheckPublic],
             summary="The scene checks of an event, oldest first")
-def scene_checks(event_id: int, _user: Analyst, session: SessionDep) -> list[SceneCheckPublic]:
+def scene_checks(event_id: Id, _user: Analyst, session: SessionDep) -> list[SceneCheckPublic]:
     return [SceneCheckPublic.model_validate(r)
             for r in persuasion.scene_checks_of(session, event_id)]
