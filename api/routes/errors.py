@@ -16,9 +16,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
 
 from api.core.errors import IllegalTransition, ServiceError
+from api.routes import guards
 
 log = logging.getLogger("flyonce.api")
 
@@ -70,14 +70,8 @@ AUTHED = responses(401, 403, 404, 409)
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods:
-            match, _ = route.matches(request.scope)
-            if match != Match.NONE:
-                methods |= route.methods
-    return sorted(methods)
+    """Every method the API serves at this path (Starlette names only the first route's)."""
+    return sorted(guards.operations(request.app, request.url.path))
 
 
 def body(message: str, **extra: object) -> dict:
@@ -112,8 +106,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            headers["Allow"] = ", ".join(_allowed_methods(request))
+        if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+            headers["Allow"] = ", ".join(allowed)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return JSONResponse(body(detail), status_code=exc.status_code, headers=headers or None)
 

@@ -13,17 +13,15 @@ only to be told 401 afterwards, and a 300 MB JSON body would be read whole befor
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 
 from api.core.errors import ServiceError
 from api.core.settings import Settings
-from api.routes.deps import _username_of, oauth2_scheme
+from api.routes.deps import _username_of
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -48,33 +46,37 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _needs_token(dependant: Dependant) -> bool:
-    """Whether a route's dependencies include the bearer token, at any depth."""
-    return any(d.call is oauth2_scheme or _needs_token(d) for d in dependant.dependencies)
+def operations(app: Any, path: str) -> dict[str, bool]:
+    """The methods the API serves at `path`, each with whether it needs a bearer token.
+
+    Read from the app's OpenAPI document (built once, kept on the app): it is the one public list
+    of operations and their security, whatever shape the router keeps its routes in.
+    """
+    table = getattr(app.state, "operation_table", None)
+    if table is None:
+        table = []
+        for template, item in app.openapi().get("paths", {}).items():
+            pattern = re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$")
+            table.append((pattern, {method.upper(): bool(op.get("security"))
+                                    for method, op in item.items()}))
+        app.state.operation_table = table
+    found: dict[str, bool] = {}
+    for pattern, methods in table:
+        if pattern.match(path):
+            found.update(methods)
+    return found
 
 
 class TokenFirst:
-    """401 before the body is read, for routes that need a login and got no valid token."""
+    """401 before the body is read, for operations that need a login and got no valid token."""
 
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self._needs: dict[int, bool] = {}  # id(route) -> needs a token
-
-    def _route_needs_token(self, scope: Scope) -> bool:
-        for route in scope["app"].router.routes:
-            match, _ = route.matches(scope)
-            if match == Match.FULL:
-                if not isinstance(route, APIRoute):
-                    return False
-                key = id(route)
-                if key not in self._needs:
-                    self._needs[key] = _needs_token(route.dependant)
-                return self._needs[key]
-        return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._route_needs_token(scope):
+        if scope["type"] != "http" or not operations(scope["app"], scope["path"]).get(
+                scope["method"], False):
             await self.app(scope, receive, send)
             return
         scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
