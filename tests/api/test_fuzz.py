@@ -126,17 +126,37 @@ def _record(figures: RoleFigures, check: str, where: str, report: str) -> None:
     figures.examples.setdefault(key, report[:1200])
 
 
-@pytest.mark.timeout(300)
-def test_fuzz_every_role(tmp_path: Path) -> None:
-    with fuzz_app(tmp_path) as app:
-        figures = fuzz(app, role_headers(TEST_SECRET), max_examples=15)
-    report = {role: f.as_json() for role, f in figures.items()}
-    where = Counter()
-    examples = {}
+# Valid-looking data the service still refuses (422) because a rule spans fields or lies
+# outside what JSON Schema can say (a reject needs a reason; times are 2000-2100, which
+# `formatMinimum` declares but generators ignore; an area must be a closed polygon). Counted and
+# printed, not failed: every other check is a server error or a mismatch with the schema.
+NOT_A_MISMATCH = {"RejectedPositiveData"}
+# Examples per operation and generation mode (positive, negative), each sent with 6 tokens:
+# about 1 min on two shared cores.
+MAX_EXAMPLES = 12
+
+
+def summary(figures: dict[str, RoleFigures]) -> str:
+    """Failures by check, operation and status, then the first report of each."""
+    where: Counter = Counter()
+    examples: dict[str, str] = {}
     for f in figures.values():
         where.update(f.where)
         examples.update(f.examples)
-    examples = "\n".join(f"{n:4d} {k}" for k, n in where.most_common()) + "\n" + "\n".join(examples.values())
-    print(report, examples)
-    assert all(f.server_errors == 0 for f in figures.values()), f"{report}\n{examples}"
-    assert all(not f.failures for f in figures.values()), f"{report}\n{examples}"
+    lines = [f"{n:4d} {k}" for k, n in where.most_common()]
+    return "\n".join(lines + [examples[k] for k, _ in where.most_common()
+                              if k.split()[0] not in NOT_A_MISMATCH])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_fuzz_every_role_finds_no_server_error_and_no_schema_mismatch(tmp_path: Path) -> None:
+    with fuzz_app(tmp_path) as app:
+        figures = fuzz(app, role_headers(TEST_SECRET), max_examples=MAX_EXAMPLES)
+    report = {role: f.as_json() for role, f in figures.items()}
+    assert all(f.cases > 300 for f in figures.values()), report
+    assert [role for role, f in figures.items() if f.server_errors] == [], (
+        f"{report}\n{summary(figures)}")
+    mismatches = {role: {k: n for k, n in f.failures.items() if k not in NOT_A_MISMATCH}
+                  for role, f in figures.items()}
+    assert all(not m for m in mismatches.values()), f"{mismatches}\n{summary(figures)}"
