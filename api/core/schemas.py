@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 # Strict: `false` or `"29.5"` is not a latitude (lax mode took `lon: false` as 0.0).
 Lat = Annotated[float, Field(ge=-90, le=90, strict=True, description="WGS84 latitude, degrees")]

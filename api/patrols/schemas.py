@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -56,3 +56,58 @@ class PatrolRequestIn(BaseModel):
                 raise ValueError(f"{value!r}: each entry is one event type or word, 1-64 "
                                  "characters, no commas")
         return [v.strip() for v in values]
+
+
+# Public views, built from the plain dicts of api/patrols (requests.request_json, flights_json,
+# plans.plan_json); `extra="allow"` keeps any key those add later.
+class PatrolWindowPublic(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    start: str
+    end: str
+    tz: str
+
+
+class PatrolRequestPublic(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    department: str
+    title: str
+    area: dict[str, Any] = Field(description="GeoJSON Polygon, [lon, lat] order.")
+    looks_for: list[str]
+    window: PatrolWindowPublic
+    weekdays: list[str]
+    per_day: int
+    valid_from: str | None = Field(description="First local day, ISO 8601.")
+    valid_to: str | None
+    status: str
+    created_by: str
+    created_at: str | None
+
+
+class PatrolRequestWithdrawn(PatrolRequestPublic):
+    cancelled_flight_ids: list[int]
+
+
+class PatrolRequestDetail(PatrolRequestPublic):
+    flights: list[dict[str, Any]] = Field(description="The flights that serve it.")
+    findings: list[dict[str, Any]] = Field(description="Events those flights found in its area.")
+
+
+class PatrolPlanPublic(BaseModel):
+    """A stored week's plan: its figures and its flights."""
+
+    model_config = ConfigDict(extra="allow")
+
+    plan_id: int
+    created_at: str
+    created_by: str
+    flights: list[dict[str, Any]]
+
+
+class PatrolFlightsPublic(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    flights: list[dict[str, Any]]
+    plans: list[dict[str, Any]]

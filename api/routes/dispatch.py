@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.core.errors import BadInput, NotFound
 from api.fleet.dispatcher import DispatchWorker, drone_view_json
+from api.fleet.schemas import Dispatched, DroneLive, PatrolStarted, Released, Suggestions
 from api.routes import errors
 from api.routes.deps import Operator, Reader
 from api.routes.params import Id
@@ -50,7 +51,7 @@ def option_json(option: Option) -> dict:
     }
 
 
-@router.get("/events/{event_id}/suggestions",
+@router.get("/events/{event_id}/suggestions", response_model=Suggestions,
             summary="Drones ranked by ETA against the event's target, and the nearest teams")
 def suggestions(event_id: Id, request: Request, _user: Reader) -> dict:
     event, incident, options, teams = _worker(request).suggestions(event_id)
@@ -65,12 +66,12 @@ def suggestions(event_id: Id, request: Request, _user: Reader) -> dict:
     }
 
 
-@router.get("/drones", summary="Every drone's live state and task")
+@router.get("/drones", response_model=list[DroneLive], summary="Every drone's live state and task")
 def drones(request: Request, _user: Reader) -> list[dict]:
     return [drone_view_json(v) for v in _worker(request).drones()]
 
 
-@router.post("/events/{event_id}/dispatch",
+@router.post("/events/{event_id}/dispatch", response_model=Dispatched,
              summary="Fly the best drone (or the one named) to a confirmed event")
 async def dispatch_event(event_id: Id, request: Request, _user: Operator,
                          body: DispatchIn | None = None) -> dict:
@@ -82,13 +83,13 @@ async def dispatch_event(event_id: Id, request: Request, _user: Operator,
     }
 
 
-@router.post("/events/{event_id}/release", summary="Send the event's drone back to its dock")
+@router.post("/events/{event_id}/release", response_model=Released, summary="Send the event's drone back to its dock")
 async def release(event_id: Id, request: Request, _user: Operator) -> dict:
     await _worker(request).release(event_id)
     return {"event_id": event_id, "released": True}
 
 
-@router.post("/drones/{drone_id}/patrol",
+@router.post("/drones/{drone_id}/patrol", response_model=PatrolStarted,
              summary="Upload a lawnmower sweep of a zone to an idle drone and fly it in AUTO")
 async def patrol(drone_id: str, body: PatrolIn, request: Request, _user: Operator) -> dict:
     worker = _worker(request)

@@ -61,7 +61,7 @@ def _commit_and_publish(session: SessionDep, bus: AlertBus, outcome: verbs.Outco
     "/candidates",
     response_model=EventPublic,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "The candidate is a further sighting of a known event (merged "
+    responses={200: {"model": EventPublic, "description": "The candidate is a further sighting of a known event (merged "
                                     "into an open one, or absorbed by one rejected lately), or a "
                                     "retry of a stored candidate: that event."}},
     summary="Ingest a candidate from a detection worker or a manual / hotline report",
@@ -232,7 +232,8 @@ def upload_evidence(event_id: Id, photo: Annotated[UploadFile, File()], user: Fi
     return evidence_public(evidence)
 
 
-@router.get("/evidence/{evidence_id}", response_class=FileResponse, summary="An evidence image")
+@router.get("/evidence/{evidence_id}", response_class=FileResponse, summary="An evidence image",
+            responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}})
 def get_evidence(evidence_id: Id, user: Reader, session: SessionDep,
                  settings: SettingsDep) -> FileResponse:
     evidence = evidence_by_id(session, evidence_id)

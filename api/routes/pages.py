@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api.core.auth import Role
 from api.core.errors import NotFound
@@ -89,7 +89,16 @@ def map_config(_user: MapReader, session: SessionDep, settings: SettingsDep, clo
                      center=center, bounds=bounds)
 
 
-@router.get("/api/v1/map/zones", tags=["map"], summary="The zones as a GeoJSON FeatureCollection")
+class ZoneCollection(BaseModel):
+    """GeoJSON: one Feature per zone, its properties id, name, kind and response_target_s."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["FeatureCollection"]
+    features: list[dict[str, Any]]
+
+
+@router.get("/api/v1/map/zones", response_model=ZoneCollection, tags=["map"], summary="The zones as a GeoJSON FeatureCollection")
 def map_zones(_user: MapReader, session: SessionDep) -> dict:
     features = [{
         "type": "Feature",

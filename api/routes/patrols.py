@@ -18,7 +18,14 @@ from api.core.errors import BadInput
 from api.core.models import User
 from api.core.schemas import Day, UtcQueryTime
 from api.patrols import plans, requests
-from api.patrols.schemas import PatrolRequestIn
+from api.patrols.schemas import (
+    PatrolFlightsPublic,
+    PatrolPlanPublic,
+    PatrolRequestDetail,
+    PatrolRequestIn,
+    PatrolRequestPublic,
+    PatrolRequestWithdrawn,
+)
 from api.routes.deps import (
     ClockDep,
     Operator,
@@ -45,7 +52,7 @@ def _tz(settings) -> str:
     return settings.local_tz
 
 
-@router.post("/patrol-requests", status_code=status.HTTP_201_CREATED,
+@router.post("/patrol-requests", response_model=PatrolRequestPublic, status_code=status.HTTP_201_CREATED,
              summary="File a patrol request (a department for itself; operators for anyone)")
 def file_request(body: PatrolRequestIn, user: Requester, session: SessionDep, clock: ClockDep,
                  zones: ZonesDep, settings: SettingsDep) -> dict:
@@ -63,7 +70,7 @@ def file_request(body: PatrolRequestIn, user: Requester, session: SessionDep, cl
     return requests.request_json(row, _tz(settings))
 
 
-@router.get("/patrol-requests", summary="Patrol requests (a department sees its own)")
+@router.get("/patrol-requests", response_model=list[PatrolRequestPublic], summary="Patrol requests (a department sees its own)")
 def list_requests(user: PatrolReader, session: SessionDep, settings: SettingsDep,
                   include_withdrawn: bool = False) -> list[dict]:
     department = (user.department or "") if user.role == Role.DEPARTMENT else None
@@ -71,7 +78,7 @@ def list_requests(user: PatrolReader, session: SessionDep, settings: SettingsDep
     return [requests.request_json(r, _tz(settings)) for r in rows]
 
 
-@router.get("/patrol-requests/{request_id}",
+@router.get("/patrol-requests/{request_id}", response_model=PatrolRequestDetail,
             summary="A request, the flights that served it and what they found in its area")
 def get_request(request_id: Id, user: PatrolReader, session: SessionDep,
                 settings: SettingsDep) -> dict:
@@ -79,7 +86,7 @@ def get_request(request_id: Id, user: PatrolReader, session: SessionDep,
     return requests.request_detail(session, row, _tz(settings))
 
 
-@router.delete("/patrol-requests/{request_id}",
+@router.delete("/patrol-requests/{request_id}", response_model=PatrolRequestWithdrawn,
                summary="Withdraw a request; planned flights serving nothing else are cancelled")
 def withdraw_request(request_id: Id, user: Requester, session: SessionDep, clock: ClockDep,
                      settings: SettingsDep) -> dict:
@@ -90,7 +97,7 @@ def withdraw_request(request_id: Id, user: Requester, session: SessionDep, clock
     return {**requests.request_json(row, _tz(settings)), "cancelled_flight_ids": cancelled}
 
 
-@router.post("/patrol-plan", summary="Plan a week of merged patrol flights and store them")
+@router.post("/patrol-plan", response_model=PatrolPlanPublic, summary="Plan a week of merged patrol flights and store them")
 async def plan(request: Request, user: Operator, clock: ClockDep,
                week: Annotated[Day, Query(description="Any day of the week to plan "
                                                      "(Monday to Sunday, local).")]) -> dict:
@@ -104,7 +111,7 @@ async def plan(request: Request, user: Operator, clock: ClockDep,
     return await asyncio.to_thread(plans.plan_view, app.state.engine, stored)
 
 
-@router.get("/patrol-flights",
+@router.get("/patrol-flights", response_model=PatrolFlightsPublic,
             summary="Patrol flights in a period, the requests each serves, and their plans' figures")
 def list_flights(user: PatrolReader, session: SessionDep,
                  since: UtcQueryTime | None = None, until: UtcQueryTime | None = None,
