@@ -42,7 +42,8 @@ def date_in_range(value: date) -> date:
 def iso_text(value: object) -> object:
     """`value` unless it is a number (lax mode read a float as a Unix time)."""
     if isinstance(value, (int, float)):
-        raise ValueError("a time is an ISO 8601 string with an offset, e.g. "
+        # ValueError, not TypeError: pydantic reports only the former as a validation error.
+        raise ValueError("a time is an ISO 8601 string with an offset, e.g. "  # noqa: TRY004
                          "2026-11-25T08:00:00Z, not a number")
     return value
 

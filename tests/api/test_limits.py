@@ -40,7 +40,7 @@ def png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
 
 
-def detail(response) -> str:  # noqa: ANN001
+def detail(response) -> str:
     return response.json()["detail"]
 
 
@@ -190,7 +190,7 @@ def test_a_streamed_body_is_cut_off_at_the_limit_not_read_whole() -> None:
     async def send(message: dict) -> None:
         replies.append(message)
 
-    async def app(scope, receive_, send_) -> None:  # noqa: ANN001  (reads the whole body)
+    async def app(scope, receive_, send_) -> None:  # reads the whole body
         while (await receive_()).get("more_body"):
             pass
 
