@@ -2,7 +2,8 @@
 
     PYTHONPATH=. python tests/bench/bench_fuzz.py [max_examples]
 
-Per role: cases sent, server errors (any 5xx but the declared "no fleet" 503: the fuzzed service
+Per phase (generated examples per operation; stateful sequences that feed one answer's ids to
+the next) and role: cases sent, server errors (any 5xx but the declared "no fleet" 503: the fuzzed service
 has no fleet), and check failures by schemathesis check. Same run as tests/api/test_fuzz.py.
 """
 
@@ -15,20 +16,33 @@ import time
 from pathlib import Path
 
 from tests.api.conftest import TEST_SECRET
-from tests.api.test_fuzz import fuzz, fuzz_app, role_headers
+from tests.api.test_fuzz import (
+    STATEFUL_EXAMPLES,
+    STATEFUL_STEPS,
+    fuzz,
+    fuzz_app,
+    fuzz_stateful,
+    role_headers,
+)
 
 
 def main(max_examples: int = 12) -> dict:
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp, fuzz_app(Path(tmp)) as app:
-        figures = fuzz(app, role_headers(TEST_SECRET), max_examples=max_examples)
-    return {
-        "bench": "fuzz", "max_examples": max_examples,
-        "wall_s": round(time.perf_counter() - started, 1),
-        "cases": sum(f.cases for f in figures.values()),
-        "server_errors": sum(f.server_errors for f in figures.values()),
-        "roles": {role: f.as_json() for role, f in figures.items()},
-    }
+    result: dict = {"bench": "fuzz", "max_examples": max_examples}
+    for phase in ("examples", "stateful"):
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp, fuzz_app(Path(tmp)) as app:
+            if phase == "examples":
+                figures = fuzz(app, role_headers(TEST_SECRET), max_examples=max_examples)
+            else:
+                figures = fuzz_stateful(app, role_headers(TEST_SECRET),
+                                        max_examples=STATEFUL_EXAMPLES, steps=STATEFUL_STEPS)
+        result[phase] = {
+            "wall_s": round(time.perf_counter() - started, 1),
+            "cases": sum(f.cases for f in figures.values()),
+            "server_errors": sum(f.server_errors for f in figures.values()),
+            "roles": {role: f.as_json() for role, f in figures.items()},
+        }
+    return result
 
 
 if __name__ == "__main__":
