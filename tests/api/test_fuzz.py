@@ -86,7 +86,7 @@ def fuzz(app: object, headers: dict[str, dict[str, str]], *, max_examples: int,
         for mode in modes:
             @settings
             @given(case=operation.as_strategy(generation_mode=mode))
-            def run(case) -> None:  # noqa: ANN001
+            def run(case) -> None:
                 for role, role_headers_ in headers.items():
                     _send(case, role_headers_, figures[role])
 
@@ -96,11 +96,11 @@ def fuzz(app: object, headers: dict[str, dict[str, str]], *, max_examples: int,
     return figures
 
 
-def _send(case, headers: dict[str, str], figures: RoleFigures) -> None:  # noqa: ANN001
+def _send(case, headers: dict[str, str], figures: RoleFigures) -> None:
     figures.cases += 1
     try:
         response = case.call(headers=headers)
-    except Exception as exc:  # the in-process client re-raises what the app did not handle
+    except Exception as exc:  # noqa: BLE001  the in-process client re-raises what the app did not handle
         figures.server_errors += 1
         _record(figures, "UnhandledException", f"{case.method} {case.path} -> raised",
                 f"{case.method} {case.formatted_path}: {exc!r}")
@@ -108,7 +108,7 @@ def _send(case, headers: dict[str, str], figures: RoleFigures) -> None:  # noqa:
     _check(case, response, headers, figures)
 
 
-def _check(case, response, headers: dict[str, str], figures: RoleFigures) -> None:  # noqa: ANN001
+def _check(case, response, headers: dict[str, str], figures: RoleFigures) -> None:
     """Run the default checks on one answer and count what they found."""
     excluded = []
     if response.status_code == 503 and "no fleet is connected" in response.text:
@@ -135,19 +135,22 @@ def fuzz_stateful(app: object, headers: dict[str, dict[str, str]], *, max_exampl
         deadline=None, suppress_health_check=list(HealthCheck),
         phases=[hypothesis.Phase.generate])
     for role, role_headers_ in headers.items():
-        counts = figures[role]
-
-        class Workflow(schema.as_state_machine()):
-            def get_call_kwargs(self, case) -> dict:  # noqa: ANN001
-                counts.cases += 1
-                return {"headers": role_headers_}
-
-            def validate_response(self, response, case, additional_checks=None,  # noqa: ANN001
-                                  **kwargs) -> None:  # noqa: ANN003
-                _check(case, response, role_headers_, counts)
-
-        Workflow.run(settings=settings)
+        _workflow(schema.as_state_machine(), role_headers_, figures[role]).run(settings=settings)
     return figures
+
+
+def _workflow(base: type, headers: dict[str, str], figures: RoleFigures) -> type:
+    """`base` (a schemathesis state machine) sending `headers` and counting into `figures`."""
+
+    class Workflow(base):
+        def get_call_kwargs(self, case) -> dict:
+            figures.cases += 1
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
+            _check(case, response, headers, figures)
+
+    return Workflow
 
 
 def _record(figures: RoleFigures, check: str, where: str, report: str) -> None:
