@@ -8,7 +8,9 @@ import base64
 import struct
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,7 +19,7 @@ from api.core.auth import create_token
 from api.core.models import AuditEntry
 from api.core.settings import Settings
 from api.routes.guards import BodyLimit
-from tests.api.conftest import TEST_SECRET, ManualClock, candidate, seed_fleet
+from tests.api.conftest import TEST_SECRET, ManualClock, candidate, seed_fleet, seeded_server
 
 BIG = 2**63  # one past the largest id a database column holds
 
@@ -258,3 +260,23 @@ def test_the_422_body_is_the_declared_shape(client: TestClient, headers: dict) -
     assert r.status_code == 422
     assert isinstance(body["detail"], str) and body["detail"].startswith("lat:")
     assert body["errors"][0]["loc"] == ["body", "lat"] and body["errors"][0]["type"]
+
+
+def test_a_300_mb_chunked_body_is_413_from_a_real_server(tmp_path: Path) -> None:
+    """Over real HTTP (uvicorn), no Content-Length: refused as it streams, the server unharmed."""
+    server = seeded_server(tmp_path, FLYONCE_MAX_BODY_BYTES="1000000")
+    try:
+        def body() -> Iterator[bytes]:
+            chunk = b"x" * 65_536
+            for _ in range(300_000_000 // len(chunk)):
+                yield chunk
+
+        r = httpx.post(f"{server.url}/api/v1/public/tasks/abc/feedback", content=body(),
+                       headers={"Content-Type": "application/json"}, timeout=60)
+        assert r.status_code == 413 and "FLYONCE_MAX_BODY_BYTES" in detail(r)
+        r = httpx.post(f"{server.url}/api/v1/candidates", content=b"{" * 500_000,
+                       headers={"Content-Type": "application/json"}, timeout=60)
+        assert r.status_code == 401 and "Not authenticated" in detail(r)
+        assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
+    finally:
+        server.stop()
