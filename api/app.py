@@ -25,6 +25,7 @@ from api.routes import (
     errors,
     events,
     fleet,
+    guards,
     health,
     hotspots,
     live,
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         version="0.1.0",
         summary="Drone patrol and dispatch: detect → alert → review → assign → resolve → evaluate",
         lifespan=lifespan,
+        responses=errors.EVERY_ROUTE,
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
@@ -100,8 +102,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     def index() -> RedirectResponse:
         return RedirectResponse("/ui/")
 
-    for module in (health, auth, events, fleet, metrics, live, dispatch, persuasion, hotspots,
-                   codes, patrols, reachability):
-        app.include_router(module.router)
-    pages.install(app)
+    app.include_router(health.router)
+    for module in (auth, events, fleet, metrics, live, dispatch, persuasion, hotspots, codes,
+                   patrols, reachability):
+        app.include_router(module.router, responses=errors.AUTHED)
+    pages.install(app, responses=errors.AUTHED)
+    # Outermost first: a request without a valid token is refused before its body is read, and
+    # a body over the limit before it is parsed (api/routes/guards.py).
+    app.add_middleware(guards.BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(guards.TokenFirst, settings=settings)
     return app

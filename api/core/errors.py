@@ -6,6 +6,7 @@
     ├── IllegalTransition             409: the lifecycle forbids it; names the allowed next states
     ├── Conflict                      409: a unique value already exists
     ├── TooManyRequests               429: a public write came too often; says when to try again
+    ├── TooLarge                      413: an image with more pixels than the service decodes
     └── BadInput                      422: a value the schema could not catch (bad image, bad zone)
 
 Domain packages raise their own errors; routes translate them here with `raise X from exc`.
@@ -38,6 +39,10 @@ class Conflict(ServiceError):
 
 class TooManyRequests(ServiceError):
     status_code = 429
+
+
+class TooLarge(ServiceError):
+    status_code = 413
 
 
 class BadInput(ServiceError):

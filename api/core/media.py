@@ -11,7 +11,12 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from api.core.errors import BadInput
+from api.core.errors import BadInput, TooLarge
+
+# Pixels an evidence image may have: 48 MP holds any drone or phone photo. A small file can
+# declare far more (a 100 KB PNG of 30000 x 30000 decodes to 2.7 GB), so the header is read and
+# checked before anything is decoded.
+MAX_IMAGE_PIXELS = 48_000_000
 
 CONTENT_TYPES = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
 
@@ -34,9 +39,17 @@ def check_image(data: bytes, *, max_bytes: int) -> tuple[str, str]:
             "send a smaller or more compressed photo"
         )
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(io.BytesIO(data)) as img:  # reads the header, decodes nothing
             fmt = img.format
+            width, height = img.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise TooLarge(
+                    f"the image is {width} x {height} pixels ({width * height / 1e6:.0f} MP), over "
+                    f"the {MAX_IMAGE_PIXELS / 1e6:.0f} MP limit; send a smaller photo")
             img.verify()
+    except Image.DecompressionBombError as exc:  # Pillow's own check, at twice its 89 MP
+        raise TooLarge(f"the image has more pixels than the {MAX_IMAGE_PIXELS / 1e6:.0f} MP "
+                       f"limit ({exc}); send a smaller photo") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadInput("the uploaded file is not a readable image; send a JPEG, PNG or WebP") from exc
     if fmt not in CONTENT_TYPES:

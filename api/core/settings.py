@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     )
     token_ttl_s: int = 12 * 3600
     max_upload_bytes: int = 8 * 1024 * 1024
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024, description="Largest request body, bytes: refused with 413 before it is "
+        "parsed. Fits an upload of max_upload_bytes, base64-encoded in JSON (4/3 of it) or in a form."
+    )
     zones_file: Path | None = Field(
         None, description="GeoJSON of zones; defaults to geofence's sample town."
     )
@@ -139,7 +143,7 @@ class Settings(BaseSettings):
         "none by default (every confirmed event gets drone and team together)."
     )
 
-    @field_validator("max_upload_bytes")
+    @field_validator("max_upload_bytes", "max_body_bytes")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value <= 0:

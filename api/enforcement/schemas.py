@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.core.schemas import UtcTime
 from dispatch.speaker import MAX_REPEAT, MAX_TEXT_CHARS
 
 TEXT_MAX_CHARS = MAX_TEXT_CHARS  # about 50 s of Mandarin speech
@@ -17,9 +18,12 @@ class PersuadeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    clip_id: int | None = Field(None, ge=1, le=0xFFFF, description="A clip on the speaker's card.")
-    text: str | None = Field(None, description=f"Spoken text, 1-{TEXT_MAX_CHARS} characters.")
-    repeat: int = Field(1, ge=1, le=REPEAT_MAX)
+    clip_id: int | None = Field(None, ge=1, le=0xFFFF, strict=True,
+                                description="A clip on the speaker's card.")
+    # The schema's bound leaves room for the blanks that are stripped before the real limit.
+    text: str | None = Field(None, max_length=4 * TEXT_MAX_CHARS,
+                             description=f"Spoken text, 1-{TEXT_MAX_CHARS} characters.")
+    repeat: int = Field(1, ge=1, le=REPEAT_MAX, strict=True)
 
     @model_validator(mode="after")
     def _one_message(self) -> PersuadeIn:
@@ -61,9 +65,10 @@ class SceneCheckIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    present: bool
-    confidence: float | None = Field(None, ge=0, le=1)
-    at: AwareDatetime | None = Field(None, description="When the frame was taken; default now.")
+    present: bool = Field(strict=True)
+    confidence: float | None = Field(None, ge=0, le=1, strict=True)
+    at: UtcTime | None = Field(None, description="When the frame was taken; default now. "
+                               "2000 to 2100, stored in UTC.")
     drone_id: str | None = Field(None, max_length=64)
 
 

@@ -89,7 +89,7 @@ def fingerprint(zone_set: ZoneSet, docks: Sequence[FleetDock], settings: Setting
 class ReachCache:
     """Reachability maps by fingerprint; the last ``size`` kept (a few cell sizes, one fleet)."""
 
-    def __init__(self, settings: Settings, *, size: int = 4) -> None:
+    def __init__(self, settings: Settings, *, size: int = 8) -> None:
         self.settings = settings
         self.size = size
         self.computed = 0  # maps computed so far (how tests see a recomputation)

@@ -8,11 +8,16 @@ import binascii
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from api.core.schemas import Lat, Lon
+from api.core.schemas import Lat, Lon, UtcTime
+
+# Frames one candidate can report: an hour of 30 fps video is 108 000.
+MAX_SIGHTINGS = 1_000_000
+MAX_METRES = 100_000.0  # farther than any error or ETA distance the service meets
+MAX_ETA_S = 7 * 24 * 3600.0
 
 
 class EventType(StrEnum):
@@ -40,14 +45,16 @@ class CandidateIn(BaseModel):
     type: EventType
     lat: Lat
     lon: Lon
-    confidence: float = Field(1.0, ge=0, le=1)
-    detected_at: AwareDatetime | None = Field(None, description="Defaults to the service's now.")
-    position_error_m: float | None = Field(None, ge=0)
-    sightings: int = Field(1, ge=1)
+    confidence: float = Field(1.0, ge=0, le=1, strict=True)
+    detected_at: UtcTime | None = Field(
+        None, description="Defaults to the service's now; 2000 to 2100, stored in UTC.")
+    position_error_m: float | None = Field(None, ge=0, le=MAX_METRES, strict=True)
+    sightings: int = Field(1, ge=1, le=MAX_SIGHTINGS, strict=True)
     drone_id: str | None = Field(None, max_length=64)
     note: str | None = Field(None, max_length=2000)
-    snapshot_jpeg_b64: str | None = Field(None, description="Best snapshot, base64 JPEG/PNG.")
-    box_xyxy: list[float] | None = Field(
+    snapshot_jpeg_b64: str | None = Field(
+        None, description="Best snapshot, base64 JPEG/PNG (its size is bounded by the body limit).")
+    box_xyxy: list[Annotated[float, Field(ge=0, le=100_000, strict=True)]] | None = Field(
         None, min_length=4, max_length=4,
         description="The object's box in the snapshot, pixels: x1, y1, x2, y2 (x1 < x2, y1 < y2).")
 
@@ -90,11 +97,12 @@ class ReviewIn(BaseModel):
 class AssignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    drone_id: str | None = None
-    team_id: str | None = None
-    eta_s: float | None = Field(None, ge=0, description="The planner's ETA for the drone.")
-    at_risk: bool = Field(False, description="The plan already misses the zone's target.")
-    reason: str | None = None
+    drone_id: str | None = Field(None, max_length=64)
+    team_id: str | None = Field(None, max_length=64)
+    eta_s: float | None = Field(None, ge=0, le=MAX_ETA_S, strict=True,
+                                description="The planner's ETA for the drone.")
+    at_risk: bool = Field(False, strict=True, description="The plan already misses the zone's target.")
+    reason: str | None = Field(None, max_length=2000)
 
     @model_validator(mode="after")
     def _someone(self) -> AssignIn:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.core.schemas import Day
 from api.patrols.requests import WEEKDAYS
 
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -15,8 +16,9 @@ HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 class WindowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: str = Field(examples=["08:00"], description="Local time (Asia/Shanghai), HH:MM.")
-    end: str = Field(examples=["12:00"], description="Before start: the window crosses midnight.")
+    # The pattern is declared for clients; `_hhmm` checks it and says how to write the time.
+    start: str = Field(json_schema_extra={"pattern": HHMM.pattern}, examples=["08:00"], description="Local time (Asia/Shanghai), HH:MM.")
+    end: str = Field(json_schema_extra={"pattern": HHMM.pattern}, examples=["12:00"], description="Before start: the window crosses midnight.")
 
     @field_validator("start", "end")
     @classmethod
@@ -36,15 +38,15 @@ class PatrolRequestIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     area: dict = Field(description='A GeoJSON Polygon, [lon, lat] order: {"type": "Polygon", '
                        '"coordinates": [[[lon, lat], ...]]}, the ring closed.')
-    looks_for: list[str] = Field(default_factory=list, max_length=20,
+    looks_for: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=20,
                                  description="Event types (street_stall, mobile_fuel_sale) "
                                  "and/or plain words.")
     window: WindowIn
-    weekdays: list[str] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1,
+    weekdays: list[Annotated[str, Field(max_length=16)]] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1,
                                 max_length=7, examples=[["mon", "wed", "fri"]])
-    per_day: int = Field(1, ge=1, le=24, description="Passes inside each day's window.")
-    valid_from: date | None = Field(None, description="First local day (inclusive).")
-    valid_to: date | None = Field(None, description="Last local day (inclusive).")
+    per_day: int = Field(1, ge=1, le=24, strict=True, description="Passes inside each day's window.")
+    valid_from: Day | None = Field(None, description="First local day (inclusive).")
+    valid_to: Day | None = Field(None, description="Last local day (inclusive).")
 
     @field_validator("looks_for")
     @classmethod
@@ -54,3 +56,58 @@ class PatrolRequestIn(BaseModel):
                 raise ValueError(f"{value!r}: each entry is one event type or word, 1-64 "
                                  "characters, no commas")
         return [v.strip() for v in values]
+
+
+# Public views, built from the plain dicts of api/patrols (requests.request_json, flights_json,
+# plans.plan_json); `extra="allow"` keeps any key those add later.
+class PatrolWindowPublic(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    start: str
+    end: str
+    tz: str
+
+
+class PatrolRequestPublic(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    department: str
+    title: str
+    area: dict[str, Any] = Field(description="GeoJSON Polygon, [lon, lat] order.")
+    looks_for: list[str]
+    window: PatrolWindowPublic
+    weekdays: list[str]
+    per_day: int
+    valid_from: str | None = Field(description="First local day, ISO 8601.")
+    valid_to: str | None
+    status: str
+    created_by: str
+    created_at: str | None
+
+
+class PatrolRequestWithdrawn(PatrolRequestPublic):
+    cancelled_flight_ids: list[int]
+
+
+class PatrolRequestDetail(PatrolRequestPublic):
+    flights: list[dict[str, Any]] = Field(description="The flights that serve it.")
+    findings: list[dict[str, Any]] = Field(description="Events those flights found in its area.")
+
+
+class PatrolPlanPublic(BaseModel):
+    """A stored week's plan: its figures and its flights."""
+
+    model_config = ConfigDict(extra="allow")
+
+    plan_id: int
+    created_at: str
+    created_by: str
+    flights: list[dict[str, Any]]
+
+
+class PatrolFlightsPublic(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    flights: list[dict[str, Any]]
+    plans: list[dict[str, Any]]

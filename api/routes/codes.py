@@ -18,6 +18,7 @@ from api.core.settings import Settings
 from api.enforcement import taskcodes
 from api.lifecycle.tasks import visible_task
 from api.routes.deps import Allowed, ClockDep, SessionDep, SettingsDep, team_scope
+from api.routes.params import Id
 
 router = APIRouter(tags=["task codes"])
 
@@ -53,7 +54,7 @@ def _client(request: Request, settings: Settings) -> str:
 @router.get("/api/v1/tasks/{task_id}/qr.svg", response_class=Response,
             responses={200: {"content": {"image/svg+xml": {}}}},
             summary="The task's QR code as SVG: it opens the task's public page")
-def task_qr_svg(task_id: int, request: Request, user: Allowed, session: SessionDep,
+def task_qr_svg(task_id: Id, request: Request, user: Allowed, session: SessionDep,
                 settings: SettingsDep) -> Response:
     task = visible_task(session, task_id, team_id=team_scope(user))
     url = taskcodes.public_url(_base_url(settings, request), task.code)
@@ -64,7 +65,7 @@ def task_qr_svg(task_id: int, request: Request, user: Allowed, session: SessionD
 @router.get("/api/v1/tasks/{task_id}/qr.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}},
             summary="The task's QR code as PNG: it opens the task's public page")
-def task_qr_png(task_id: int, request: Request, user: Allowed, session: SessionDep,
+def task_qr_png(task_id: Id, request: Request, user: Allowed, session: SessionDep,
                 settings: SettingsDep,
                 scale: int = Query(6, ge=1, le=20, description="pixels per module")) -> Response:
     task = visible_task(session, task_id, team_id=team_scope(user))

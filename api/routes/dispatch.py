@@ -9,24 +9,28 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.core.errors import BadInput, NotFound
 from api.fleet.dispatcher import DispatchWorker, drone_view_json
+from api.fleet.schemas import Dispatched, DroneLive, PatrolStarted, Released, Suggestions
+from api.routes import errors
 from api.routes.deps import Allowed
+from api.routes.params import Id
 from dispatch.planner import Option
 from geofence import NoRouteFound, lawnmower
 
-router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"])
+# Every route here needs the connected fleet: without one it answers 503 saying what to set.
+router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"], responses=errors.responses(503))
 
 
 class DispatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    drone_id: str | None = Field(None, description="Send this drone; the planner's best if omitted.")
+    drone_id: str | None = Field(None, max_length=64, description="Send this drone; the planner's best if omitted.")
 
 
 class PatrolIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    zone_id: str = Field(description="The zone to sweep (see GET /api/v1/map or the zones file).")
-    footprint_width_m: float = Field(60.0, gt=5, le=1000, description="Lane spacing, metres.")
+    zone_id: str = Field(max_length=128, description="The zone to sweep (see GET /api/v1/map or the zones file).")
+    footprint_width_m: float = Field(60.0, gt=5, le=1000, strict=True, description="Lane spacing, metres.")
 
 
 def _worker(request: Request) -> DispatchWorker:
@@ -47,9 +51,9 @@ def option_json(option: Option) -> dict:
     }
 
 
-@router.get("/events/{event_id}/suggestions",
+@router.get("/events/{event_id}/suggestions", response_model=Suggestions,
             summary="Drones ranked by ETA against the event's target, and the nearest teams")
-def suggestions(event_id: int, request: Request, _user: Allowed) -> dict:
+def suggestions(event_id: Id, request: Request, _user: Allowed) -> dict:
     event, incident, options, teams = _worker(request).suggestions(event_id)
     best = next((o for o in options if o.feasible), None)
     return {
@@ -62,14 +66,14 @@ def suggestions(event_id: int, request: Request, _user: Allowed) -> dict:
     }
 
 
-@router.get("/drones", summary="Every drone's live state and task")
+@router.get("/drones", response_model=list[DroneLive], summary="Every drone's live state and task")
 def drones(request: Request, _user: Allowed) -> list[dict]:
     return [drone_view_json(v) for v in _worker(request).drones()]
 
 
-@router.post("/events/{event_id}/dispatch",
+@router.post("/events/{event_id}/dispatch", response_model=Dispatched,
              summary="Fly the best drone (or the one named) to a confirmed event")
-async def dispatch_event(event_id: int, request: Request, _user: Allowed,
+async def dispatch_event(event_id: Id, request: Request, _user: Allowed,
                          body: DispatchIn | None = None) -> dict:
     assignment = await _worker(request).dispatch_event(event_id, body.drone_id if body else None)
     return {
@@ -79,13 +83,13 @@ async def dispatch_event(event_id: int, request: Request, _user: Allowed,
     }
 
 
-@router.post("/events/{event_id}/release", summary="Send the event's drone back to its dock")
-async def release(event_id: int, request: Request, _user: Allowed) -> dict:
+@router.post("/events/{event_id}/release", response_model=Released, summary="Send the event's drone back to its dock")
+async def release(event_id: Id, request: Request, _user: Allowed) -> dict:
     await _worker(request).release(event_id)
     return {"event_id": event_id, "released": True}
 
 
-@router.post("/drones/{drone_id}/patrol",
+@router.post("/drones/{drone_id}/patrol", response_model=PatrolStarted,
              summary="Upload a lawnmower sweep of a zone to an idle drone and fly it in AUTO")
 async def patrol(drone_id: str, body: PatrolIn, request: Request, _user: Allowed) -> dict:
     worker = _worker(request)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
@@ -12,6 +11,7 @@ from fastapi.responses import FileResponse
 from api.core.bus import AlertBus
 from api.core.db import writing
 from api.core.media import check_image
+from api.core.schemas import UtcQueryTime
 from api.lifecycle import events as verbs
 from api.lifecycle import queries
 from api.lifecycle.evidence import add_evidence, add_snapshot, evidence_by_id, evidence_public
@@ -46,6 +46,7 @@ from api.routes.deps import (
     ZonesDep,
     team_scope,
 )
+from api.routes.params import Id, Offset
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -60,7 +61,7 @@ def _commit_and_publish(session: SessionDep, bus: AlertBus, outcome: verbs.Outco
     "/candidates",
     response_model=EventPublic | CandidateAck,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "The candidate is a further sighting of a known event (merged "
+    responses={200: {"model": EventPublic | CandidateAck, "description": "The candidate is a further sighting of a known event (merged "
                                     "into an open one, or absorbed by one rejected lately), or a "
                                     "retry of a stored candidate: that event."}},
     summary="Ingest a candidate from a detection worker or a manual / hotline report; a "
@@ -94,7 +95,7 @@ def ingest_candidate(
 
 @router.get("/events/{event_id}/sightings", response_model=list[SightingPublic],
             summary="Every candidate that is this event, oldest first (the first is its alert)")
-def list_sightings(event_id: int, user: Allowed, session: SessionDep) -> list[SightingPublic]:
+def list_sightings(event_id: Id, user: Allowed, session: SessionDep) -> list[SightingPublic]:
     queries.visible_event(session, event_id, team_id=team_scope(user))
     return [SightingPublic.model_validate(s) for s in sightings_of(session, event_id)]
 
@@ -102,7 +103,7 @@ def list_sightings(event_id: int, user: Allowed, session: SessionDep) -> list[Si
 @router.post("/events/{event_id}/sightings/{sighting_id}/split", response_model=EventDetail,
              status_code=status.HTTP_201_CREATED,
              summary="Undo a wrong merge: the sighting becomes an event of its own (returned)")
-def split_sighting(event_id: int, sighting_id: int, body: SplitIn, user: Allowed,
+def split_sighting(event_id: Id, sighting_id: Id, body: SplitIn, user: Allowed,
                    session: SessionDep, clock: ClockDep, zones: ZonesDep,
                    bus: BusDep) -> EventDetail:
     with writing(session):
@@ -122,11 +123,11 @@ def list_events(
     type: Annotated[list[EventType] | None, Query()] = None,
     zone_id: str | None = None,
     zone_kind: str | None = None,
-    since: datetime | None = Query(None, description="detected at or after (ISO 8601)"),
-    until: datetime | None = Query(None, description="detected before (ISO 8601)"),
+    since: UtcQueryTime | None = Query(None, description="detected at or after (ISO 8601)"),
+    until: UtcQueryTime | None = Query(None, description="detected before (ISO 8601)"),
     bbox: str | None = Query(None, description="min_lon,min_lat,max_lon,max_lat"),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> EventPage:
     query = events_query(since=since, until=until, zone_kind=zone_kind, zone_id=zone_id, bbox=bbox)
     total, rows = queries.event_page(
@@ -138,21 +139,21 @@ def list_events(
 
 @router.get("/events/{event_id}", response_model=EventDetail,
             summary="One event with its whole timeline, evidence and tasks")
-def get_event(event_id: int, user: Allowed, session: SessionDep) -> EventDetail:
+def get_event(event_id: Id, user: Allowed, session: SessionDep) -> EventDetail:
     event = queries.visible_event(session, event_id, team_id=team_scope(user))
     return queries.event_detail(session, event)
 
 
 @router.get("/events/{event_id}/audit", response_model=list[AuditPublic],
             summary="The event's audit trail: every transition, who, when, why")
-def get_audit(event_id: int, user: Allowed, session: SessionDep) -> list[AuditPublic]:
+def get_audit(event_id: Id, user: Allowed, session: SessionDep) -> list[AuditPublic]:
     queries.visible_event(session, event_id, team_id=team_scope(user))
     return [AuditPublic.model_validate(a) for a in queries.audit_of(session, event_id)]
 
 
 @router.post("/events/{event_id}/review", response_model=EventPublic,
              summary="Confirm or reject an alerted event")
-def review_event(event_id: int, body: ReviewIn, user: Allowed, session: SessionDep,
+def review_event(event_id: Id, body: ReviewIn, user: Allowed, session: SessionDep,
                  settings: SettingsDep, clock: ClockDep, bus: BusDep) -> EventPublic:
     with writing(session):
         outcome = verbs.review(session, event_id, confirm=body.decision == "confirm", reason=body.reason,
@@ -164,7 +165,7 @@ def review_event(event_id: int, body: ReviewIn, user: Allowed, session: SessionD
 
 @router.post("/events/{event_id}/assign", response_model=EventDetail,
              summary="Task a drone and/or a ground team with a confirmed event")
-def assign_event(event_id: int, body: AssignIn, user: Allowed, session: SessionDep,
+def assign_event(event_id: Id, body: AssignIn, user: Allowed, session: SessionDep,
                  clock: ClockDep, bus: BusDep) -> EventDetail:
     with writing(session):
         outcome, _tasks = verbs.assign(session, event_id, body, actor=user.username, now=clock.now())
@@ -174,7 +175,7 @@ def assign_event(event_id: int, body: AssignIn, user: Allowed, session: SessionD
 
 @router.post("/events/{event_id}/on-scene", response_model=EventPublic,
              summary="Record arrival: a drone over the scene or a team checking in")
-def on_scene_event(event_id: int, user: Allowed, session: SessionDep, clock: ClockDep,
+def on_scene_event(event_id: Id, user: Allowed, session: SessionDep, clock: ClockDep,
                    bus: BusDep, body: NoteIn | None = None) -> EventPublic:
     with writing(session):
         outcome = verbs.on_scene(session, event_id, actor=user.username, now=clock.now(),
@@ -186,7 +187,7 @@ def on_scene_event(event_id: int, user: Allowed, session: SessionDep, clock: Clo
 @router.post("/events/{event_id}/resolve", response_model=EventDetail,
              summary="Report how the event was resolved, with an optional photo")
 def resolve_event(
-    event_id: int,
+    event_id: Id,
     user: Allowed,
     session: SessionDep,
     settings: SettingsDep,
@@ -213,7 +214,7 @@ def resolve_event(
 
 @router.post("/events/{event_id}/evaluate", response_model=EventPublic,
              summary="Freeze the figures of a resolved or rejected event")
-def evaluate_event(event_id: int, user: Allowed, session: SessionDep, clock: ClockDep,
+def evaluate_event(event_id: Id, user: Allowed, session: SessionDep, clock: ClockDep,
                    bus: BusDep) -> EventPublic:
     with writing(session):
         outcome = verbs.evaluate(session, event_id, actor=user.username, now=clock.now())
@@ -223,7 +224,7 @@ def evaluate_event(event_id: int, user: Allowed, session: SessionDep, clock: Clo
 
 @router.post("/events/{event_id}/evidence", response_model=EvidencePublic,
              status_code=status.HTTP_201_CREATED, summary="Attach a photo to an event")
-def upload_evidence(event_id: int, photo: Annotated[UploadFile, File()], user: Allowed,
+def upload_evidence(event_id: Id, photo: Annotated[UploadFile, File()], user: Allowed,
                     session: SessionDep, settings: SettingsDep, clock: ClockDep) -> EvidencePublic:
     queries.visible_event(session, event_id, team_id=team_scope(user))
     data = photo.file.read(settings.max_upload_bytes + 1)
@@ -235,8 +236,9 @@ def upload_evidence(event_id: int, photo: Annotated[UploadFile, File()], user: A
     return evidence_public(evidence)
 
 
-@router.get("/evidence/{evidence_id}", response_class=FileResponse, summary="An evidence image")
-def get_evidence(evidence_id: int, user: Allowed, session: SessionDep,
+@router.get("/evidence/{evidence_id}", response_class=FileResponse, summary="An evidence image",
+            responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}})
+def get_evidence(evidence_id: Id, user: Allowed, session: SessionDep,
                  settings: SettingsDep) -> FileResponse:
     evidence = evidence_by_id(session, evidence_id, team_id=team_scope(user))
     return FileResponse(settings.resolved_media_dir / evidence.path, media_type=evidence.content_type)

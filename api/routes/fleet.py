@@ -10,6 +10,7 @@ from api.fleet.schemas import DroneIn, DronePublic, TeamIn, TeamPositionIn, Team
 from api.lifecycle import tasks
 from api.lifecycle.schemas import TaskPublic
 from api.routes.deps import Allowed, ClockDep, SessionDep, team_scope
+from api.routes.params import Id
 
 router = APIRouter(prefix="/api/v1", tags=["fleet"])
 
@@ -63,7 +64,7 @@ def list_tasks(user: Allowed, session: SessionDep) -> list[TaskPublic]:
 
 @router.post("/tasks/{task_id}/accept", response_model=TaskPublic,
              summary="A team accepts its task")
-def accept_task(task_id: int, user: Allowed, session: SessionDep, clock: ClockDep) -> TaskPublic:
+def accept_task(task_id: Id, user: Allowed, session: SessionDep, clock: ClockDep) -> TaskPublic:
     with writing(session):
         task = tasks.accept(session, task_id, team_id=team_scope(user), now=clock.now())
         session.commit()

@@ -6,11 +6,11 @@ An event's offence, suggested disposition and earlier violations are part of the
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.core.schemas import UtcQueryTime
 from api.evaluation.hotspots import confirmed_violations, hot_spots
 from api.evaluation.schemas import HotSpots
 from api.lifecycle.schemas import EventType
@@ -25,12 +25,12 @@ def get_hotspots(
     _user: Allowed,
     session: SessionDep,
     settings: SettingsDep,
-    since: datetime | None = Query(None, description="detected at or after (ISO 8601 with timezone)"),
-    until: datetime | None = Query(None, description="detected before (ISO 8601 with timezone)"),
+    since: UtcQueryTime | None = Query(None, description="detected at or after (ISO 8601 with timezone)"),
+    until: UtcQueryTime | None = Query(None, description="detected before (ISO 8601 with timezone)"),
     type: Annotated[list[EventType] | None, Query()] = None,
     zone_kind: str | None = None,
     zone_id: str | None = None,
-    min_count: int = Query(2, ge=2, description="Fewest violations that make a place a hot spot."),
+    min_count: int = Query(2, ge=2, le=100_000, description="Fewest violations that make a place a hot spot."),
 ) -> HotSpots:
     violations = confirmed_violations(session, since=since, until=until,
                                       types=[t.value for t in type] if type else None,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Query
 
+from api.core.schemas import UtcQueryTime
 from api.evaluation.metrics import summarize
 from api.evaluation.persuasion_figures import load_figures
 from api.evaluation.schemas import Summary
@@ -21,8 +20,8 @@ router = APIRouter(prefix="/api/v1", tags=["evaluation"])
 def summary(
     _user: Allowed,
     session: SessionDep,
-    since: datetime | None = Query(None),
-    until: datetime | None = Query(None),
+    since: UtcQueryTime | None = Query(None),
+    until: UtcQueryTime | None = Query(None),
     zone_kind: str | None = None,
     zone_id: str | None = None,
 ) -> Summary:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api.core.errors import NotFound
 from api.core.models import Zone
@@ -83,7 +84,16 @@ def map_config(_user: Allowed, session: SessionDep, settings: SettingsDep, clock
                      center=center, bounds=bounds)
 
 
-@router.get("/api/v1/map/zones", tags=["map"], summary="The zones as a GeoJSON FeatureCollection")
+class ZoneCollection(BaseModel):
+    """GeoJSON: one Feature per zone, its properties id, name, kind and response_target_s."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["FeatureCollection"]
+    features: list[dict[str, Any]]
+
+
+@router.get("/api/v1/map/zones", response_model=ZoneCollection, tags=["map"], summary="The zones as a GeoJSON FeatureCollection")
 def map_zones(_user: Allowed, session: SessionDep) -> dict:
     features = [{
         "type": "Feature",
@@ -115,8 +125,8 @@ def ui_page(page: str) -> FileResponse:
                         headers={"Cache-Control": "no-cache"})
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, responses: dict | None = None) -> None:
     """Add the pages, their static assets (/ui/static, /ui/vendor) and the map layers to `app`."""
     app.mount("/ui/static", StaticFiles(directory=WEB_DIR / "static"), name="web-static")
     app.mount("/ui/vendor", StaticFiles(directory=WEB_DIR / "vendor"), name="web-vendor")
-    app.include_router(router)
+    app.include_router(router, responses=responses)

@@ -8,22 +8,33 @@ own department's requests and the flights that serve them.
 from __future__ import annotations
 
 import asyncio
-from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
-from pydantic import AwareDatetime
 
 from api.core.auth import Role
 from api.core.db import writing
 from api.core.errors import BadInput
 from api.core.models import User
+from api.core.schemas import Day, UtcQueryTime
 from api.patrols import plans, requests
-from api.patrols.schemas import PatrolRequestIn
+from api.patrols.schemas import (
+    PatrolFlightsPublic,
+    PatrolPlanPublic,
+    PatrolRequestDetail,
+    PatrolRequestIn,
+    PatrolRequestPublic,
+    PatrolRequestWithdrawn,
+)
 from api.routes.deps import Allowed, ClockDep, SessionDep, SettingsDep, ZonesDep
+from api.routes.params import Id
 
 router = APIRouter(prefix="/api/v1", tags=["patrols"])
 
+
+
+# The states a patrol flight can be in, for the schema (`Literal` of the one tuple of them).
+FlightState = Literal[requests.STATES]
 
 
 def _tz(settings) -> str:
@@ -35,7 +46,7 @@ def _department(user: User) -> str | None:
     return (user.department or "") if user.role == Role.DEPARTMENT else None
 
 
-@router.post("/patrol-requests", status_code=status.HTTP_201_CREATED,
+@router.post("/patrol-requests", response_model=PatrolRequestPublic, status_code=status.HTTP_201_CREATED,
              summary="File a patrol request (a department for itself; operators for anyone)")
 def file_request(body: PatrolRequestIn, user: Allowed, session: SessionDep, clock: ClockDep,
                  zones: ZonesDep, settings: SettingsDep) -> dict:
@@ -53,7 +64,7 @@ def file_request(body: PatrolRequestIn, user: Allowed, session: SessionDep, cloc
     return requests.request_json(row, _tz(settings))
 
 
-@router.get("/patrol-requests", summary="Patrol requests (a department sees its own)")
+@router.get("/patrol-requests", response_model=list[PatrolRequestPublic], summary="Patrol requests (a department sees its own)")
 def list_requests(user: Allowed, session: SessionDep, settings: SettingsDep,
                   include_withdrawn: bool = False) -> list[dict]:
     rows = requests.requests_of(session, department=_department(user),
@@ -61,17 +72,17 @@ def list_requests(user: Allowed, session: SessionDep, settings: SettingsDep,
     return [requests.request_json(r, _tz(settings)) for r in rows]
 
 
-@router.get("/patrol-requests/{request_id}",
+@router.get("/patrol-requests/{request_id}", response_model=PatrolRequestDetail,
             summary="A request, the flights that served it and what they found in its area")
-def get_request(request_id: int, user: Allowed, session: SessionDep,
+def get_request(request_id: Id, user: Allowed, session: SessionDep,
                 settings: SettingsDep) -> dict:
     row = requests.visible_request(session, user, request_id)
     return requests.request_detail(session, row, _tz(settings), department=_department(user))
 
 
-@router.delete("/patrol-requests/{request_id}",
+@router.delete("/patrol-requests/{request_id}", response_model=PatrolRequestWithdrawn,
                summary="Withdraw a request; planned flights serving nothing else are cancelled")
-def withdraw_request(request_id: int, user: Allowed, session: SessionDep, clock: ClockDep,
+def withdraw_request(request_id: Id, user: Allowed, session: SessionDep, clock: ClockDep,
                      settings: SettingsDep) -> dict:
     with writing(session):
         row = requests.visible_request(session, user, request_id)
@@ -80,9 +91,9 @@ def withdraw_request(request_id: int, user: Allowed, session: SessionDep, clock:
     return {**requests.request_json(row, _tz(settings)), "cancelled_flight_ids": cancelled}
 
 
-@router.post("/patrol-plan", summary="Plan a week of merged patrol flights and store them")
+@router.post("/patrol-plan", response_model=PatrolPlanPublic, summary="Plan a week of merged patrol flights and store them")
 async def plan(request: Request, user: Allowed, clock: ClockDep,
-               week: Annotated[date, Query(description="Any day of the week to plan "
+               week: Annotated[Day, Query(description="Any day of the week to plan "
                                                      "(Monday to Sunday, local).")]) -> dict:
     app = request.app
     drones = app.state.dispatch.patrol_drones()  # None: the registered drones
@@ -94,10 +105,10 @@ async def plan(request: Request, user: Allowed, clock: ClockDep,
     return await asyncio.to_thread(plans.plan_view, app.state.engine, stored)
 
 
-@router.get("/patrol-flights",
+@router.get("/patrol-flights", response_model=PatrolFlightsPublic,
             summary="Patrol flights in a period, the requests each serves, and their plans' figures")
 def list_flights(user: Allowed, session: SessionDep,
-                 since: AwareDatetime | None = None, until: AwareDatetime | None = None,
-                 state: str | None = None) -> dict:
+                 since: UtcQueryTime | None = None, until: UtcQueryTime | None = None,
+                 state: FlightState | None = None) -> dict:
     return plans.flights_in(session, since=since, until=until, state=state,
                             department=_department(user))

@@ -20,6 +20,8 @@ from api.enforcement.schemas import (
 from api.fleet.persuader import Persuader
 from api.routes.access import Scope
 from api.routes.deps import AccessScope, Allowed, BusDep, ClockDep, SessionDep, SettingsDep
+from api.routes.errors import ErrorBody
+from api.routes.params import Id
 
 router = APIRouter(prefix="/api/v1", tags=["persuasion"])
 
@@ -30,11 +32,13 @@ def _persuader(request: Request) -> Persuader:
 
 @router.post("/events/{event_id}/persuade", response_model=PersuasionPublic,
              status_code=status.HTTP_201_CREATED,
-             responses={409: {"description": "not on scene, a warning pending, or no drone on it"},
-                        502: {"description": "the speaker refused; the nearest team was tasked"},
-                        503: {"description": "no fleet is connected"}},
+             responses={409: {"model": ErrorBody,
+                              "description": "not on scene, a warning pending, or no drone on it"},
+                        502: {"model": ErrorBody,
+                              "description": "the speaker refused; the nearest team was tasked"},
+                        503: {"model": ErrorBody, "description": "no fleet is connected"}},
              summary="Play a warning (a clip or a text) through the on-scene drone's speaker")
-async def persuade(event_id: int, body: PersuadeIn, request: Request,
+async def persuade(event_id: Id, body: PersuadeIn, request: Request,
                    user: Allowed) -> PersuasionPublic:
     row = await _persuader(request).play(event_id, clip_id=body.clip_id, text=body.text,
                                          repeat=body.repeat, actor=user.username)
@@ -43,7 +47,7 @@ async def persuade(event_id: int, body: PersuadeIn, request: Request,
 
 @router.get("/events/{event_id}/persuasions", response_model=list[PersuasionPublic],
             summary="The warnings played on an event and their outcomes")
-def persuasions(event_id: int, _user: Allowed, session: SessionDep) -> list[PersuasionPublic]:
+def persuasions(event_id: Id, _user: Allowed, session: SessionDep) -> list[PersuasionPublic]:
     return [PersuasionPublic.model_validate(r) for r in persuasion.plays_of(session, event_id)]
 
 
@@ -51,7 +55,7 @@ def persuasions(event_id: int, _user: Allowed, session: SessionDep) -> list[Pers
              status_code=status.HTTP_201_CREATED,
              summary="Report one look at the scene from the drone: is the violation still there? "
                      "A detector gets an acknowledgement only")
-def scene_check(event_id: int, body: SceneCheckIn, user: Allowed, scope: AccessScope,
+def scene_check(event_id: Id, body: SceneCheckIn, user: Allowed, scope: AccessScope,
                 session: SessionDep, settings: SettingsDep, clock: ClockDep,
                 bus: BusDep) -> SceneCheckResult | SceneCheckAck:
     with writing(session):
@@ -68,6 +72,6 @@ def scene_check(event_id: int, body: SceneCheckIn, user: Allowed, scope: AccessS
 
 @router.get("/events/{event_id}/scene-checks", response_model=list[SceneCheckPublic],
             summary="The scene checks of an event, oldest first")
-def scene_checks(event_id: int, _user: Allowed, session: SessionDep) -> list[SceneCheckPublic]:
+def scene_checks(event_id: Id, _user: Allowed, session: SessionDep) -> list[SceneCheckPublic]:
     return [SceneCheckPublic.model_validate(r)
             for r in persuasion.scene_checks_of(session, event_id)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,12 +13,20 @@ from api.fleet import registry
 from api.fleet.planning import ReachCache, ServiceReach
 from api.fleet.reach_schemas import ReachabilityPublic, overlay, public
 from api.routes.deps import Allowed, SessionDep, ZonesDep
+from api.routes.errors import ErrorBody
 
 router = APIRouter(prefix="/api/v1", tags=["fleet"])
 
-ERRORS = {403: {"description": "Only operators, evaluators and admins see the reach map."},
-          409: {"description": "No drones are registered, so there is no dock to fly from."}}
-CellM = Annotated[float, Query(ge=10, le=200, description="Grid cell size, metres.")]
+ERRORS = {403: {"model": ErrorBody,
+                "description": "Only operators, evaluators and admins see the reach map."},
+          409: {"model": ErrorBody,
+                "description": "No drones are registered, so there is no dock to fly from."}}
+# A few fixed cell sizes, each computed once per fleet and zones and then cached: a free float
+# would let any reader force a fresh map (seconds of CPU) with every request.
+CELL_SIZES_M = (20, 50, 100, 200)
+CellSize = IntEnum("CellSize", {f"m{m}": m for m in CELL_SIZES_M})
+CellM = Annotated[CellSize, Query(description="Grid cell size, metres: one of "
+                                              f"{', '.join(map(str, CELL_SIZES_M))}.")]
 
 
 async def get_reach_cache(request: Request) -> ReachCache:
@@ -32,7 +41,7 @@ def _reach(session: SessionDep, zones: ZonesDep, cache: ReachCacheDep, cell_m: f
     drones = list(registry.drones(session))
     session.commit()  # end the read before the computation
     try:
-        return cache.get(zones.zone_set, drones, cell_m=cell_m)
+        return cache.get(zones.zone_set, drones, cell_m=float(cell_m))
     except ValueError as exc:
         raise Conflict(str(exc)) from exc
 
@@ -42,7 +51,7 @@ def _reach(session: SessionDep, zones: ZonesDep, cache: ReachCacheDep, cell_m: f
             summary="Best ETA from any dock to every cell against its target; shares per zone "
                     "and kind within target")
 def get_reachability(_user: Allowed, session: SessionDep, zones: ZonesDep,
-                     cache: ReachCacheDep, cell_m: CellM = 20.0) -> ReachabilityPublic:
+                     cache: ReachCacheDep, cell_m: CellM = CellSize.m20) -> ReachabilityPublic:
     return public(_reach(session, zones, cache, cell_m))
 
 
@@ -53,7 +62,7 @@ def get_reachability(_user: Allowed, session: SessionDep, zones: ZonesDep,
                        **ERRORS},
             summary="The reachability map as an image overlay")
 def get_reachability_png(_user: Allowed, session: SessionDep, zones: ZonesDep,
-                         cache: ReachCacheDep, cell_m: CellM = 20.0) -> Response:
+                         cache: ReachCacheDep, cell_m: CellM = CellSize.m20) -> Response:
     reach = _reach(session, zones, cache, cell_m)
     return Response(overlay(reach), media_type="image/png",
                     headers={"ETag": f'"{reach.fingerprint}"', "Cache-Control": "private"})

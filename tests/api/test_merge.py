@@ -14,9 +14,11 @@ import random
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlmodel import Session, SQLModel, select
 
 from api.core.models import AuditEntry, Event, Sighting

@@ -172,11 +172,12 @@ def test_roles(square_client: TestClient, user: str, role: str, status: int, pat
     assert response.status_code == status, response.text
 
 
-@pytest.mark.parametrize("cell_m", [5, 500])
-def test_cell_size_is_bounded(square_client: TestClient, cell_m: float) -> None:
+@pytest.mark.parametrize("cell_m", [5, 10, 20.5, 500])
+def test_cell_size_is_one_of_the_cached_sizes(square_client: TestClient, cell_m: float) -> None:
     response = square_client.get("/api/v1/reachability", params={"cell_m": cell_m},
                                  headers=_token("op", "operator"))
     assert response.status_code == 422
+    assert response.json()["detail"] == "query.cell_m: Input should be 20, 50, 100 or 200"
 
 
 def test_no_drones_is_a_conflict_that_says_what_to_do(db_url, tmp_path, clock) -> None:

@@ -44,7 +44,7 @@ def main() -> None:
                 session.add(Drone(id=dock.id, name=dock.id, dock_lat=dock.lat, dock_lon=dock.lon))
             session.add(User(username="op", password_hash="-", role="operator", created_at=START))
             session.commit()
-        for cell_m in (20, 10, 50):
+        for cell_m in (20, 50, 100):
             times = []
             for _ in range(2):
                 t0 = time.perf_counter()

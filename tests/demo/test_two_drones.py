@@ -27,8 +27,12 @@ from tests.api.conftest import TEST_SECRET, ManualClock, seed_fleet
 pytestmark = pytest.mark.slow
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 NEAR_M = 10.0  # an event this close to a placed violation is of it
-DET = {"Authorization": f"Bearer {create_token('det', 'detector', secret=TEST_SECRET, ttl_s=600)}"}
-OP = {"Authorization": f"Bearer {create_token('op', 'operator', secret=TEST_SECRET, ttl_s=600)}"}
+
+
+def _bearer(user: str, role: str) -> dict[str, str]:
+    # Made when the test runs, not at import: a CI run collects this module twenty minutes
+    # before it runs it, and a 10-minute token made then has expired by the time it is sent.
+    return {"Authorization": f"Bearer {create_token(user, role, secret=TEST_SECRET, ttl_s=600)}"}
 
 
 class Drone:
@@ -48,6 +52,7 @@ def test_two_drones_over_one_street_make_one_event_per_stall(tmp_path: Path) -> 
     settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'f.db'}",
                         data_dir=tmp_path, secret_key=TEST_SECRET, merge_radius_m=15.0)
     app = create_app(settings, clock=ManualClock(NOW))
+    DET, OP = _bearer("det", "detector"), _bearer("op", "operator")
     with TestClient(app) as client:
         seed_fleet(app.state.engine)
 
