@@ -11,7 +11,9 @@ sends its drone home. ``dispatch.Dispatcher`` reports each step; this worker has
   an audit row saying why;
 - ``on_scene``  (within the arrival radius) → ``on_scene``, with the response time and whether
   it met the zone's target stored on the event at once;
-- ``unserved`` → the event is marked at risk, the audit trail says why;
+- ``unserved`` → the event is marked at risk, the audit trail says why (an event that lost its
+  drone is queued by the dispatcher and gets the next drone to come free: ``assigned`` again);
+- ``recalled`` (a drone replaced for a lost link is heard again and sent home) → an audit row;
 - ``overridden`` (another ground station changed the drone's mode) → its drone task is cancelled
   and the audit says who took it from which mode to which; ``replaced`` follows.
 

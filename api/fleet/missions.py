@@ -215,6 +215,12 @@ def record_update(session: Session, update: MissionUpdate, *, rules: Sequence[Pe
         _audit(session, event, update.at, f"no drone sent: {update.reason}")
     elif update.kind == "released":
         _released(session, event, update)
+    elif update.kind == "recalled":
+        _audit(session, event, update.at, f"drone {update.drone_id} recalled: {update.reason}"
+                                          f"{_sent(update)}")
+    elif update.kind == "resumed":
+        _audit(session, event, update.at, f"drone {update.drone_id} re-linked after a restart, "
+                                          f"not re-sent: {update.reason}")
     return []
 
 
