@@ -414,6 +414,41 @@ class Dispatcher:
         mission.task = self._spawn(self._fly(mission), f"mission-{incident.id}")
         return mission
 
+    async def resume(self, incident: Incident, drone_id: str, *, on_scene: bool) -> Mission:
+        """Take up a mission a previous dispatcher (this service before a crash) left in flight.
+
+        The drone is re-linked, not re-sent: no launch, no new mission, no second drone. A
+        ``resumed`` update says so; the flight goes on from where the drone is (the rest of the
+        route, or holding over the scene when ``on_scene``) until ``release``. Raises
+        DroneUnavailable when the drone is not linked or no longer in the air (send one afresh).
+        """
+        async with self._lock:
+            drone = self._drone(drone_id)
+            if incident.id in self.missions and self.missions[incident.id].stage != "failed":
+                raise DroneUnavailable(f"event {incident.id} already has drone "
+                                       f"{self.missions[incident.id].drone_id}")
+            t = drone.link.telemetry
+            if not drone.link.alive() or not t.airborne:
+                raise DroneUnavailable(f"drone {drone_id} cannot resume event {incident.id}: "
+                                       + ("no link" if not drone.link.alive() else
+                                          f"not in the air ({t.landed_state})"))
+            if drone.incident_id is not None and drone.incident_id != incident.id:
+                raise DroneUnavailable(f"drone {drone_id} is busy with event {drone.incident_id}")
+            options = self.planner.options(incident, self.statuses())
+            option = next(o for o in options if o.drone_id == drone_id)
+            drone.incident_id, drone.on_patrol = incident.id, False
+            mission = Mission(incident, drone_id, option, stage="on_scene" if on_scene
+                              else "en_route", assigned_at=self.clock.now())
+            if on_scene:
+                mission.on_scene_at = mission.assigned_at
+            self.missions[incident.id] = mission
+            self._emit("resumed", incident.id, drone_id, eta_s=option.eta_s, link=drone.link,
+                       method=None, reason=f"{'holding over the scene' if on_scene else 'en route'}"
+                       f", {t.mode}, {t.alt_rel_m or 0:.0f} m up, "
+                       f"{t.distance_m(incident.lat, incident.lon):.0f} m from the event")
+            mission.task = self._spawn(self._fly(mission, resumed=True), f"mission-{incident.id}")
+            return mission
+
     async def release(self, incident_id: str | int) -> None:
         """End the task on ``incident_id``: the drone returns to launch (KeyError if none)."""
         mission = self.missions.get(incident_id)
@@ -424,39 +459,45 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError, DispatchError):
                 await mission.task
 
-    async def _fly(self, mission: Mission) -> None:
+    async def _fly(self, mission: Mission, *, resumed: bool = False) -> None:
         drone = self._drone(mission.drone_id)
         link, incident = drone.link, mission.incident
         try:
-            if self.acquire is not None and not await self.acquire(drone.entry.id, incident.id):
+            if not resumed and self.acquire is not None and \
+                    not await self.acquire(drone.entry.id, incident.id):
                 raise _ClaimedElsewhere
             t = link.telemetry
             start = (t.lat, t.lon) if t.lat is not None else (drone.entry.dock_lat,
                                                               drone.entry.dock_lon)
             route = self.planner.route(start, (incident.lat, incident.lon))
-            await link.prepare()
-            mission.assigned_at = self.clock.now()
-            self._emit("assigned", incident.id, drone.entry.id, eta_s=mission.option.eta_s,
-                       at_risk=mission.option.at_risk, link=link,
-                       reason=f"route {route.length_m:.0f} m, {len(route.points) - 2} turns"
-                       + (f"; {mission.note}" if mission.note else ""))
+            if not resumed:  # a resumed drone flies in GUIDED already, on its way
+                await link.prepare()
+                mission.assigned_at = self.clock.now()
+                self._emit("assigned", incident.id, drone.entry.id, eta_s=mission.option.eta_s,
+                           at_risk=mission.option.at_risk, link=link,
+                           reason=f"route {route.length_m:.0f} m, {len(route.points) - 2} turns"
+                           + (f"; {mission.note}" if mission.note else ""))
 
             def unless_released(_t: Telemetry | None = None) -> None:
                 if mission.released.is_set():
                     raise _Released
 
-            if t.airborne:
+            if t.airborne and mission.stage == "launching":
                 mission.stage = "en_route"
-            await link.fly_route(route.points[1:], alt_rel_m=self.alt_rel_m,
-                                 switch_radius_m=self.switch_radius_m,
-                                 arrival_radius_m=self.arrival_radius_m,
-                                 on_update=lambda t_: self._en_route(mission, t_, unless_released))
+            holding = resumed and mission.stage == "on_scene"  # over the scene already
+            if not holding:
+                await link.fly_route(route.points[1:], alt_rel_m=self.alt_rel_m,
+                                     switch_radius_m=self.switch_radius_m,
+                                     arrival_radius_m=self.arrival_radius_m,
+                                     on_update=lambda t_: self._en_route(mission, t_,
+                                                                         unless_released))
             if mission.on_scene_at is None:
                 mission.on_scene_at = self.clock.now()
                 self._emit("on_scene", incident.id, drone.entry.id, link=link,
                            reason=f"within {self.arrival_radius_m:g} m")
             mission.stage = "on_scene"
-            await link.hold_at(incident.lat, incident.lon, self.alt_rel_m)
+            if not holding:
+                await link.hold_at(incident.lat, incident.lon, self.alt_rel_m)
             while not mission.released.is_set():
                 await link.wait_update(WATCH_POLL_S)
                 link.check_flying()

@@ -21,6 +21,10 @@ Every audit row of a drone step names the protocol the drone speaks and the meth
 accepted ("over dji: takeoff_to_point", "over mavlink: MAV_CMD_DO_SET_MODE (mode GUIDED)"): a
 fleet may mix MAVLink copters and DJI docks (``dispatch.links``).
 
+After a restart (a crash included) the drones still flying to open events are re-linked and
+fly on, never sent afresh (``resumed``, an audit row saying so); a drone found on the ground is
+replaced.
+
 The drone holds over the scene until the event's ground team checks in, the event is resolved
 or rejected, or an operator releases it; then it returns to launch.
 
@@ -89,6 +93,7 @@ class DispatchWorker:
         self._updates: asyncio.Queue[MissionUpdate] | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._unserved_noted: set[int] = set()
+        self._connected = False
         self.persuasion = Persuader(engine=engine, bus=bus, clock=clock,
                                     rules=settings.persuasion_rules,
                                     auto_evaluate=settings.auto_evaluate, dispatcher=self._require)
@@ -122,6 +127,8 @@ class DispatchWorker:
             connect_timeout_s=self.settings.fleet_connect_timeout_s)
         for drone_id, error in self.connect_errors.items():
             log.warning("drone %s not connected (retrying): %s", drone_id, error)
+        self._connected = True
+        await self._resume_in_flight()
 
     async def stop(self) -> None:
         for task in [*self._tasks, *self.persuasion.spawned]:
@@ -265,6 +272,35 @@ class DispatchWorker:
         with Session(self.engine) as session:
             return missions.team_statuses(session)
 
+    async def _resume_in_flight(self) -> None:
+        """Take up the drones that were flying to events when this service (or another process of
+        it) died: each is re-linked and flies on (``Dispatcher.resume``), never sent afresh,
+        once its claim is ours (a live process keeps its own); one found on the ground is
+        replaced like any drone that failed."""
+        dispatcher = self.dispatcher
+        if dispatcher is None or not self._connected:
+            return
+        flying = await asyncio.to_thread(self._in_flight)
+        for incident, drone_id, on_scene in flying:
+            if incident.id in dispatcher.missions:
+                continue
+            try:
+                linked = dispatcher.link(drone_id).alive()
+            except DroneUnavailable:
+                continue  # not in this fleet any more
+            if not linked or not await asyncio.to_thread(self._claim_drone, drone_id, incident.id):
+                continue  # not heard yet, or another live process flies it: next time
+            try:
+                await dispatcher.resume(incident, drone_id, on_scene=on_scene)
+            except DroneUnavailable as exc:
+                log.warning("event %s: %s; sending a drone afresh", incident.id, exc)
+                with contextlib.suppress(DispatchError):
+                    await dispatcher.dispatch(incident)
+
+    def _in_flight(self) -> list[tuple[Incident, str, bool]]:
+        with Session(self.engine) as session:
+            return missions.drones_in_flight(session, now=self.clock.now())
+
     # ---------------------------------------------------------------- bus → dispatch
 
     async def _watch_bus(self) -> None:
@@ -338,6 +374,9 @@ class DispatchWorker:
             with contextlib.suppress(Exception):  # logged inside; the next tick tries again
                 for alert in await asyncio.to_thread(self.persuasion.check_deadlines):
                     self.bus.publish(alert)
+            if tick % 5 == 0:
+                with contextlib.suppress(ServiceError, DispatchError):
+                    await self._resume_in_flight()
             if self.settings.auto_assign and tick % 5 == 0:  # drones come free; try again
                 with contextlib.suppress(ServiceError, DispatchError):
                     await self.assign_waiting()
