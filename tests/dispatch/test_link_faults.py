@@ -9,6 +9,10 @@ copters send heartbeats at 1 Hz of mission time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
+import socket
+import threading
 
 import pytest
 
@@ -134,3 +138,51 @@ def test_the_only_capable_drone_lost_queues_the_event_until_a_drone_comes_free(s
     assert 0.0 <= (sent.at - freed_at).total_seconds() <= 2.5
     assert "queued" in sent.reason and "dock-west came free" in sent.reason
     assert arrived.drone_id == "dock-west" and left == {}
+
+
+def test_garbage_and_oversized_frames_on_a_copters_port_do_not_stop_its_mission(sim_fleet):
+    """A second client floods the flying copter's TCP port with noise, 64 KiB writes and MAVLink
+    v2 frames that claim the largest payload (255 bytes) and ids nobody knows, while the
+    dispatcher flies it to Beiyuan over its own connection: the copter keeps flying and
+    answering, and the mission ends on scene with the same drone."""
+    fleet = sim_fleet(TOWN.docks)
+    updates: list = []
+    northeast = fleet.vehicles[1]
+    _, host, port = northeast.endpoint.split(":")
+    rng = random.Random(33)
+    oversized = b"\xfd\xff\x00\x00\x00\xff\xbe\xff\xff\xff" + bytes(255 + 2)  # v2, 255 B, id 0xffffff
+    v1_huge = b"\xfe\xff\x00\xff\xbe\xff" + bytes(255 + 2)  # v1, 255 B, unknown id 255
+
+    def flood(stop: threading.Event) -> int:  # in a thread: the loop flies the drone
+        sent = 0
+        with socket.create_connection((host, int(port))) as sock:
+            sock.settimeout(0.5)
+            while not stop.wait(0.05):
+                for chunk in (rng.randbytes(1000), oversized * 8, v1_huge * 8,
+                              rng.randbytes(64 * 1024)):
+                    with contextlib.suppress(TimeoutError, BlockingIOError):
+                        sock.sendall(chunk)
+                        sent += len(chunk)
+        return sent
+
+    async def main():
+        dispatcher = make_dispatcher(fleet, updates)
+        await ready(dispatcher)
+        stop = threading.Event()
+        flooding = asyncio.create_task(asyncio.to_thread(flood, stop))
+        await dispatcher.dispatch(Incident("beiyuan", *BEIYUAN, target_s=180.0))
+        arrived = await first(updates, "on_scene", "beiyuan", wall_s=60)
+        stop.set()
+        sent = await flooding
+        alive = dispatcher.link("dock-northeast").alive()
+        await dispatcher.release("beiyuan")
+        released = await first(updates, "released", "beiyuan")
+        await dispatcher.stop()
+        return arrived, sent, alive, released
+
+    arrived, sent, alive, released = run(main())
+    assert sent > 1_000_000  # over a megabyte of rubbish while it flew
+    assert arrived.drone_id == "dock-northeast" and alive
+    assert [u.kind for u in updates] == ["assigned", "on_scene", "released"]  # nobody replaced
+    assert released.method.startswith("MAV_CMD_NAV_RETURN_TO_LAUNCH")  # it still takes commands
+    assert northeast.state.mode == "RTL"
