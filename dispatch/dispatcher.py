@@ -4,7 +4,10 @@
 (``suggest``), and flies missions (``dispatch``): GUIDED, arm, take off, fly the planned route
 around the no-fly zones, report arrival within the arrival radius, hold over the scene until
 ``release``, then return to launch. A drone that loses its link, is refused a command or hits a
-failsafe mid-task is replaced by the next best drone at once. A drone another ground station
+failsafe mid-task is replaced by the next best drone at once; one replaced for a lost link is
+sent home (``recalled``) when it is heard again, and an event no other drone can take is queued
+(``queued``) and sent the next drone to come free. After a restart ``resume`` takes up a
+mission in flight without a new launch. A drone another ground station
 takes over (it changes the flight mode, with no failsafe or fence breach behind it) is never
 fought: the dispatcher stops commanding it, reports ``overridden``, sends the next best drone,
 and offers the taken drone again only once it has landed and disarmed. Every step is reported as a
