@@ -261,8 +261,8 @@ class Dispatcher:
                 log.warning("recall of %s failed: %s", drone.entry.id, exc)
                 continue
             self._emit("recalled", mission.incident.id, drone.entry.id, link=drone.link,
-                       reason=f"{drone.entry.id} heard again {silent_s:.0f} s after its link was "
-                              "lost; returning to launch")
+                       reason=f"{drone.entry.id} heard again {silent_s:.0f} s after it was "
+                              "replaced for a lost link; returning to launch")
 
     async def _serve_queue(self) -> None:
         async with self._lock:
