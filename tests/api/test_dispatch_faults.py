@@ -6,8 +6,12 @@ Beiyuan is 964 m from the northeast dock, 1766 m from the west dock (tests/dispa
 
 from __future__ import annotations
 
+import pytest
+
 from tests.api.conftest import candidate, wait_for
 from tests.api.test_dispatch import bearer, flying_client  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.slow  # real copters over TCP, 10-40 wall s each
 
 BEIYUAN = (29.5068, 120.9046)
 

@@ -20,6 +20,8 @@ from dispatch.planner import Incident
 from geofence import sample_town
 from tests.dispatch.test_dispatcher import BEIYUAN, NANYUAN, make_dispatcher, ready, run, until
 
+pytestmark = pytest.mark.slow  # real copters over TCP, 10-40 wall s each
+
 TOWN = sample_town()
 
 
