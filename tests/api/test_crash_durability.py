@@ -236,7 +236,8 @@ def test_after_a_kill_9_the_drones_in_flight_are_re_linked_not_re_sent(db_url, t
         assert httpx.post(f"{proc.url}/api/v1/events/{event_id}/on-scene",
                           headers=TM1).status_code == 200
         wait_for(lambda: northeast.state.mode, lambda m: m == "RTL", 15)
-        detail = event()
+        detail = wait_for(event, lambda e: all(t["state"] == "done" for t in e["tasks"]
+                                               if t["kind"] == "drone"), 10)  # written after the RTL
     finally:
         proc.stop()
         count = launches.stop()
