@@ -137,12 +137,13 @@ def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, imgsz, min_si
             raise TelemetryError(f"--origin must be LAT,LON, got {origin!r}") from exc
     else:
         lat, lon = poses.samples[0].pose.lat, poses.samples[0].pose.lon
+    # the source first: a bad video is refused before a model is loaded for nothing
+    frames = open_source(source, folder_fps=folder_fps, wanted=Sampler(rate_hz))
     detector = detector or Detector(weights, conf=conf, imgsz=imgsz or INFER_IMGSZ)
     detector.reset_tracker()
     pipe = Pipeline(detector, LocalFrame(lat, lon), source=f"detector:{drone_id}",
                     drone_id=drone_id, start_time=start_time, min_sightings=min_sightings,
                     min_mean_confidence=min_mean_conf, batch=batch)
-    frames = open_source(source, folder_fps=folder_fps, wanted=Sampler(rate_hz))
     if feed is not None:
         feed.start = start_time or feed.now()
     candidates = pipe.run(frames, poses, on_skip=on_skip)

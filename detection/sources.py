@@ -39,10 +39,17 @@ def open_source(spec: str | Path, folder_fps: float = 1.0,
         return _folder(Path(s), folder_fps, wanted)
     if "://" not in s and not Path(s).is_file():
         raise SourceError(f"source {s} is neither a file, a folder of images, nor a stream URL")
+    if "://" not in s and Path(s).stat().st_size == 0:
+        raise SourceError(f"video {s} is empty (0 bytes): the recording or copy did not finish")
     cap = cv2.VideoCapture(s)
     if not cap.isOpened():
-        raise SourceError(f"cannot open video {s}: not a readable video or stream")
-    return _video(cap, s, wanted)
+        raise SourceError(f"cannot open video {s}: not a readable video or stream (truncated "
+                          "before its index, or not video at all)")
+    if "://" not in s and not cap.grab():  # a file that opens yet holds no frame at all
+        cap.release()
+        raise SourceError(f"video {s} holds no decodable frame: truncated or damaged")
+    cap.release()
+    return _video(cv2.VideoCapture(s), s, wanted)
 
 
 def _video(cap: cv2.VideoCapture, name: str, wanted) -> Iterator[Frame]:
@@ -60,6 +67,9 @@ def _video(cap: cv2.VideoCapture, name: str, wanted) -> Iterator[Frame]:
                     yield Frame(index, t_s, None, error="cannot grab frame")
                     index += 1
                     continue
+                if count and index < count - 1 and "://" not in name:
+                    raise SourceError(f"video {name} ends at frame {index - failures} of the "
+                                      f"{count} its header lists: truncated or damaged")
                 break
             if wanted(t_s):
                 ok, image = cap.retrieve()

@@ -4,7 +4,10 @@
 (``suggest``), and flies missions (``dispatch``): GUIDED, arm, take off, fly the planned route
 around the no-fly zones, report arrival within the arrival radius, hold over the scene until
 ``release``, then return to launch. A drone that loses its link, is refused a command or hits a
-failsafe mid-task is replaced by the next best drone at once. A drone another ground station
+failsafe mid-task is replaced by the next best drone at once; one replaced for a lost link is
+sent home (``recalled``) when it is heard again, and an event no other drone can take is queued
+(``queued``) and sent the next drone to come free. After a restart ``resume`` takes up a
+mission in flight without a new launch. A drone another ground station
 takes over (it changes the flight mode, with no failsafe or fence breach behind it) is never
 fought: the dispatcher stops commanding it, reports ``overridden``, sends the next best drone,
 and offers the taken drone again only once it has landed and disarmed. Every step is reported as a
@@ -53,7 +56,7 @@ __all__ = ["Dispatcher", "DroneView", "Mission", "MissionUpdate", "UpdateKind"]
 log = logging.getLogger("flyonce.dispatch")
 
 UpdateKind = Literal["assigned", "on_scene", "overridden", "replaced", "unserved", "released",
-                     "patrol"]
+                     "patrol", "recalled", "resumed"]
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,11 @@ class MissionUpdate:
     radius), ``overridden`` (another ground station changed the drone's flight mode from
     ``mode_from`` to ``mode_to``; the dispatcher stops commanding it; ``replaced`` follows),
     ``replaced`` (the drone failed or was taken; ``reason`` says why, a new ``assigned`` or an
-    ``unserved`` follows), ``unserved`` (no drone can go), ``released`` (sent home),
-    ``patrol`` (a patrol started).
+    ``unserved`` follows), ``unserved`` (no drone can go; an event that lost its drone is
+    queued and the next drone to come free is sent, ``assigned`` then follows),
+    ``released`` (sent home), ``patrol`` (a patrol started), ``recalled`` (a drone replaced
+    because its link was lost is heard again and was sent home), ``resumed`` (a restarted
+    dispatcher took up a mission in flight without commanding a new launch).
     """
 
     kind: UpdateKind
@@ -92,6 +98,9 @@ class Mission:
     assigned_at: datetime | None = None
     on_scene_at: datetime | None = None
     failed_drones: list[str] = field(default_factory=list)
+    lost_at: datetime | None = None  # when its drone was replaced for a lost link
+    queued_at: datetime | None = None  # when it was queued for want of a drone
+    note: str = ""  # said with ``assigned`` (e.g. how long it waited in the queue)
     released: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
@@ -130,6 +139,7 @@ class _Drone:
     on_patrol: bool = False
     fault: str | None = None
     taken_over: str | None = None  # another ground station flies it (see ``_hand_over``)
+    lost_on: Mission | None = None  # the mission it was replaced on for a lost link (recall)
 
 
 class Dispatcher:
@@ -170,6 +180,9 @@ class Dispatcher:
                                 ack_timeout_s=ack_timeout_s, group=group)
             self._drones[entry.id] = _Drone(entry, link)
         self.missions: dict[str | int, Mission] = {}
+        # Events whose drone was lost with no other drone able to go: sent the next drone that
+        # comes free (``_serve_queue``), oldest first, never dropped until released.
+        self.queued: dict[str | int, Mission] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._lock = asyncio.Lock()
 
@@ -187,6 +200,7 @@ class Dispatcher:
                 errors[drone.entry.id] = str(result)
                 log.warning("drone %s not connected: %s", drone.entry.id, result)
         self._spawn(self._reconnect_loop(), "reconnect")  # also for links that die later
+        self._spawn(self._watch_loop(), "watch")
         return errors
 
     async def stop(self) -> None:
@@ -211,6 +225,60 @@ class Dispatcher:
                 if not drone.link.telemetry.connected:
                     with contextlib.suppress(DispatchError, OSError):
                         await drone.link.connect(self.reconnect_s)
+
+    async def _watch_loop(self, period_s: float = 0.1) -> None:
+        """Recall drones whose link came back, and serve queued events when a drone is free."""
+        while True:
+            await asyncio.sleep(period_s)
+            try:
+                await self._recall_returned()
+                if self.queued:
+                    await self._serve_queue()
+            except Exception:  # the watch must outlive one bad pass
+                log.exception("dispatch watch pass failed")
+
+    async def _recall_returned(self) -> None:
+        """A drone replaced for a lost link that is heard again is sent home (``recalled``).
+
+        It was last told to fly towards the event, and nobody commands it now: left alone it
+        would hover there until its battery failsafe. RTL brings it back to be offered again once
+        it has landed (``_maybe_clear_fault``).
+        """
+        for drone in self._drones.values():
+            mission = drone.lost_on
+            if mission is None or not drone.link.alive():
+                continue
+            drone.lost_on = None
+            t = drone.link.telemetry
+            if not t.airborne:
+                continue  # it came down on its own (failsafe or landing): nothing to recall
+            silent_s = (self.clock.now() - mission.lost_at).total_seconds() \
+                if mission.lost_at is not None else 0.0
+            try:
+                await drone.link.return_home()
+            except DispatchError as exc:
+                drone.lost_on = mission  # try again on the next pass
+                log.warning("recall of %s failed: %s", drone.entry.id, exc)
+                continue
+            self._emit("recalled", mission.incident.id, drone.entry.id, link=drone.link,
+                       reason=f"{drone.entry.id} heard again {silent_s:.0f} s after it was "
+                              "replaced for a lost link; returning to launch")
+
+    async def _serve_queue(self) -> None:
+        async with self._lock:
+            for incident_id, old in list(self.queued.items()):
+                if old.released.is_set() or self.missions.get(incident_id) is not old:
+                    del self.queued[incident_id]
+                    continue
+                incident = self._waited(old)
+                choice = self._choose(incident, None, exclude=old.failed_drones)
+                if choice.option is None:
+                    continue
+                del self.queued[incident_id]
+                queued_s = (self.clock.now() - old.queued_at).total_seconds() \
+                    if old.queued_at is not None else 0.0
+                mission = self._launch(incident, choice.option, list(old.failed_drones))
+                mission.note = f"queued {queued_s:.0f} s until {choice.option.drone_id} came free"
 
     # ---------------------------------------------------------------- state
 
@@ -349,6 +417,41 @@ class Dispatcher:
         mission.task = self._spawn(self._fly(mission), f"mission-{incident.id}")
         return mission
 
+    async def resume(self, incident: Incident, drone_id: str, *, on_scene: bool) -> Mission:
+        """Take up a mission a previous dispatcher (this service before a crash) left in flight.
+
+        The drone is re-linked, not re-sent: no launch, no new mission, no second drone. A
+        ``resumed`` update says so; the flight goes on from where the drone is (the rest of the
+        route, or holding over the scene when ``on_scene``) until ``release``. Raises
+        DroneUnavailable when the drone is not linked or no longer in the air (send one afresh).
+        """
+        async with self._lock:
+            drone = self._drone(drone_id)
+            if incident.id in self.missions and self.missions[incident.id].stage != "failed":
+                raise DroneUnavailable(f"event {incident.id} already has drone "
+                                       f"{self.missions[incident.id].drone_id}")
+            t = drone.link.telemetry
+            if not drone.link.alive() or not t.airborne:
+                raise DroneUnavailable(f"drone {drone_id} cannot resume event {incident.id}: "
+                                       + ("no link" if not drone.link.alive() else
+                                          f"not in the air ({t.landed_state})"))
+            if drone.incident_id is not None and drone.incident_id != incident.id:
+                raise DroneUnavailable(f"drone {drone_id} is busy with event {drone.incident_id}")
+            options = self.planner.options(incident, self.statuses())
+            option = next(o for o in options if o.drone_id == drone_id)
+            drone.incident_id, drone.on_patrol = incident.id, False
+            mission = Mission(incident, drone_id, option, stage="on_scene" if on_scene
+                              else "en_route", assigned_at=self.clock.now())
+            if on_scene:
+                mission.on_scene_at = mission.assigned_at
+            self.missions[incident.id] = mission
+            self._emit("resumed", incident.id, drone_id, eta_s=option.eta_s, link=drone.link,
+                       method=None, reason=f"{'holding over the scene' if on_scene else 'en route'}"
+                       f", {t.mode}, {t.alt_rel_m or 0:.0f} m up, "
+                       f"{t.distance_m(incident.lat, incident.lon):.0f} m from the event")
+            mission.task = self._spawn(self._fly(mission, resumed=True), f"mission-{incident.id}")
+            return mission
+
     async def release(self, incident_id: str | int) -> None:
         """End the task on ``incident_id``: the drone returns to launch (KeyError if none)."""
         mission = self.missions.get(incident_id)
@@ -359,38 +462,45 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError, DispatchError):
                 await mission.task
 
-    async def _fly(self, mission: Mission) -> None:
+    async def _fly(self, mission: Mission, *, resumed: bool = False) -> None:
         drone = self._drone(mission.drone_id)
         link, incident = drone.link, mission.incident
         try:
-            if self.acquire is not None and not await self.acquire(drone.entry.id, incident.id):
+            if not resumed and self.acquire is not None and \
+                    not await self.acquire(drone.entry.id, incident.id):
                 raise _ClaimedElsewhere
             t = link.telemetry
             start = (t.lat, t.lon) if t.lat is not None else (drone.entry.dock_lat,
                                                               drone.entry.dock_lon)
             route = self.planner.route(start, (incident.lat, incident.lon))
-            await link.prepare()
-            mission.assigned_at = self.clock.now()
-            self._emit("assigned", incident.id, drone.entry.id, eta_s=mission.option.eta_s,
-                       at_risk=mission.option.at_risk, link=link,
-                       reason=f"route {route.length_m:.0f} m, {len(route.points) - 2} turns")
+            if not resumed:  # a resumed drone flies in GUIDED already, on its way
+                await link.prepare()
+                mission.assigned_at = self.clock.now()
+                self._emit("assigned", incident.id, drone.entry.id, eta_s=mission.option.eta_s,
+                           at_risk=mission.option.at_risk, link=link,
+                           reason=f"route {route.length_m:.0f} m, {len(route.points) - 2} turns"
+                           + (f"; {mission.note}" if mission.note else ""))
 
             def unless_released(_t: Telemetry | None = None) -> None:
                 if mission.released.is_set():
                     raise _Released
 
-            if t.airborne:
+            if t.airborne and mission.stage == "launching":
                 mission.stage = "en_route"
-            await link.fly_route(route.points[1:], alt_rel_m=self.alt_rel_m,
-                                 switch_radius_m=self.switch_radius_m,
-                                 arrival_radius_m=self.arrival_radius_m,
-                                 on_update=lambda t_: self._en_route(mission, t_, unless_released))
+            holding = resumed and mission.stage == "on_scene"  # over the scene already
+            if not holding:
+                await link.fly_route(route.points[1:], alt_rel_m=self.alt_rel_m,
+                                     switch_radius_m=self.switch_radius_m,
+                                     arrival_radius_m=self.arrival_radius_m,
+                                     on_update=lambda t_: self._en_route(mission, t_,
+                                                                         unless_released))
             if mission.on_scene_at is None:
                 mission.on_scene_at = self.clock.now()
                 self._emit("on_scene", incident.id, drone.entry.id, link=link,
                            reason=f"within {self.arrival_radius_m:g} m")
             mission.stage = "on_scene"
-            await link.hold_at(incident.lat, incident.lon, self.alt_rel_m)
+            if not holding:
+                await link.hold_at(incident.lat, incident.lon, self.alt_rel_m)
             while not mission.released.is_set():
                 await link.wait_update(WATCH_POLL_S)
                 link.check_flying()
@@ -429,6 +539,9 @@ class Dispatcher:
         drone.fault = f"failed on event {mission.incident.id}: {reason}"
         drone.incident_id = None
         mission.stage = "failed"
+        if not drone.link.alive():  # recalled once heard again (``_recall_returned``)
+            mission.lost_at = self.clock.now()
+            drone.lost_on = mission
         with contextlib.suppress(DispatchError):  # bring it home if it still listens
             if drone.link.alive() and not drone.link.telemetry.in_failsafe:
                 await drone.link.return_home()
@@ -456,22 +569,29 @@ class Dispatcher:
                    method: str | None = None) -> None:
         """Give ``mission``'s event to the next best drone (``replaced``, then ``assigned`` or
         ``unserved``), unless it was released meanwhile."""
-        failed = [*mission.failed_drones, drone.entry.id]
+        mission.failed_drones = failed = [*mission.failed_drones, drone.entry.id]
         if mission.released.is_set():
             return
-        incident = mission.incident
-        waited = incident.waited_s
-        if mission.assigned_at is not None:
-            waited += (self.clock.now() - mission.assigned_at).total_seconds()
-        incident = Incident(incident.id, incident.lat, incident.lon, incident.target_s, waited)
+        incident = self._waited(mission)
         choice = self._choose(incident, None, exclude=failed)
         self._emit("replaced", incident.id, drone.entry.id, link=drone.link, method=method,
                    reason=f"{drone.entry.id}: {reason}"
                    + (f"; sending {choice.option.drone_id}" if choice.option else ""))
         if choice.option is None:
-            self._emit("unserved", incident.id, None, reason=choice.reason, at_risk=True)
+            mission.queued_at = self.clock.now()
+            self.queued[incident.id] = mission
+            self._emit("unserved", incident.id, None, at_risk=True,
+                       reason=f"{choice.reason}; queued: the next drone to come free is sent")
             return
         self._launch(incident, choice.option, failed)
+
+    def _waited(self, mission: Mission) -> Incident:
+        """``mission``'s incident with the time it has waited so far (for the planner's slack)."""
+        incident = mission.incident
+        waited = incident.waited_s
+        if mission.assigned_at is not None:
+            waited += (self.clock.now() - mission.assigned_at).total_seconds()
+        return Incident(incident.id, incident.lat, incident.lon, incident.target_s, waited)
 
     # ---------------------------------------------------------------- loudspeaker
 

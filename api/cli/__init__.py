@@ -31,6 +31,15 @@ def serve(
     """Run the control-room service (HTTP + WebSocket)."""
     import uvicorn
 
+    from api.core.settings import get_settings
+    from api.core.zones import ZoneIndex
+    from geofence import GeofenceError
+
+    settings = get_settings()
+    try:  # refused here, in one line, rather than as a traceback from every worker's start-up
+        ZoneIndex.load(settings.zones_file, default_target_s=settings.default_target_s)
+    except (GeofenceError, OSError) as exc:
+        _fail(f"zones file {settings.zones_file}: {exc}; fix it or unset FLYONCE_ZONES_FILE")
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level=log_level)
 
 

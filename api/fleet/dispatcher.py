@@ -11,13 +11,19 @@ sends its drone home. ``dispatch.Dispatcher`` reports each step; this worker has
   an audit row saying why;
 - ``on_scene``  (within the arrival radius) → ``on_scene``, with the response time and whether
   it met the zone's target stored on the event at once;
-- ``unserved`` → the event is marked at risk, the audit trail says why;
+- ``unserved`` → the event is marked at risk, the audit trail says why (an event that lost its
+  drone is queued by the dispatcher and gets the next drone to come free: ``assigned`` again);
+- ``recalled`` (a drone replaced for a lost link is heard again and sent home) → an audit row;
 - ``overridden`` (another ground station changed the drone's mode) → its drone task is cancelled
   and the audit says who took it from which mode to which; ``replaced`` follows.
 
 Every audit row of a drone step names the protocol the drone speaks and the method that was
 accepted ("over dji: takeoff_to_point", "over mavlink: MAV_CMD_DO_SET_MODE (mode GUIDED)"): a
 fleet may mix MAVLink copters and DJI docks (``dispatch.links``).
+
+After a restart (a crash included) the drones still flying to open events are re-linked and
+fly on, never sent afresh (``resumed``, an audit row saying so); a drone found on the ground is
+replaced.
 
 The drone holds over the scene until the event's ground team checks in, the event is resolved
 or rejected, or an operator releases it; then it returns to launch.
@@ -91,6 +97,7 @@ class DispatchWorker:
         self._unserved_noted: set[int] = set()
         # What the fleet could do for each event when first planned, to judge a late arrival.
         self._seen: dict[int, Seen] = {}
+        self._connected = False
         self.persuasion = Persuader(engine=engine, bus=bus, clock=clock,
                                     rules=settings.persuasion_rules,
                                     auto_evaluate=settings.auto_evaluate, dispatcher=self._require)
@@ -124,6 +131,8 @@ class DispatchWorker:
             connect_timeout_s=self.settings.fleet_connect_timeout_s)
         for drone_id, error in self.connect_errors.items():
             log.warning("drone %s not connected (retrying): %s", drone_id, error)
+        self._connected = True
+        await self._resume_in_flight()
 
     async def stop(self) -> None:
         for task in [*self._tasks, *self.persuasion.spawned]:
@@ -287,6 +296,35 @@ class DispatchWorker:
         with Session(self.engine) as session:
             return missions.team_statuses(session)
 
+    async def _resume_in_flight(self) -> None:
+        """Take up the drones that were flying to events when this service (or another process of
+        it) died: each is re-linked and flies on (``Dispatcher.resume``), never sent afresh,
+        once its claim is ours (a live process keeps its own); one found on the ground is
+        replaced like any drone that failed."""
+        dispatcher = self.dispatcher
+        if dispatcher is None or not self._connected:
+            return
+        flying = await asyncio.to_thread(self._in_flight)
+        for incident, drone_id, on_scene in flying:
+            if incident.id in dispatcher.missions:
+                continue
+            try:
+                linked = dispatcher.link(drone_id).alive()
+            except DroneUnavailable:
+                continue  # not in this fleet any more
+            if not linked or not await asyncio.to_thread(self._claim_drone, drone_id, incident.id):
+                continue  # not heard yet, or another live process flies it: next time
+            try:
+                await dispatcher.resume(incident, drone_id, on_scene=on_scene)
+            except DroneUnavailable as exc:
+                log.warning("event %s: %s; sending a drone afresh", incident.id, exc)
+                with contextlib.suppress(DispatchError):
+                    await dispatcher.dispatch(incident)
+
+    def _in_flight(self) -> list[tuple[Incident, str, bool]]:
+        with Session(self.engine) as session:
+            return missions.drones_in_flight(session, now=self.clock.now())
+
     # ---------------------------------------------------------------- bus → dispatch
 
     async def _watch_bus(self) -> None:
@@ -360,6 +398,9 @@ class DispatchWorker:
             with contextlib.suppress(Exception):  # logged inside; the next tick tries again
                 for alert in await asyncio.to_thread(self.persuasion.check_deadlines):
                     self.bus.publish(alert)
+            if tick % 5 == 0:
+                with contextlib.suppress(ServiceError, DispatchError):
+                    await self._resume_in_flight()
             if self.settings.auto_assign and tick % 5 == 0:  # drones come free; try again
                 with contextlib.suppress(ServiceError, DispatchError):
                     await self.assign_waiting()

@@ -82,6 +82,20 @@ def confirmed_incidents(session: Session, *, now: datetime) -> list[Incident]:
     return [_incident(e, now) for e in events]
 
 
+def drones_in_flight(session: Session, *, now: datetime) -> list[tuple[Incident, str, bool]]:
+    """The open events a drone is (as far as the database knows) on: (incident, drone id, whether
+    it reached the scene), for a restarted service to take up (``Dispatcher.resume``)."""
+    rows = session.exec(
+        select(Event, Task).join(Task, Task.event_id == Event.id)
+        .where(Event.state.in_((State.ASSIGNED, State.ON_SCENE)), Task.kind == "drone",
+               Task.state.in_(("assigned", "accepted", "on_scene")))
+        .order_by(Event.id, Task.id)).all()
+    latest: dict[int, tuple[Incident, str, bool]] = {}
+    for event, task in rows:  # the newest live drone task of each event
+        latest[event.id] = (_incident(event, now), task.drone_id, task.on_scene_at is not None)
+    return list(latest.values())
+
+
 def team_statuses(session: Session) -> list[TeamStatus]:
     """Every ground team, where it is and whether it is free."""
     return [TeamStatus(t.id, t.lat, t.lon, t.status == "available", t.name)
@@ -216,6 +230,7 @@ def record_update(session: Session, update: MissionUpdate, *, rules: Sequence[Pe
     if update.kind == "overridden":
         _overridden(session, event, update)
     elif update.kind == "replaced":
+        _cancel_drone_task(session, event, update.drone_id)  # never taken up after a restart
         _audit(session, event, update.at, f"drone replaced: {update.reason}{_sent(update)}")
     elif update.kind == "unserved" and first_unserved:
         event.at_risk = True
@@ -223,6 +238,12 @@ def record_update(session: Session, update: MissionUpdate, *, rules: Sequence[Pe
         _audit(session, event, update.at, f"no drone sent: {update.reason}")
     elif update.kind == "released":
         _released(session, event, update)
+    elif update.kind == "recalled":
+        _audit(session, event, update.at, f"drone {update.drone_id} recalled: {update.reason}"
+                                          f"{_sent(update)}")
+    elif update.kind == "resumed":
+        _audit(session, event, update.at, f"drone {update.drone_id} re-linked after a restart, "
+                                          f"not re-sent: {update.reason}")
     return []
 
 
@@ -298,13 +319,17 @@ def _first_sent(session: Session, event: Event) -> tuple[str, float, float] | No
 
 def _overridden(session: Session, event: Event, u: MissionUpdate) -> None:
     """Another ground station took the drone: its task ends here, whatever comes next."""
+    _cancel_drone_task(session, event, u.drone_id)
+    _audit(session, event, u.at, f"drone {u.drone_id} taken over by another ground station "
+                                 f"({u.mode_from} → {u.mode_to}): {u.reason}")
+
+
+def _cancel_drone_task(session: Session, event: Event, drone_id: str | None) -> None:
     for task in session.exec(select(Task).where(Task.event_id == event.id, Task.kind == "drone",
-                                                Task.drone_id == u.drone_id,
+                                                Task.drone_id == drone_id,
                                                 Task.state.not_in(("done", "cancelled")))):
         task.state = "cancelled"
         session.add(task)
-    _audit(session, event, u.at, f"drone {u.drone_id} taken over by another ground station "
-                                 f"({u.mode_from} → {u.mode_to}): {u.reason}")
 
 
 def _released(session: Session, event: Event, u: MissionUpdate) -> None:
