@@ -71,6 +71,7 @@ from tests.api.crash import (
     states,
     transitions,
 )
+from tests.bench.bench_api import pct  # the same percentile, in ms, as the API bench
 
 TOWN = sample_town()
 BEIYUAN = (29.5068, 120.9046)
@@ -216,13 +217,6 @@ def link_loss() -> dict:
 # ---------------------------------------------------------------- 3. load
 
 
-def pct_ms(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    values = sorted(values)
-    return round(values[min(len(values) - 1, int(q * (len(values) - 1) + 0.5))] * 1000, 1)
-
-
 async def drive(urls: list[str], rate: float, seconds: float, operators: int) -> dict:
     from api.core.auth import create_token
 
@@ -295,7 +289,7 @@ async def drive(urls: list[str], rate: float, seconds: float, operators: int) ->
             "candidates_per_s": round(acked / elapsed, 1), "seconds": round(elapsed, 1),
             "operators": operators,
             "alerts_delivered": sum(received.values()), "alerts_expected": acked * operators,
-            "alert_p50_ms": pct_ms(latencies, 0.5), "alert_p99_ms": pct_ms(latencies, 0.99)}
+            "alert_p50_ms": pct(latencies, 0.5), "alert_p99_ms": pct(latencies, 0.99)}
 
 
 def load_run(pg_url: str, redis_url: str, data_dir: Path, args: argparse.Namespace) -> dict:
