@@ -34,6 +34,9 @@ REDIS_URL = os.environ.get("FLYONCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 ROOT = Path(__file__).resolve().parents[2]
 TEST_SECRET = "flyonce-test-secret-0123456789abcdef0123456789"
+# Tests' tokens outlive a whole CI run: several modules make theirs at import, and a CI run
+# collects every module long before it runs the last (10-minute tokens had expired by then).
+TEST_TOKEN_TTL_S = 6 * 3600
 
 # A point inside the sample town's residential block "Dongyuan" and one in its permitted market.
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -103,7 +106,7 @@ def client(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
         yield test_client
 
 
-def write_fleet_file(path: Path, docks, vehicles) -> Path:  # noqa: ANN001
+def write_fleet_file(path: Path, docks, vehicles) -> Path:
     """A fleet file naming each simulated vehicle's endpoint at its dock; its path."""
     path.write_text("".join(
         f'[[drone]]\nid = "{d.id}"\nurl = "{v.endpoint}"\ndock = [{d.lat}, {d.lon}]\n\n'
@@ -111,7 +114,7 @@ def write_fleet_file(path: Path, docks, vehicles) -> Path:  # noqa: ANN001
     return path
 
 
-def wait_for(fetch, done, wall_s: float = 60.0, poll_s: float = 0.05):  # noqa: ANN001, ANN201
+def wait_for(fetch, done, wall_s: float = 60.0, poll_s: float = 0.05):
     """Poll ``fetch()`` until ``done(value)``; that value, or AssertionError with the last one."""
     deadline = time.monotonic() + wall_s
     value = None
@@ -156,7 +159,7 @@ def login(client: TestClient | httpx.Client, username: str) -> dict[str, str]:
 @pytest.fixture
 def headers(client: TestClient) -> dict[str, dict[str, str]]:
     """Authorization headers by user name (op, adm, eva, tm1, tm2, det), minted like a login does."""
-    return {name: {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=600)}"}
+    return {name: {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=TEST_TOKEN_TTL_S)}"}
             for name, role, _ in ROLE_USERS}
 
 

@@ -22,13 +22,13 @@ import sqlalchemy as sa
 from PIL import Image
 
 from api.core.auth import create_token
-from tests.api.conftest import TEST_SECRET, ServerProcess
+from tests.api.conftest import TEST_SECRET, TEST_TOKEN_TTL_S, ServerProcess
 
 Call = Callable[[httpx.Client, str], httpx.Response]
 
 
 def bearer(name: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=3600)}"}
+    return {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=TEST_TOKEN_TTL_S)}"}
 
 
 OP, DET, TM1 = bearer("op", "operator"), bearer("det", "detector"), bearer("tm1", "ground_team")

@@ -35,6 +35,7 @@ from tests.api.conftest import (
     ROOT,
     START,
     TEST_SECRET,
+    TEST_TOKEN_TTL_S,
     ManualClock,
     candidate,
     demo_hash,
@@ -73,7 +74,7 @@ def _png() -> bytes:
 def _bearer(name: str | None) -> dict[str, str]:
     if name is None:
         return {}
-    token = create_token(name, PRINCIPALS[name], secret=TEST_SECRET, ttl_s=600)
+    token = create_token(name, PRINCIPALS[name], secret=TEST_SECRET, ttl_s=TEST_TOKEN_TTL_S)
     return {"Authorization": f"Bearer {token}"}
 
 

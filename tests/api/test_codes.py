@@ -18,7 +18,14 @@ from api.core.auth import create_token
 from api.core.models import AuditEntry, Feedback, Task, User
 from api.demo import taskcode_pages
 from api.enforcement import taskcodes
-from tests.api.conftest import START, TEST_SECRET, ManualClock, candidate, demo_hash
+from tests.api.conftest import (
+    START,
+    TEST_SECRET,
+    TEST_TOKEN_TTL_S,
+    ManualClock,
+    candidate,
+    demo_hash,
+)
 
 # A team member and an operator with names that must never reach the public page.
 MEMBER, OPERATOR = "zhang.wei.1987", "li.na.duty"
@@ -31,7 +38,7 @@ PUBLIC_FIELDS = {"code", "department", "team", "drone", "event_type", "checked_z
 
 
 def _bearer(name: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=600)}"}
+    return {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=TEST_TOKEN_TTL_S)}"}
 
 
 @pytest.fixture

@@ -50,6 +50,9 @@ def mixed_client(db_url: str, tmp_path: Path):
         fleet.stop()
 
 
+# One backend: what this test is about (the dispatcher and the drones) does not depend on the
+# database; the lifecycle, claims and races are tested on both (CI time, issue 33's budget).
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_confirmed_event_goes_to_the_dji_dock_and_the_audit_names_protocol_and_method(
         mixed_client):
     client, fleet = mixed_client

@@ -16,6 +16,9 @@ pytestmark = pytest.mark.slow  # real copters over TCP, 10-40 wall s each
 BEIYUAN = (29.5068, 120.9046)
 
 
+# One backend: what this test is about (the dispatcher and the drones) does not depend on the
+# database; the lifecycle, claims and races are tested on both (CI time, issue 33's budget).
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_lost_drone_is_replaced_and_recalled_and_the_audit_says_so(flying_client):  # noqa: F811
     client, fleet = flying_client
     op = bearer("op")

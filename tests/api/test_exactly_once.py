@@ -30,6 +30,7 @@ from simulators.fleet import Fleet
 from tests.api.conftest import (
     REDIS_URL,
     TEST_SECRET,
+    TEST_TOKEN_TTL_S,
     ServerProcess,
     candidate,
     prepare_db,
@@ -47,7 +48,7 @@ RACERS = 50
 
 
 def auth(name: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=900)}"}
+    return {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=TEST_TOKEN_TTL_S)}"}
 
 
 OP, DET = auth("op", "operator"), auth("det", "detector")
@@ -97,7 +98,7 @@ class Takeoffs:
         return self.armed
 
 
-def race(servers: list[ServerProcess], calls: list) -> list[httpx.Response]:  # noqa: ANN001
+def race(servers: list[ServerProcess], calls: list) -> list[httpx.Response]:
     """``calls[i](base_url)`` for every i at once, alternating between the processes."""
     with ThreadPoolExecutor(16) as pool:
         return list(pool.map(lambda ic: ic[1](servers[ic[0] % 2].url), enumerate(calls)))
@@ -119,7 +120,7 @@ def test_one_event_one_row_one_drone_however_many_processes_race(cluster) -> Non
     takeoffs = Takeoffs(fleet)
 
     # 50 looks at one stall, up to 3 m apart, from 50 sources, through both processes at once
-    def look(k: int):  # noqa: ANN202
+    def look(k: int):
         body = candidate(source=f"detector:drone-{k}", drone_id=f"drone-{k}",
                          lat=NANYUAN[0] + (k % 7 - 3) / M_PER_DEG_LAT, lon=NANYUAN[1])
         return lambda url: httpx.post(f"{url}/api/v1/candidates", json=body, headers=DET,
@@ -136,7 +137,7 @@ def test_one_event_one_row_one_drone_however_many_processes_race(cluster) -> Non
     assert sum("merged" in (r["reason"] or "") for r in rows) == RACERS - 1
 
     # 50 confirmations: one goes through
-    confirm = lambda url: httpx.post(f"{url}/api/v1/events/{event_id}/review",  # noqa: E731
+    confirm = lambda url: httpx.post(f"{url}/api/v1/events/{event_id}/review",
                                      json={"decision": "confirm"}, headers=OP, timeout=60)
     answers = race(servers, [confirm] * RACERS)
     assert sorted(r.status_code for r in answers) == [200] + [409] * (RACERS - 1)
@@ -157,7 +158,7 @@ def test_one_event_one_row_one_drone_however_many_processes_race(cluster) -> Non
     second_id = second.json()["id"]
     assert httpx.post(f"{a.url}/api/v1/events/{second_id}/review", headers=OP,
                       json={"decision": "confirm"}).status_code == 200
-    assign = lambda url: httpx.post(f"{url}/api/v1/events/{second_id}/assign",  # noqa: E731
+    assign = lambda url: httpx.post(f"{url}/api/v1/events/{second_id}/assign",
                                     json={"team_id": "t1", "reason": "by hand"}, headers=OP,
                                     timeout=60)
     answers = race(servers, [assign] * RACERS)

@@ -19,13 +19,20 @@ from api.core.auth import create_token
 from api.core.models import AuditEntry
 from api.core.settings import Settings
 from api.routes.guards import BodyLimit
-from tests.api.conftest import TEST_SECRET, ManualClock, candidate, seed_fleet, seeded_server
+from tests.api.conftest import (
+    TEST_SECRET,
+    TEST_TOKEN_TTL_S,
+    ManualClock,
+    candidate,
+    seed_fleet,
+    seeded_server,
+)
 
 BIG = 2**63  # one past the largest id a database column holds
 
 
 def token_of(name: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=600)}"}
+    return {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=TEST_TOKEN_TTL_S)}"}
 
 
 def post(client: TestClient, headers: dict, **overrides):

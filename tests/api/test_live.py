@@ -19,6 +19,7 @@ from api.core.auth import create_token
 from tests.api.conftest import (
     REDIS_URL,
     TEST_SECRET,
+    TEST_TOKEN_TTL_S,
     ServerProcess,
     candidate,
     prepare_db,
@@ -73,7 +74,7 @@ def server(db_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 def _auth(name: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=600)}"}
+    return {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=TEST_TOKEN_TTL_S)}"}
 
 
 def test_concurrent_retries_store_one_event(server: ServerProcess) -> None:

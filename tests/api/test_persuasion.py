@@ -28,6 +28,7 @@ from tests.api.conftest import (
     ROLE_USERS,
     START,
     TEST_SECRET,
+    TEST_TOKEN_TTL_S,
     ManualClock,
     candidate,
     seed_fleet,
@@ -67,7 +68,7 @@ class SpeakerStandIn:
 @pytest.fixture
 def headers() -> dict[str, dict[str, str]]:
     """Bearer headers by user name (this module's apps are its own, not conftest's client)."""
-    return {name: {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=600)}"}
+    return {name: {"Authorization": f"Bearer {create_token(name, role, secret=TEST_SECRET, ttl_s=TEST_TOKEN_TTL_S)}"}
             for name, role, _ in ROLE_USERS}
 
 

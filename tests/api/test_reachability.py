@@ -21,7 +21,7 @@ from api.core.models import Drone, User
 from api.core.settings import Settings
 from api.core.zones import ZoneIndex
 from geofence import LocalFrame
-from tests.api.conftest import NO_MERGE, START, TEST_SECRET, demo_hash
+from tests.api.conftest import NO_MERGE, START, TEST_SECRET, TEST_TOKEN_TTL_S, demo_hash
 
 DOCK = (29.5, 120.9)
 HALF_M = 2000.0  # the square zone's half side
@@ -53,7 +53,7 @@ def _square(path: Path, kind: str = "residential") -> Path:
 
 
 def _token(username: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {create_token(username, role, secret=TEST_SECRET, ttl_s=600)}"}
+    return {"Authorization": f"Bearer {create_token(username, role, secret=TEST_SECRET, ttl_s=TEST_TOKEN_TTL_S)}"}
 
 
 ROLES = [("op", "operator"), ("adm", "admin"), ("eva", "evaluator"), ("tm", "ground_team"),

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 def run(tmp_path_factory):
     # Seed 7's commercial street, as tests/demo/test_demo.py: its two stalls and three more
     # violation, every one phoned in, so the docks have events whatever the camera sees.
-    config = DemoConfig(seed=7, drones=3, dji_docks=2, patrols=1, duration_min=4, speedup=12,
+    config = DemoConfig(seed=7, drones=3, dji_docks=2, patrols=1, duration_min=4, speedup=20,
                         zones=("com-gushan",), incidents=5, hotline_share=1.0, reaction_s=10,
                         wind_down_min=15, comply_share=0.2, operator_accuracy=1.0,
                         data_dir=tmp_path_factory.mktemp("demo") / "run")
