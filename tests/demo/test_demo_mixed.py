@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 def run(tmp_path_factory):
     # Seed 7's commercial street, as tests/demo/test_demo.py: its two stalls and three more
     # violation, every one phoned in, so the docks have events whatever the camera sees.
-    config = DemoConfig(seed=7, drones=3, dji_docks=2, patrols=1, duration_min=4, speedup=20,
+    config = DemoConfig(seed=7, drones=3, dji_docks=2, patrols=1, duration_min=4, speedup=12,
                         zones=("com-gushan",), incidents=5, hotline_share=1.0, reaction_s=10,
                         wind_down_min=15, comply_share=0.2, operator_accuracy=1.0,
                         data_dir=tmp_path_factory.mktemp("demo") / "run")
@@ -74,8 +74,11 @@ def test_a_docks_warning_is_the_chinese_tts_the_service_asked_for(run):
     assert spoken, "no dock warned a stall (both of seed 7's stalls are phoned in)"
     for p in spoken:
         dock = demo._fleet.docks[demo.drone_ids.index(p.drone_id) - 1]
-        logged = [x for x in dock.played if abs((x.at - p.played_at).total_seconds()) < 1.0]
-        assert [(x.kind, x.text) for x in logged] == [("tts", DJI_WARNING_TEXT)]
+        # the service stamps a play when the dock's reply comes back over MQTT, the dock when its
+        # speaker starts: under a loaded CI run those differ by a few mission seconds at 12x
+        logged = [x for x in dock.played if abs((x.at - p.played_at).total_seconds()) < 10.0]
+        assert logged, (p, dock.played)
+        assert {(x.kind, x.text) for x in logged} == {("tts", DJI_WARNING_TEXT)}
     # every confirmed event still closes, whoever flew it
     confirmed = [e for e in events if e.reviewed_at and e.reject_reason is None]
     assert confirmed and all(e.state in ("resolved", "evaluated") for e in confirmed)
