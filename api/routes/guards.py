@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 
 from api.core.errors import ServiceError
 from api.core.settings import Settings
+from api.routes.access import ACCESS, MOUNT, WEBSOCKET
 from api.routes.deps import _username_of
 
 Scope = dict[str, Any]
@@ -46,25 +47,23 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def operations(app: Any, path: str) -> dict[str, bool]:
-    """The methods the API serves at `path`, each with whether it needs a bearer token.
+# (path pattern, method, needs a token), compiled once from the access table: the one list of
+# which routes are public (api/routes/access.py), not re-derived from the OpenAPI document.
+_LOGIN_NEEDED = [
+    (re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"), method,
+     not rule.public)
+    for (method, template), rule in ACCESS.items() if method not in (WEBSOCKET, MOUNT)]
 
-    Read from the app's OpenAPI document (built once, kept on the app): it is the one public list
-    of operations and their security, whatever shape the router keeps its routes in.
-    """
-    table = getattr(app.state, "operation_table", None)
-    if table is None:
-        table = []
-        for template, item in app.openapi().get("paths", {}).items():
-            pattern = re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$")
-            table.append((pattern, {method.upper(): bool(op.get("security"))
-                                    for method, op in item.items()}))
-        app.state.operation_table = table
-    found: dict[str, bool] = {}
-    for pattern, methods in table:
-        if pattern.match(path):
-            found.update(methods)
-    return found
+
+def allowed_methods(path: str) -> list[str]:
+    """Every method the API serves at `path` (a 405's Allow header)."""
+    return sorted({m for pattern, m, _ in _LOGIN_NEEDED if pattern.match(path)})
+
+
+def needs_login(method: str, path: str) -> bool:
+    """Whether the operation at (`method`, `path`) needs a bearer token."""
+    return any(needed and m == method and pattern.match(path)
+               for pattern, m, needed in _LOGIN_NEEDED)
 
 
 class TokenFirst:
@@ -75,8 +74,7 @@ class TokenFirst:
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not operations(scope["app"], scope["path"]).get(
-                scope["method"], False):
+        if scope["type"] != "http" or not needs_login(scope["method"], scope["path"]):
             await self.app(scope, receive, send)
             return
         scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
