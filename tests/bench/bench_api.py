@@ -86,6 +86,20 @@ def pct(values: list[float], q: float) -> float | None:
     return round(values[min(len(values) - 1, int(q * (len(values) - 1) + 0.5))] * 1000, 2)
 
 
+async def paced(n: int, rate: float, one) -> float:
+    """Start ``one(i)`` for i < n at ``rate`` per second (open loop: a slow answer does not slow
+    the offered load); the wall seconds until every one has finished."""
+    start = time.perf_counter()
+    tasks = []
+    for i in range(n):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    return time.perf_counter() - start
+
+
 async def drive(urls: list[str], rate: float, seconds: float, healthz: bool) -> dict:
     det = {"Authorization": f"Bearer {create_token('det', 'detector', secret=SECRET, ttl_s=3600)}"}
     op_token = create_token("op", "operator", secret=SECRET, ttl_s=3600)
@@ -133,15 +147,7 @@ async def drive(urls: list[str], rate: float, seconds: float, healthz: bool) -> 
                 errors += 1
             http_lat.append(time.perf_counter() - t0)
 
-        start = time.perf_counter()
-        tasks = []
-        for i in range(n):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+        elapsed = await paced(n, rate, one)
         if not healthz:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), timeout=10)

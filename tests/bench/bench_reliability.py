@@ -71,7 +71,7 @@ from tests.api.crash import (
     states,
     transitions,
 )
-from tests.bench.bench_api import pct  # the same percentile, in ms, as the API bench
+from tests.bench.bench_api import paced, pct  # the API bench's pacing and percentile
 
 TOWN = sample_town()
 BEIYUAN = (29.5068, 120.9046)
@@ -268,15 +268,7 @@ async def drive(urls: list[str], rate: float, seconds: float, operators: int) ->
             except httpx.HTTPError:
                 errors += 1
 
-        start = time.perf_counter()
-        tasks = []
-        for i in range(n):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+        elapsed = await paced(n, rate, one)
     deadline = time.perf_counter() + 15
     while sum(received.values()) < acked * operators and time.perf_counter() < deadline:
         await asyncio.sleep(0.1)
