@@ -6,6 +6,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.flyonce-installed
 PYTEST_ARGS ?=
+# Two pytest-xdist workers, a test file to a worker (module fixtures such as the demo run once).
+# Most slow tests wait on simulated flight, not on the CPU, so two workers halve the wall time on
+# two cores. XDIST= runs everything in one process.
+XDIST ?= -n 2 --dist loadfile
 DEMO_ARGS ?=
 
 .PHONY: demo test bench install browser clean help
@@ -36,7 +40,7 @@ demo: $(STAMP)
 	$(BIN)/flyonce demo $(DEMO_ARGS)
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@for b in tests/bench/bench_*.py; do echo "== $$b" >&2; $(BIN)/python $$b || exit 1; done
