@@ -23,7 +23,7 @@ COMMAND_ACK of DO_SET_MODE over TCP; DJI: the services_reply of flight_authority
 Mosquitto), is measured on real simulated copters and docks, per protocol.
 
 Run: python tests/bench/bench_dispatch_attainment.py [--per-dock N] [--recharge-pct-per-min R]
-[--plot attainment.png] [--latency-rounds N] [--days N (the mixed-fleet comparison pooled over N
+[--plot attainment.png (and attainment-sizing.png)] [--sizing-days N] [--latency-rounds N] [--days N (the mixed-fleet comparison pooled over N
 generated days, default 10)]  (the latency needs Mosquitto at 127.0.0.1:1883)
 (one JSON line; never passes or fails on time; the options ask what a larger fleet or faster
 charging would change)
@@ -386,6 +386,50 @@ def mixed_over_days(days: int, first_seed: int = 7) -> dict:
                                                  2)}
 
 
+def fleet_sizing(events: list[Event], max_per_dock: int = 6, share: float = 0.99,
+                 check_days: int = 10) -> dict:
+    """How many drones the three docks need for the promise to hold: flyonce's planner on the
+    same day with 1, 2, ... drones a dock, until ``share`` of the physically reachable incidents
+    are reached within target with no miss of the planner's making. The fleet found is then
+    flown over ``check_days`` further generated days, so the answer is not one day's luck.
+
+    Siting (``flyonce docks plan``) answers *where*: which docks put every point within its
+    target for an idle drone. Sizing answers *how many*: the day's overlapping incidents and
+    the charging they leave decide it (the reference fleet's misses are all "battery" and
+    "every capable drone busy", none the planner's)."""
+    global PER_DOCK
+    saved, sweep, needed = PER_DOCK, [], None
+    try:
+        for per_dock in range(1, max_per_dock + 1):
+            PER_DOCK = per_dock
+            r = run(flyonce_choice, events)
+            sweep.append({"per_dock": per_dock, "drones": per_dock * len(DOCKS),
+                          "within_target_of_reachable": r["within_target_of_reachable"],
+                          "misses": r["misses"]})
+            if (r["within_target_of_reachable"] >= share
+                    and r["misses"][MissReason.PLANNER.value] == 0):
+                needed = per_dock
+                break
+        check = {}
+        if needed is not None and check_days > 0:
+            PER_DOCK = needed
+            within = reachable = planner = 0
+            for seed in range(8, 8 + check_days):
+                r = run(flyonce_choice, day(seed))
+                within += r["incidents_within_target"]
+                reachable += r["physically_reachable"]
+                planner += r["misses"][MissReason.PLANNER.value]
+            check = {"days": check_days, "physically_reachable": reachable,
+                     "within_target_of_reachable": round(within / reachable, 4),
+                     "planner_misses": planner}
+    finally:
+        PER_DOCK = saved
+    return {"target_share_of_reachable": share, "sweep": sweep,
+            "drones_per_dock_needed": needed,
+            "drones_needed": needed * len(DOCKS) if needed else None,
+            "other_days_at_that_fleet": check}
+
+
 def main(argv: list[str] | None = None) -> None:
     global PER_DOCK, RECHARGE_PCT_PER_S, MIXED
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -397,6 +441,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-rounds", type=int, default=4,
                         help="copters and DJI docks each dispatched once for command latency "
                              "(0: skip; needs Mosquitto)")
+    parser.add_argument("--sizing-days", type=int, default=10,
+                        help="further generated days the sized fleet is flown over (0: skip)")
     parser.add_argument("--days", type=int, default=10,
                         help="generated days (seeds 7, 8, ...) pooled for the mixed-fleet "
                              "comparison (0: skip)")
@@ -421,6 +467,7 @@ def main(argv: list[str] | None = None) -> None:
         plans[name] = mixed
     MIXED = ""
     over_days = mixed_over_days(args.days) if args.days > 0 else {}
+    sizing = fleet_sizing(events, check_days=args.sizing_days)
     latency = command_latency(args.latency_rounds) if args.latency_rounds > 0 else {}
     print(json.dumps({
         "bench": "dispatch_attainment",
@@ -430,10 +477,12 @@ def main(argv: list[str] | None = None) -> None:
         "events_behind_no_fly_from_south_dock": blocked,
         **plans,
         "mixed_fleet_over_days": over_days,
+        "fleet_sizing": sizing,
         "command_latency_decision_to_ack": latency,
     }))
     if args.plot:
         plot(args.plot, plans, len(events))
+        plot_sizing(args.plot.removesuffix(".png") + "-sizing.png", sizing)
 
 
 def plot(path: str, plans: dict[str, dict], n_events: int) -> None:
@@ -468,6 +517,40 @@ def plot(path: str, plans: dict[str, dict], n_events: int) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+def plot_sizing(path: str, sizing: dict) -> None:
+    """Within target (of the physically reachable incidents) against the fleet's size, with the
+    target line and the miss reasons left at each size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweep = sizing["sweep"]
+    drones = [s["drones"] for s in sweep]
+    fig, ax = plt.subplots(figsize=(5.5, 3.5), dpi=120)
+    ax.plot(drones, [100 * s["within_target_of_reachable"] for s in sweep], "o-", color="#1a9641",
+            label="reference day")
+    check = sizing["other_days_at_that_fleet"]
+    if check and sizing["drones_needed"]:
+        ax.plot([sizing["drones_needed"]], [100 * check["within_target_of_reachable"]], "s",
+                color="#2c7bb6", label=f"{check['days']} other days")
+    ax.axhline(100 * sizing["target_share_of_reachable"], color="#d7191c", ls="--", lw=1,
+               label=f"target {100 * sizing['target_share_of_reachable']:g} %")
+    for s in sweep:
+        left = ", ".join(f"{k} {v}" for k, v in s["misses"].items() if v)
+        if left:
+            ax.annotate(left, (s["drones"], 100 * s["within_target_of_reachable"]),
+                        textcoords="offset points", xytext=(6, -12), fontsize=7)
+    ax.set_xticks(drones)
+    ax.set_xlabel("drones (same three docks)")
+    ax.set_ylabel("% of reachable incidents within target")
+    ax.set_title("How many drones the promise needs", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
 
 if __name__ == "__main__":
     main()
