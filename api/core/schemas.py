@@ -65,8 +65,10 @@ class UserIn(BaseModel):
 
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     password: str = Field(min_length=8, max_length=256)
-    role: Literal["operator", "ground_team", "evaluator", "admin", "detector"]
+    role: Literal["operator", "ground_team", "evaluator", "admin", "detector", "department"]
     team_id: str | None = Field(None, max_length=64)
+    # A department account (files patrol requests) names the department it files for.
+    department: str | None = Field(None, min_length=1, max_length=64)
 
 
 class UserPublic(BaseModel):
@@ -76,6 +78,7 @@ class UserPublic(BaseModel):
     username: str
     role: str
     team_id: str | None
+    department: str | None = None
 
 
 class Token(BaseModel):

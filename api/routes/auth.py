@@ -36,7 +36,8 @@ def me(user: Allowed) -> UserPublic:
              summary="Create a user (admin)")
 def create_user(body: UserIn, _admin: Allowed, session: SessionDep) -> UserPublic:
     with writing(session):
-        user = users.add_user(session, body.username, body.password, body.role, team_id=body.team_id)
+        user = users.add_user(session, body.username, body.password, body.role, team_id=body.team_id,
+                              department=body.department)
     return UserPublic.model_validate(user)
 
 

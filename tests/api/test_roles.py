@@ -120,3 +120,17 @@ def test_login_with_password(client: TestClient) -> None:
     assert me.json()["username"] == "op"
     bad = client.post("/api/v1/auth/token", data={"username": "op", "password": "wrong-password"})
     assert bad.status_code == 401
+
+
+def test_an_admin_creates_a_department_account_that_names_its_department(
+        client: TestClient, headers: dict) -> None:
+    body = {"username": "smj", "password": "long-enough-pw", "role": "department"}
+    missing = client.post("/api/v1/users", json=body, headers=headers["adm"])
+    assert missing.status_code == 422 and "department" in missing.json()["detail"]
+    made = client.post("/api/v1/users", json={**body, "department": "市场监管"}, headers=headers["adm"])
+    assert made.status_code == 201, made.text
+    assert (made.json()["role"], made.json()["department"]) == ("department", "市场监管")
+    other = client.post("/api/v1/users", json={"username": "op9", "password": "long-enough-pw",
+                                                "role": "operator", "department": "市场监管"},
+                        headers=headers["adm"])
+    assert other.status_code == 422 and "only for department users" in other.json()["detail"]
