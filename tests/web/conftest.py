@@ -44,7 +44,11 @@ def auth(http: httpx.Client) -> dict[str, dict[str, str]]:
     return {name: login(http, name) for name in ("op", "adm", "eva", "tm1", "tm2", "det")}
 
 
-@pytest.fixture(scope="session")
+# One Chromium per test module, not per session: while Playwright's sync API is open, its event
+# loop is the running loop of the thread, and a later module's asyncio.run() (the dispatch and
+# MAVSDK tests) in the same pytest-xdist worker would fail with "cannot be called from a running
+# event loop".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
