@@ -93,7 +93,7 @@ class Mission:
 
     incident: Incident
     drone_id: str
-    option: Option
+    option: Option | None  # None only for an event taken up from the queue after a restart
     stage: str = "launching"  # launching, en_route, on_scene, returning, failed
     assigned_at: datetime | None = None
     on_scene_at: datetime | None = None
@@ -451,6 +451,21 @@ class Dispatcher:
                        f"{t.distance_m(incident.lat, incident.lon):.0f} m from the event")
             mission.task = self._spawn(self._fly(mission, resumed=True), f"mission-{incident.id}")
             return mission
+
+    async def requeue(self, incident: Incident, failed_drones: list[str],
+                      queued_at: datetime) -> bool:
+        """Take up an event a previous dispatcher (this service before a crash) had queued for
+        want of a drone: it waits again in ``queued`` and the next drone to come free is sent,
+        the drones that failed it excepted, as before the crash. False when it is already here."""
+        async with self._lock:
+            if incident.id in self.queued or (incident.id in self.missions
+                                              and self.missions[incident.id].stage != "failed"):
+                return False
+            mission = Mission(incident, failed_drones[-1] if failed_drones else "", None,
+                              stage="failed", failed_drones=list(failed_drones),
+                              queued_at=queued_at)
+            self.missions[incident.id] = self.queued[incident.id] = mission
+            return True
 
     async def release(self, incident_id: str | int) -> None:
         """End the task on ``incident_id``: the drone returns to launch (KeyError if none)."""

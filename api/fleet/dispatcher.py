@@ -46,6 +46,7 @@ import math
 import os
 import secrets
 import socket
+from datetime import datetime
 from dataclasses import asdict
 from typing import Any
 
@@ -320,6 +321,15 @@ class DispatchWorker:
                 log.warning("event %s: %s; sending a drone afresh", incident.id, exc)
                 with contextlib.suppress(DispatchError):
                     await dispatcher.dispatch(incident)
+
+        for incident, failed, queued_at in await asyncio.to_thread(self._queued):
+            if await dispatcher.requeue(incident, failed, queued_at):
+                log.info("event %s: queued again after a restart (no drone on it; %s failed it)",
+                         incident.id, ", ".join(failed) or "none")
+
+    def _queued(self) -> list[tuple[Incident, list[str], datetime]]:
+        with Session(self.engine) as session:
+            return missions.queued_incidents(session, now=self.clock.now())
 
     def _in_flight(self) -> list[tuple[Incident, str, bool]]:
         with Session(self.engine) as session:

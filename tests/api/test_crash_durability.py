@@ -9,7 +9,9 @@ What must hold after the restart, counted in the database:
   bytes sent), an unacknowledged one is there whole or not at all, and sent again it ends there
   exactly once;
 - a drone flying to an event when the service dies is re-linked by the restarted service, not
-  re-sent: no second launch, no second drone, one drone task, and an audit row saying so.
+  re-sent: no second launch, no second drone, one drone task, and an audit row saying so;
+- an event queued for want of a drone when the service dies is queued again by the restarted
+  one and sent the next drone to come free.
 
 The big numbers (2,000 candidates, killed after ~668) are in tests/bench/bench_reliability.py.
 """
@@ -254,3 +256,65 @@ def test_after_a_kill_9_the_drones_in_flight_are_re_linked_not_re_sent(db_url, t
     drone_tasks = [(t["drone_id"], t["state"]) for t in detail["tasks"] if t["kind"] == "drone"]
     assert drone_tasks == [("dock-northeast", "done")]
     assert count == Counter({northeast.sysid: 1})  # one launch, by one drone, in all
+
+
+# Near the west dock (about 490 m east of it): the west drone's event.
+NEAR_WEST = (29.4991, 120.8940)
+
+
+# One backend: the subject is the dispatcher's queue across a restart, not the database.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_an_event_queued_for_want_of_a_drone_is_queued_again_after_a_kill_9(db_url, tmp_path):
+    """Two drones, both on events; the northeast one goes silent, and with the west one busy its
+    event is queued. The service is killed and restarted: the queue is rebuilt from the database
+    (the event is assigned, and no drone task on it is live), so when the west drone is released
+    from its own event it is sent to the queued one — before, the event waited for an operator."""
+    url = prepare_db(db_url)
+    fleet = Fleet.start(TOWN.docks, clock=SimClock(10.0), base_tcp_port=0)
+    docks, vehicles = TOWN.docks[:2], fleet.vehicles[:2]  # west and northeast only
+    fleet_file = write_fleet_file(tmp_path / "fleet.toml", docks, vehicles)
+    env = server_env(url, tmp_path, FLYONCE_FLEET_FILE=str(fleet_file), FLYONCE_AUTO_ASSIGN="true",
+                     FLYONCE_SIM_CLOCK=fleet.clock.spec(), FLYONCE_DRONE_STATE_PERIOD_S="0.2",
+                     FLYONCE_FLEET_CONNECT_TIMEOUT_S="3", FLYONCE_DISPATCH_CLAIM_LEASE_S="5")
+    west, northeast = vehicles
+    proc = ServerProcess(env)
+
+    def confirmed(lat: float, lon: float) -> int:
+        event_id = httpx.post(f"{proc.url}/api/v1/candidates", headers=DET,
+                              json=candidate(lat=lat, lon=lon)).json()["id"]
+        assert httpx.post(f"{proc.url}/api/v1/events/{event_id}/review", headers=OP,
+                          json={"decision": "confirm"}).status_code == 200
+        return event_id
+
+    def audit(event_id: int) -> list[str]:
+        return [r["reason"] or "" for r in httpx.get(
+            f"{proc.url}/api/v1/events/{event_id}/audit", headers=OP, timeout=10).json()]
+
+    try:
+        wait_for(lambda: httpx.get(f"{proc.url}/api/v1/dispatch/drones", headers=OP).json(),
+                 lambda ds: len(ds) == 2 and all(d["available"] for d in ds), 60)
+        beiyuan = confirmed(*BEIYUAN)
+        wait_for(lambda: northeast.state.alt_rel_m, lambda alt: alt > 10, 30)
+        near_west = confirmed(*NEAR_WEST)
+        wait_for(lambda: west.state.alt_rel_m, lambda alt: alt > 10, 30)
+        northeast.drop_link(3000.0)  # silent for the rest of the test (300 wall s at 10x)
+        wait_for(lambda: audit(beiyuan), lambda rs: any(r.startswith("no drone sent") for r in rs),
+                 30)
+        kill_9(proc)
+        proc.start()
+        wait_for(lambda: audit(near_west), lambda rs: any("re-linked" in r for r in rs), 60)
+        assert httpx.post(f"{proc.url}/api/v1/dispatch/events/{near_west}/release",
+                          headers=OP).status_code == 200
+        reasons = wait_for(lambda: audit(beiyuan),
+                           lambda rs: any("came free" in r for r in rs), 30)
+        detail = httpx.get(f"{proc.url}/api/v1/events/{beiyuan}", headers=OP).json()
+    finally:
+        proc.stop()
+        fleet.stop()
+
+    [sent] = [r for r in reasons if "came free" in r]
+    assert sent.startswith("drone dock-west accepted its first command")
+    assert "until dock-west came free" in sent
+    drone_tasks = [(t["drone_id"], t["state"]) for t in detail["tasks"] if t["kind"] == "drone"]
+    assert drone_tasks[0] == ("dock-northeast", "cancelled")
+    assert drone_tasks[-1][0] == "dock-west" and drone_tasks[-1][1] in ("assigned", "on_scene")
