@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from api.sites import calendar
 from api.sites.rules import (
@@ -111,9 +112,17 @@ class SiteYear:
     triggers: Sequence[Trigger] = ()
 
 
+class PlannedVisit(NamedTuple):
+    site_id: int
+    day: date
+    basis: str
+    exception: str | None
+    notice_day: date  # the notice goes out the day the need arose
+
+
 @dataclass
 class YearPlan:
-    visits: list[tuple[int, date, str, str | None]] = field(default_factory=list)  # site, day, basis, exception
+    visits: list[PlannedVisit] = field(default_factory=list)
     looks: int = 0  # non-site looks
     looks_clean: int = 0  # looks that found nothing: each one a site visit the old way
     exceptions: int = 0
@@ -161,10 +170,13 @@ def plan_year(sites: Iterable[SiteYear], year: int) -> YearPlan:
         wanted.sort(key=lambda w: w[0])
         count = grade_count = 0
         for day, basis, exception in wanted:
-            earliest = earliest_visit_day(day) if day.year == year else None
+            try:
+                earliest = earliest_visit_day(day)
+            except calendar.CalendarOutOfRange:  # the next year's calendar is not published
+                earliest = None
             if earliest is None or earliest > last:
-                plan.refused["notice would fall in the next year"] = \
-                    plan.refused.get("notice would fall in the next year", 0) + 1
+                plan.refused["notice runs into the next year"] = \
+                    plan.refused.get("notice runs into the next year", 0) + 1
                 continue
             visit_day = (_next_allowed(policy, earliest, last) if basis == "grade"
                          else _next_working(earliest, last))
@@ -183,7 +195,8 @@ def plan_year(sites: Iterable[SiteYear], year: int) -> YearPlan:
             count += 1
             grade_count += basis == "grade"
             plan.exceptions += bool(terms.needs_exception)
-            plan.visits.append((site.site_id, visit_day, basis, exception))
+            plan.visits.append(PlannedVisit(site.site_id, visit_day, basis,
+                                            exception if terms.needs_exception else None, day))
     return plan
 
 

@@ -164,9 +164,9 @@ def test_a_year_plan_against_the_old_practice() -> None:
              SiteYear(2, "D", [Trigger(date(2026, 4, 7), "look", found=True)])]
     plan = plan_year(sites, 2026)
     assert plan_without_rules(sites) == 6
-    assert sorted((s, b) for s, _, b, _ in plan.visits) == [
+    assert sorted((v.site_id, v.basis) for v in plan.visits) == [
         (1, "complaint"), (2, "finding"), (2, "grade"), (2, "grade"), (2, "grade"), (2, "grade")]
     assert (plan.looks, plan.looks_clean) == (5, 4)
     # Site 2's first grade visit: notice on Thu 1 Jan (a holiday); 2 and 3 Jan are off, Sunday
     # 4 Jan is worked (1), then 5, 6, 7, 8 Jan (2–5).
-    assert min(d for s, d, b, _ in plan.visits if s == 2) == date(2026, 1, 8)
+    assert min(v.day for v in plan.visits if v.site_id == 2) == date(2026, 1, 8)
