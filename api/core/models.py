@@ -474,3 +474,24 @@ class SiteAudit(SQLModel, table=True):
     actor: str
     action: str = Field(max_length=32)
     reason: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class Penalty(SQLModel, table=True):
+    """A penalty decided for a violation, with the discretion baseline it was weighed against."""
+
+    __tablename__ = "penalties"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", unique=True)  # one penalty per violation
+    event_type: str = Field(index=True, max_length=32)
+    zone_kind: str | None = Field(default=None, max_length=32)
+    amount_cny: float
+    baseline_scope: str = Field(max_length=16)  # type+zone | type | none
+    baseline_n: int
+    baseline_median_cny: float | None = None
+    baseline_p25_cny: float | None = None
+    baseline_p75_cny: float | None = None
+    departs: bool = False
+    reason: str | None = Field(default=None, sa_type=sa.Text)  # required when it departs
+    decided_by: str
+    at: datetime | None = _ts(nullable=False)

@@ -119,6 +119,11 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/events/{event_id}/scene-checks"): allow(
         "a detector learns the check's id, not the event's state", **STAFF, detector=ACK),
     ("GET", "/api/v1/events/{event_id}/scene-checks"): allow(**READ_ALL),
+    # -- penalties: the discretion baseline, and the reminder slip of a first minor offence
+    ("GET", "/api/v1/events/{event_id}/penalty-baseline"): allow(**TEAM_READ),
+    ("POST", "/api/v1/events/{event_id}/penalty"): allow(**STAFF),
+    ("GET", "/api/v1/events/{event_id}/reminder-slip"): allow(
+        "a ground team prints it for its own tasks' events", **TEAM_READ),
     # -- fleet, teams and tasks
     ("GET", "/api/v1/drones"): allow("ground teams see their tasks, not the fleet", **READ_ALL),
     ("POST", "/api/v1/drones"): allow(**ADMIN),

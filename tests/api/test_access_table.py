@@ -194,6 +194,8 @@ def _requests() -> dict[tuple[str, str], dict]:
         ("POST", "/api/v1/site-visits/{visit_id}/approve"): {"json": {"note": "ok"}},
         ("GET", "/api/v1/site-exceptions"): {"params": {"year": 2026}},
         ("GET", "/api/v1/site-figures"): {"params": {"year": 2026}},
+        ("GET", "/api/v1/events/{event_id}/penalty-baseline"): {"params": {"amount_cny": 200}},
+        ("POST", "/api/v1/events/{event_id}/penalty"): {"json": {"amount_cny": 200}},
     }
 
 

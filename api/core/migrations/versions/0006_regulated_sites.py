@@ -1,4 +1,5 @@
-"""regulated sites: the registry, yearly grades, external scores, site visits and their audit
+"""regulated sites: the registry, yearly grades, external scores, site visits and their audit;
+penalties with their discretion baseline
 
 Revision ID: 0006
 Revises: 0005
@@ -118,9 +119,35 @@ def upgrade() -> None:
     with op.batch_alter_table('site_audit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_site_audit_site_id'), ['site_id'], unique=False)
 
+    op.create_table('penalties',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('event_type', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('zone_kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('amount_cny', sa.Float(), nullable=False),
+    sa.Column('baseline_scope', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('baseline_n', sa.Integer(), nullable=False),
+    sa.Column('baseline_median_cny', sa.Float(), nullable=True),
+    sa.Column('baseline_p25_cny', sa.Float(), nullable=True),
+    sa.Column('baseline_p75_cny', sa.Float(), nullable=True),
+    sa.Column('departs', sa.Boolean(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('at', api.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('event_id')
+    )
+    with op.batch_alter_table('penalties', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_penalties_event_type'), ['event_type'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('penalties', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_penalties_event_type'))
+
+    op.drop_table('penalties')
     with op.batch_alter_table('site_audit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_site_audit_site_id'))
 
