@@ -5,6 +5,7 @@ code, the oversight view and the evaluator's figures. SQLite, and PostgreSQL whe
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.core.models import Event, PatrolFlight, PatrolServe, SiteAudit
+from api.evaluation.site_figures import report_section
 
 YEAR = 2026
 
@@ -312,4 +314,9 @@ def test_figures_per_grade_non_site_share_and_cd_movement(client: TestClient, he
     # Last year's C and D sites: P C→B up, Q D→D same, R C→ungraded.
     assert (fig["cd_sites_last_year"], fig["cd_moved_up"], fig["cd_same"], fig["cd_moved_down"],
             fig["cd_ungraded"]) == (3, 1, 1, 0, 1)
-    assert json.loads(json.dumps(fig)) == fig
+    # The report carries the same figures, as a table and as embedded JSON.
+    section = report_section(fig)
+    embedded = section.body_html.split("id='site-figures'>")[1].split("</script>")[0]
+    assert json.loads(html.unescape(embedded)) == fig
+    assert "2 non-site looks (67% of inspections non-site), 1 site visits avoided" \
+        in section.body_html
