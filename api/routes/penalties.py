@@ -8,7 +8,7 @@ import base64
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -85,7 +85,8 @@ def decide_penalty(event_id: Id, body: PenaltyIn, user: Allowed, session: Sessio
     return PenaltyPublic.model_validate(penalty)
 
 
-@router.get("/events/{event_id}/reminder-slip", response_class=HTMLResponse,
+# `Response`, not `HTMLResponse`: the latter would document the JSON error bodies as HTML too.
+@router.get("/events/{event_id}/reminder-slip", response_class=Response,
             responses={200: {"content": {"text/html": {}}}},
             summary="The printable reminder slip (温馨提示单) of a first minor offence")
 def reminder_slip(event_id: Id, user: Allowed, session: SessionDep, settings: SettingsDep,

@@ -147,8 +147,8 @@ def compute_grades(user: Allowed, session: SessionDep, clock: ClockDep, settings
 
 @router.post("/api/v1/sites/{site_id}/grades/{year}/override", response_model=GradePublic,
              summary="Set a site's grade for a year by hand, with the reason (audited)")
-def override_grade(site_id: Id, year: Annotated[int, Path(ge=2000, le=2099)], body: OverrideIn, user: Allowed,
-                   session: SessionDep, clock: ClockDep) -> dict:
+def override_grade(site_id: Id, year: Annotated[int, Path(ge=2000, le=2099)], body: OverrideIn,
+                   user: Allowed, session: SessionDep, clock: ClockDep) -> dict:
     with writing(session):
         site = registry.get_site(session, site_id)
         row = grading.override(session, site, year, body.grade, body.reason,

@@ -75,7 +75,8 @@ def figures(session: Session, year: int, *, tz: str) -> dict:
                      if grade_of_site[s] == g and cap is not None and n >= cap)
         per_grade.append({
             "grade": g, "sites": sites_by_grade.get(g, 0), "visits": len(in_grade),
-            "cap_per_site": cap, "cap_total": None if cap is None else cap * sites_by_grade.get(g, 0),
+            "cap_per_site": cap,
+            "cap_total": None if cap is None else cap * sites_by_grade.get(g, 0),
             "sites_at_cap": at_cap,
             "exception_visits": sum(1 for v in in_grade if v.exception is not None)})
     looks, found = non_site_looks(session, year, tz=tz)

@@ -84,7 +84,8 @@ def compute(session: Session, year: int, *, tz: str, actor: str, now: datetime,
         record = record_of(session, site, year - 1, tz=tz, now=now)
         rule = grade_for(asdict(record))
         row = SiteGrade(site_id=site.id, year=year, grade=rule.grade, source="computed",
-                        rule_id=rule.id, rule_text=rule.text, record_json=json.dumps(asdict(record)),
+                        rule_id=rule.id, rule_text=rule.text,
+                        record_json=json.dumps(asdict(record)),
                         actor=actor, at=now)
         session.add(row)
         session.add(SiteAudit(site_id=site.id, at=now, actor=actor, action="graded",

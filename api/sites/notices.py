@@ -51,7 +51,8 @@ def file_site_patrol(session: Session, site: Site, *, window_start: str, window_
             raise Conflict(f"site {site.id} already has patrol request {current.id}; withdraw "
                            "it first (DELETE /api/v1/patrol-requests/{id})")
     row = file_request(session, department=site.department, title=f"非现场检查 {site.name}",
-                       area=geojson_of(area_of(site)), looks_for=[site.kind], window_start=window_start,
+                       area=geojson_of(area_of(site)), looks_for=[site.kind],
+                       window_start=window_start,
                        window_end=window_end, weekdays=weekdays, per_day=per_day, valid_from=None,
                        valid_to=None, zone_set=zone_set, tz=tz, actor=actor, now=now)
     site.patrol_request_id = row.id

@@ -44,7 +44,8 @@ class GradeRule:
 
 # First match wins; A is what is left.
 GRADE_RULES: tuple[GradeRule, ...] = (
-    GradeRule("D1", "D", "repeats", ">=", 2, "repeated violations: 2 or more repeat offences in the year"),
+    GradeRule("D1", "D", "repeats", ">=", 2,
+              "repeated violations: 2 or more repeat offences in the year"),
     GradeRule("D2", "D", "external_score", "<", 60, "external score below 60"),
     GradeRule("C1", "C", "repeats", ">=", 1, "a repeat offence in the year"),
     GradeRule("C2", "C", "late", ">=", 1, "a violation not resolved within 30 days"),
@@ -55,7 +56,8 @@ GRADE_RULES: tuple[GradeRule, ...] = (
     GradeRule("B3", "B", "external_score", "<", 90, "external score below 90"),
 )
 GRADE_A = GradeRule("A", "A", "violations", "<", 1,
-                    "no violation and no complaint in the year, external score 90 or more (or none)")
+                    "no violation and no complaint in the year, external score 90 or more "
+                    "(or none)")
 # A violation counts as resolved on time when resolved within this many days of its detection.
 RESOLVE_WITHIN_DAYS = 30
 
@@ -76,8 +78,10 @@ class GradePolicy:
 POLICIES: dict[str, GradePolicy] = {
     "A": GradePolicy(0, 1, 0, "exemption list: no site visit without an approved exception"),
     "B": GradePolicy(1, 11, 0, "at most 1 site visit a year; quiet from the 11th to month end"),
-    "C": GradePolicy(2, 21, 1, "at most 2 site visits a year; quiet from the 21st; 1 coaching visit"),
-    "D": GradePolicy(None, 21, 4, "focused supervision: no cap, a visit each quarter; quiet from the 21st"),
+    "C": GradePolicy(2, 21, 1,
+                     "at most 2 site visits a year; quiet from the 21st; 1 coaching visit"),
+    "D": GradePolicy(None, 21, 4,
+                     "focused supervision: no cap, a visit each quarter; quiet from the 21st"),
 }
 
 # Why a visit may go past a cap or into a quiet period (each needs an approver).

@@ -14,7 +14,6 @@ Kind = Literal["construction", "fuel_depot", "factory", "market", "other"]
 GradeLetter = Literal["A", "B", "C", "D"]
 Basis = Literal["finding", "complaint", "grade"]
 Exception_ = Literal["complaint", "safety", "case", "dishonesty"]
-Year = int
 
 
 class SiteIn(BaseModel):
