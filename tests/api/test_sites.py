@@ -320,3 +320,22 @@ def test_figures_per_grade_non_site_share_and_cd_movement(client: TestClient, he
     assert json.loads(html.unescape(embedded)) == fig
     assert "2 non-site looks (67% of inspections non-site), 1 site visits avoided" \
         in section.body_html
+
+
+def test_two_planners_racing_for_the_last_visit_under_a_cap(client: TestClient, headers: dict,
+                                                            clock) -> None:  # noqa: ANN001
+    """The site's row is locked while planning: of two visits planned at once for a B site
+    (cap 1), one is planned and the other refused, never both."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    site = seed_sites(client, headers["adm"])["P"]
+    assert client.post(f"/api/v1/sites/{site}/grades/{YEAR}/override", headers=headers["adm"],
+                       json={"grade": "B", "reason": "good record"}).status_code == 200
+    clock.t = local(2026, 2, 24)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda day: plan(client, headers["op"], site, day).status_code,
+                                ["2026-03-05", "2026-03-06"]))
+    assert sorted(answers) == [201, 409]
+    visits = client.get("/api/v1/site-visits", params={"year": YEAR, "site_id": site},
+                        headers=headers["eva"]).json()
+    assert len(visits) == 1
