@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
@@ -22,8 +23,7 @@ from api.enforcement import taskcodes
 from api.routes.codes import PAGE_HEADERS, PUBLIC_HEADERS, TEMPLATES
 from api.routes.deps import Allowed, ClockDep, SessionDep, SettingsDep, ZonesDep
 from api.routes.params import Id
-from api.sites import figures, grading, notices, registry, scores, visits
-from api.sites.rules import GRADE_RULES, POLICIES
+from api.sites import figures, grading, notices, registry, rules, scores, visits
 from api.sites.schemas import (
     ApproveIn,
     GradePublic,
@@ -37,6 +37,7 @@ from api.sites.schemas import (
     SiteFigures,
     SiteIn,
     SitePatrolIn,
+    SiteRulesPublic,
     SitePublic,
     SitesImport,
     VisitIn,
@@ -157,10 +158,14 @@ def override_grade(site_id: Id, year: Annotated[int, Path(ge=2000, le=2099)], bo
     return _grade_json(row)
 
 
-@router.get("/api/v1/site-rules", summary="The grade rule table and what each grade allows")
+@router.get("/api/v1/site-rules", response_model=SiteRulesPublic,
+            summary="The grade rule table and what each grade allows")
 def site_rules(_user: Allowed) -> dict:
-    return {"rules": [r.__dict__ for r in GRADE_RULES],
-            "policies": {g: p.__dict__ for g, p in POLICIES.items()}}
+    return {"rules": [asdict(r) for r in rules.GRADE_RULES], "grade_a": asdict(rules.GRADE_A),
+            "policies": {g: asdict(p) for g, p in rules.POLICIES.items()},
+            "exceptions": rules.EXCEPTIONS, "bases": rules.BASES,
+            "notice_working_days": rules.NOTICE_WORKING_DAYS,
+            "approve_within_working_days": rules.APPROVE_WITHIN_WORKING_DAYS}
 
 
 @router.post("/api/v1/site-scores", summary="Import external scores and complaints by site ref "

@@ -227,3 +227,31 @@ class SiteFigures(BaseModel):
     cd_same: int
     cd_moved_down: int
     cd_ungraded: int
+
+
+class GradeRulePublic(BaseModel):
+    id: str
+    grade: str
+    figure: str
+    op: str
+    threshold: float
+    text: str
+
+
+class GradePolicyPublic(BaseModel):
+    cap_per_year: int | None
+    quiet_from_day: int
+    grade_visits_per_year: int
+    text: str
+
+
+class SiteRulesPublic(BaseModel):
+    """The grade rule table (first match wins; A is what is left) and what each grade allows."""
+
+    rules: list[GradeRulePublic]
+    grade_a: GradeRulePublic
+    policies: dict[str, GradePolicyPublic]
+    exceptions: dict[str, str]
+    bases: dict[str, str]
+    notice_working_days: int
+    approve_within_working_days: int

@@ -339,3 +339,12 @@ def test_two_planners_racing_for_the_last_visit_under_a_cap(client: TestClient, 
     visits = client.get("/api/v1/site-visits", params={"year": YEAR, "site_id": site},
                         headers=headers["eva"]).json()
     assert len(visits) == 1
+
+
+def test_the_rule_table_is_served_as_data(client: TestClient, headers: dict) -> None:
+    r = client.get("/api/v1/site-rules", headers=headers["eva"])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [x["id"] for x in body["rules"]] == ["D1", "D2", "C1", "C2", "C3", "C4", "B1", "B2", "B3"]
+    assert body["policies"]["B"]["cap_per_year"] == 1 and body["policies"]["D"]["cap_per_year"] is None
+    assert (body["notice_working_days"], body["approve_within_working_days"]) == (5, 3)
