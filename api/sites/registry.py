@@ -141,7 +141,7 @@ def _fields(rows: Sequence[tuple[str, dict, Any]], problems: list[str]) -> list[
     for where, values, geometry in rows:
         empty = [c for c in CSV_COLUMNS if not isinstance(values[c], str) or not values[c].strip()]
         if empty:
-            problems.append(f"{where}: {', '.join(empty)} missing")
+            problems.append(f"{where}: {', '.join(empty)} missing (each is text)")
             continue
         if values["kind"] not in KINDS:
             problems.append(f"{where}: kind {values['kind']!r} is not one of {', '.join(KINDS)}")
