@@ -32,8 +32,10 @@ from api.routes import (
     metrics,
     pages,
     patrols,
+    penalties,
     persuasion,
     reachability,
+    sites,
 )
 
 log = logging.getLogger("flyonce.api")
@@ -104,7 +106,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     app.include_router(health.router)
     for module in (auth, events, fleet, metrics, live, dispatch, persuasion, hotspots, codes,
-                   patrols, reachability):
+                   patrols, reachability, sites, penalties):
         app.include_router(module.router, responses=errors.AUTHED)
     pages.install(app, responses=errors.AUTHED)
     # Outermost first: a request without a valid token is refused before its body is read, and

@@ -102,6 +102,7 @@ def report(
     from api.core.settings import get_settings
     from api.evaluation import hotspots
     from api.evaluation.persuasion_figures import load_figures
+    from api.evaluation import site_figures
     from api.evaluation.report import build_report
     from api.lifecycle.misses import miss_reasons
     from api.lifecycle.queries import events_query
@@ -121,11 +122,16 @@ def report(
         _fail(exc.message.replace("'since'", "--since").replace("'until'", "--until"))
     engine = db.create_db_engine(get_settings().resolved_database_url)
     db.upgrade(engine)
+    tz = get_settings().local_tz
+    # The sites' figures are yearly: the year the period ends in (this year when open-ended).
+    year = (end or datetime.now().astimezone()).year
     with Session(engine) as session:
         events = session.exec(query).all()
         page = build_report(events, period=(start, end), persuasion=load_figures(session, events),
                             miss_reasons=miss_reasons(session, [e.id for e in events]),
-                            extra_sections=[hotspots.report_section(events, tz=get_settings().local_tz)])
+                            extra_sections=[hotspots.report_section(events, tz=tz),
+                                            site_figures.report_section(
+                                                site_figures.load(session, year, tz=tz))])
     out.write_text(page, encoding="utf-8")
     typer.echo(f"report on {len(events)} events written to {out.resolve()}")
 

@@ -374,3 +374,124 @@ class AuditEntry(SQLModel, table=True):
     reason: str | None = None
     # Lets a new event and its first audit rows be written in one flush.
     event: Event = Relationship()
+
+
+# ---------------------------------------------------------------- regulated sites (api/sites)
+
+
+class Site(SQLModel, table=True):
+    """A regulated site (construction site, fuel depot, factory, market) under inspection rules."""
+
+    __tablename__ = "sites"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The importer's own key (a registry number): a second import of it updates, never duplicates.
+    ref: str = Field(unique=True, index=True, max_length=64)
+    name: str = Field(max_length=200)
+    kind: str = Field(index=True, max_length=32)
+    geometry_geojson: str = Field(sa_type=sa.Text)  # a GeoJSON Point or Polygon, WGS84
+    lat: float  # a point on the site (the polygon's representative point), for lists and maps
+    lon: float
+    department: str = Field(max_length=64)  # responsible department
+    contact: str = Field(max_length=200)  # who receives notices
+    patrol_request_id: int | None = Field(default=None, foreign_key="patrol_requests.id")
+    created_by: str
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class SiteGrade(SQLModel, table=True):
+    """One grade of a site for a year; append-only: the newest row of (site, year) is in force."""
+
+    __tablename__ = "site_grades"
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="sites.id", index=True)
+    year: int = Field(index=True)  # the year the grade applies to (from the record of year - 1)
+    grade: str = Field(max_length=1)
+    source: str = Field(max_length=16)  # computed | override
+    rule_id: str = Field(max_length=8)  # the rule that made it (api/sites/rules.py), or "override"
+    rule_text: str
+    record_json: str = Field(default="{}", sa_type=sa.Text)  # the figures it was computed from
+    reason: str | None = Field(default=None, sa_type=sa.Text)  # an override's reason
+    actor: str
+    at: datetime | None = _ts(nullable=False)
+
+
+class SiteScore(SQLModel, table=True):
+    """An external score of a site for a year (a department's rating, 0–100) and complaints
+    recorded outside flyonce."""
+
+    __tablename__ = "site_scores"
+    __table_args__ = (sa.UniqueConstraint("site_id", "year", "source", name="uq_site_scores_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="sites.id", index=True)
+    year: int
+    source: str = Field(max_length=64)
+    score: float | None = None
+    complaints: int = 0
+    imported_by: str
+    imported_at: datetime | None = _ts(nullable=False)
+
+
+class SiteVisit(SQLModel, table=True):
+    """A planned site visit: what it rests on, its exception and approval, and its notice."""
+
+    __tablename__ = "site_visits"
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="sites.id", index=True)
+    visit_day: date = Field(index=True)  # local day
+    grade: str = Field(max_length=1)  # the site's grade when planned
+    basis: str = Field(max_length=16)  # finding | complaint | grade
+    basis_event_id: int | None = Field(default=None, foreign_key="events.id")
+    basis_note: str | None = Field(default=None, sa_type=sa.Text)
+    exception: str | None = Field(default=None, max_length=16)  # complaint safety case dishonesty
+    exception_why: str | None = Field(default=None, sa_type=sa.Text)  # cap / quiet period, in words
+    approve_by: date | None = None  # last local day the exception may be approved on time
+    approver: str | None = Field(default=None, max_length=64)
+    approved_at: datetime | None = _ts()
+    items: str = Field(sa_type=sa.Text)  # what will be inspected
+    inspectors: str = Field(max_length=400)
+    start_time: str = Field(max_length=5)  # "HH:MM" local
+    state: str = Field(default="planned", max_length=16)  # pending_approval planned noticed done
+    notice_code: str | None = Field(default=None, unique=True, index=True, max_length=32)
+    noticed_at: datetime | None = _ts()
+    done_at: datetime | None = _ts()
+    created_by: str
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class SiteAudit(SQLModel, table=True):
+    """Append-only trail of what was done to a site: imports, grades, overrides, visits."""
+
+    __tablename__ = "site_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="sites.id", index=True)
+    visit_id: int | None = Field(default=None, foreign_key="site_visits.id")
+    at: datetime | None = _ts(nullable=False)
+    actor: str
+    action: str = Field(max_length=32)
+    reason: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class Penalty(SQLModel, table=True):
+    """A penalty decided for a violation, with the discretion baseline it was weighed against."""
+
+    __tablename__ = "penalties"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", unique=True)  # one penalty per violation
+    event_type: str = Field(index=True, max_length=32)
+    zone_kind: str | None = Field(default=None, max_length=32)
+    amount_cny: float
+    baseline_scope: str = Field(max_length=16)  # type+zone | type | none
+    baseline_n: int
+    baseline_median_cny: float | None = None
+    baseline_p25_cny: float | None = None
+    baseline_p75_cny: float | None = None
+    departs: bool = False
+    reason: str | None = Field(default=None, sa_type=sa.Text)  # required when it departs
+    decided_by: str
+    at: datetime | None = _ts(nullable=False)

@@ -88,6 +88,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/public/tasks/{code}"): public("the person inspected, holding the task code"),
     ("POST", "/api/v1/public/tasks/{code}/feedback"): public(),
     ("GET", "/c/{code:path}"): public(),
+    ("GET", "/api/v1/public/site-notices/{code}"): public("the site inspected, holding the "
+                                                          "notice code"),
+    ("GET", "/n/{code:path}"): public("a visit's printable notice"),
     # -- accounts
     ("GET", "/api/v1/auth/me"): allow(**{r.value: Scope.SELF for r in Role}),
     ("GET", "/api/v1/users"): allow(**ADMIN),
@@ -116,6 +119,11 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/events/{event_id}/scene-checks"): allow(
         "a detector learns the check's id, not the event's state", **STAFF, detector=ACK),
     ("GET", "/api/v1/events/{event_id}/scene-checks"): allow(**READ_ALL),
+    # -- penalties: the discretion baseline, and the reminder slip of a first minor offence
+    ("GET", "/api/v1/events/{event_id}/penalty-baseline"): allow(**TEAM_READ),
+    ("POST", "/api/v1/events/{event_id}/penalty"): allow(**STAFF),
+    ("GET", "/api/v1/events/{event_id}/reminder-slip"): allow(
+        "a ground team prints it for its own tasks' events", **TEAM_READ),
     # -- fleet, teams and tasks
     ("GET", "/api/v1/drones"): allow("ground teams see their tasks, not the fleet", **READ_ALL),
     ("POST", "/api/v1/drones"): allow(**ADMIN),
@@ -147,6 +155,26 @@ ACCESS: dict[tuple[str, str], Rule] = {
         "a department sees the flights serving its requests, its own requests on them, the "
         "other departments' names only, and the path inside its own areas", **READ_ALL,
         department=DEPT),
+    # -- regulated sites: admins keep the registry, grades and approvals; operators plan visits
+    ("POST", "/api/v1/sites"): allow(**ADMIN),
+    ("POST", "/api/v1/sites/import"): allow(**ADMIN),
+    ("GET", "/api/v1/sites"): allow(**READ_ALL),
+    ("GET", "/api/v1/sites/{site_id}"): allow(**READ_ALL),
+    ("POST", "/api/v1/sites/{site_id}/patrol-request"): allow(
+        "the site's drone look, filed for its department", **STAFF),
+    ("POST", "/api/v1/site-grades"): allow(**ADMIN),
+    ("POST", "/api/v1/sites/{site_id}/grades/{year}/override"): allow(
+        "with a reason, kept in the site's audit trail", **ADMIN),
+    ("GET", "/api/v1/site-rules"): allow(**READ_ALL),
+    ("POST", "/api/v1/site-scores"): allow(**ADMIN),
+    ("POST", "/api/v1/site-visits"): allow(**STAFF),
+    ("GET", "/api/v1/site-visits"): allow(**READ_ALL),
+    ("POST", "/api/v1/site-visits/{visit_id}/approve"): allow(
+        "an exception's approver", **ADMIN),
+    ("POST", "/api/v1/site-visits/{visit_id}/notice"): allow(**STAFF),
+    ("POST", "/api/v1/site-visits/{visit_id}/done"): allow(**STAFF),
+    ("GET", "/api/v1/site-exceptions"): allow("the oversight view", **READ_ALL),
+    ("GET", "/api/v1/site-figures"): allow(**READ_ALL),
     # -- the map the pages draw (zones are the city's published plan)
     ("GET", "/api/v1/map/config"): allow(**READ_ALL, ground_team=ALL, department=ALL),
     ("GET", "/api/v1/map/zones"): allow(**READ_ALL, ground_team=ALL, department=ALL),

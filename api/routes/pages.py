@@ -24,7 +24,7 @@ from api.routes.deps import Allowed, ClockDep, SessionDep, SettingsDep
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 PAGES = {"": "login.html", "console": "console.html", "event": "event.html", "team": "team.html",
-         "evaluate": "evaluate.html", "patrols": "patrols.html"}
+         "evaluate": "evaluate.html", "patrols": "patrols.html", "sites": "sites.html"}
 
 router = APIRouter(tags=["web"])
 
@@ -120,7 +120,7 @@ def ui_page(page: str) -> FileResponse:
     name = PAGES.get(page)
     if name is None:
         raise NotFound(f"no page '/ui/{page}'; the pages are /ui/ (login), /ui/console, "
-                       "/ui/team, /ui/evaluate and /ui/patrols")
+                       "/ui/team, /ui/evaluate, /ui/patrols and /ui/sites")
     return FileResponse(WEB_DIR / "pages" / name, media_type="text/html",
                         headers={"Cache-Control": "no-cache"})
 

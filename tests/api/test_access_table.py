@@ -102,6 +102,9 @@ class World:
             "title": f"{dept} mornings", "department": dept, "area": area,
             "looks_for": ["street_stall"], "window": {"start": "08:00", "end": "12:00"},
             "weekdays": ["mon"], "per_day": 1}).json()["id"] for dept in ("市场监管", "城管")]
+        site = client.post("/api/v1/sites", headers=adm, json=SITE).json()["id"]
+        visit = client.post("/api/v1/site-visits", headers=adm, json={**VISIT, "site_id": site})
+        assert visit.status_code == 201, visit.text
         with Session(engine) as session:
             own_task, other_task = (session.exec(select(Task).where(
                 Task.event_id == e, Task.kind == "team")).one() for e in (own, other))
@@ -117,6 +120,9 @@ class World:
             "code": (own_task.code, other_task.code, "no-such-code"),
             "code:path": (own_task.code, other_task.code, "no-such-code"),
             "page": ("console", "console", "no-such-page"),
+            "site_id": (site, site, MISSING),
+            "visit_id": (visit.json()["id"], visit.json()["id"], MISSING),
+            "year": (2026, 2026, 2026),
         }
 
     def _assigned(self, headers: dict, team: str) -> int:
@@ -131,6 +137,13 @@ class World:
     def url(self, path: str, which: int) -> str:
         """``path`` with its ids filled in: 0 own, 1 another's, 2 missing."""
         return re.sub(r"\{([^}]+)\}", lambda m: str(self.ids[m.group(1)][which]), path)
+
+
+SITE = {"ref": "S-1", "name": "城东加油站", "kind": "fuel_depot", "department": "应急管理",
+        "contact": "王经理", "geometry": {"type": "Point", "coordinates": [120.9, 29.5]}}
+# Planned on START (Wednesday 2026-11-25): five working days on is Wednesday 2 December.
+VISIT = {"visit_day": "2026-12-02", "start_time": "09:30", "basis": "complaint",
+         "note": "12345 hotline", "items": "fuel storage", "inspectors": "Li, Zhao"}
 
 
 # A plausible request per route (a body it would accept); routes not named need none.
@@ -162,6 +175,27 @@ def _requests() -> dict[tuple[str, str], dict]:
             "looks_for": ["street_stall"], "window": {"start": "08:00", "end": "12:00"},
             "weekdays": ["mon"], "per_day": 1, "department": "市场监管"}},
         ("POST", "/api/v1/patrol-plan"): {"params": {"week": "2026-11-30"}},
+        ("POST", "/api/v1/sites"): {"json": {**SITE, "ref": "S-2"}},
+        ("POST", "/api/v1/sites/import"): {"json": {"geojson": {
+            "type": "FeatureCollection", "features": [{
+                "type": "Feature", "geometry": SITE["geometry"],
+                "properties": {k: v for k, v in SITE.items() if k != "geometry"}}]}}},
+        ("GET", "/api/v1/sites"): {"params": {"year": 2026}},
+        ("GET", "/api/v1/sites/{site_id}"): {"params": {"year": 2026}},
+        ("POST", "/api/v1/sites/{site_id}/patrol-request"): {"json": {
+            "window": {"start": "09:00", "end": "11:00"}}},
+        ("POST", "/api/v1/site-grades"): {"params": {"year": 2026}},
+        ("POST", "/api/v1/sites/{site_id}/grades/{year}/override"): {"json": {
+            "grade": "B", "reason": "rectified in full"}},
+        ("POST", "/api/v1/site-scores"): {"json": [{"site_ref": "S-1", "year": 2025,
+                                                    "source": "应急管理", "score": 88}]},
+        ("POST", "/api/v1/site-visits"): {"json": {**VISIT, "site_id": 1}},
+        ("GET", "/api/v1/site-visits"): {"params": {"year": 2026}},
+        ("POST", "/api/v1/site-visits/{visit_id}/approve"): {"json": {"note": "ok"}},
+        ("GET", "/api/v1/site-exceptions"): {"params": {"year": 2026}},
+        ("GET", "/api/v1/site-figures"): {"params": {"year": 2026}},
+        ("GET", "/api/v1/events/{event_id}/penalty-baseline"): {"params": {"amount_cny": 200}},
+        ("POST", "/api/v1/events/{event_id}/penalty"): {"json": {"amount_cny": 200}},
     }
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import json
+
 import os
 import subprocess
 import sys
@@ -45,6 +48,11 @@ def test_report_writes_an_html_file(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "report on 0 events" in done.stdout
     assert out.read_text().startswith("<!doctype html>")
+    # The regulated sites' figures travel in the page as JSON: none yet in an empty database.
+    embedded = out.read_text().split("id='site-figures'>")[1].split("</script>")[0]
+    figures = json.loads(html.unescape(embedded))
+    assert (figures["site_visits"], figures["non_site_looks"], figures["share_non_site"]) == \
+        (0, 0, None)
 
 
 def test_report_refuses_a_time_without_zone(tmp_path: Path) -> None:

@@ -20,9 +20,9 @@ EVALUATE_CSV_COLUMNS = 24  # evaluate.js CSV_COLUMNS
 
 
 @pytest.mark.parametrize(("user", "home", "nav"), [
-    ("op", "/ui/console", ["Console", "Evaluation"]),
-    ("adm", "/ui/console", ["Console", "Evaluation"]),
-    ("eva", "/ui/evaluate", ["Evaluation"]),
+    ("op", "/ui/console", ["Console", "Evaluation", "Sites"]),
+    ("adm", "/ui/console", ["Console", "Evaluation", "Sites"]),
+    ("eva", "/ui/evaluate", ["Evaluation", "Sites"]),
     ("tm1", "/ui/team", ["My tasks"]),
 ])
 def test_login_lands_on_the_roles_page_with_only_its_links(browser, server: WebServer, user: str,

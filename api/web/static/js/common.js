@@ -9,6 +9,7 @@ export const HOME = { operator: "/ui/console", admin: "/ui/console", evaluator: 
 const NAV = [
   { href: "/ui/console", key: "nav_console", roles: ["operator", "admin"] },
   { href: "/ui/evaluate", key: "nav_evaluate", roles: ["operator", "admin", "evaluator"] },
+  { href: "/ui/sites", key: "nav_sites", roles: ["operator", "admin", "evaluator"] },
   { href: "/ui/team", key: "nav_team", roles: ["ground_team"] },
   { href: "/ui/patrols", key: "nav_patrols", roles: ["department"] },
 ];

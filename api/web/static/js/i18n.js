@@ -14,6 +14,7 @@ const LABELS = {
   nav_console: ["指挥台", "Console"],
   nav_team: ["我的任务", "My tasks"],
   nav_evaluate: ["考核评估", "Evaluation"],
+  nav_sites: ["监管对象", "Sites"],
   nav_patrols: ["巡查需求", "Patrol requests"],
   role_operator: ["值班员", "operator"], role_admin: ["管理员", "admin"],
   role_evaluator: ["考核员", "evaluator"], role_ground_team: ["地面中队", "ground team"],
