@@ -32,7 +32,9 @@ def demo(
     data_dir: Annotated[Path, typer.Option(
         help="Where the demo keeps its database, media and report (emptied first).")] = Path("var/demo"),
     example_only: Annotated[bool, typer.Option(
-        help="Only seed an example control room and serve it (no simulation).")] = False,
+        help="Only serve an example control room: --data-dir emptied, four events, simulated "
+             "copters linked at the three docks (real time), no scoring; a taken --port is "
+             "swapped for a free one.")] = False,
     dji_docks: Annotated[int, typer.Option(
         help="Of --drones, how many are DJI docks speaking the Cloud API over MQTT (they answer "
              "events and warn by Chinese TTS; the MAVLink copters patrol).")] = 0,
@@ -108,11 +110,46 @@ def demo(
     run.close()
 
 
+def port_to_use(port: int, host: str = "127.0.0.1") -> tuple[int, str | None]:
+    """``port`` if it can be bound on ``host``, else a free one and a sentence saying so (0: any)."""
+    import errno
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+            return s.getsockname()[1], None
+        except OSError as exc:
+            why = "in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+    with socket.socket() as s:
+        s.bind((host, 0))
+        free = s.getsockname()[1]
+    return free, f"port {port} is {why}; serving on free port {free} instead (or pass --port N)"
+
+
 def _example(port: int, data_dir: Path) -> None:
-    """The example control room: accounts, drones, teams and four events, then the service."""
+    """The example control room: an emptied data folder, accounts, simulated copters at the
+    sample town's docks (linked through a fleet file), teams and four events, then the service."""
     import os
 
-    os.environ.setdefault("FLYONCE_DATA_DIR", str(data_dir))
+    from api.demo.errors import DemoError
+    from api.demo.orchestrator import fresh_data_dir
+
+    try:
+        data_dir = fresh_data_dir(data_dir)
+    except DemoError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    port, moved = port_to_use(port)
+    if moved:
+        typer.secho(f"note: {moved}", fg=typer.colors.YELLOW, err=True)
+    fleet, fleet_file = _example_fleet(data_dir)
+    # This command's own folder and fleet win over a shell's leftovers: that is what it is for.
+    os.environ["FLYONCE_DATA_DIR"] = str(data_dir)
+    if fleet_file is not None:
+        os.environ["FLYONCE_FLEET_FILE"] = str(fleet_file)
+    else:
+        os.environ.pop("FLYONCE_FLEET_FILE", None)
     from sqlmodel import Session
 
     from api.cli import serve
@@ -122,6 +159,7 @@ def _example(port: int, data_dir: Path) -> None:
     from api.core.zones import ZoneIndex
     from api.demo.seed import DEMO_PASSWORD, seed
 
+    get_settings.cache_clear()
     settings = get_settings()
     engine = db.create_db_engine(settings.resolved_database_url)
     db.upgrade(engine)
@@ -131,12 +169,45 @@ def _example(port: int, data_dir: Path) -> None:
         report = seed(session, zones, SystemClock())
     engine.dispose()
     base = f"http://127.0.0.1:{port}"
+    linked = (f"{len(fleet.vehicles)} simulated copters linked ({fleet_file.name})" if fleet
+              else "NONE linked: the simulated copters did not start (see above); the console "
+                   "shows the drones as not connected")
     typer.echo(
         f"flyonce demo: {report.events} example events, {report.drones} drones, {report.teams} teams\n"
-        f"  data:     {settings.data_dir.resolve()}\n"
+        f"  drones:   {linked}\n"
+        f"  data:     {settings.data_dir.resolve()} (emptied first)\n"
         f"  console:  {base}/ui/\n"
         f"  API docs: {base}/docs\n"
         f"  accounts: {', '.join(report.users)} (password '{DEMO_PASSWORD}')\n"
         "  Ctrl-C stops it."
     )
-    serve(port=port)
+    try:
+        serve(port=port)
+    finally:
+        if fleet is not None:
+            fleet.stop()
+
+
+def _example_fleet(data_dir: Path):
+    """Simulated copters at the sample town's docks (real time) and a fleet file naming them as
+    the seed's drone-1..N; (None, None), said loudly, when they cannot start."""
+    import json
+
+    import geofence
+    from simulators.clock import SimClock
+    from simulators.errors import SimulatorError
+    from simulators.fleet import Fleet
+
+    docks = geofence.sample_town().docks
+    try:
+        fleet = Fleet.start(docks, clock=SimClock(1.0), base_tcp_port=0)
+    except (SimulatorError, OSError) as exc:
+        typer.secho(f"WARNING: no drones linked: the simulated copters did not start ({exc})",
+                    fg=typer.colors.RED, err=True)
+        return None, None
+    fleet_file = data_dir / "fleet.json"
+    fleet_file.write_text(json.dumps({"drones": [
+        {"id": f"drone-{i + 1}", "url": v.endpoint, "dock": [d.lat, d.lon],
+         "name": f"Drone {i + 1} ({d.name})"}
+        for i, (d, v) in enumerate(zip(docks, fleet.vehicles, strict=True))]}, indent=1))
+    return fleet, fleet_file
