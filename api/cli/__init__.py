@@ -98,6 +98,7 @@ def report(
     from sqlmodel import Session
 
     from api.core import db
+    from api.core.clock import SystemClock
     from api.core.errors import ServiceError
     from api.core.settings import get_settings
     from api.evaluation import hotspots
@@ -125,7 +126,8 @@ def report(
         events = session.exec(query).all()
         page = build_report(events, period=(start, end), persuasion=load_figures(session, events),
                             miss_reasons=miss_reasons(session, [e.id for e in events]),
-                            extra_sections=[hotspots.report_section(events, tz=get_settings().local_tz)])
+                            extra_sections=[hotspots.report_section(events, tz=get_settings().local_tz)],
+                            tz=get_settings().local_tz, generated_at=SystemClock().now())
     out.write_text(page, encoding="utf-8")
     typer.echo(f"report on {len(events)} events written to {out.resolve()}")
 

@@ -544,13 +544,9 @@ class Demo:
         cam = self._cameras.stats
         self.timings.render_s, self.timings.detect_s = cam.render_s, cam.detect_s
         self.timings.post_s = cam.post_s
-        t = time.perf_counter()
-        result = self._score(operator, teams)
-        self.timings.report_s = time.perf_counter() - t
-        self.timings.total_s = time.perf_counter() - t_start
-        return result
+        return self._score(operator, teams, t_start)
 
-    def _score(self, operator: SimOperator | None, teams: SimTeams) -> DemoResult:
+    def _score(self, operator: SimOperator | None, teams: SimTeams, t_start: float) -> DemoResult:
         from sqlmodel import Session, select
 
         from api.core.models import Event, GroundTeam, Persuasion, Task
@@ -558,6 +554,7 @@ class Demo:
         from api.evaluation.persuasion_figures import load_figures
         from api.evaluation.report import build_report
 
+        t_report = time.perf_counter()
         with Session(self.app.state.engine) as session:
             events = list(session.exec(select(Event)).all())
             persuasions = list(session.exec(select(Persuasion)).all())
@@ -582,10 +579,16 @@ class Demo:
         cfg = self.config
         title = (f"flyonce demo: seed {cfg.seed}, {cfg.drones} drones, "
                  f"{cfg.duration_min:g} mission minutes")
+        def demo_sections() -> list:
+            # Called once the report's own figures are drawn: the wall times it states are known.
+            self.timings.report_s = time.perf_counter() - t_report
+            self.timings.total_s = time.perf_counter() - t_start
+            return report_sections(card, self.timings)
+
         page = build_report(events, title=title,
                             period=(self.t0, self.t0 + timedelta(seconds=self.scenario.now_s())),
-                            extra_sections=report_sections(card, self.timings),
-                            persuasion=figures)
+                            extra_sections=demo_sections, persuasion=figures,
+                            tz=self.settings.local_tz, generated_at=self.clock.now())
         path = self.run_dir / "report.html"
         path.write_text(page, encoding="utf-8")
         return DemoResult(card, path, self.base_url, self.run_dir, self.timings,
