@@ -15,7 +15,12 @@ def demo(
     seed: Annotated[int, typer.Option(help="Scenario seed: town layout, incidents, people.")] = 7,
     drones: Annotated[int, typer.Option(help="Simulated drones (at the sample town's 3 docks).")] = 6,
     duration: Annotated[float, typer.Option(help="Mission minutes of patrolling.")] = 30.0,
-    speedup: Annotated[float, typer.Option(help="Mission seconds per wall second.")] = 10.0,
+    speedup: Annotated[float, typer.Option(
+        help="Mission seconds per wall second (slowed, and said, when this machine's cameras "
+             "could not score 90 % of the patrol frames at it; see --keep-up).")] = 10.0,
+    keep_up: Annotated[bool, typer.Option(
+        help="Measure a patrol frame's cost first and slow the clock below --speedup if the "
+             "cameras would fall behind (--no-keep-up: run at --speedup, frames dropped).")] = True,
     patrols: Annotated[int | None, typer.Option(
         help="Drones on patrol at once (the rest stand by at the docks); default half.")] = None,
     incidents: Annotated[int | None, typer.Option(
@@ -58,12 +63,16 @@ def demo(
 
     logging.basicConfig(level=logging.ERROR)
     console = Console()
+    port, moved = port_to_use(port)
+    if moved:
+        console.print(f"[bold yellow]note:[/] {moved}")
     try:
         config = DemoConfig(seed=seed, drones=drones, duration_min=duration, speedup=speedup,
                             patrols=patrols, incidents=incidents,
                             operator_accuracy=operator_accuracy, reaction_s=reaction_s,
                             manual_review=manual_review, data_dir=data_dir, port=port,
-                            zoom_verify=zoom_verify, dji_docks=dji_docks, mqtt=mqtt)
+                            zoom_verify=zoom_verify, dji_docks=dji_docks, mqtt=mqtt,
+                            keep_up=keep_up)
         config.check()
     except DemoError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
@@ -80,13 +89,20 @@ def demo(
                   transient=False) as bar:
         task = bar.add_task("mission", total=duration * 60, info="")
 
+        log_lines = ProgressLog(data_dir / "progress.log", echo=not console.is_terminal)
+
         def progress(now_s: float, total_s: float, c: dict) -> None:
             info = (f"frames {c['frames']} · events {c['events']} · confirmed {c['confirmed']} · "
                     f"on scene {c['reached']} · resolved {c['resolved']}")
             bar.update(task, completed=now_s, info=info,
                        description="closing open events" if c["winding"] else "mission")
+            log_lines.progress(now_s, total_s, info, winding=c["winding"])
 
-        run = Demo(config, on_progress=progress)
+        def note(text: str) -> None:
+            console.print(f"[bold yellow]note:[/] {text}")
+            log_lines.line(f"note: {text}")
+
+        run = Demo(config, on_progress=progress, on_note=note)
         try:
             result = run.run()
         except DemoError as exc:
@@ -103,11 +119,45 @@ def demo(
         table.add_row(name, value)
     console.print(table)
     console.print(f"report: {result.report_path}")
+    log_lines.line(f"done: report {result.report_path}")
     if keep_serving:
         console.print(f"web console on the finished scenario: {result.base_url}/ "
                       "(operator / flyonce-demo); Ctrl-C stops it")
         run.serve_forever()
     run.close()
+
+
+class ProgressLog:
+    """Progress as plain lines: appended to ``path`` (the run's folder, made by the run), and
+    echoed to stdout when it is not a terminal (rich's live bar draws nothing into a pipe or a
+    file, so `flyonce demo > log` would stay empty until the end). One line per ``every_s``
+    mission seconds, and one when the mission ends."""
+
+    def __init__(self, path: Path, *, echo: bool, every_s: float = 60.0) -> None:
+        import time
+
+        self.path, self.echo, self.every_s = path, echo, every_s
+        self._next_s = 0.0
+        self._wound = False
+        self._t0 = time.monotonic()
+
+    def progress(self, now_s: float, total_s: float, info: str, *, winding: bool) -> None:
+        if winding and not self._wound:
+            self._wound = True
+            self.line(f"mission over at {now_s:.0f} s; closing open events · {info}")
+        elif not winding and now_s >= self._next_s:
+            self._next_s = now_s + self.every_s
+            self.line(f"mission {now_s:.0f}/{total_s:.0f} s · {info}")
+
+    def line(self, text: str) -> None:
+        import time
+
+        stamped = f"[{time.monotonic() - self._t0:6.0f} s wall] {text}"
+        if self.path.parent.is_dir():  # the run empties and makes its folder before it reports
+            with self.path.open("a", encoding="utf-8") as out:
+                out.write(stamped + "\n")
+        if self.echo:
+            print(stamped, flush=True)
 
 
 def port_to_use(port: int, host: str = "127.0.0.1") -> tuple[int, str | None]:
