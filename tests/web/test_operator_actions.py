@@ -181,3 +181,25 @@ def test_counts_fleet_panel_zones_and_dates(browser, server: WebServer, http: ht
     evaluator = open_page(browser, server, "/ui/evaluate", user="eva")
     assert evaluator.locator('#filters input[name="since"]').get_attribute("placeholder") == "YYYY-MM-DD"
     evaluator.context.close()
+
+
+def test_day_filters_are_days_of_the_services_zone_not_the_browsers(browser, server: WebServer, http: httpx.Client,
+                                                                   auth: dict) -> None:
+    # 2026-03-10 17:30 UTC is 2026-03-11 01:30 in Shanghai (and 13:30 on the 10th in New York).
+    body = candidate(lat=29.50 + NORTH_DEG, lon=120.91, detected_at="2026-03-10T17:30:00+00:00")
+    r = http.post("/api/v1/candidates", json=body, headers=auth["det"])
+    assert r.status_code == 201, r.text
+    page = open_page(browser, server, "/ui/evaluate", user="eva", timezone_id="America/New_York")
+    page.wait_for_selector('.tile[data-figure="events"]')
+
+    def show(since: str, until: str, expected: str) -> None:
+        page.fill('#filters input[name="since"]', since)
+        page.fill('#filters input[name="until"]', until)
+        page.click('#filters button[type="submit"]')
+        page.wait_for_function(
+            f"document.querySelector('.tile[data-figure=events] .v').textContent === '{expected}'")
+
+    assert int(page.locator('.tile[data-figure="events"] .v').inner_text()) > 1  # all days first
+    show("2026-03-11", "2026-03-11", "1")  # its Shanghai day
+    show("2026-03-10", "2026-03-10", "0")  # its UTC and New York day
+    page.context.close()
