@@ -66,13 +66,14 @@ def console_paint_ms(browser, server, repeats: int = 3) -> dict:
     from tests.web.conftest import DESK, open_page
 
     page = open_page(browser, server, "/ui/console", user="op", viewport=DESK)
+    page.wait_for_selector('#live-status[data-state="ok"]')  # logged in and settled
     drawn, fcp = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
         page.reload()
         page.wait_for_function(
-            "(document.querySelector('#alerts .card') || document.querySelector('#alerts .empty'))"
-            " && document.querySelector('.zone-label') && document.querySelector('#fleet-table tbody tr')",
+            "() => !!((document.querySelector('#alerts .card') || document.querySelector('#alerts .empty'))"
+            " && document.querySelector('.zone-label') && document.querySelector('#fleet-table tbody tr'))",
             timeout=120_000)
         drawn.append((time.perf_counter() - t0) * 1000)
         fcp.append(page.evaluate(
