@@ -134,6 +134,7 @@ function renderList() {
     return;
   }
   list.innerHTML = "";
+  if (thumbObserver) thumbObserver.disconnect();  // the old cards are gone; the new ones observe afresh
   for (const e of events) list.append(card(e));
   state.fresh.clear();
   const sel = list.querySelector(".card.selected");
@@ -193,7 +194,7 @@ function card(e) {
     if (ev.target.closest("button, input, a, label")) return;
     select(e.id);
   };
-  loadThumb(e.id, li.querySelector("img"));
+  thumbWhenSeen(e.id, li.querySelector("img"));
   return li;
 }
 
@@ -202,6 +203,21 @@ const button = operate.button;
 async function detail(id) {
   if (!state.details.has(id)) state.details.set(id, api(`/api/v1/events/${id}`));
   return state.details.get(id);
+}
+
+// A thumbnail costs a request for the event's detail: only cards scrolled into view ask for it,
+// so a console opened on hundreds of open events does not queue hundreds of requests ahead of
+// the fleet's state.
+const thumbObserver = "IntersectionObserver" in window ? new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (!entry.isIntersecting) continue;
+    thumbObserver.unobserve(entry.target);
+    loadThumb(Number(entry.target.dataset.thumb), entry.target);
+  }
+}, { rootMargin: "200px" }) : null;
+
+function thumbWhenSeen(id, img) {
+  if (thumbObserver) thumbObserver.observe(img); else loadThumb(id, img);
 }
 
 async function loadThumb(id, img) {
