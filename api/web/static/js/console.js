@@ -333,6 +333,7 @@ function popup(e) {
   row.style.cssText = "display:flex;gap:4px;margin-top:6px";
   if (e.allowed_next.includes("confirmed")) row.append(button(t("confirm"), "ok", () => { map.closePopup(); review(e.id, "confirm"); }, "map-confirm"));
   if (e.allowed_next.includes("rejected")) row.append(button(t("reject"), "", () => { map.closePopup(); startReject(e.id); }, "map-reject"));
+  if (e.state === "confirmed") row.append(button(t("assign_best"), "primary", () => { map.closePopup(); return assignBest(e); }, "map-assign-best"));
   const a = document.createElement("a");
   a.href = `/ui/event?id=${e.id}`;
   a.textContent = t("open_event");
