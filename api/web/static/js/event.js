@@ -1,5 +1,5 @@
 // One event: facts, its whole timeline (every transition, who, when, why), evidence and tasks.
-import { Live, api, authImage, esc, fmtDuration, fmtTime, guard, initLang, label, t, toast } from "./common.js";
+import { Live, api, authImage, esc, fmtDuration, fmtTime, guard, initLang, label, setDisplayTz, t, toast } from "./common.js";
 import { addLabels } from "./i18n.js";
 import { HATCH_SVG, STATE_COLOURS, createMap } from "./map.js";
 import * as operate from "./operate.js";
@@ -40,6 +40,8 @@ async function start() {
   if (user.role === "ground_team") document.getElementById("back").href = "/ui/team";
   if (user.role === "evaluator") document.getElementById("back").href = "/ui/evaluate";
   setupPersuasion();
+  // Times read in the service's zone from the first render on (the map's config says which).
+  try { setDisplayTz((await api("/api/v1/map/config")).local_tz); } catch { /* the default zone stands */ }
   await render();
   new Live({ onMessage: (m) => { if (m.event_id === id) render(); }, onReconnect: render });
   window.addEventListener("langchange", render);
