@@ -44,14 +44,16 @@ class SimClock:
         if not (math.isfinite(speedup) and 0.0 < speedup <= MAX_SPEEDUP):
             raise ValueError(f"speedup must be in (0, {MAX_SPEEDUP:g}], got {speedup!r}")
         # The clock is the one place that reads the wall clock; everything else asks it.
-        self._wall_epoch_s = time.time() if wall_epoch_s is None else float(wall_epoch_s)
-        self._start = _aware(start, datetime.fromtimestamp(self._wall_epoch_s, UTC))
-        self._speedup = float(speedup)
+        epoch_s = time.time() if wall_epoch_s is None else float(wall_epoch_s)
+        self._start = _aware(start, datetime.fromtimestamp(epoch_s, UTC))
+        # (wall epoch s, speedup) in one attribute: set_speedup replaces both in one store, so a
+        # reader on another thread never pairs the new epoch with the old rate
+        self._rate = (epoch_s, float(speedup))
 
     @property
     def speedup(self) -> float:
         """Mission seconds per wall second."""
-        return self._speedup
+        return self._rate[1]
 
     @property
     def start(self) -> datetime:
@@ -60,21 +62,36 @@ class SimClock:
 
     def elapsed_s(self) -> float:
         """Mission seconds since ``start``."""
-        return (time.time() - self._wall_epoch_s) * self._speedup
+        epoch_s, speedup = self._rate
+        return (time.time() - epoch_s) * speedup
 
     def now(self) -> datetime:
         """The current mission time, UTC and timezone-aware."""
         return self._start + timedelta(seconds=self.elapsed_s())
 
+    def set_speedup(self, speedup: float) -> None:
+        """Run at ``speedup`` from now on; mission time goes on from where it is (no jump).
+
+        For a run that finds it cannot keep up (the demo's cameras): every reader of this
+        object follows at once; a clock rebuilt elsewhere from an earlier ``spec()`` does not.
+        """
+        if not (math.isfinite(speedup) and 0.0 < speedup <= MAX_SPEEDUP):
+            raise ValueError(f"speedup must be in (0, {MAX_SPEEDUP:g}], got {speedup!r}")
+        epoch_s, old = self._rate
+        wall = time.time()
+        elapsed = (wall - epoch_s) * old
+        self._rate = (wall - elapsed / speedup, float(speedup))
+
     def wall_s_until(self, elapsed_s: float) -> float:
         """Wall seconds to wait until mission time reaches ``elapsed_s`` (0 if already past)."""
-        return max(0.0, self._wall_epoch_s + elapsed_s / self._speedup - time.time())
+        epoch_s, speedup = self._rate
+        return max(0.0, epoch_s + elapsed_s / speedup - time.time())
 
     def spec(self) -> str:
         """A short string from which ``from_spec`` rebuilds this exact clock in any process."""
         return (
-            f"{_SPEC_PREFIX};wall={self._wall_epoch_s!r};start={self._start.isoformat()};"
-            f"speedup={self._speedup!r}"
+            f"{_SPEC_PREFIX};wall={self._rate[0]!r};start={self._start.isoformat()};"
+            f"speedup={self._rate[1]!r}"
         )
 
     @classmethod
@@ -97,7 +114,7 @@ class SimClock:
             raise BadClockSpec(f"clock spec {spec!r} is damaged ({exc}); copy it again") from exc
 
     def __repr__(self) -> str:
-        return f"SimClock(speedup={self._speedup!r}, start={self._start.isoformat()!r})"
+        return f"SimClock(speedup={self._rate[1]!r}, start={self._start.isoformat()!r})"
 
 
 class SteppedClock:

@@ -98,6 +98,7 @@ def report(
     from sqlmodel import Session
 
     from api.core import db
+    from api.core.clock import SystemClock
     from api.core.errors import ServiceError
     from api.core.settings import get_settings
     from api.evaluation import hotspots
@@ -131,7 +132,8 @@ def report(
                             miss_reasons=miss_reasons(session, [e.id for e in events]),
                             extra_sections=[hotspots.report_section(events, tz=tz),
                                             site_figures.report_section(
-                                                site_figures.load(session, year, tz=tz))])
+                                                site_figures.load(session, year, tz=tz))],
+                            tz=tz, generated_at=SystemClock().now())
     out.write_text(page, encoding="utf-8")
     typer.echo(f"report on {len(events)} events written to {out.resolve()}")
 

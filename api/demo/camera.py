@@ -193,6 +193,22 @@ class PatrolCameras:
         self._thread: threading.Thread | None = None
         self._index = 0
 
+    def frame_cost_s(self, looks: int = 3) -> float:
+        """Median wall seconds this machine takes to render and detect one patrol frame, over
+        ``looks`` looks down from patrol height at the docks (after one warm-up look)."""
+        import statistics
+
+        docks = self.scenario.town.docks
+        costs = []
+        for i in range(looks + 1):
+            dock = docks[i % len(docks)]
+            t0 = time.perf_counter()
+            frame = self.camera.render(self.camera.pose_at(dock.lat, dock.lon, self.patrol_alt_m, 0.0))
+            self.detector.predict([frame.image_bgr])
+            if i:
+                costs.append(time.perf_counter() - t0)
+        return statistics.median(costs)
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="demo-cameras", daemon=True)
         self._thread.start()

@@ -51,7 +51,8 @@ class Scorecard:
     duplicate_alerts: int = 0
     merged_sightings: int = 0
     type_correct: int = 0
-    recall: float | None = None
+    recall: float | None = None  # of the violations the patrol cameras had in view
+    recall_placed: float | None = None  # of every placed violation, in view or not
     precision: float | None = None
     georef_error_m: list[float] = field(default_factory=list)
     seen_to_alert_s: list[float] = field(default_factory=list)
@@ -209,6 +210,9 @@ def score(scenario, cameras, events: list[Event], *, t0: datetime, operator=None
                                        <= MATCH_RADIUS_M for i in scenario.incidents)
     card.detected, card.missed = len(card.detected_ids), len(card.missed_ids)
     card.recall = card.detected / card.covered if card.covered else None
+    # A violation no camera saw is a miss too: recall of all placed counts it against the run.
+    card.recall_placed = ((card.detected + card.detected_outside_coverage) / card.placed
+                          if card.placed else None)
     card.precision = card.true_events / card.detector_events if card.detector_events else None
     closed = {"resolved", "evaluated"}
     for e in events:
@@ -296,6 +300,8 @@ def scorecard_rows(card: Scorecard, timings) -> list[tuple[str, str]]:
         ("in the patrols' view (covered)", str(card.covered)),
         ("detected / missed", f"{card.detected} / {card.missed}"),
         ("detection recall (of covered)", _fmt(card.recall and card.recall * 100, " %")),
+        ("detection recall (of all placed)",
+         _fmt(None if card.recall_placed is None else card.recall_placed * 100, " %")),
         ("detector events: true / duplicate / false",
          f"{card.true_events - card.duplicates} / {card.duplicates} / {card.false_events}"),
         ("detection precision", _fmt(card.precision and card.precision * 100, " %")),
@@ -325,7 +331,11 @@ def scorecard_rows(card: Scorecard, timings) -> list[tuple[str, str]]:
         ("a week of department requests: merged vs alone", card.patrol_week_line),
         ("fleet: MAVLink copters / DJI docks (drone tasks sent, warnings spoken)", card.fleet_line),
         ("frames taken / due for full coverage",
-         f"{card.frames} / {card.frames_due:.0f}"),
+         f"{card.frames} / {card.frames_due:.0f}"
+         + (f" ({card.frame_share:.0%})" if card.frame_share is not None else "")),
+        ("clock: speed-up run / patrol frame measured before the mission",
+         (f"{timings.speedup:g}x" if timings.speedup else "—")
+         + (f" / {timings.frame_s:.2f} s" if timings.frame_s else "")),
         ("wall time: total (setup, mission, wind-down)",
          (f"{timings.total_s:.0f} s ({timings.setup_s:.0f}, {timings.mission_s:.0f}, "
          f"{timings.wind_down_s:.0f})")),
@@ -397,7 +407,9 @@ def report_sections(card: Scorecard, timings) -> list:
         Section("Scorecard against ground truth", table),
         Section("Detection recall and precision", (
             f"<p>Recall {_fmt(card.recall and card.recall * 100, ' %')} of the {card.covered} "
-            f"violations the patrol cameras had in view; precision "
+            f"violations the patrol cameras had in view, "
+            f"{_fmt(None if card.recall_placed is None else card.recall_placed * 100, ' %')} of all "
+            f"{card.placed} placed; precision "
             f"{_fmt(card.precision and card.precision * 100, ' %')} of {card.detector_events} "
             f"detector events (an event is true within {MATCH_RADIUS_M:g} m of a placed "
             "violation).</p>"), [f for f in (detection_figure(card),) if f]),

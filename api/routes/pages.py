@@ -42,6 +42,7 @@ class MapConfig(BaseModel):
     basemap: BaseMap | None
     center: list[float]
     bounds: list[list[float]] | None
+    local_tz: str  # IANA zone the pages show times and take dates in (FLYONCE_LOCAL_TZ)
 
 
 @lru_cache
@@ -81,7 +82,7 @@ def map_config(_user: Allowed, session: SessionDep, settings: SettingsDep, clock
     center = ([(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
               if bounds else [29.5, 120.9])
     return MapConfig(now=clock.now().isoformat(), tile_url=settings.tile_url, basemap=basemap,
-                     center=center, bounds=bounds)
+                     center=center, bounds=bounds, local_tz=settings.local_tz)
 
 
 class ZoneCollection(BaseModel):

@@ -55,6 +55,8 @@ def card():
     ("detected_outside_coverage", 1), ("detector_events", 4), ("true_events", 3),
     ("duplicates", 1), ("false_events", 1), ("detected_ids", [1]), ("missed_ids", [2]),
     ("recall", 0.5), ("precision", 0.75), ("type_correct", 1),
+    # of all 3 placed: violation 1 (in view) and 3 (never in view) have a detector event
+    ("recall_placed", 2 / 3),
     ("verify_looks", 3), ("posted_sure", 1), ("dismissed", 2), ("dismissed_at_truth", 1),
     # alerts from any source: 10 and 11 at violation 1, 13 at 3, the hotline's 14 at 2; 12 none
     ("alerted_true", 4), ("violations_alerted", 3), ("duplicate_alerts", 1),

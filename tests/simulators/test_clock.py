@@ -58,3 +58,19 @@ def test_stepped_clock_moves_only_when_advanced():
     assert clock.now() == START + timedelta(seconds=2.5)
     with pytest.raises(ValueError):
         clock.advance(-1.0)
+
+
+def test_set_speedup_slows_the_clock_without_a_jump() -> None:
+    clock = SimClock(10.0, wall_epoch_s=time.time() - 3.0)  # 30 mission s in
+    before = clock.elapsed_s()
+    clock.set_speedup(2.5)
+    after = clock.elapsed_s()
+    assert 29.9 <= before <= after <= before + 0.5  # continuous: no jump back or forward
+    time.sleep(0.2)
+    # 0.2 wall s at 2.5x is 0.5 mission s (not 2 s at the old 10x)
+    assert 0.45 <= clock.elapsed_s() - after <= 0.7
+    assert clock.speedup == 2.5
+    rebuilt = SimClock.from_spec(clock.spec())
+    assert abs(rebuilt.elapsed_s() - clock.elapsed_s()) < 0.05
+    with pytest.raises(ValueError):
+        clock.set_speedup(0.0)

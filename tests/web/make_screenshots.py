@@ -23,7 +23,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", nargs="?", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--lang", choices=["zh", "en"], default="zh")
+    parser.add_argument("--from-shift", type=Path, nargs="?", const=ROOT / "var" / "shift", default=None,
+                        help="make the README's screenshots from the whole-shift walkthrough's "
+                             "(tests/web/test_shift.py, default var/shift) instead of a seeded room")
     args = parser.parse_args()
+    if args.from_shift is not None:
+        for target in from_shift(args.from_shift, args.out_dir):
+            print(target)
+        return
 
     import httpx
     from playwright.sync_api import sync_playwright
@@ -86,6 +93,30 @@ def main() -> None:
             browser.close()
     finally:
         server.stop()
+
+
+# README image <- the walkthrough's step (tests/web/test_shift.py SHIFT_STEPS)
+README_FROM_SHIFT = {"console.jpg": "03-confirmed", "team.png": "06-team-phone", "evaluate.png": "08-evaluator"}
+
+
+def from_shift(shift_dir: Path, out_dir: Path) -> list[Path]:
+    """The README's screenshots converted from the walkthrough's PNGs; SystemExit names a missing step."""
+    from PIL import Image
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, step in README_FROM_SHIFT.items():
+        source = shift_dir / f"{step}.png"
+        if not source.exists():
+            raise SystemExit(f"{source} is missing: run pytest tests/web/test_shift.py first")
+        target = out_dir / name
+        with Image.open(source) as img:
+            if target.suffix == ".jpg":
+                img.convert("RGB").save(target, quality=82, optimize=True)
+            else:
+                img.save(target, optimize=True)
+        written.append(target)
+    return written
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ def flying(tmp_path: Path) -> Iterator[tuple[ThreadServer, httpx.Client]]:
                         auto_assign=False, drone_state_period_s=0.5, fleet_connect_timeout_s=5)
     app = create_app(settings, clock=fleet.clock)
     server = ThreadServer(app)
+    server.fleet = fleet  # tests that break a drone's link reach its simulator here
     try:
         seed_fleet(app.state.engine)
         with httpx.Client(base_url=server.url, timeout=10) as http:
@@ -102,4 +103,24 @@ def test_one_key_flies_the_planners_first_drone(browser, flying) -> None:
         "[...document.querySelectorAll('#map path.track')]"
         ".some((p) => { const b = p.getBBox(); return b.width + b.height > 20; })", timeout=30_000)
     assert page.script_errors == []
+    page.context.close()
+
+
+def test_the_banner_names_a_drone_whose_link_is_lost(browser, flying) -> None:
+    server, _http = flying
+    page = open_page(browser, server, "/ui/console", user="op", viewport=DESK)
+    page.wait_for_function("document.querySelectorAll('#fleet-table tbody tr[data-link=\"ok\"]').length === 3")
+    assert page.locator("#fleet-banner").is_hidden()
+    from geofence import sample_town
+
+    # The fixture's fleet file names vehicle i after the town's dock i.
+    lost, lost_id = server.fleet.vehicles[0], sample_town().docks[0].id
+    # silent for 120 mission s (12 s here), past the dispatcher's 3 s link timeout
+    lost.drop_link(120.0)
+    banner = page.locator('#fleet-banner[data-reason="lost"]')
+    banner.wait_for(timeout=15_000)
+    assert banner.inner_text().startswith("1 drone(s) unreachable: ")
+    assert page.locator(f'#fleet-table tbody tr[data-drone="{lost_id}"]').get_attribute("data-link") == "lost"
+    assert page.locator('#fleet-table tbody tr[data-link="ok"]').count() == 2
+    assert page.locator("#fleet-summary").inner_text() == "2 of 3 linked"
     page.context.close()

@@ -99,6 +99,11 @@ def test_review_from_the_map_popup(browser, server: WebServer, http: httpx.Clien
     page.locator('.leaflet-popup [data-action="map-confirm"]').click()
     page.locator(f'.card[data-id="{eid}"][data-state="confirmed"]').wait_for()
     assert http.get(f"/api/v1/events/{eid}", headers=auth["op"]).json()["state"] == "confirmed"
+    # … and assigned from the map as well
+    page.locator(f"path.event-{eid}").click()
+    page.locator('.leaflet-popup [data-action="map-assign-best"]').click()
+    page.locator(f'.card[data-id="{eid}"][data-state="assigned"]').wait_for()
+    assert http.get(f"/api/v1/events/{eid}", headers=auth["op"]).json()["state"] == "assigned"
     assert page.script_errors == []
     page.context.close()
 

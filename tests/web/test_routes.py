@@ -54,6 +54,7 @@ def test_map_config_puts_the_orthophoto_over_every_zone(client: TestClient, head
     assert south < zs and west < zw and north > zn and east > ze  # the town has a 100 m margin
     assert config["now"].startswith("2026-11-25T08:00:00")  # the service's (test) clock
     assert config["tile_url"] is None
+    assert config["local_tz"] == "Asia/Shanghai"  # the zone the pages show times in, by default
 
 
 @pytest.mark.parametrize("path", ["/api/v1/map/zones", "/api/v1/map/config"])
@@ -66,9 +67,11 @@ def test_a_tile_url_replaces_the_orthophoto(settings, clock) -> None:
     from tests.api.conftest import seed_fleet
 
     settings.tile_url = "https://tiles.example.cn/{z}/{x}/{y}.png"
+    settings.local_tz = "Europe/London"
     with TestClient(create_app(settings, clock=clock)) as client:
         seed_fleet(client.app.state.engine)
         from tests.api.conftest import login
 
         config = client.get("/api/v1/map/config", headers=login(client, "op")).json()
     assert (config["tile_url"], config["basemap"]) == ("https://tiles.example.cn/{z}/{x}/{y}.png", None)
+    assert config["local_tz"] == "Europe/London"

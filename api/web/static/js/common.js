@@ -199,9 +199,45 @@ export function fmtDuration(s) {
   return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m` : `${m}:${String(sec).padStart(2, "0")}`;
 }
 
+// One date format everywhere, in both languages (filters included): YYYY-MM-DD HH:mm:ss, 24 h,
+// in the service's local time zone (FLYONCE_LOCAL_TZ, Asia/Shanghai by default), never the
+// browser's: a control room and its evaluators read the same clock whatever their machines say.
+let displayTz = "Asia/Shanghai";
+const partsCache = new Map();
+export function setDisplayTz(tz) { if (tz) displayTz = tz; }
+export function displayTimeZone() { return displayTz; }
+
+function zoneParts(ms) {
+  if (!partsCache.has(displayTz)) {
+    partsCache.set(displayTz, new Intl.DateTimeFormat("en-CA", {
+      timeZone: displayTz, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit" }));
+  }
+  const out = {};
+  for (const p of partsCache.get(displayTz).formatToParts(new Date(ms))) out[p.type] = p.value;
+  return out;
+}
+
+/** "2026-11-25 16:00:05" in the display time zone. */
 export function fmtTime(iso) {
   if (!iso) return "–";
-  return new Date(iso).toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+  const p = zoneParts(new Date(iso).getTime());
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+}
+
+/** "2026-11-25": the calendar day of `ms` in the display time zone. */
+export function fmtDay(ms) {
+  const p = zoneParts(ms);
+  return `${p.year}-${p.month}-${p.day}`;
+}
+
+/** The display zone's UTC offset at `ms`, as "+08:00". */
+export function tzOffset(ms) {
+  const p = zoneParts(ms);
+  const asUtc = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
+  const minutes = Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60000);
+  const a = Math.abs(minutes);
+  return `${minutes >= 0 ? "+" : "-"}${String(Math.floor(a / 60)).padStart(2, "0")}:${String(a % 60).padStart(2, "0")}`;
 }
 
 /** Escapes text for HTML templates. */

@@ -1,11 +1,24 @@
 // The operator console: live map, live alert list, review, assign.
 import {
-  Live, api, authImage, distanceM, esc, fmtDistance, fmtDuration, guard, initLang, label, serverNowMs, syncClock, t,
-  toast,
+  ApiError, Live, api, authImage, distanceM, esc, fmtDuration, fmtTime, guard, initLang, label, serverNowMs,
+  syncClock, t, toast,
 } from "./common.js";
-import { HATCH_SVG, STATE_COLOURS, createMap, dockIcon, droneIcon, teamIcon } from "./map.js";
+import { addLabels } from "./i18n.js";
+import { DOCK_SVG, DRONE_SVG, HATCH_SVG, STATE_COLOURS, TEAM_SVG, createMap, dockIcon, droneIcon, teamIcon } from "./map.js";
+import * as operate from "./operate.js";
 import { addReachLayer } from "./reach.js";
-import { planFor } from "./suggestions.js";
+
+addLabels({
+  open_count: ["{n} 件", "{n} open"], to_review: ["{n} 待审核", "{n} to review"],
+  fleet: ["机队", "Fleet"], fleet_linked: ["{n}/{m} 在线", "{n} of {m} linked"],
+  link: ["链路", "link"], last_heard: ["最后联系", "last heard"],
+  link_ok: ["在线", "linked"], link_lost: ["失联", "lost"], link_none: ["未接入", "no link"],
+  banner_no_fleet: ["无人机未接入：服务没有连接机队（设置 FLYONCE_FLEET_FILE），下方为最后记录的状态。",
+                    "No drone link: the service has no fleet connected (set FLYONCE_FLEET_FILE); the states below are the last stored."],
+  banner_lost: ["{n} 架无人机失联：{names}", "{n} drone(s) unreachable: {names}"],
+  banner_none: ["没有登记任何无人机", "No drones registered"],
+  assign_choose: ["选择…", "Choose…"],
+});
 
 const ACTIVE = ["detected", "alerted", "confirmed", "assigned", "on_scene"];
 const ORDER = { alerted: 0, confirmed: 1, assigned: 2, on_scene: 3, detected: 4 };
@@ -42,7 +55,7 @@ async function start() {
   setInterval(refreshFleet, 3000);
   setInterval(tick, 1000);
   document.addEventListener("keydown", onKey);
-  window.addEventListener("langchange", () => { renderList(); renderMarkers(); });
+  window.addEventListener("langchange", () => { renderList(); renderMarkers(); renderFleet(); });
 }
 
 async function reloadEvents() {
@@ -71,7 +84,7 @@ function onMessage(msg) {
     state.events.delete(event.id);
     if (state.selected === event.id) state.selected = null;
   }
-  state.plans.delete(event.id);
+  operate.forget(event.id);
   if (msg.to === "assigned" || msg.to === "resolved") refreshFleet();
   renderList();
   renderMarkers();
@@ -108,12 +121,20 @@ function tick() {
 function renderList() {
   const list = document.getElementById("alerts");
   const events = sorted();
-  document.getElementById("alert-count").textContent = events.filter((e) => e.state === "alerted").length;
+  // The badge counts the cards listed beside it; how many wait for review is said apart.
+  const count = document.getElementById("alert-count");
+  count.textContent = events.length;
+  count.title = t("open_count", { n: events.length });
+  const toReview = events.filter((e) => e.state === "alerted").length;
+  const pending = document.getElementById("review-count");
+  pending.textContent = toReview ? t("to_review", { n: toReview }) : "";
+  pending.dataset.n = toReview;
   if (!events.length) {
     list.innerHTML = `<li class="empty">${esc(t("no_alerts"))}</li>`;
     return;
   }
   list.innerHTML = "";
+  if (thumbObserver) thumbObserver.disconnect();  // the old cards are gone; the new ones observe afresh
   for (const e of events) list.append(card(e));
   state.fresh.clear();
   const sel = list.querySelector(".card.selected");
@@ -142,6 +163,10 @@ function card(e) {
   if (e.allowed_next.includes("confirmed")) {
     actions.append(button(t("confirm") + " (C)", "ok", () => review(e.id, "confirm"), "confirm"));
   }
+  if (e.state === "confirmed") {
+    actions.append(button(t("assign_best") + " (A)", "primary", () => assignBest(e), "assign-best"));
+    if (state.selected !== e.id) actions.append(button(t("assign_choose"), "", () => select(e.id), "assign-choose"));
+  }
   if (e.allowed_next.includes("rejected")) {
     if (state.rejecting === e.id) {
       const input = document.createElement("input");
@@ -169,23 +194,30 @@ function card(e) {
     if (ev.target.closest("button, input, a, label")) return;
     select(e.id);
   };
-  loadThumb(e.id, li.querySelector("img"));
+  thumbWhenSeen(e.id, li.querySelector("img"));
   return li;
 }
 
-function button(text, cls, onClick, action) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = text;
-  if (cls) b.className = cls;
-  b.dataset.action = action;
-  b.onclick = (ev) => { ev.stopPropagation(); onClick(); };
-  return b;
-}
+const button = operate.button;
 
 async function detail(id) {
   if (!state.details.has(id)) state.details.set(id, api(`/api/v1/events/${id}`));
   return state.details.get(id);
+}
+
+// A thumbnail costs a request for the event's detail: only cards scrolled into view ask for it,
+// so a console opened on hundreds of open events does not queue hundreds of requests ahead of
+// the fleet's state.
+const thumbObserver = "IntersectionObserver" in window ? new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (!entry.isIntersecting) continue;
+    thumbObserver.unobserve(entry.target);
+    loadThumb(Number(entry.target.dataset.thumb), entry.target);
+  }
+}, { rootMargin: "200px" }) : null;
+
+function thumbWhenSeen(id, img) {
+  if (thumbObserver) thumbObserver.observe(img); else loadThumb(id, img);
 }
 
 async function loadThumb(id, img) {
@@ -214,15 +246,13 @@ function startReject(id) {
 }
 
 async function review(id, decision, reason) {
-  if (decision === "reject" && !(reason || "").trim()) {
-    toast(t("reject_reason") + "?", "error");
-    return;
-  }
   try {
-    const e = await api(`/api/v1/events/${id}/review`, { method: "POST", json: { decision, reason: reason || null } });
+    const e = await operate.review(id, decision, reason);
     state.rejecting = null;
-    if (ACTIVE.includes(e.state)) state.events.set(e.id, e); else state.events.delete(e.id);
-    toast(t("done_ok", { msg: `#${id} ${label("state", e.state)}` }));
+    if (ACTIVE.includes(e.state)) {
+      state.events.set(e.id, e);
+      state.selected = e.id;  // a confirmed card opens its ranked drones and teams at once
+    } else state.events.delete(e.id);
     renderList();
     renderMarkers();
   } catch (err) {
@@ -231,76 +261,24 @@ async function review(id, decision, reason) {
 }
 
 function assignPanel(e) {
-  const box = document.createElement("div");
-  box.className = "assign";
-  box.dataset.panel = "assign";
-  box.textContent = t("loading");
-  const cached = state.plans.get(e.id);
-  const fill = (plan) => {
-    box.innerHTML = "";
-    const why = document.createElement("div");
-    why.className = "why";
-    why.textContent = plan.source === "planner" ? t("ranking_planner") : t("ranking_straight");
-    const best = button(t("assign_best") + " (A)", "primary", () => assign(e, plan, true), "assign-best");
-    best.disabled = !plan.drones.length && !plan.teams.length;
-    box.append(best, why);
-    box.append(choices("drone", t("drones"), plan.drones, (d) =>
-      `${d.name} · ${fmtDistance(d.distance_m)} · ${t("eta", { t: fmtDuration(d.eta_s) })}` +
-      (d.battery_pct != null ? ` · ${Math.round(d.battery_pct)}%` : ""), t("no_drone")));
-    box.append(choices("team", t("teams"), plan.teams, (m) => `${m.name} · ${fmtDistance(m.distance_m)}`, t("no_team")));
-    box.append(button(t("assign_selected"), "", () => assign(e, plan, false), "assign-selected"));
-  };
-  if (cached) fill(cached);
-  else planFor(e).then((plan) => { state.plans.set(e.id, plan); fill(plan); })
-    .catch((err) => { box.textContent = t("failed", { msg: err.message }); });
-  return box;
+  return operate.assignPanel(e, assigned);
 }
 
-function choices(name, title, items, describe, noneText) {
-  const wrap = document.createElement("div");
-  wrap.innerHTML = `<h3>${esc(title)}</h3>`;
-  items.slice(0, 5).forEach((item, i) => {
-    const l = document.createElement("label");
-    l.innerHTML = `<input type="radio" name="${name}" value="${esc(item.id)}" ${i === 0 ? "checked" : ""}>
-      <span>${esc(describe(item))}</span>${item.at_risk ? `<span class="risk">${esc(t("at_risk"))}</span>` : ""}`;
-    wrap.append(l);
-  });
-  const none = document.createElement("label");
-  none.innerHTML = `<input type="radio" name="${name}" value="" ${items.length ? "" : "checked"}><span class="muted">${esc(noneText)}</span>`;
-  wrap.append(none);
-  return wrap;
-}
-
-async function assign(e, plan, best) {
-  let drone, team;
-  if (best) { drone = plan.drones[0]; team = plan.teams[0]; }
-  else {
-    const panel = document.querySelector(`.card[data-id="${e.id}"] .assign`);
-    const droneId = panel.querySelector('input[name="drone"]:checked')?.value;
-    const teamId = panel.querySelector('input[name="team"]:checked')?.value;
-    drone = plan.drones.find((d) => d.id === droneId);
-    team = plan.teams.find((m) => m.id === teamId);
-  }
-  if (!drone && !team) { toast(t("failed", { msg: "—" }), "error"); return; }
-  const body = { drone_id: drone ? drone.id : null, team_id: team ? team.id : null,
-                 eta_s: drone ? Math.round(drone.eta_s) : null, at_risk: drone ? drone.at_risk : false,
-                 reason: best ? "recommended (web console)" : "operator's choice (web console)" };
+async function assignBest(e) {
   try {
-    if (plan.source === "planner" && drone) {
-      // The dispatcher flies the drone; the event turns `assigned` (with the nearest free team)
-      // once the drone accepts its first command, and the live stream brings that here.
-      await api(`/api/v1/dispatch/events/${e.id}/dispatch`, { method: "POST", json: { drone_id: drone.id } });
-    } else {
-      const d = await api(`/api/v1/events/${e.id}/assign`, { method: "POST", json: body });
-      state.events.set(d.id, d);
-    }
-    toast(t("done_ok", { msg: `#${e.id} → ${[body.drone_id, body.team_id].filter(Boolean).join(" + ")}` }));
-    renderList();
-    renderMarkers();
-    refreshFleet();
+    assigned(await operate.assignBest(e));
   } catch (err) {
     toast(t("failed", { msg: err.message }), "error");
   }
+}
+
+function assigned(event) {
+  if (event) {
+    if (ACTIVE.includes(event.state)) state.events.set(event.id, event); else state.events.delete(event.id);
+  }
+  renderList();
+  renderMarkers();
+  refreshFleet();
 }
 
 function onKey(ev) {
@@ -318,11 +296,7 @@ function onKey(ev) {
     case "r":
       if (current && current.allowed_next.includes("rejected")) { ev.preventDefault(); startReject(current.id); } break;
     case "a":
-      if (current && current.state === "confirmed") {
-        const plan = state.plans.get(current.id);
-        if (plan) assign(current, plan, true);
-        else planFor(current).then((p) => { state.plans.set(current.id, p); assign(current, p, true); });
-      }
+      if (current && current.state === "confirmed") assignBest(current);
       break;
     case "enter":
       if (current) location.href = `/ui/event?id=${current.id}`; break;
@@ -359,6 +333,7 @@ function popup(e) {
   row.style.cssText = "display:flex;gap:4px;margin-top:6px";
   if (e.allowed_next.includes("confirmed")) row.append(button(t("confirm"), "ok", () => { map.closePopup(); review(e.id, "confirm"); }, "map-confirm"));
   if (e.allowed_next.includes("rejected")) row.append(button(t("reject"), "", () => { map.closePopup(); startReject(e.id); }, "map-reject"));
+  if (e.state === "confirmed") row.append(button(t("assign_best"), "primary", () => { map.closePopup(); return assignBest(e); }, "map-assign-best"));
   const a = document.createElement("a");
   a.href = `/ui/event?id=${e.id}`;
   a.textContent = t("open_event");
@@ -370,6 +345,7 @@ function popup(e) {
 /** Drone states pushed by the dispatcher (about once a second) replace polling GET /drones. */
 function liveDrones(drones) {
   state.liveDronesAt = Date.now();
+  state.fleetLinked = true;
   state.drones = drones;
   drawDrones();
 }
@@ -383,13 +359,58 @@ function dispatchNote(update) {
 async function refreshFleet() {
   const live = Date.now() - (state.liveDronesAt || 0) < 5000;
   try {
-    let config, drones;
+    let config, drones = null;
     [drones, state.tasks, config, state.teams] = await Promise.all(
-      [live ? null : api("/api/v1/drones"), api("/api/v1/tasks"), api("/api/v1/map/config"), api("/api/v1/teams")]);
+      [live ? null : fleetDrones(), api("/api/v1/tasks"), api("/api/v1/map/config"), api("/api/v1/teams")]);
     if (drones) state.drones = drones;
     syncClock(config.now);
   } catch { return; }
   drawDrones();
+}
+
+/** The dispatcher's live view of the drones (link, mode, last heartbeat); without a connected
+ * fleet (503) the registry's last stored states, and the banner says there is no link. */
+async function fleetDrones() {
+  try {
+    const drones = await api("/api/v1/dispatch/drones");
+    state.fleetLinked = true;
+    return drones;
+  } catch (err) {
+    if (!(err instanceof ApiError) || ![404, 503].includes(err.status)) throw err;
+    state.fleetLinked = false;
+    return api("/api/v1/drones");
+  }
+}
+
+function linkOf(d) {
+  if (!state.fleetLinked) return "none";
+  return d.status === "offline" ? "lost" : "ok";
+}
+
+/** The fleet panel (each drone's link, mode, battery, task, last heard) and the banner. */
+function renderFleet() {
+  const drones = [...state.drones].sort((a, b) => String(a.id).localeCompare(String(b.id)));
+  const body = document.querySelector("#fleet-table tbody");
+  body.innerHTML = drones.map((d) => {
+    const link = linkOf(d);
+    const task = activeTask(d.id) || (d.event_id != null ? { event_id: d.event_id } : null);
+    const heard = d.last_heartbeat_at || d.updated_at;
+    return `<tr data-drone="${esc(d.id)}" data-link="${link}">
+      <td title="${esc(d.id)}">${esc(d.name || d.id)}</td><td><i class="dot"></i>${esc(t(`link_${link}`))}</td>
+      <td>${esc(d.mode || "–")}</td><td>${d.battery_pct != null ? Math.round(d.battery_pct) + "%" : "–"}</td>
+      <td>${task ? `#${esc(task.event_id)}` : "–"}</td><td>${esc(heard ? fmtTime(heard).slice(11) : "–")}</td></tr>`;
+  }).join("");
+  const linked = drones.filter((d) => linkOf(d) === "ok").length;
+  document.getElementById("fleet-summary").textContent = t("fleet_linked", { n: linked, m: drones.length });
+  const banner = document.getElementById("fleet-banner");
+  const lost = drones.filter((d) => linkOf(d) === "lost");
+  let text = "";
+  if (!drones.length) text = t("banner_none");
+  else if (state.fleetLinked === false) text = t("banner_no_fleet");
+  else if (lost.length) text = t("banner_lost", { n: lost.length, names: lost.map((d) => d.name || d.id).join(", ") });
+  banner.textContent = text;
+  banner.hidden = !text;
+  banner.dataset.reason = !drones.length ? "none" : state.fleetLinked === false ? "no_fleet" : lost.length ? "lost" : "";
 }
 
 // Drone markers move in place (live states come about once a second): recreating them would
@@ -397,6 +418,7 @@ async function refreshFleet() {
 const droneMarkers = new Map();
 
 function drawDrones() {
+  renderFleet();
   groundLayer.clearLayers();
   for (const m of state.teams || []) {
     L.marker([m.lat, m.lon], { icon: teamIcon(), keyboard: false })
@@ -477,8 +499,8 @@ function addLegend() {
     const paint = () => {
       div.innerHTML = ["alerted", "confirmed", "assigned", "on_scene"].map((s) =>
         `<i style="background:${STATE_COLOURS[s]}"></i>${esc(label("state", s))}`).join("<br>") +
-        `<br>➤ ${esc(t("drones"))}<br><b style="color:#d35400">队</b> ${esc(t("teams"))}<br><b>H</b> ${esc(t("dock"))}` +
-        `<br><span style="color:#c0392b">▨</span> ${esc(label("kind", "no_fly"))}`;
+        `<br>${DRONE_SVG("#1f6feb")} ${esc(t("drones"))}<br>${TEAM_SVG.replace('width="18" height="18"', 'width="14" height="14"')} ${esc(t("teams"))}` +
+        `<br>${DOCK_SVG} ${esc(t("dock"))}`;
     };
     paint();
     window.addEventListener("langchange", paint);

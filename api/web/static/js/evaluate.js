@@ -1,6 +1,6 @@
 // The evaluator's page: closed-loop figures over a period, zone kind and zone, as charts, and a CSV export.
 // Headline figures come from GET /metrics/summary; the distributions from the events themselves.
-import { Live, api, esc, fmtDuration, guard, initLang, label, t, toast } from "./common.js";
+import { Live, api, esc, fmtDay, fmtDuration, guard, initLang, label, t, toast, tzOffset } from "./common.js";
 import { addLabels } from "./i18n.js";
 import { HATCH_SVG, createMap } from "./map.js";
 import { addReachLayer } from "./reach.js";
@@ -28,6 +28,8 @@ async function start() {
   initLang();
   Chart.defaults.animation = false;  // figures update live; animations only delay reading them
   Chart.defaults.maintainAspectRatio = false;
+  // Canvas text takes no CSS: give the charts the page's font (the served CJK subset first).
+  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   const form = document.getElementById("filters");
   form.onsubmit = (e) => { e.preventDefault(); load(); };
   document.getElementById("export").onclick = exportCsv;
@@ -47,16 +49,22 @@ async function start() {
   window.addEventListener("langchange", draw);
 }
 
+// The day filters read and write YYYY-MM-DD, the date format of every page, and a day is a
+// day of the service's local time zone (FLYONCE_LOCAL_TZ), not the browser's.
+function dayStart(day) {
+  const noonUtc = Date.parse(`${day}T12:00:00Z`);
+  return `${day}T00:00:00${tzOffset(noonUtc)}`;
+}
+
 function params() {
   const form = new FormData(document.getElementById("filters"));
   const q = new URLSearchParams();
-  const offset = -new Date().getTimezoneOffset();
-  const tz = `${offset >= 0 ? "+" : "-"}${String(Math.floor(Math.abs(offset) / 60)).padStart(2, "0")}:${String(Math.abs(offset) % 60).padStart(2, "0")}`;
-  if (form.get("since")) q.set("since", `${form.get("since")}T00:00:00${tz}`);
-  if (form.get("until")) {
-    const next = new Date(form.get("until"));
-    next.setDate(next.getDate() + 1);  // "until" includes the chosen day
-    q.set("until", `${next.toISOString().slice(0, 10)}T00:00:00${tz}`);
+  const day = /^\d{4}-\d{2}-\d{2}$/;
+  const since = String(form.get("since") || "").trim(), until = String(form.get("until") || "").trim();
+  if (since && day.test(since)) q.set("since", dayStart(since));
+  if (until && day.test(until)) {
+    const next = new Date(Date.parse(`${until}T12:00:00Z`) + 86400000);  // "until" includes the chosen day
+    q.set("until", dayStart(next.toISOString().slice(0, 10)));
   }
   if (form.get("zone_kind")) q.set("zone_kind", form.get("zone_kind"));
   if (form.get("zone_id")) q.set("zone_id", form.get("zone_id"));
@@ -144,11 +152,11 @@ function count(items, keyOf) {
   return out;
 }
 
+/** The Monday (YYYY-MM-DD) of the week holding `iso`, weeks of the display time zone. */
 function weekOf(iso) {
-  const d = new Date(iso);
-  const monday = new Date(d);
-  monday.setDate(d.getDate() - ((d.getDay() + 6) % 7));
-  return monday.toISOString().slice(0, 10);
+  const day = Date.parse(`${fmtDay(new Date(iso).getTime())}T00:00:00Z`);
+  const back = (new Date(day).getUTCDay() + 6) % 7;
+  return new Date(day - back * 86400000).toISOString().slice(0, 10);
 }
 
 // Vertical dashed lines at the 3 and 6 minute targets on the response-time histogram.
@@ -162,7 +170,7 @@ const targetLines = {
       ctx.save();
       ctx.strokeStyle = "#c0392b"; ctx.setLineDash([5, 4]); ctx.lineWidth = 1.5;
       ctx.beginPath(); ctx.moveTo(x, chartArea.top); ctx.lineTo(x, chartArea.bottom); ctx.stroke();
-      ctx.fillStyle = "#c0392b"; ctx.font = "12px sans-serif"; ctx.fillText(text, x + 4, chartArea.top + 12);
+      ctx.fillStyle = "#c0392b"; ctx.font = `12px ${Chart.defaults.font.family}`; ctx.fillText(text, x + 4, chartArea.top + 12);
       ctx.restore();
     }
   },
@@ -201,7 +209,7 @@ const noData = {
     if (values.some((v) => v > 0)) return;
     const { ctx, width, height } = chart;
     ctx.save();
-    ctx.fillStyle = "#677587"; ctx.font = "14px sans-serif"; ctx.textAlign = "center";
+    ctx.fillStyle = "#677587"; ctx.font = `14px ${Chart.defaults.font.family}`; ctx.textAlign = "center";
     ctx.fillText(t("no_data"), width / 2, height / 2);
     ctx.restore();
   },

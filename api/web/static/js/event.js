@@ -1,7 +1,8 @@
 // One event: facts, its whole timeline (every transition, who, when, why), evidence and tasks.
-import { Live, api, authImage, esc, fmtDuration, fmtTime, guard, initLang, label, t, toast } from "./common.js";
+import { Live, api, authImage, esc, fmtDuration, fmtTime, guard, initLang, label, setDisplayTz, t, toast } from "./common.js";
 import { addLabels } from "./i18n.js";
 import { HATCH_SVG, STATE_COLOURS, createMap } from "./map.js";
+import * as operate from "./operate.js";
 
 addLabels({
   persuade_title: ["远程劝导", "Remote persuasion"],
@@ -39,6 +40,8 @@ async function start() {
   if (user.role === "ground_team") document.getElementById("back").href = "/ui/team";
   if (user.role === "evaluator") document.getElementById("back").href = "/ui/evaluate";
   setupPersuasion();
+  // Times read in the service's zone from the first render on (the map's config says which).
+  try { setDisplayTz((await api("/api/v1/map/config")).local_tz); } catch { /* the default zone stands */ }
   await render();
   new Live({ onMessage: (m) => { if (m.event_id === id) render(); }, onReconnect: render });
   window.addEventListener("langchange", render);
@@ -60,7 +63,7 @@ async function render() {
     [t("detected_at"), fmtTime(e.detected_at)],
     [t("target"), fmtDuration(e.target_s)],
     [t("response_time"), e.response_time_s != null ? fmtDuration(e.response_time_s) +
-      (e.within_target ? " ✓" : " ✗") : "–"],
+      (e.within_target ? " ✓" : " ×") : "–"],
     [t("disposition"), e.disposition ? label("disp", e.disposition) + (e.resolution_note ? ` — ${e.resolution_note}` : "") : "–"],
     [t("position"), `${e.lat.toFixed(6)}, ${e.lon.toFixed(6)}`],
   ];
@@ -73,6 +76,7 @@ async function render() {
     <td>${esc(label("taskkind", x.kind))}</td><td>${esc(x.drone_id || x.team_id)}</td><td>${esc(label("task", x.state))}</td>
     <td>${x.eta_s != null ? esc(t("eta", { t: fmtDuration(x.eta_s) })) : ""}${x.at_risk ? ` <span class="risk">${esc(t("at_risk"))}</span>` : ""}</td>
     <td>${x.code ? `<a href="/c/${encodeURIComponent(x.code)}" data-code-link rel="noreferrer" target="_blank">${esc(t("code_page"))}</a>` : ""}</td></tr>`).join("");
+  renderOps(e);
   renderPersuasion(e);
   renderSightings(e);
   const box = document.getElementById("evidence");
@@ -97,6 +101,42 @@ async function render() {
       L.circleMarker([e.lat, e.lon], { radius: 9, color: "#fff", weight: 2,
         fillColor: STATE_COLOURS[e.state], fillOpacity: 1 }).addTo(map);
     });
+  }
+}
+
+/** An operator's actions here as on the console's card: confirm, reject with a reason, and
+ * assign (the recommended drone and team in one click, or a choice from the ranked list). */
+let rejecting = false;
+function renderOps(e) {
+  const box = document.getElementById("ops");
+  const canAct = ["operator", "admin"].includes(user.role);
+  const actions = document.getElementById("ops-actions");
+  const assignBox = document.getElementById("ops-assign");
+  actions.innerHTML = "";
+  assignBox.innerHTML = "";
+  const mayReview = e.allowed_next.includes("confirmed") || e.allowed_next.includes("rejected");
+  box.hidden = !canAct || !(mayReview || e.state === "confirmed");
+  if (box.hidden) return;
+  const after = async () => { rejecting = false; await render(); };
+  if (e.allowed_next.includes("confirmed")) {
+    actions.append(operate.button(t("confirm"), "ok", async () => { await operate.review(e.id, "confirm"); await after(); }, "confirm"));
+  }
+  if (e.allowed_next.includes("rejected")) {
+    if (rejecting) {
+      const input = document.createElement("input");
+      input.placeholder = t("reject_reason");
+      input.dataset.role = "reason";
+      const send = async () => { await operate.review(e.id, "reject", input.value); await after(); };
+      input.onkeydown = (ev) => { if (ev.key === "Enter") send().catch((err) => toast(t("failed", { msg: err.message }), "error")); };
+      actions.append(input, operate.button(t("send"), "danger", send, "send-reject"));
+      queueMicrotask(() => input.focus());
+    } else {
+      actions.append(operate.button(t("reject"), "", () => { rejecting = true; renderOps(e); }, "reject"));
+    }
+  }
+  if (e.state === "confirmed") {
+    actions.append(operate.button(t("assign_best"), "primary", async () => { await operate.assignBest(e); await after(); }, "assign-best"));
+    assignBox.append(operate.assignPanel(e, () => after()));
   }
 }
 

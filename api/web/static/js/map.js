@@ -1,5 +1,5 @@
 // The map every page shares: the base layer (orthophoto or city tiles) and the zones.
-import { api, label, syncClock, t } from "./common.js";
+import { api, label, setDisplayTz, syncClock, t } from "./common.js";
 
 export const ZONE_COLOURS = {
   residential: "#e67e22", forest: "#27ae60", no_fly: "#c0392b", no_vending: "#8e44ad",
@@ -10,10 +10,12 @@ export const STATE_COLOURS = {
   on_scene: "#9b59b6", resolved: "#2ecc71", evaluated: "#27ae60", rejected: "#7f8c8d",
 };
 
-/** A Leaflet map in `elementId` with its base layer and zones; resolves to {map, config, zones}. */
-export async function createMap(elementId, { zonesInteractive = true } = {}) {
+/** A Leaflet map in `elementId` with its base layer, zones, their names and a legend of their
+ * kinds; resolves to {map, config, zones}. */
+export async function createMap(elementId, { zonesInteractive = true, zoneLabels = true, kindLegend = true } = {}) {
   const config = await api("/api/v1/map/config");
   syncClock(config.now);
+  setDisplayTz(config.local_tz);
   const map = L.map(elementId, { zoomSnap: 0.25, preferCanvas: false });
   if (config.tile_url) {
     L.tileLayer(config.tile_url, { maxZoom: 19 }).addTo(map);
@@ -36,6 +38,8 @@ export async function createMap(elementId, { zonesInteractive = true } = {}) {
         { sticky: true });
     },
   }).addTo(map);
+  if (zoneLabels) addZoneLabels(map, zones);
+  if (kindLegend) addKindLegend(map, geojson);
   const bounds = config.bounds || (config.basemap && config.basemap.bounds);
   if (bounds) {
     map.fitBounds(bounds, { padding: [10, 10], animate: false });
@@ -59,12 +63,69 @@ export function droneIcon(headingDeg, colour) {
   });
 }
 
+// Markers are SVG shapes, never text glyphs: a machine without CJK or symbol fonts draws them the same.
+export const TEAM_SVG = `<svg viewBox="0 0 18 18" width="18" height="18" aria-hidden="true">
+  <circle cx="9" cy="9" r="8" fill="#d35400" stroke="#fff" stroke-width="1.5"/>
+  <circle cx="9" cy="6.3" r="2.3" fill="#fff"/><path d="M4.8 13.6 C5.2 10.2 12.8 10.2 13.2 13.6 Z" fill="#fff"/></svg>`;
+export const DOCK_SVG = `<svg viewBox="0 0 14 14" width="14" height="14" aria-hidden="true">
+  <rect x="0.5" y="0.5" width="13" height="13" rx="3" fill="#15202b"/>
+  <path d="M4 3.5 V10.5 M10 3.5 V10.5 M4 7 H10" stroke="#fff" stroke-width="1.6" fill="none"/></svg>`;
+export const DRONE_SVG = (colour) => `<svg viewBox="0 0 26 26" width="14" height="14" aria-hidden="true">
+  <circle cx="13" cy="13" r="11" fill="white" stroke="${colour}" stroke-width="2"/>
+  <path d="M13 4 L19 19 L13 15 L7 19 Z" fill="${colour}"/></svg>`;
+
 export function teamIcon() {
-  return L.divIcon({ className: "team-icon", iconSize: [18, 18], iconAnchor: [9, 9], html: "<div>队</div>" });
+  return L.divIcon({ className: "team-icon", iconSize: [18, 18], iconAnchor: [9, 9], html: TEAM_SVG });
 }
 
 export function dockIcon() {
-  return L.divIcon({ className: "dock-icon", iconSize: [14, 14], iconAnchor: [7, 7], html: "<div>H</div>" });
+  return L.divIcon({ className: "dock-icon", iconSize: [14, 14], iconAnchor: [7, 7], html: DOCK_SVG });
+}
+
+/** Each zone's name at its middle, always shown (not only on hover). */
+function addZoneLabels(map, zones) {
+  const group = L.layerGroup().addTo(map);
+  zones.eachLayer((layer) => {
+    const p = layer.feature.properties;
+    const centre = layer.getBounds().getCenter();
+    L.marker(centre, { interactive: false, keyboard: false, icon: L.divIcon({
+      className: "zone-label", iconSize: null,
+      html: `<span data-zone="${escAttr(p.id)}" data-kind="${escAttr(p.kind)}">${escAttr(p.name)}</span>` }) }).addTo(group);
+  });
+  return group;
+}
+
+function escAttr(v) {
+  return String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+/** A legend of the zone kinds on this map: colour swatch, name, response target. */
+function addKindLegend(map, geojson) {
+  const kinds = new Map();
+  for (const f of geojson.features) {
+    const p = f.properties;
+    if (!kinds.has(p.kind)) kinds.set(p.kind, p.response_target_s);
+  }
+  if (!kinds.size) return;
+  const legend = L.control({ position: "topright" });
+  legend.onAdd = () => {
+    const div = L.DomUtil.create("div", "legend kind-legend");
+    div.id = `${map.getContainer().id}-kinds`;
+    const paint = () => {
+      div.innerHTML = [...kinds].sort().map(([kind, target]) => {
+        const colour = ZONE_COLOURS[kind] || "#34495e";
+        const swatch = kind === "no_fly"
+          ? `<svg width="14" height="10" aria-hidden="true"><rect width="14" height="10" fill="url(#hatch-nofly)" stroke="${colour}"/></svg>`
+          : `<svg width="14" height="10" aria-hidden="true"><rect width="14" height="10" fill="${colour}" fill-opacity="0.35" stroke="${colour}" stroke-width="2"/></svg>`;
+        return `<div data-kind="${escAttr(kind)}">${swatch} ${escAttr(label("kind", kind))}` +
+          (target ? ` <span class="muted">${Math.round(target / 60)} min</span>` : "") + "</div>";
+      }).join("");
+    };
+    paint();
+    window.addEventListener("langchange", paint);
+    return div;
+  };
+  legend.addTo(map);
 }
 
 /** An SVG pattern the no-fly zones use as fill; drawn once per page. */

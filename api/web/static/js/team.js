@@ -2,7 +2,8 @@
 // accept, check in on scene, resolve with a disposition, a note and a photo from the camera;
 // and each task's code (亮码) as a QR the person inspected can scan to see who acted and why.
 import {
-  Live, api, authImage, bearingDeg, compass, distanceM, esc, fmtDistance, fmtTime, guard, initLang, label, t, toast,
+  Live, api, authImage, bearingDeg, compass, distanceM, esc, fmtDistance, fmtTime, guard, initLang, label,
+  setDisplayTz, t, toast,
 } from "./common.js";
 
 const DISPOSITIONS = ["persuaded", "removed", "penalised", "referred", "not_found"];
@@ -16,6 +17,7 @@ if (user) start();
 
 async function start() {
   initLang();
+  try { setDisplayTz((await api("/api/v1/map/config")).local_tz); } catch { /* the default zone stands */ }
   document.getElementById("who-team").textContent = `${user.username} · ${user.team_id}`;
   await locate();
   await reload();
