@@ -166,8 +166,10 @@ def test_tlog_recorded_in_flight_gives_the_poses_flown(copter, tmp_path):
         if not 1.0 < st.alt_rel_m < 19.0:
             continue  # the check is meant during the climb
         pose = track.at((at - wall[0]).total_seconds())
-        # stamped on arrival from the last physics step: 0.1 mission s + 0.1 wall s of latency
-        allowed_m = st.climb_mps * (fleet.dt_s + 0.1 * clock.speedup)
+        # stamped on arrival from the last physics step: 0.1 mission s + up to 0.25 wall s of
+        # latency (the simulator's thread, the socket, the recorder's read; a CI run with two
+        # test workers on two loaded cores measured 0.14 s, where 0.1 s had been allowed)
+        allowed_m = st.climb_mps * (fleet.dt_s + 0.25 * clock.speedup)
         assert abs(pose.alt_rel_m - st.alt_rel_m) <= allowed_m
         assert distance_m(pose.lat, pose.lon, st.lat, st.lon) < 0.5  # straight up
         checked += 1
