@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
 from api.core.bus import AlertBus
@@ -35,6 +35,7 @@ from api.lifecycle.schemas import (
     SplitIn,
 )
 from api.lifecycle.states import State
+from api.monitoring.metrics import Monitor
 from api.routes.access import Scope
 from api.routes.deps import (
     AccessScope,
@@ -68,7 +69,7 @@ def _commit_and_publish(session: SessionDep, bus: AlertBus, outcome: verbs.Outco
             "detector gets an acknowledgement only",
 )
 def ingest_candidate(
-    candidate: CandidateIn, response: Response, user: Allowed, scope: AccessScope,
+    candidate: CandidateIn, request: Request, response: Response, user: Allowed, scope: AccessScope,
     session: SessionDep, settings: SettingsDep, clock: ClockDep, zones: ZonesDep, bus: BusDep,
 ) -> EventPublic | CandidateAck:
     snapshot = base64.b64decode(candidate.snapshot_jpeg_b64) if candidate.snapshot_jpeg_b64 else None
@@ -87,6 +88,12 @@ def ingest_candidate(
         response.status_code = status.HTTP_200_OK
     for alert in outcome.alerts:
         bus.publish(alert)
+    monitor: Monitor = request.app.state.monitor
+    monitor.candidate(candidate.source)
+    event = outcome.event
+    if outcome.created and event.alerted_at is not None:
+        found_at = candidate.detected_at or now
+        monitor.alert_latency.observe(max(0.0, (event.alerted_at - found_at).total_seconds()))
     if scope == Scope.ACK:
         return CandidateAck(id=outcome.event.id, outcome=(
             "new" if outcome.created else "retry" if outcome.retried else "merged"))

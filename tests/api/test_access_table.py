@@ -117,6 +117,8 @@ class World:
             "code": (own_task.code, other_task.code, "no-such-code"),
             "code:path": (own_task.code, other_task.code, "no-such-code"),
             "page": ("console", "console", "no-such-page"),
+            # no webhook is configured here: every delivery id is missing (404 for an admin)
+            "delivery_id": (MISSING, MISSING, MISSING),
         }
 
     def _assigned(self, headers: dict, team: str) -> int:
