@@ -93,8 +93,8 @@ def backoff_s(config: WebhookConfig, attempts: int) -> float:
     return min(config.max_backoff_s, config.backoff_s * 2 ** max(0, attempts - 1))
 
 
-def enqueue(session: Session, config: WebhookConfig, *, now: datetime) -> int:
-    """Write a delivery for every hooked audit row that lacks one per receiver; how many."""
+def missing(session: Session, config: WebhookConfig, *, now: datetime) -> list[WebhookDelivery]:
+    """A new delivery for every hooked audit row that lacks one per receiver (not yet added)."""
     low = session.exec(sa.select(sa.func.coalesce(sa.func.max(WebhookDelivery.audit_id), 0))).one()[0]
     rows = session.exec(
         select(AuditEntry).where(
@@ -104,10 +104,10 @@ def enqueue(session: Session, config: WebhookConfig, *, now: datetime) -> int:
             AuditEntry.at >= now - timedelta(seconds=config.backfill_s))
         .order_by(AuditEntry.id)).all()
     if not rows:
-        return 0
+        return []
     have = set(session.exec(sa.select(WebhookDelivery.audit_id, WebhookDelivery.url).where(
         WebhookDelivery.audit_id.in_([r.id for r in rows]))).all())
-    made = 0
+    made: list[WebhookDelivery] = []
     events: dict[int, Event] = {}
     for row in rows:
         for url in config.urls:
@@ -119,11 +119,10 @@ def enqueue(session: Session, config: WebhookConfig, *, now: datetime) -> int:
                     "audit_id": row.id, "from": row.from_state, "to": row.to_state,
                     "at": row.at.isoformat(), "actor": row.actor, "reason": row.reason,
                     "event": event_public(event).model_dump(mode="json")}
-            session.add(WebhookDelivery(
+            made.append(WebhookDelivery(
                 audit_id=row.id, event_id=row.event_id, topic=body["topic"], url=url,
                 body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
                 state=PENDING, attempts=0, next_attempt_at=now, created_at=now))
-            made += 1
     return made
 
 
@@ -193,11 +192,18 @@ class WebhookSender:
         return len(due)
 
     def _enqueue(self) -> None:
-        with Session(self.engine) as session, writing(session):
-            made = enqueue(session, self.config, now=self.clock.now())
-            session.commit()
-        if made:
-            log.info("%d webhook deliveries queued", made)
+        with Session(self.engine) as session:
+            made = missing(session, self.config, now=self.clock.now())
+            if not made:
+                return  # the usual round: a read, no write lock taken
+            try:
+                with writing(session):
+                    session.add_all(made)
+                    session.commit()
+            except sa.exc.IntegrityError:  # another leader's round wrote them first
+                log.info("webhook deliveries already queued elsewhere")
+                return
+        log.info("%d webhook deliveries queued", len(made))
 
     def _due(self) -> list[WebhookDelivery]:
         with Session(self.engine, expire_on_commit=False) as session:

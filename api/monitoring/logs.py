@@ -23,8 +23,9 @@ from structlog.contextvars import bound_contextvars
 _EVENT_PATH = re.compile(r"/events/(\d+)(?:/|$)")
 
 
-def configure(fmt: str = "plain", level: str = "INFO") -> None:
-    """Route every log record through structlog's formatter (``fmt``: plain or json)."""
+def configure(fmt: str = "plain", level: str = "INFO", *, stream: Any = None) -> logging.Handler:
+    """Route every log record through structlog's formatter (``fmt``: plain or json) to
+    ``stream`` (standard error by default); the handler, which replaces an earlier one."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -38,7 +39,7 @@ def configure(fmt: str = "plain", level: str = "INFO") -> None:
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info, renderer])
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_flyonce", False)]:
@@ -52,6 +53,7 @@ def configure(fmt: str = "plain", level: str = "INFO") -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    return handler
 
 
 @contextlib.contextmanager
