@@ -15,6 +15,7 @@ from api.core import db
 from api.core.bus import AlertBus, RedisAlertBus
 from api.core.clock import Clock, SystemClock
 from api.core.leader import Leadership
+from api.core.throttle import LoginThrottle
 from api.core.settings import Settings, get_settings
 from api.core.zones import ZoneIndex
 from api.fleet.dispatcher import DispatchWorker
@@ -125,6 +126,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.monitor = Monitor()
+    app.state.login_throttle = LoginThrottle(
+        per_account=settings.login_max_failures_per_account,
+        per_client=settings.login_max_failures_per_client, window_s=settings.login_window_s,
+        redis_url=settings.redis_url, namespace=settings.redis_channel)
     app.state.reach = ReachCache(settings)  # reachability maps, recomputed when their inputs change
 
     errors.install(app)

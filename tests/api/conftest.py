@@ -114,6 +114,11 @@ def write_fleet_file(path: Path, docks, vehicles) -> Path:
     return path
 
 
+def live_protocols(token: str) -> list[str]:
+    """The WebSocket subprotocols that carry a bearer token to /api/v1/live (never the URL)."""
+    return ["flyonce.v1", f"bearer.{token}"]
+
+
 def wait_for(fetch, done, wall_s: float = 60.0, poll_s: float = 0.05):
     """Poll ``fetch()`` until ``done(value)``; that value, or AssertionError with the last one."""
     deadline = time.monotonic() + wall_s

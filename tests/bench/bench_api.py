@@ -109,7 +109,7 @@ async def drive(urls: list[str], rate: float, seconds: float, healthz: bool) -> 
     errors = 0
     n = int(rate * seconds)
     done = asyncio.Event()
-    ws_url = urls[-1].replace("http", "ws") + f"/api/v1/live?token={op_token}"
+    ws_url = urls[-1].replace("http", "ws") + "/api/v1/live"
 
     async def listen(ws) -> None:  # noqa: ANN001
         async for raw in ws:
@@ -124,7 +124,8 @@ async def drive(urls: list[str], rate: float, seconds: float, healthz: bool) -> 
 
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(limits=limits, timeout=30) as client, \
-            websockets.connect(ws_url, max_queue=None) as ws:
+            websockets.connect(ws_url, subprotocols=["flyonce.v1", f"bearer.{op_token}"],
+                               max_queue=None) as ws:
         await ws.recv()  # hello
         listener = asyncio.create_task(listen(ws))
 
