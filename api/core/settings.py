@@ -122,6 +122,15 @@ class Settings(BaseSettings):
     tile_url: str | None = Field(
         None, description="Map tiles for a real city ({z}/{x}/{y} URL); the sample town's orthophoto otherwise."
     )
+    base_map: Literal["osm", "tianditu", "amap", "tencent"] | None = Field(
+        None, description="A base-map preset (api/core/basemaps.py): OpenStreetMap, Tianditu "
+        "(CGCS2000, drawn as WGS84; needs tianditu_key), AMap or Tencent (GCJ-02: the pages "
+        "shift every WGS84 position onto them). tile_url, when also set, replaces its URL."
+    )
+    tile_datum: Literal["wgs84", "gcj02"] | None = Field(
+        None, description="The datum of tile_url's tiles; the preset's by default, else wgs84."
+    )
+    tianditu_key: SecretStr | None = Field(None, description="Tianditu's browser key (tk).")
     public_base_url: str | None = Field(
         None, description="Where the public reaches this service (https://patrol.example.gov.cn): task "
         "codes' QR images encode {public_base_url}/c/{code}; defaults to the request's base URL."
@@ -186,6 +195,13 @@ class Settings(BaseSettings):
         20, ge=1, description="Failed logins from one client address within login_window_s before it is refused (429)."
     )
     login_window_s: int = Field(300, ge=1, description="The window of the login limits (wall s).")
+
+    @model_validator(mode="after")
+    def _tianditu_keyed(self) -> Settings:
+        if self.base_map == "tianditu" and self.tianditu_key is None and not self.tile_url:
+            raise ValueError("FLYONCE_BASE_MAP=tianditu needs FLYONCE_TIANDITU_KEY (a browser key "
+                             "from console.tianditu.gov.cn)")
+        return self
 
     @model_validator(mode="after")
     def _webhooks_signed(self) -> Settings:
