@@ -41,7 +41,9 @@ class PersuasionRule(BaseModel):
 class Settings(BaseSettings):
     """Service configuration; every field can be set as `FLYONCE_<NAME>`."""
 
-    model_config = SettingsConfigDict(env_prefix="FLYONCE_", env_file=".env", extra="ignore")
+    # An empty variable is an unset one (compose's ${VAR:-} of an optional secret, for one).
+    model_config = SettingsConfigDict(env_prefix="FLYONCE_", env_file=".env", extra="ignore",
+                                      env_ignore_empty=True)
 
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where the SQLite file, media and secrets live.")
     database_url: str | None = Field(
