@@ -63,7 +63,7 @@ class _SharedState(Collector):
                     "SELECT count(*) FROM webhook_deliveries WHERE state = 'dead'")).scalar() or 0)
             yield events
             yield dead
-        views = m.drones() if m.drones is not None else []
+        views = m.drone_snapshot
         linked = GaugeMetricFamily("flyonce_drone_linked", "1 when this process hears the drone",
                                    labels=["drone"])
         battery = GaugeMetricFamily("flyonce_drone_battery_percent", "Battery left, percent",
@@ -96,6 +96,9 @@ class Monitor:
         r = self.registry
         self.engine: Engine | None = None
         self.drones: Callable[[], list[dict[str, Any]]] | None = None
+        # The fleet's state read on the event loop (where the links live) just before a scrape;
+        # the scrape itself runs in a thread (it reads the database).
+        self.drone_snapshot: list[dict[str, Any]] = []
         self.last_candidate: dict[str, float] = {}
         self.http = Histogram("flyonce_http_request_duration_seconds", "Request latency",
                               ["method", "route", "status"], buckets=HTTP_BUCKETS_S, registry=r)
@@ -121,8 +124,13 @@ class Monitor:
         self.candidates.labels(source).inc()
         self.last_candidate[source] = time.monotonic()
 
+    def snapshot(self) -> None:
+        """Read the fleet's state for the next scrape (on the event loop)."""
+        self.drone_snapshot = self.drones() if self.drones is not None else []
+
     def exposition(self) -> bytes:
-        """The text format Prometheus scrapes (reads the database: call off the loop)."""
+        """The text format Prometheus scrapes (reads the database: call off the loop, after
+        ``snapshot``)."""
         return generate_latest(self.registry)
 
 

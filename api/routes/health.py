@@ -137,8 +137,10 @@ async def readyz(request: Request) -> JSONResponse:
             body.leader = Leader(is_leader=leader.is_leader, owner=leader.owner,
                                  backend=leader.backend,
                                  since=leader.since.isoformat() if leader.since else None)
-    return JSONResponse(body.model_dump(mode="json", exclude_none=True),
-                        status_code=503 if down else 200)
+    answer = body.model_dump(mode="json", exclude_none=True)
+    if down:  # the one error body (its detail), with the status and, for an admin, the checks
+        answer["detail"] = "not ready: the database or Redis does not answer"
+    return JSONResponse(answer, status_code=503 if down else 200)
 
 
 @router.get("/metrics", response_class=Response, responses={
@@ -155,5 +157,6 @@ async def metrics(request: Request) -> Response:
     if leader is not None:
         monitor.leader.clear()
         monitor.leader.labels(leader.owner).set(1.0 if leader.is_leader else 0.0)
+    monitor.snapshot()
     body = await run_in_threadpool(monitor.exposition)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

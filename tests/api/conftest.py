@@ -232,8 +232,10 @@ def prepare_db(url: str) -> str:
 
 
 def server_env(db_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    # Warnings only: a server's output goes to a pipe nobody reads until it fails, and a full
+    # pipe would stall the server.
     return {"FLYONCE_DATABASE_URL": db_url, "FLYONCE_DATA_DIR": str(data_dir),
-            "FLYONCE_SECRET_KEY": TEST_SECRET,
+            "FLYONCE_SECRET_KEY": TEST_SECRET, "FLYONCE_LOG_LEVEL": "WARNING",
             "FLYONCE_MERGE_RADIUS_M": str(NO_MERGE["merge_radius_m"]), **extra}
 
 

@@ -46,7 +46,8 @@ def test_unreachable_database_is_503_without_the_error_text(client: TestClient) 
     finally:
         client.app.state.engine.dispose()
         client.app.state.engine = good
-    assert anonymous.status_code == 503 and anonymous.json() == {"status": "unavailable"}
+    assert anonymous.status_code == 503 and anonymous.json() == {
+        "status": "unavailable", "detail": "not ready: the database or Redis does not answer"}
     assert "127.0.0.1" not in anonymous.text and "Error" not in anonymous.text
     assert admin.status_code == 503
     database = admin.json()["checks"]["database"]

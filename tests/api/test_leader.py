@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 
 from api.core.clock import SystemClock
 from api.core.leader import Leadership
@@ -123,10 +124,15 @@ def _leader_of(server: ServerProcess) -> bool | None:
     return r.json()["leader"]["is_leader"]
 
 
-def _metrics_leader(server: ServerProcess) -> float:
+def _metrics(server: ServerProcess) -> dict[tuple[str, tuple], float]:
     text = httpx.get(f"{server.url}/metrics", timeout=5).text
-    [line] = [ln for ln in text.splitlines() if ln.startswith("flyonce_leader{")]
-    return float(line.rsplit(" ", 1)[1])
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def _metrics_leader(server: ServerProcess) -> float:
+    [value] = [v for (name, _), v in _metrics(server).items() if name == "flyonce_leader"]
+    return value
 
 
 @pytest.fixture
@@ -163,6 +169,14 @@ def test_kill_9_the_leader_mid_mission_and_the_other_takes_over(database: str,
         assert sorted(leading) == [False, True], leading
         leader, other = (servers if leading[0] else servers[::-1])
         assert (_metrics_leader(leader), _metrics_leader(other)) == (1.0, 0.0)
+        seen = _metrics(leader)  # the fleet as the leader hears it: three copters on the ground
+        drones = {d.id for d in TOWN.docks}
+        assert {labels[0][1] for (name, labels), v in seen.items()
+                if name == "flyonce_drone_linked" and v == 1.0} == drones
+        assert {labels[0][1] for (name, labels), v in seen.items()
+                if name == "flyonce_drone_armed" and v == 0.0} == drones
+        assert all(0 < v <= 100 for (name, _), v in seen.items()
+                   if name == "flyonce_drone_battery_percent")
         takeoffs = Takeoffs(fleet)
 
         first = httpx.post(f"{leader.url}/api/v1/candidates", headers=bearer("det", "detector"),
@@ -172,6 +186,8 @@ def test_kill_9_the_leader_mid_mission_and_the_other_takes_over(database: str,
         wait_for(lambda: httpx.get(f"{other.url}/api/v1/events/{first}", headers=OP).json(),
                  lambda e: e["state"] == "assigned", 30)
 
+        assigned = ("flyonce_dispatch_decisions_total", (("kind", "assigned"),))
+        assert (_metrics(leader).get(assigned), _metrics(other).get(assigned)) == (1.0, None)
         kill_9(leader)  # mid-mission: the drone is on its way
         killed_at = time.monotonic()
         second = httpx.post(f"{other.url}/api/v1/candidates", headers=bearer("det", "detector"),
