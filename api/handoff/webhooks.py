@@ -56,6 +56,9 @@ TOPICS = {State.CONFIRMED: "event.confirmed", State.ASSIGNED: "event.assigned",
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 # Audit rows committed out of id order (concurrent writers) are still found this far back.
 LOOKBACK_ROWS = 1000
+# At most the newest this many audit rows are read a round: a round costs the same however
+# long the trail; only a burst of more changes than this within one poll could be passed over.
+SCAN_ROWS = 10_000
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -96,9 +99,12 @@ def backoff_s(config: WebhookConfig, attempts: int) -> float:
 def missing(session: Session, config: WebhookConfig, *, now: datetime) -> list[WebhookDelivery]:
     """A new delivery for every hooked audit row that lacks one per receiver (not yet added)."""
     low = session.exec(sa.select(sa.func.coalesce(sa.func.max(WebhookDelivery.audit_id), 0))).one()[0]
+    top = session.exec(sa.select(sa.func.coalesce(sa.func.max(AuditEntry.id), 0))).one()[0]
+    # Read at most SCAN_ROWS rows a round, by primary key, however long the trail is.
+    floor = max(low - LOOKBACK_ROWS, top - SCAN_ROWS)
     rows = session.exec(
         select(AuditEntry).where(
-            AuditEntry.id > low - LOOKBACK_ROWS,
+            AuditEntry.id > floor,
             AuditEntry.to_state.in_([s.value for s in TOPICS]),
             AuditEntry.from_state != AuditEntry.to_state,
             AuditEntry.at >= now - timedelta(seconds=config.backfill_s))

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections import Counter
 from pathlib import Path
 
 import httpx
