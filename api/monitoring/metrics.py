@@ -13,6 +13,8 @@ answers them the same.
 | ``flyonce_alert_latency_seconds`` | histogram | | candidate's detection → its event alerted (mission s) |
 | ``flyonce_candidates_total`` | counter | source | candidates received |
 | ``flyonce_detection_last_candidate_age_seconds`` | gauge | source | time since a source's last candidate (its gap) |
+| ``flyonce_detection_frames_total`` | counter | source, kind | frames a detector reported: in, used, skipped_telemetry (a gap in the flight log), skipped_frame |
+| ``flyonce_detection_frames_per_second`` | gauge | source | frames/s of a detector's last reported run |
 | ``flyonce_drone_linked`` / ``_battery_percent`` / ``_mode`` / ``_armed`` | gauge | drone (, mode) | the fleet as this process is linked to it |
 | ``flyonce_dispatch_decisions_total`` | counter | kind | dispatch steps (assigned, on_scene, unserved, replaced, …) |
 | ``flyonce_dispatch_target_misses_total`` | counter | reason | drones on scene after the target, by reason |
@@ -107,6 +109,11 @@ class Monitor:
             "(mission s)", buckets=ALERT_BUCKETS_S, registry=r)
         self.candidates = Counter("flyonce_candidates", "Candidates received", ["source"],
                                   registry=r)
+        self.frames = Counter("flyonce_detection_frames", "Frames detection workers reported",
+                              ["source", "kind"], registry=r)
+        self.frames_per_s = Gauge("flyonce_detection_frames_per_second",
+                                  "Frames/s of a detection worker's last reported run", ["source"],
+                                  registry=r)
         self.dispatch = Counter("flyonce_dispatch_decisions", "Dispatch steps written", ["kind"],
                                 registry=r)
         self.misses = Counter("flyonce_dispatch_target_misses",
@@ -123,6 +130,15 @@ class Monitor:
     def candidate(self, source: str) -> None:
         self.candidates.labels(source).inc()
         self.last_candidate[source] = time.monotonic()
+
+    def detection_report(self, source: str, *, frames_in: int, frames_used: int,
+                         skipped: dict[str, int], frames_per_s: float | None) -> None:
+        self.frames.labels(source, "in").inc(frames_in)
+        self.frames.labels(source, "used").inc(frames_used)
+        for reason, n in skipped.items():
+            self.frames.labels(source, f"skipped_{reason}").inc(n)
+        if frames_per_s is not None:
+            self.frames_per_s.labels(source).set(frames_per_s)
 
     def snapshot(self) -> None:
         """Read the fleet's state for the next scrape (on the event loop)."""

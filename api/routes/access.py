@@ -98,6 +98,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/candidates"): allow(
         "a detector learns the event id and whether it was new, merged or a retry", **STAFF,
         detector=ACK),
+    ("POST", "/api/v1/detection/reports"): allow(
+        "a detection worker's frames/s and skipped frames, for /metrics", **STAFF, detector=ACK),
     ("GET", "/api/v1/events"): allow(**TEAM_READ),
     ("GET", "/api/v1/events/{event_id}"): allow(**TEAM_READ),
     ("GET", "/api/v1/events/{event_id}/audit"): allow(**TEAM_READ),

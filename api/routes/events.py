@@ -23,6 +23,8 @@ from api.lifecycle.schemas import (
     AuditPublic,
     CandidateAck,
     CandidateIn,
+    DetectionReportAck,
+    DetectionReportIn,
     Disposition,
     EventDetail,
     EventPage,
@@ -98,6 +100,17 @@ def ingest_candidate(
         return CandidateAck(id=outcome.event.id, outcome=(
             "new" if outcome.created else "retry" if outcome.retried else "merged"))
     return verbs.event_public(outcome.event)
+
+
+@router.post("/detection/reports", response_model=DetectionReportAck,
+             summary="A detection worker's figures for one run: frames/s and frames skipped")
+def detection_report(body: DetectionReportIn, request: Request, _user: Allowed
+                     ) -> DetectionReportAck:
+    monitor: Monitor = request.app.state.monitor
+    frames_per_s = round(body.frames_used / body.total_s, 3) if body.total_s > 0 else None
+    monitor.detection_report(body.source, frames_in=body.frames_in, frames_used=body.frames_used,
+                             skipped=body.skipped, frames_per_s=frames_per_s)
+    return DetectionReportAck(source=body.source, frames_per_s=frames_per_s)
 
 
 @router.get("/events/{event_id}/sightings", response_model=list[SightingPublic],

@@ -69,3 +69,25 @@ def test_cors_is_off_unless_configured(client: TestClient, tmp_path: Path, db_ur
         assert allowed.headers["access-control-allow-origin"] == "https://ops.example"
         refused = other.get("/healthz", headers=origin)
         assert "access-control-allow-origin" not in refused.headers
+
+
+def test_a_detection_workers_report_reaches_the_metrics(client: TestClient) -> None:
+    from detection.cli import post_report
+
+    det = {"Authorization": f"Bearer {create_token('det', 'detector', secret=TEST_SECRET, ttl_s=TEST_TOKEN_TTL_S)}"}
+    # what `flyonce detect` prints as its stats after a 40 s run over 100 frames
+    stats = {"frames_in": 100, "frames_used": 80, "frames_skipped": 20,
+             "skipped": {"telemetry": 15, "frame": 5}, "detections": 7, "sightings": 7,
+             "inference_s": 30.0, "total_s": 40.0}
+    answer = post_report("http://testserver", det["Authorization"][7:], "detector:drone-9", stats,
+                         client=client)
+    assert answer == {"source": "detector:drone-9", "frames_per_s": 2.0}  # 80 used / 40 s
+    got = samples(client.get("/metrics").text)
+    frames = {kind: got[("flyonce_detection_frames_total",
+                         (("kind", kind), ("source", "detector:drone-9")))]
+              for kind in ("in", "used", "skipped_telemetry", "skipped_frame")}
+    assert frames == {"in": 100.0, "used": 80.0, "skipped_telemetry": 15.0, "skipped_frame": 5.0}
+    assert got[("flyonce_detection_frames_per_second", (("source", "detector:drone-9"),))] == 2.0
+    bad = client.post("/api/v1/detection/reports", headers=det, json={
+        "source": "x", "frames_in": -1, "frames_used": 0, "total_s": 1})
+    assert bad.status_code == 422
