@@ -56,6 +56,7 @@ TOPICS = {State.CONFIRMED: "event.confirmed", State.ASSIGNED: "event.assigned",
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 # Audit rows committed out of id order (concurrent writers) are still found this far back.
 LOOKBACK_ROWS = 1000
+SENDERS = 8  # deliveries in flight at once
 # At most the newest this many audit rows are read a round: a round costs the same however
 # long the trail; only a burst of more changes than this within one poll could be passed over.
 SCAN_ROWS = 10_000
@@ -192,9 +193,16 @@ class WebhookSender:
         """Enqueue new changes and send every due delivery once; how many were sent."""
         await asyncio.to_thread(self._enqueue)
         due = await asyncio.to_thread(self._due)
-        for delivery in due:
-            with event_context(delivery.event_id):
-                await self._send(delivery)
+        # A few at once: one receiver that times out must not hold up the rest for minutes.
+        # Order is not promised (retries reorder anyway): receivers order by audit_id.
+        gate = asyncio.Semaphore(SENDERS)
+
+        async def send(delivery: WebhookDelivery) -> None:
+            async with gate:
+                with event_context(delivery.event_id):
+                    await self._send(delivery)
+
+        await asyncio.gather(*(send(d) for d in due))
         return len(due)
 
     def _enqueue(self) -> None:
