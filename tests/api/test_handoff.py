@@ -210,6 +210,7 @@ def two_events(client: TestClient) -> tuple[int, int]:
     return first, second
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the list's own queries
 def test_events_export_as_geojson_lon_lat(client: TestClient, two_events: tuple[int, int]) -> None:
     first, second = two_events
     r = client.get("/api/v1/exports/events", headers=OP)
@@ -229,6 +230,7 @@ def test_events_export_as_geojson_lon_lat(client: TestClient, two_events: tuple[
     assert client.get("/api/v1/exports/events", headers=TM1).json()["features"] == []
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the list's own queries
 def test_events_export_as_kml_and_csv(client: TestClient, two_events: tuple[int, int]) -> None:
     first, second = two_events
     kml = client.get("/api/v1/exports/events", params={"format": "kml"}, headers=OP)
@@ -246,6 +248,7 @@ def test_events_export_as_kml_and_csv(client: TestClient, two_events: tuple[int,
         (first, A[0], A[1], "alerted")]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the list's own queries
 def test_hotspots_export_matches_the_hotspot_list(client: TestClient, clock: ManualClock) -> None:
     for day in range(3):  # three confirmed stalls at one corner, a day apart
         confirmed_event(client, lat=A[0], lon=A[1], detected_at=(

@@ -1,12 +1,13 @@
 """Login throttling (api/core/throttle.py): failures per account and per client address, 429 with
 Retry-After past the limit, before the password is checked; counted in Redis across processes
-when the service has Redis."""
+when the service has Redis. The database is not the subject: SQLite only."""
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -25,6 +26,7 @@ def app_with(tmp_path: Path, db_url: str, **extra) -> TestClient:
     return TestClient(create_app(settings, clock=ManualClock()))
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_an_account_is_locked_after_its_failures_even_for_the_right_password(
         tmp_path: Path, db_url: str) -> None:
     with app_with(tmp_path, db_url) as client:
@@ -39,6 +41,7 @@ def test_an_account_is_locked_after_its_failures_even_for_the_right_password(
         assert login(client, "eva", DEMO_PASSWORD).status_code == 200
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_client_is_locked_after_guessing_across_accounts(tmp_path: Path, db_url: str) -> None:
     with app_with(tmp_path, db_url) as client:
         seed_fleet(client.app.state.engine)
@@ -50,6 +53,7 @@ def test_a_client_is_locked_after_guessing_across_accounts(tmp_path: Path, db_ur
         assert 'flyonce_login_throttled_total{scope="client"} 1.0' in text
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_failures_are_counted_in_redis_across_processes(tmp_path: Path, db_url: str) -> None:
     # Two apps on one Redis stand for two `serve` processes behind one proxy.
     channel = f"flyonce:test:{uuid.uuid4().hex}"
