@@ -7,16 +7,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
 from api.core import db
 from api.core.bus import AlertBus, RedisAlertBus
 from api.core.clock import Clock, SystemClock
+from api.core.leader import Leadership
+from api.core.throttle import LoginThrottle
 from api.core.settings import Settings, get_settings
 from api.core.zones import ZoneIndex
 from api.fleet.dispatcher import DispatchWorker
+from api.monitoring.metrics import Monitor, RequestTimer
 from api.fleet.planning import ReachCache
+from api.handoff.webhooks import WebhookConfig, WebhookSender
 from api.patrols.scheduler import PatrolScheduler
 from api.routes import (
     auth,
@@ -26,6 +31,7 @@ from api.routes import (
     events,
     fleet,
     guards,
+    handoff,
     health,
     hotspots,
     live,
@@ -72,18 +78,43 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         bus = RedisAlertBus(settings.redis_url, settings.redis_channel) if settings.redis_url else AlertBus()
         await bus.start()
         app.state.bus = bus
-        app.state.dispatch = DispatchWorker(engine=app.state.engine, bus=bus, clock=app.state.clock,
-                                            zones=app.state.zones, settings=settings)
-        await app.state.dispatch.start()
+        worker = DispatchWorker(engine=app.state.engine, bus=bus, clock=app.state.clock,
+                                zones=app.state.zones, settings=settings)
+        app.state.dispatch = worker
+        worker.monitor = app.state.monitor
+        app.state.monitor.engine = app.state.engine
+        app.state.monitor.drones = worker.drone_gauges
+        leader = Leadership(app.state.engine, app.state.clock, owner=worker.owner,
+                            poll_s=settings.leader_poll_s)
+        app.state.leader = leader
+        await leader.start()  # a lone process leads before it starts its workers
+        worker.leads = lambda: leader.is_leader
+        await worker.start()
         app.state.patrols = PatrolScheduler(
-            engine=app.state.engine, clock=app.state.clock, worker=app.state.dispatch,
-            tick_s=settings.patrol_tick_s, late_s=settings.patrol_late_s)
+            engine=app.state.engine, clock=app.state.clock, worker=worker,
+            tick_s=settings.patrol_tick_s, late_s=settings.patrol_late_s,
+            leads=lambda: leader.is_leader)
         await app.state.patrols.start()
+        leader.on_gain += [worker.take_initiative, app.state.patrols.take_lead]
+        app.state.webhooks = None
+        if settings.webhook_urls and settings.webhook_secret is not None:
+            app.state.webhooks = WebhookSender(
+                engine=app.state.engine, clock=app.state.clock, config=WebhookConfig(
+                    urls=tuple(settings.webhook_urls),
+                    secret=settings.webhook_secret.get_secret_value(),
+                    poll_s=settings.webhook_poll_s, timeout_s=settings.webhook_timeout_s,
+                    backoff_s=settings.webhook_backoff_s,
+                    max_attempts=settings.webhook_max_attempts),
+                leads=lambda: leader.is_leader, monitor=app.state.monitor)
+            await app.state.webhooks.start()
         try:
             yield
         finally:
+            if app.state.webhooks is not None:
+                await app.state.webhooks.stop()
             await app.state.patrols.stop()
             await app.state.dispatch.stop()
+            await leader.stop()
             await bus.stop()
             app.state.engine.dispose()
 
@@ -96,6 +127,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
+    app.state.monitor = Monitor()
+    app.state.login_throttle = LoginThrottle(
+        per_account=settings.login_max_failures_per_account,
+        per_client=settings.login_max_failures_per_client, window_s=settings.login_window_s,
+        redis_url=settings.redis_url, namespace=settings.redis_channel)
     app.state.reach = ReachCache(settings)  # reachability maps, recomputed when their inputs change
 
     errors.install(app)
@@ -106,11 +142,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     app.include_router(health.router)
     for module in (auth, events, fleet, metrics, live, dispatch, persuasion, hotspots, codes,
-                   patrols, reachability, sites, penalties):
+                   patrols, reachability, sites, penalties, handoff):
         app.include_router(module.router, responses=errors.AUTHED)
     pages.install(app, responses=errors.AUTHED)
     # Outermost first: a request without a valid token is refused before its body is read, and
     # a body over the limit before it is parsed (api/routes/guards.py).
     app.add_middleware(guards.BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(guards.TokenFirst, settings=settings)
+    if settings.cors_origins:  # off unless configured: the pages are served from this origin
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["*"], allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(RequestTimer, monitor=app.state.monitor)
     return app

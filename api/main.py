@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from api.app import create_app
 from api.core.clock import Clock, SystemClock
 from api.core.settings import Settings, get_settings
+from api.monitoring import logs
 
 
 def clock_for(settings: Settings) -> Clock:
@@ -27,6 +28,7 @@ def clock_for(settings: Settings) -> Clock:
 def service_app() -> FastAPI:
     """The application as `flyonce serve` runs it, configured from the environment."""
     settings = get_settings()
+    logs.configure(settings.log_format, settings.log_level)
     return create_app(settings, clock=clock_for(settings))
 
 

@@ -62,10 +62,11 @@ def detect(
         raise typer.Exit(2) from exc
     candidates, stats = result
     if api:
+        token = token or os.environ.get("FLYONCE_API_TOKEN")
         try:
-            for c, status in post_candidates(api, token or os.environ.get("FLYONCE_API_TOKEN"),
-                                             candidates):
+            for c, status in post_candidates(api, token, candidates):
                 typer.echo(json.dumps({"source_event_id": c.source_event_id, "status": status}))
+            post_report(api, token, f"detector:{drone_id}", stats)
         except DetectionError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(3) from exc
@@ -170,6 +171,32 @@ def post_candidates(api: str, token: str | None, candidates, timeout_s: float = 
             if r.status_code not in (200, 201):
                 raise PublishError(f"{url} answered {r.status_code}: {r.text[:300]}")
             yield c, r.status_code
+
+
+def post_report(api: str, token: str | None, source: str, stats: dict, *,
+                timeout_s: float = 10.0, client=None) -> dict:
+    """POST a run's figures (frames in, used, skipped by reason, seconds) to
+    ``{api}/api/v1/detection/reports``, where /metrics shows them; the service's answer."""
+    import httpx
+
+    from detection.errors import PublishError
+
+    body = {"source": source, "frames_in": stats["frames_in"], "frames_used": stats["frames_used"],
+            "skipped": stats["skipped"], "total_s": stats["total_s"]}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    url = api.rstrip("/") + "/api/v1/detection/reports"
+    own = client is None
+    client = client or httpx.Client(timeout=timeout_s)
+    try:
+        r = client.post(url, json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise PublishError(f"cannot reach {url}: {exc}") from exc
+    finally:
+        if own:
+            client.close()
+    if r.status_code != 200:
+        raise PublishError(f"{url} answered {r.status_code}: {r.text[:300]}")
+    return r.json()
 
 
 def train(

@@ -101,6 +101,14 @@ class RedisAlertBus(AlertBus):
     def publish(self, message: dict[str, Any]) -> None:
         self._sync.publish(self._channel, json.dumps(message))
 
+    def ping(self) -> None:
+        """Return when Redis answers; raise its error otherwise (blocking: call off the loop)."""
+        self._sync.ping()
+
+    @property
+    def url(self) -> str:
+        return self._url
+
     async def _run_relay(self) -> None:
         while True:
             try:

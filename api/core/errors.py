@@ -40,6 +40,10 @@ class Conflict(ServiceError):
 class TooManyRequests(ServiceError):
     status_code = 429
 
+    def __init__(self, message: str, *, retry_after_s: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s  # the Retry-After header, when known
+
 
 class TooLarge(ServiceError):
     status_code = 413

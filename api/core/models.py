@@ -495,3 +495,30 @@ class Penalty(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_type=sa.Text)  # required when it departs
     decided_by: str
     at: datetime | None = _ts(nullable=False)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One lifecycle change to push to one receiver (api/handoff/webhooks.py): made from its
+    audit row by the leader, tried until the receiver answers 2xx, then ``delivered``; given up
+    (``dead``) after the last try, until an admin replays it. The body is frozen when the row is
+    made, so every try sends the same bytes under the same delivery id."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("audit_id", "url", name="uq_webhook_deliveries_audit_url"),
+        sa.Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    audit_id: int = Field(foreign_key="audit_trail.id")
+    event_id: int = Field(foreign_key="events.id", index=True)
+    topic: str = Field(max_length=32)
+    url: str = Field(max_length=512)
+    body: str
+    state: str = Field(default="pending", max_length=16)  # pending, delivered, dead
+    attempts: int = 0
+    next_attempt_at: datetime | None = _ts(nullable=False)
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime | None = _ts(nullable=False)
+    delivered_at: datetime | None = _ts()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,7 +41,9 @@ class PersuasionRule(BaseModel):
 class Settings(BaseSettings):
     """Service configuration; every field can be set as `FLYONCE_<NAME>`."""
 
-    model_config = SettingsConfigDict(env_prefix="FLYONCE_", env_file=".env", extra="ignore")
+    # An empty variable is an unset one (compose's ${VAR:-} of an optional secret, for one).
+    model_config = SettingsConfigDict(env_prefix="FLYONCE_", env_file=".env", extra="ignore",
+                                      env_ignore_empty=True)
 
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where the SQLite file, media and secrets live.")
     database_url: str | None = Field(
@@ -70,7 +73,19 @@ class Settings(BaseSettings):
     sim_clock: str | None = Field(
         None, description="A simulators SimClock spec: the service then reads mission time."
     )
-    cors_origins: list[str] = []
+    cors_origins: list[str] = Field(
+        [], description="Origins other web sites may call the API from (CORS), as JSON: "
+        "'[\"https://ops.example.gov.cn\"]'. Empty: no cross-origin access."
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="With it, /metrics needs 'Authorization: Bearer <this>' (Prometheus's "
+        "bearer_token); without it /metrics is open: keep it off the public proxy."
+    )
+    log_format: Literal["plain", "json"] = Field(
+        "plain", description="plain: lines for a terminal; json: one JSON object a line "
+        "(structlog), with event_id on every line about an event, for a log collector."
+    )
+    log_level: str = Field("INFO", description="Python logging level of the flyonce loggers.")
     # dispatch (api/fleet/dispatcher.py)
     fleet_file: Path | None = Field(
         None, description="TOML fleet file ([[drone]] id, url, dock = [lat, lon]); without it, "
@@ -88,6 +103,11 @@ class Settings(BaseSettings):
         "another process."
     )
     fleet_connect_timeout_s: float = Field(10.0, gt=0)
+    leader_poll_s: float = Field(
+        0.5, gt=0, le=10, description="How often (wall s) a `serve` process tries to become the "
+        "cluster's leader (the one that auto-assigns, takes over drones and flies patrols), and "
+        "the leader checks it still is; a dead leader is replaced within about this long."
+    )
     # DJI docks (fleet URLs dji+mqtt://…): the organisation's secrets, never in the repository
     dji_mqtt_username: str | None = Field(None, description="MQTT user of the DJI docks' broker.")
     dji_mqtt_password: SecretStr | None = Field(None, description="Its password.")
@@ -104,6 +124,15 @@ class Settings(BaseSettings):
     tile_url: str | None = Field(
         None, description="Map tiles for a real city ({z}/{x}/{y} URL); the sample town's orthophoto otherwise."
     )
+    base_map: Literal["osm", "tianditu", "amap", "tencent"] | None = Field(
+        None, description="A base-map preset (api/core/basemaps.py): OpenStreetMap, Tianditu "
+        "(CGCS2000, drawn as WGS84; needs tianditu_key), AMap or Tencent (GCJ-02: the pages "
+        "shift every WGS84 position onto them). tile_url, when also set, replaces its URL."
+    )
+    tile_datum: Literal["wgs84", "gcj02"] | None = Field(
+        None, description="The datum of tile_url's tiles; the preset's by default, else wgs84."
+    )
+    tianditu_key: SecretStr | None = Field(None, description="Tianditu's browser key (tk).")
     public_base_url: str | None = Field(
         None, description="Where the public reaches this service (https://patrol.example.gov.cn): task "
         "codes' QR images encode {public_base_url}/c/{code}; defaults to the request's base URL."
@@ -142,6 +171,48 @@ class Settings(BaseSettings):
         [], description="Events the drone warns through its speaker before a ground team is sent; "
         "none by default (every confirmed event gets drone and team together)."
     )
+
+    # hand-off (api/handoff/webhooks.py): signed webhooks to a city's platforms
+    webhook_urls: list[str] = Field(
+        [], description="Receivers of confirmed, assigned, resolved and evaluated events, as "
+        "JSON: '[\"https://ops.example.gov.cn/flyonce\"]'. Empty: no webhooks."
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="Signs every webhook (HMAC-SHA256); needed with webhook_urls."
+    )
+    webhook_poll_s: float = Field(1.0, gt=0, description="How often the leader looks for changes to send (wall s).")
+    webhook_timeout_s: float = Field(5.0, gt=0, description="A receiver's answer is awaited this long.")
+    webhook_backoff_s: float = Field(
+        5.0, gt=0, description="First wait before a failed delivery is tried again (mission s); "
+        "doubled after every failure, up to an hour."
+    )
+    webhook_max_attempts: int = Field(
+        8, ge=1, le=100, description="Tries before a delivery is dead (an admin can replay it)."
+    )
+    # security basics
+    login_max_failures_per_account: int = Field(
+        5, ge=1, description="Failed logins to one account within login_window_s before it is refused (429)."
+    )
+    login_max_failures_per_client: int = Field(
+        20, ge=1, description="Failed logins from one client address within login_window_s before it is refused (429)."
+    )
+    login_window_s: int = Field(300, ge=1, description="The window of the login limits (wall s).")
+
+    @model_validator(mode="after")
+    def _tianditu_keyed(self) -> Settings:
+        if self.base_map == "tianditu" and self.tianditu_key is None and not self.tile_url:
+            raise ValueError("FLYONCE_BASE_MAP=tianditu needs FLYONCE_TIANDITU_KEY (a browser key "
+                             "from console.tianditu.gov.cn)")
+        return self
+
+    @model_validator(mode="after")
+    def _webhooks_signed(self) -> Settings:
+        if self.webhook_urls and self.webhook_secret is None:
+            raise ValueError("FLYONCE_WEBHOOK_URLS needs FLYONCE_WEBHOOK_SECRET: every webhook is signed")
+        for url in self.webhook_urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"webhook URL {url!r} must start with http:// or https://")
+        return self
 
     @field_validator("max_upload_bytes", "max_body_bytes")
     @classmethod

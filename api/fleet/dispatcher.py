@@ -48,6 +48,7 @@ import secrets
 import socket
 from datetime import datetime
 from dataclasses import asdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -64,6 +65,8 @@ from api.fleet import missions
 from api.fleet.misses import Seen, bound_eta_s, judge, seen_now
 from api.fleet.persuader import Persuader
 from api.fleet.planning import service_router
+from api.monitoring.logs import event_context
+from api.monitoring.metrics import Monitor
 from api.lifecycle.states import State
 from dispatch.dispatcher import Dispatcher, DroneView, MissionUpdate
 from dispatch.errors import DispatchError, DroneUnavailable
@@ -99,6 +102,11 @@ class DispatchWorker:
         # What the fleet could do for each event when first planned, to judge a late arrival.
         self._seen: dict[int, Seen] = {}
         self._connected = False
+        # Whether this process leads the cluster (api.core.leader): only the leader takes
+        # initiative (auto-assign, taking over drones a dead process left flying). Routes'
+        # verbs work in every process; the claims keep each command exactly-once.
+        self.leads: Callable[[], bool] = lambda: True
+        self.monitor = Monitor()  # the app hands in its own (api.monitoring.metrics)
         self.persuasion = Persuader(engine=engine, bus=bus, clock=clock,
                                     rules=settings.persuasion_rules,
                                     auto_evaluate=settings.auto_evaluate, dispatcher=self._require)
@@ -174,6 +182,14 @@ class DispatchWorker:
     def drones(self) -> list[DroneView]:
         return self._require().drones()
 
+    def drone_gauges(self) -> list[dict[str, Any]]:
+        """Each drone's link, battery, mode and arming, for /metrics (none without a fleet)."""
+        if self.dispatcher is None:
+            return []
+        return [{"id": v.id, "linked": drone_status(v) != "offline",
+                 "battery_pct": v.telemetry.battery_pct, "mode": v.telemetry.mode,
+                 "armed": v.telemetry.armed} for v in self.dispatcher.drones()]
+
     def patrol_drones(self) -> list[PatrolDrone] | None:
         """The connected fleet as the patrol planner sees it; None without a fleet."""
         if self.dispatcher is None:
@@ -244,9 +260,11 @@ class DispatchWorker:
                     ) -> tuple[str, str] | None:
         """Why ``event``'s drone arrived after its target (``api.fleet.misses.judge``)."""
         planner = self._require().planner
-        return judge(target_s=event.target_s, response_s=event.response_time_s or math.inf,
+        miss = judge(target_s=event.target_s, response_s=event.response_time_s or math.inf,
                      bound_s=bound_eta_s(planner, event.lat, event.lon, event.target_s),
                      seen=self._seen.get(event.id), sent=sent)
+        self.monitor.misses.labels(miss[0] if miss else "unexplained").inc()
+        return miss
 
     async def _acquire(self, drone_id: str, event_id: str | int) -> bool:
         """The dispatcher's question before a drone's first command: may this process fly it?"""
@@ -303,7 +321,7 @@ class DispatchWorker:
         once its claim is ours (a live process keeps its own); one found on the ground is
         replaced like any drone that failed."""
         dispatcher = self.dispatcher
-        if dispatcher is None or not self._connected:
+        if dispatcher is None or not self._connected or not self.leads():
             return
         flying = await asyncio.to_thread(self._in_flight)
         for incident, drone_id, on_scene in flying:
@@ -331,6 +349,18 @@ class DispatchWorker:
         with Session(self.engine) as session:
             return missions.queued_incidents(session, now=self.clock.now())
 
+    async def take_initiative(self) -> None:
+        """The leader's rounds: take over drones left flying by a dead process, and fly drones
+        to confirmed events still waiting (auto-assign). Run periodically, and at once when this
+        process becomes leader; a follower does nothing here."""
+        if self.dispatcher is None or not self.leads():
+            return
+        with contextlib.suppress(ServiceError, DispatchError):
+            await self._resume_in_flight()
+        if self.settings.auto_assign:  # drones come free, a leader died: try again
+            with contextlib.suppress(ServiceError, DispatchError):
+                await self.assign_waiting()
+
     def _in_flight(self) -> list[tuple[Incident, str, bool]]:
         with Session(self.engine) as session:
             return missions.drones_in_flight(session, now=self.clock.now())
@@ -344,15 +374,19 @@ class DispatchWorker:
                 if message.get("kind") != "transition":
                     continue
                 event_id, to_state = message.get("event_id"), message.get("to")
-                try:
-                    if to_state == State.CONFIRMED and self.settings.auto_assign:
-                        await self.assign_waiting()
-                    elif to_state in (State.RESOLVED, State.REJECTED, State.EVALUATED) and \
-                            self.dispatcher is not None and event_id in self.dispatcher.missions \
-                            and not self.dispatcher.missions[event_id].released.is_set():
-                        await self.dispatcher.release(event_id)
-                except (ServiceError, DispatchError) as exc:
-                    log.warning("dispatch of event %s failed: %s", event_id, exc)
+                with event_context(event_id):
+                    await self._on_transition(event_id, to_state)
+
+    async def _on_transition(self, event_id: Any, to_state: Any) -> None:
+        try:
+            if to_state == State.CONFIRMED and self.settings.auto_assign and self.leads():
+                await self.assign_waiting()
+            elif to_state in (State.RESOLVED, State.REJECTED, State.EVALUATED) and \
+                    self.dispatcher is not None and event_id in self.dispatcher.missions \
+                    and not self.dispatcher.missions[event_id].released.is_set():
+                await self.dispatcher.release(event_id)
+        except (ServiceError, DispatchError) as exc:
+            log.warning("dispatch of event %s failed: %s", event_id, exc)
 
     # ---------------------------------------------------------------- dispatch → database
 
@@ -364,11 +398,14 @@ class DispatchWorker:
         assert self._updates is not None
         while True:
             update = await self._updates.get()
-            try:
-                alerts = await asyncio.to_thread(self._write, update)
-            except Exception:  # one bad update must not stop the rest
-                log.exception("could not record %s", update)
-                alerts = []
+            with event_context(update.incident_id):
+                try:
+                    alerts = await asyncio.to_thread(self._write, update)
+                except Exception:  # one bad update must not stop the rest
+                    log.exception("could not record %s", update)
+                    alerts = []
+                log.info("dispatch %s: drone %s", update.kind, update.drone_id)
+            self.monitor.dispatch.labels(update.kind).inc()
             for alert in alerts:
                 self.bus.publish(alert)
             self.bus.publish({"kind": "dispatch", "team_ids": [], "update": _jsonable(update)})
@@ -409,11 +446,7 @@ class DispatchWorker:
                 for alert in await asyncio.to_thread(self.persuasion.check_deadlines):
                     self.bus.publish(alert)
             if tick % 5 == 0:
-                with contextlib.suppress(ServiceError, DispatchError):
-                    await self._resume_in_flight()
-            if self.settings.auto_assign and tick % 5 == 0:  # drones come free; try again
-                with contextlib.suppress(ServiceError, DispatchError):
-                    await self.assign_waiting()
+                await self.take_initiative()
 
     async def _release_checked_in(self) -> None:
         """Send home the drones whose event's ground team has checked in (they took over)."""

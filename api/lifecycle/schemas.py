@@ -273,3 +273,22 @@ class EventDetail(EventPublic):
 class EventPage(BaseModel):
     total: int
     items: list[EventPublic]
+
+
+class DetectionReportIn(BaseModel):
+    """What a detection worker did over one run (``flyonce detect --api`` posts its stats)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(min_length=1, max_length=128, examples=["detector:drone-1"])
+    frames_in: int = Field(ge=0, le=10**9, description="Frames read from the source.")
+    frames_used: int = Field(ge=0, le=10**9, description="Frames the model looked at.")
+    skipped: dict[Literal["telemetry", "frame"], Annotated[int, Field(ge=0, le=10**9)]] = Field(
+        {}, description="Frames skipped, by reason: telemetry (no pose: a gap in the flight "
+        "log) or frame (unreadable).")
+    total_s: float = Field(ge=0, le=10**7, description="Wall seconds the run took.")
+
+
+class DetectionReportAck(BaseModel):
+    source: str
+    frames_per_s: float | None = Field(description="frames_used / total_s (None for a run of no time).")

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -74,12 +74,15 @@ class PatrolScheduler:
     tick_s: float = 1.0
     late_s: float = 900.0
     takeoff_s: float = 120.0
+    # Whether this process leads the cluster (api.core.leader): only the leader flies patrols.
+    leads: Callable[[], bool] = lambda: True
     _watching: dict[int, _Watch] = field(default_factory=dict)
     _waiting: dict[int, str] = field(default_factory=dict)  # flight id -> why not started yet
     _task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._resume)
+        if self.leads():
+            await asyncio.to_thread(self._resume)
         self._task = asyncio.create_task(self._run(), name="patrol-scheduler")
 
     async def stop(self) -> None:
@@ -96,8 +99,14 @@ class PatrolScheduler:
                 log.exception("patrol scheduler tick failed")
             await asyncio.sleep(self.tick_s)
 
+    async def take_lead(self) -> None:
+        """Become the scheduler of the cluster: follow the flights a former leader started."""
+        await asyncio.to_thread(self._resume)
+
     async def tick(self) -> None:
-        """Start what is due, then follow what flies."""
+        """Start what is due, then follow what flies (the leader only)."""
+        if not self.leads():
+            return
         now = self.clock.now()
         for due in await asyncio.to_thread(self._due, now):
             await self._start(due)

@@ -75,6 +75,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     # -- public: login, health, the API's own docs, the web pages' files, the public task codes
     ("GET", "/"): public("redirect to the pages"),
     ("GET", "/healthz"): public(),
+    ("GET", "/readyz"): public("status for all; which check failed, and the leader, for an admin's token"),
+    ("GET", "/metrics"): public("Prometheus; needs FLYONCE_METRICS_TOKEN when that is set"),
     ("GET", "/openapi.json"): public(),
     ("GET", "/docs"): public(),
     ("GET", "/docs/oauth2-redirect"): public(),
@@ -99,6 +101,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/candidates"): allow(
         "a detector learns the event id and whether it was new, merged or a retry", **STAFF,
         detector=ACK),
+    ("POST", "/api/v1/detection/reports"): allow(
+        "a detection worker's frames/s and skipped frames, for /metrics", **STAFF, detector=ACK),
     ("GET", "/api/v1/events"): allow(**TEAM_READ),
     ("GET", "/api/v1/events/{event_id}"): allow(**TEAM_READ),
     ("GET", "/api/v1/events/{event_id}/audit"): allow(**TEAM_READ),
@@ -145,6 +149,12 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/hotspots"): allow(**READ_ALL),
     ("GET", "/api/v1/reachability"): allow(**READ_ALL),
     ("GET", "/api/v1/reachability.png"): allow(**READ_ALL),
+    # -- hand-off to a city's platforms: exports with the lists' filters, webhook dead letters
+    ("GET", "/api/v1/exports/events"): allow("a ground team exports its own tasks' events",
+                                             **TEAM_READ),
+    ("GET", "/api/v1/exports/hotspots"): allow(**READ_ALL),
+    ("GET", "/api/v1/webhooks/deliveries"): allow(**ADMIN),
+    ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/replay"): allow(**ADMIN),
     # -- department patrols (综合飞一次)
     ("POST", "/api/v1/patrol-requests"): allow(**STAFF, department=DEPT),
     ("GET", "/api/v1/patrol-requests"): allow(**READ_ALL, department=DEPT),

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.core.errors import IllegalTransition, ServiceError
+from api.core.errors import IllegalTransition, ServiceError, TooManyRequests
 from api.routes import guards
 
 log = logging.getLogger("flyonce.api")
@@ -89,6 +89,8 @@ def install(app: FastAPI) -> None:
             extra = {"state": exc.from_state, "requested": exc.to_state,
                      "allowed_next": exc.allowed}
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if isinstance(exc, TooManyRequests) and exc.retry_after_s is not None:
+            headers = {"Retry-After": str(exc.retry_after_s)}
         return JSONResponse(body(exc.message, **extra), status_code=exc.status_code,
                             headers=headers)
 

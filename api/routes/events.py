@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
 from api.core.bus import AlertBus
@@ -23,6 +23,8 @@ from api.lifecycle.schemas import (
     AuditPublic,
     CandidateAck,
     CandidateIn,
+    DetectionReportAck,
+    DetectionReportIn,
     Disposition,
     EventDetail,
     EventPage,
@@ -35,6 +37,7 @@ from api.lifecycle.schemas import (
     SplitIn,
 )
 from api.lifecycle.states import State
+from api.monitoring.metrics import Monitor
 from api.routes.access import Scope
 from api.routes.deps import (
     AccessScope,
@@ -68,7 +71,7 @@ def _commit_and_publish(session: SessionDep, bus: AlertBus, outcome: verbs.Outco
             "detector gets an acknowledgement only",
 )
 def ingest_candidate(
-    candidate: CandidateIn, response: Response, user: Allowed, scope: AccessScope,
+    candidate: CandidateIn, request: Request, response: Response, user: Allowed, scope: AccessScope,
     session: SessionDep, settings: SettingsDep, clock: ClockDep, zones: ZonesDep, bus: BusDep,
 ) -> EventPublic | CandidateAck:
     snapshot = base64.b64decode(candidate.snapshot_jpeg_b64) if candidate.snapshot_jpeg_b64 else None
@@ -87,10 +90,27 @@ def ingest_candidate(
         response.status_code = status.HTTP_200_OK
     for alert in outcome.alerts:
         bus.publish(alert)
+    monitor: Monitor = request.app.state.monitor
+    monitor.candidate(candidate.source)
+    event = outcome.event
+    if outcome.created and event.alerted_at is not None:
+        found_at = candidate.detected_at or now
+        monitor.alert_latency.observe(max(0.0, (event.alerted_at - found_at).total_seconds()))
     if scope == Scope.ACK:
         return CandidateAck(id=outcome.event.id, outcome=(
             "new" if outcome.created else "retry" if outcome.retried else "merged"))
     return verbs.event_public(outcome.event)
+
+
+@router.post("/detection/reports", response_model=DetectionReportAck,
+             summary="A detection worker's figures for one run: frames/s and frames skipped")
+def detection_report(body: DetectionReportIn, request: Request, _user: Allowed
+                     ) -> DetectionReportAck:
+    monitor: Monitor = request.app.state.monitor
+    frames_per_s = round(body.frames_used / body.total_s, 3) if body.total_s > 0 else None
+    monitor.detection_report(body.source, frames_in=body.frames_in, frames_used=body.frames_used,
+                             skipped=body.skipped, frames_per_s=frames_per_s)
+    return DetectionReportAck(source=body.source, frames_per_s=frames_per_s)
 
 
 @router.get("/events/{event_id}/sightings", response_model=list[SightingPublic],

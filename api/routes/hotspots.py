@@ -6,6 +6,7 @@ An event's offence, suggested disposition and earlier violations are part of the
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -32,6 +33,14 @@ def get_hotspots(
     zone_id: str | None = None,
     min_count: int = Query(2, ge=2, le=100_000, description="Fewest violations that make a place a hot spot."),
 ) -> HotSpots:
+    return find_hot_spots(session, settings, since=since, until=until, type=type,
+                          zone_kind=zone_kind, zone_id=zone_id, min_count=min_count)
+
+
+def find_hot_spots(session: SessionDep, settings: SettingsDep, *, since: datetime | None,
+                   until: datetime | None, type: list[EventType] | None, zone_kind: str | None,
+                   zone_id: str | None, min_count: int) -> HotSpots:
+    """The hot spots of the confirmed violations the filters select (also the export's rows)."""
     violations = confirmed_violations(session, since=since, until=until,
                                       types=[t.value for t in type] if type else None,
                                       zone_kind=zone_kind, zone_id=zone_id)

@@ -15,8 +15,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.core.basemaps import tiles_for
 from api.core.errors import NotFound
 from api.core.models import Zone
 from api.core.zones import stored_zones
@@ -39,6 +40,12 @@ class MapConfig(BaseModel):
 
     now: str
     tile_url: str | None
+    tile_datum: Literal["wgs84", "gcj02"] = Field(
+        "wgs84", description="The tiles' datum: gcj02 (AMap, Tencent) has the page shift every "
+        "WGS84 position onto them; stored and sent positions stay WGS84.")
+    tile_attribution: str | None = None
+    tile_subdomains: str | None = None
+    tile_overlay_url: str | None = Field(None, description="A labels layer over the tiles (Tianditu).")
     basemap: BaseMap | None
     center: list[float]
     bounds: list[list[float]] | None
@@ -78,11 +85,14 @@ def map_config(_user: Allowed, session: SessionDep, settings: SettingsDep, clock
     zones = list(stored_zones(session))
     bounds = _zone_bounds(zones)
     # The shipped orthophoto shows the sample town only: with a city's own zones it would mislead.
-    basemap = _sample_basemap() if settings.zones_file is None and not settings.tile_url else None
+    tiles = tiles_for(settings)
+    basemap = _sample_basemap() if settings.zones_file is None and not tiles.url else None
     center = ([(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
               if bounds else [29.5, 120.9])
-    return MapConfig(now=clock.now().isoformat(), tile_url=settings.tile_url, basemap=basemap,
-                     center=center, bounds=bounds, local_tz=settings.local_tz)
+    return MapConfig(now=clock.now().isoformat(), tile_url=tiles.url, tile_datum=tiles.datum,
+                     tile_attribution=tiles.attribution, tile_subdomains=tiles.subdomains,
+                     tile_overlay_url=tiles.overlay_url, basemap=basemap, center=center,
+                     bounds=bounds, local_tz=settings.local_tz)
 
 
 class ZoneCollection(BaseModel):

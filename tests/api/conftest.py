@@ -114,6 +114,11 @@ def write_fleet_file(path: Path, docks, vehicles) -> Path:
     return path
 
 
+def live_protocols(token: str) -> list[str]:
+    """The WebSocket subprotocols that carry a bearer token to /api/v1/live (never the URL)."""
+    return ["flyonce.v1", f"bearer.{token}"]
+
+
 def wait_for(fetch, done, wall_s: float = 60.0, poll_s: float = 0.05):
     """Poll ``fetch()`` until ``done(value)``; that value, or AssertionError with the last one."""
     deadline = time.monotonic() + wall_s
@@ -227,8 +232,10 @@ def prepare_db(url: str) -> str:
 
 
 def server_env(db_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    # Warnings only: a server's output goes to a pipe nobody reads until it fails, and a full
+    # pipe would stall the server.
     return {"FLYONCE_DATABASE_URL": db_url, "FLYONCE_DATA_DIR": str(data_dir),
-            "FLYONCE_SECRET_KEY": TEST_SECRET,
+            "FLYONCE_SECRET_KEY": TEST_SECRET, "FLYONCE_LOG_LEVEL": "WARNING",
             "FLYONCE_MERGE_RADIUS_M": str(NO_MERGE["merge_radius_m"]), **extra}
 
 

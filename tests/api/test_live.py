@@ -22,6 +22,7 @@ from tests.api.conftest import (
     TEST_TOKEN_TTL_S,
     ServerProcess,
     candidate,
+    live_protocols,
     prepare_db,
     seeded_server,
     server_env,
@@ -30,7 +31,8 @@ from tests.api.conftest import (
 
 def test_websocket_receives_each_transition(client: TestClient, headers: dict) -> None:
     token = headers["op"]["Authorization"].split()[1]
-    with client.websocket_connect(f"/api/v1/live?token={token}") as ws:
+    with client.websocket_connect("/api/v1/live", subprotocols=live_protocols(token)) as ws:
+        assert ws.accepted_subprotocol == "flyonce.v1"
         assert ws.receive_json()["kind"] == "hello"
         eid = client.post("/api/v1/candidates", json=candidate(), headers=headers["det"]).json()["id"]
         first, second = ws.receive_json(), ws.receive_json()
@@ -43,14 +45,37 @@ def test_websocket_receives_each_transition(client: TestClient, headers: dict) -
 
 def test_websocket_refuses_a_bad_token(client: TestClient) -> None:
     with pytest.raises(WebSocketDisconnect) as info:
-        with client.websocket_connect("/api/v1/live?token=garbage") as ws:
+        with client.websocket_connect("/api/v1/live", subprotocols=live_protocols("garbage")) as ws:
             ws.receive_json()
     assert info.value.code == 1008
 
 
+def test_the_token_may_come_as_the_first_message(client: TestClient, headers: dict) -> None:
+    token = headers["op"]["Authorization"].split()[1]
+    with client.websocket_connect("/api/v1/live") as ws:
+        ws.send_text(json.dumps({"token": token}))
+        hello = ws.receive_json()
+        assert (hello["kind"], hello["user"]) == ("hello", "op")
+    with pytest.raises(WebSocketDisconnect) as info:
+        with client.websocket_connect("/api/v1/live") as ws:
+            ws.send_text(json.dumps({"token": "garbage"}))
+            ws.receive_json()
+    assert info.value.code == 1008
+
+
+def test_a_token_in_the_url_is_refused(client: TestClient, headers: dict,
+                                       caplog: pytest.LogCaptureFixture) -> None:
+    token = headers["op"]["Authorization"].split()[1]
+    with pytest.raises(WebSocketDisconnect) as info:
+        with client.websocket_connect(f"/api/v1/live?token={token}") as ws:
+            ws.receive_json()
+    assert info.value.code == 1008 and "never the URL" in info.value.reason
+    assert "token in its URL" in caplog.text and token not in caplog.text  # never logged
+
+
 def test_ground_team_stream_carries_only_its_events(client: TestClient, headers: dict) -> None:
     token = headers["tm1"]["Authorization"].split()[1]
-    with client.websocket_connect(f"/api/v1/live?token={token}") as ws:
+    with client.websocket_connect("/api/v1/live", subprotocols=live_protocols(token)) as ws:
         assert ws.receive_json()["kind"] == "hello"
         other = client.post("/api/v1/candidates", json=candidate(), headers=headers["op"]).json()["id"]
         mine = client.post("/api/v1/candidates", json=candidate(), headers=headers["op"]).json()["id"]
@@ -102,8 +127,8 @@ def test_two_processes_share_alerts_through_redis(prepared_db: str, tmp_path: Pa
     a, b = ServerProcess(env), ServerProcess(env)
     try:
         token = _auth("op", "operator")["Authorization"].split()[1]
-        ws_url = b.url.replace("http", "ws") + f"/api/v1/live?token={token}"
-        with connect(ws_url, open_timeout=10) as ws:
+        ws_url = b.url.replace("http", "ws") + "/api/v1/live"
+        with connect(ws_url, open_timeout=10, subprotocols=live_protocols(token)) as ws:
             assert json.loads(ws.recv(timeout=10))["kind"] == "hello"
             r = httpx.post(f"{a.url}/api/v1/candidates", json=candidate(), headers=_auth("det", "detector"))
             assert r.status_code == 201

@@ -29,7 +29,7 @@ from api.lifecycle.merge import MergeRules
 from api.lifecycle.offences import distances_m
 from api.lifecycle.schemas import CandidateIn
 from api.lifecycle.states import OPEN_STATES
-from tests.api.conftest import START, TEST_SECRET, ManualClock, candidate
+from tests.api.conftest import START, TEST_SECRET, ManualClock, candidate, live_protocols
 from tests.api.test_events_api import jpeg
 
 CORNER = (29.506766, 120.904641)  # residential block Beiyuan
@@ -151,7 +151,8 @@ def test_a_rejected_lookalike_absorbs_its_repeats_for_the_quiet_time(
     r = client.post(f"/api/v1/events/{umbrella}/review", headers=headers["op"],
                     json={"decision": "reject", "reason": "a café umbrella"})
     assert r.status_code == 200
-    with client.websocket_connect(f"/api/v1/live?token={headers['op']['Authorization'][7:]}") as ws:
+    with client.websocket_connect("/api/v1/live",
+                                  subprotocols=live_protocols(headers["op"]["Authorization"][7:])) as ws:
         assert ws.receive_json()["kind"] == "hello"
         clock.advance(QUIET_S - 60)
         quiet = post(client, headers, at_north(3, drone_id="drone-4"), 200)

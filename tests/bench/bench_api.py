@@ -3,8 +3,11 @@
 Candidates are POSTed open-loop at a fixed rate to one or two `uvicorn api.main:app` processes;
 a WebSocket client on the last process times each candidate from its POST to the receipt of its
 `alerted` message. Configurations: SQLite and PostgreSQL, one and two processes (two share alerts
-through Redis). The baseline in the same run is the same harness against `/healthz` (no writes),
-so the ratio shows what the service adds over the harness on this machine.
+through Redis; one of them leads, api/core/leader.py). The baseline in the same run is the same
+harness against `/healthz` (no writes), so the ratio shows what the service adds over the
+harness on this machine. Then the take-over: two PostgreSQL replicas, the leader killed with
+SIGKILL, timed to the first /readyz of the other that says it leads (several rounds, the
+killed one restarted as the follower each time).
 
     python tests/bench/bench_api.py [--rate 200] [--seconds 5] [--pg URL] [--redis URL]
 
@@ -72,7 +75,7 @@ def prepare(url: str) -> None:
     from sqlmodel import Session
 
     with Session(engine) as session:
-        for name, role in (("det", "detector"), ("op", "operator")):
+        for name, role in (("det", "detector"), ("op", "operator"), ("adm", "admin")):
             session.add(User(username=name, password_hash=hash_password("x" * 12), role=role,
                              created_at=datetime.now(UTC)))
         session.commit()
@@ -109,7 +112,7 @@ async def drive(urls: list[str], rate: float, seconds: float, healthz: bool) -> 
     errors = 0
     n = int(rate * seconds)
     done = asyncio.Event()
-    ws_url = urls[-1].replace("http", "ws") + f"/api/v1/live?token={op_token}"
+    ws_url = urls[-1].replace("http", "ws") + "/api/v1/live"
 
     async def listen(ws) -> None:  # noqa: ANN001
         async for raw in ws:
@@ -124,7 +127,8 @@ async def drive(urls: list[str], rate: float, seconds: float, healthz: bool) -> 
 
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(limits=limits, timeout=30) as client, \
-            websockets.connect(ws_url, max_queue=None) as ws:
+            websockets.connect(ws_url, subprotocols=["flyonce.v1", f"bearer.{op_token}"],
+                               max_queue=None) as ws:
         await ws.recv()  # hello
         listener = asyncio.create_task(listen(ws))
 
@@ -185,6 +189,49 @@ def run_config(name: str, db_url: str, processes: int, redis_url: str | None, ra
     return result
 
 
+def leads(url: str) -> bool | None:
+    """Whether the replica at ``url`` says it leads (None when it does not answer)."""
+    admin = {"Authorization": f"Bearer {create_token('adm', 'admin', secret=SECRET, ttl_s=3600)}"}
+    try:
+        return httpx.get(f"{url}/readyz", headers=admin, timeout=1).json()["leader"]["is_leader"]
+    except (httpx.HTTPError, KeyError, ValueError):
+        return None
+
+
+def takeover(db_url: str, redis_url: str, data_dir: Path, rounds: int) -> dict:
+    """Seconds from a SIGKILL of the leader to the other replica saying it leads, per round."""
+    prepare(db_url)
+    env = {"FLYONCE_DATABASE_URL": db_url, "FLYONCE_DATA_DIR": str(data_dir),
+           "FLYONCE_SECRET_KEY": SECRET, "FLYONCE_REDIS_URL": redis_url,
+           "FLYONCE_REDIS_CHANNEL": f"bench:{uuid.uuid4().hex}"}
+    servers = [start_server(env) for _ in range(2)]
+    times: list[float] = []
+    try:
+        for _ in range(rounds):
+            states = [leads(u) for _, u in servers]
+            if sorted(map(bool, states)) != [False, True]:
+                raise RuntimeError(f"expected one leader, got {states}")
+            i = states.index(True)
+            proc, _ = servers[i]
+            other = servers[1 - i][1]
+            proc.kill()
+            t0 = time.perf_counter()
+            proc.wait(10)
+            while not leads(other):
+                if time.perf_counter() - t0 > 30:
+                    raise RuntimeError("no take-over in 30 s")
+                time.sleep(0.01)
+            times.append(round(time.perf_counter() - t0, 3))
+            servers[i] = start_server(env)  # back as the follower
+    finally:
+        for proc, _ in servers:
+            proc.terminate()
+            proc.wait(10)
+    print(f"takeover: {times}", file=sys.stderr)
+    return {"rounds": rounds, "takeover_s": times, "takeover_max_s": max(times),
+            "target_s": 5.0, "target_met": max(times) <= 5.0}
+
+
 @contextlib.contextmanager
 def pg_schema(url: str):  # noqa: ANN201
     schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -204,6 +251,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=200.0, help="candidates per second")
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--takeover-rounds", type=int, default=3)
     parser.add_argument("--pg", default=os.environ.get("FLYONCE_TEST_DATABASE_URL",
                                                        "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--redis", default=os.environ.get("FLYONCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
@@ -223,12 +271,19 @@ def main() -> None:
             out["postgres_1proc"] = run_config("pg-1", url, 1, None, args.rate, args.seconds, tmp_path / "p1")
         with pg_schema(args.pg) as url:
             out["postgres_2proc"] = run_config("pg-2", url, 2, args.redis, args.rate, args.seconds, tmp_path / "p2")
+        with pg_schema(args.pg) as url:
+            out["postgres_2proc_takeover"] = takeover(url, args.redis, tmp_path / "t",
+                                                      args.takeover_rounds)
     base = out["baseline_healthz"]["http_p50_ms"] or 1
     out["sqlite_1proc_p50_vs_healthz"] = round((out["sqlite_1proc"]["http_p50_ms"] or 0) / base, 2)
     out["load_average_1min"] = round(os.getloadavg()[0], 2)
     s1 = out["sqlite_1proc"]
     out["target_met"] = bool(s1["throughput_per_s"] >= 200 * 0.98 and s1["errors"] == 0
                              and (s1["alert_p99_ms"] or 1e9) <= 100)
+    p2 = out["postgres_2proc"]
+    out["two_replicas_target_met"] = bool(p2["throughput_per_s"] >= 200 * 0.98
+                                          and p2["errors"] == 0
+                                          and (p2["alert_p99_ms"] or 1e9) <= 100)
     print(json.dumps(out))
 
 

@@ -240,8 +240,9 @@ async def drive(urls: list[str], rate: float, seconds: float, operators: int) ->
 
     sockets = []
     for i in range(operators):
-        ws = await websockets.connect(urls[i % len(urls)].replace("http", "ws")
-                                      + f"/api/v1/live?token={token}", max_queue=None)
+        ws = await websockets.connect(urls[i % len(urls)].replace("http", "ws") + "/api/v1/live",
+                                      subprotocols=["flyonce.v1", f"bearer.{token}"],
+                                      max_queue=None)
         await ws.recv()  # hello
         sockets.append(ws)
     listeners = [asyncio.create_task(listen(ws)) for ws in sockets]

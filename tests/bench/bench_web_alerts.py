@@ -44,7 +44,8 @@ def main() -> None:
         detector, operator = login(http, "det"), login(http, "op")
         token = operator["Authorization"].split()[1]
         arrivals: dict[int, float] = {}
-        ws = connect(f"ws://127.0.0.1:{server.port}/api/v1/live?token={token}")
+        ws = connect(f"ws://127.0.0.1:{server.port}/api/v1/live",
+                     subprotocols=["flyonce.v1", f"bearer.{token}"])
         ws.recv()  # hello
 
         def listen() -> None:

@@ -24,7 +24,8 @@ def app_of(fn):
 
 
 class _Service(BaseHTTPRequestHandler):
-    """A stand-in ingest endpoint: 201 for a new source_event_id, 200 for a retry."""
+    """A stand-in ingest endpoint: 201 for a new source_event_id, 200 for a retry; a run's
+    report (POST /api/v1/detection/reports) is answered 200."""
 
     seen: ClassVar[dict] = {}
     requests: ClassVar[list] = []
@@ -32,9 +33,12 @@ class _Service(BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append((self.path, self.headers.get("Authorization"), body))
-        status = 200 if body["source_event_id"] in self.seen else 201
-        self.seen[body["source_event_id"]] = body
-        out = json.dumps({"id": len(self.seen), **body}).encode()
+        if self.path == "/api/v1/detection/reports":
+            status, out = 200, json.dumps({"source": body["source"], "frames_per_s": 1.0}).encode()
+        else:
+            status = 200 if body["source_event_id"] in self.seen else 201
+            self.seen[body["source_event_id"]] = body
+            out = json.dumps({"id": len(self.seen), **body}).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
@@ -80,8 +84,14 @@ def test_detect_posts_with_bearer_token_and_retries_are_duplicates(clip, service
     statuses2 = [json.loads(x)["status"] for x in second.stdout.splitlines() if x.startswith("{")]
     assert statuses1 and set(statuses1) == {201}
     assert statuses2 == [200] * len(statuses1)  # same ids: the service sees retries
-    assert all(path == "/api/v1/candidates" and auth == "Bearer s3cret"
-               for path, auth, _ in svc.requests)
+    assert all(auth == "Bearer s3cret" for _, auth, _ in svc.requests)
+    # each run: its candidates, then one report of its frames (for the service's /metrics)
+    paths = [path for path, _, _ in svc.requests]
+    n = len(statuses1)
+    assert paths == (["/api/v1/candidates"] * n + ["/api/v1/detection/reports"]) * 2
+    report = svc.requests[n][2]
+    assert report["source"] == "detector:drone-1"
+    assert 0 < report["frames_used"] <= report["frames_in"] and report["total_s"] > 0
 
 
 @pytest.mark.parametrize(("args", "expected"), [([], INFER_IMGSZ), (["--imgsz", "640"], 640)])

@@ -143,7 +143,10 @@ export class Live {
     if (!s) return;
     this.say(this.everConnected ? "live_lost" : "live_connecting", { s: 0 }, "connecting");
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${proto}://${location.host}/api/v1/live?token=${encodeURIComponent(s.access_token)}`);
+    // The token rides in the subprotocol, never the URL (URLs end up in logs); the server
+    // answers "flyonce.v1".
+    const ws = new WebSocket(`${proto}://${location.host}/api/v1/live`,
+                             ["flyonce.v1", `bearer.${s.access_token}`]);
     this.socket = ws;
     ws.onmessage = (e) => {
       const msg = JSON.parse(e.data);

@@ -1,5 +1,6 @@
 // The map every page shares: the base layer (orthophoto or city tiles) and the zones.
 import { api, label, setDisplayTz, syncClock, t } from "./common.js";
+import { gcj02Crs } from "./chinacoords.js";
 
 export const ZONE_COLOURS = {
   residential: "#e67e22", forest: "#27ae60", no_fly: "#c0392b", no_vending: "#8e44ad",
@@ -16,9 +17,16 @@ export async function createMap(elementId, { zonesInteractive = true, zoneLabels
   const config = await api("/api/v1/map/config");
   syncClock(config.now);
   setDisplayTz(config.local_tz);
-  const map = L.map(elementId, { zoomSnap: 0.25, preferCanvas: false });
+  // GCJ-02 tiles (AMap, Tencent) get a projection that shifts WGS84 onto them; every layer
+  // and click stays WGS84 (api/web/static/js/chinacoords.js).
+  const crs = config.tile_datum === "gcj02" ? gcj02Crs(L) : L.CRS.EPSG3857;
+  const map = L.map(elementId, { zoomSnap: 0.25, preferCanvas: false, crs });
+  map.flyonceDatum = config.tile_datum;
   if (config.tile_url) {
-    L.tileLayer(config.tile_url, { maxZoom: 19 }).addTo(map);
+    const options = { maxZoom: 18, attribution: config.tile_attribution || "" };
+    if (config.tile_subdomains) options.subdomains = config.tile_subdomains;
+    L.tileLayer(config.tile_url, options).addTo(map);
+    if (config.tile_overlay_url) L.tileLayer(config.tile_overlay_url, options).addTo(map);
   } else if (config.basemap) {
     L.imageOverlay(config.basemap.url, config.basemap.bounds, { className: "basemap" }).addTo(map);
   }

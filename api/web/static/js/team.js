@@ -5,6 +5,7 @@ import {
   Live, api, authImage, bearingDeg, compass, distanceM, esc, fmtDistance, fmtTime, guard, initLang, label,
   setDisplayTz, t, toast,
 } from "./common.js";
+import { amapMarkerUrl } from "./chinacoords.js";
 
 const DISPOSITIONS = ["persuaded", "removed", "penalised", "referred", "not_found"];
 // The disposition the offence rules suggest (api/lifecycle/offences.py), preselected in the resolve form.
@@ -99,7 +100,7 @@ function taskCard(task, e, started = new Map()) {
     <div class="muted">${esc(e.zone_name || "")} · ${esc(fmtTime(task.created_at))}</div>
     <div class="where">${where}</div>
     <div><a href="/ui/event?id=${e.id}">${esc(t("open_event"))}</a> ·
-      <a href="https://uri.amap.com/marker?position=${e.lon},${e.lat}" rel="noreferrer">${e.lat.toFixed(5)}, ${e.lon.toFixed(5)}</a></div>
+      <a href="${esc(amapMarkerUrl(e.lat, e.lon))}" data-nav="amap" rel="noreferrer">${e.lat.toFixed(5)}, ${e.lon.toFixed(5)}</a></div>
     ${task.code ? `<figure class="task-code" style="margin:8px 0;display:flex;gap:10px;align-items:center">
       <img data-qr="${task.id}" alt="${esc(t("task_code"))}" width="132" height="132" style="background:#fff">
       <figcaption><div>${esc(t("task_code"))}</div>
