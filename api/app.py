@@ -34,7 +34,9 @@ from api.routes import (
     patrols,
     persuasion,
     reachability,
+    video,
 )
+from api.video.service import VideoService
 
 log = logging.getLogger("flyonce.api")
 
@@ -77,9 +79,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             engine=app.state.engine, clock=app.state.clock, worker=app.state.dispatch,
             tick_s=settings.patrol_tick_s, late_s=settings.patrol_late_s)
         await app.state.patrols.start()
+        app.state.video = VideoService(engine=app.state.engine, bus=bus, clock=app.state.clock,
+                                       settings=settings)
+        await app.state.video.start()
         try:
             yield
         finally:
+            await app.state.video.stop()
             await app.state.patrols.stop()
             await app.state.dispatch.stop()
             await bus.stop()
@@ -104,7 +110,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     app.include_router(health.router)
     for module in (auth, events, fleet, metrics, live, dispatch, persuasion, hotspots, codes,
-                   patrols, reachability):
+                   patrols, reachability, video):
         app.include_router(module.router, responses=errors.AUTHED)
     pages.install(app, responses=errors.AUTHED)
     # Outermost first: a request without a valid token is refused before its body is read, and
