@@ -17,6 +17,7 @@ import av
 import cv2
 import numpy as np
 
+from api.core.errors import Conflict
 from api.video.ring import Frame
 
 CONTENT_TYPE = "video/webm"
@@ -24,8 +25,9 @@ SUFFIX = ".webm"
 BITRATE = 1_000_000  # bit/s: a 640x480 scene at 10 fps stays legible at this rate
 
 
-class EmptyClip(ValueError):
-    """No frames to write: the stream had none in the window asked for."""
+class EmptyClip(Conflict):
+    """No frames to write: the stream had none in the window asked for (409: ask again once
+    the stream is back)."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,9 @@ def encode_clip(frames: list[Frame]) -> ClipInfo:
     """A WebM (VP8) of ``frames`` (oldest first), each shown until the next one comes; the last
     for the median frame interval. Frames of another size than the first are scaled to it."""
     if not frames:
-        raise EmptyClip("no frames in the window: the stream was down or not yet read")
+        raise EmptyClip("no frames of this drone's video in the clip's window: the stream was "
+                        "down or not yet read; ask again once GET /api/v1/video/drones says it "
+                        "is live")
     t0 = frames[0].at
     stamps_ms = [round((f.at - t0).total_seconds() * 1000) for f in frames]
     steps = np.diff(stamps_ms) if len(frames) > 1 else np.array([100])

@@ -36,7 +36,7 @@ from api.core.errors import Conflict, NotFound
 from api.core.models import AuditEntry, Event, Evidence, Task
 from api.core.settings import Settings
 from api.lifecycle.queries import visible_event
-from api.video.clip import CONTENT_TYPE, SUFFIX, ClipInfo, EmptyClip, encode_clip
+from api.video.clip import CONTENT_TYPE, SUFFIX, ClipInfo, encode_clip
 from api.video.detect import DetectorWorker
 from api.video.hub import StreamHub
 
@@ -83,6 +83,7 @@ class VideoService:
         self.detector: DetectorWorker | None = None
         self._detector_factory = detector_factory
         self._tasks: list[asyncio.Task[Any]] = []
+        self._clips: set[asyncio.Task[Any]] = set()  # clips waiting for their second half
         self._clipping: set[int] = set()
 
     def start_streams(self, sources: dict[str, str]) -> None:
@@ -117,14 +118,17 @@ class VideoService:
             self._tasks.append(asyncio.create_task(self._watch_alerts(), name="video-clips"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._clips]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await asyncio.to_thread(self._stop_threads)
 
     def _stop_threads(self) -> None:
+        for hub in self.hubs.values():  # all at once: each may sit in a network read
+            hub.reader.signal_stop()
         for hub in self.hubs.values():
             hub.stop()
         if self.detector is not None:
@@ -163,9 +167,10 @@ class VideoService:
                 drone_id = event.get("detector_drone_id")
                 if drone_id in self.hubs and msg.get("event_id") not in self._clipping:
                     self._clipping.add(msg["event_id"])
-                    self._tasks.append(asyncio.create_task(
-                        self._clip_later(msg["event_id"], drone_id,
-                                         datetime.fromisoformat(event["detected_at"]))))
+                    task = asyncio.create_task(self._clip_later(
+                        msg["event_id"], drone_id, datetime.fromisoformat(event["detected_at"])))
+                    self._clips.add(task)
+                    task.add_done_callback(self._clips.discard)
 
     async def _clip_later(self, event_id: int, drone_id: str, detected_at: datetime) -> None:
         """Cut the clip around ``detected_at`` once its second half has been recorded."""
@@ -177,7 +182,7 @@ class VideoService:
                                            around=detected_at, actor=ACTOR)
             log.info("video: clip of event %d stored as evidence %d (%d frames, %.1f s)",
                      event_id, made.evidence_id, made.frames, made.duration_s)
-        except (EmptyClip, Conflict, NotFound) as exc:
+        except (Conflict, NotFound) as exc:  # EmptyClip is a Conflict
             log.warning("video: no clip for event %d: %s", event_id, exc)
         except Exception:  # noqa: BLE001 - one clip's failure must not end the watcher
             log.exception("video: clip of event %d failed", event_id)

@@ -108,6 +108,10 @@ class StreamReader:
         self._thread.start()
         return self
 
+    def signal_stop(self) -> None:
+        """Ask the thread to end (it does at its next frame or read timeout)."""
+        self._stop.set()
+
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -271,6 +271,11 @@ def test_operator_clip_is_evidence_with_an_audit_row(video_client: TestClient, h
     assert len(decoded) == len(in_clip) and f"{len(in_clip)} frames" in note["reason"]
     assert [e["kind"] for e in c.get(f"/api/v1/events/{event_id}",
                                      headers=headers["op"]).json()["evidence"]] == ["clip"]
+    # once the last frame is older than the clip's 2 s, there is nothing to cut: 409, nothing stored
+    time.sleep(max(0.0, 2.2 - (datetime.now(UTC) - last).total_seconds()))
+    r = c.post(f"/api/v1/events/{event_id}/video/clip", headers=headers["op"])
+    assert r.status_code == 409 and "no frames of this drone's video" in r.json()["detail"]
+    assert len(c.get(f"/api/v1/events/{event_id}", headers=headers["op"]).json()["evidence"]) == 1
 
 
 def test_alerted_event_gets_its_clip_by_itself(video_client: TestClient, headers: dict) -> None:
