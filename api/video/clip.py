@@ -1,10 +1,11 @@
 """Evidence clips: frames of the ring buffer written as a WebM (VP8) file a browser plays.
 
-VP8 in WebM, not H.264 in MP4: PyAV's wheels carry libvpx and libx264 alike, but Chromium plays
-H.264 only where it was built with the proprietary codecs, and Debian's and many kiosk builds
-are not; every Chromium and Firefox plays VP8. The frames keep their true times (millisecond
-timestamps from their arrival), so a clip with a gap in it is as long as the time it covers, not
-its frame count divided by a nominal rate.
+VP8 in WebM, not H.264 in MP4: PyAV's wheels carry libvpx and libx264 alike, and Debian's
+Chromium on this machine plays both (``canPlayType`` answers "probably" to each), but Chromium
+builds without the proprietary codecs (open-source Chromium, some kiosk and distribution builds)
+play no H.264, while every Chromium and Firefox plays VP8. The frames keep their true times
+(millisecond timestamps from their arrival), so a clip with a gap in it is as long as the time
+it covers, not its frame count divided by a nominal rate.
 """
 
 from __future__ import annotations
