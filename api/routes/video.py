@@ -56,6 +56,7 @@ class StreamPublic(BaseModel):
     state: Literal["connecting", "live", "lost"]
     last_frame_at: datetime | None
     frames: int
+    detector_looks: int  # frames the detector has looked at (its boxes go with later frames)
     lost_since: datetime | None
     reason: str | None
     gaps: list[GapPublic]

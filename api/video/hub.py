@@ -35,6 +35,7 @@ class StreamHub:
         self.ring = FrameRing(ring_s)
         self.latest: Frame | None = None
         self.detected: Frame | None = None  # the newest frame the detector has looked at
+        self.looks = 0  # frames the detector has looked at
         self.gaps: deque[Gap] = deque(maxlen=GAPS_KEPT)
         self._on_frame = on_frame or (lambda hub: None)
         self._seq = 0
@@ -80,6 +81,7 @@ class StreamHub:
         """The detector's answer for ``frame`` (called from the detector thread)."""
         frame.boxes, frame.wh, frame._bgr = boxes, wh, None
         with self._lock:
+            self.looks += 1
             if self.detected is None or frame.seq > self.detected.seq:
                 self.detected = frame
 
@@ -118,6 +120,7 @@ class StreamHub:
             "state": "lost" if open_gap else ("live" if latest else "connecting"),
             "last_frame_at": latest.at if latest else None,
             "frames": latest.seq if latest else 0,
+            "detector_looks": self.looks,
             "lost_since": open_gap.start if open_gap else None,
             "reason": open_gap.reason if open_gap else None,
             "gaps": [{"start": g.start, "end": g.end, "reason": g.reason} for g in gaps],

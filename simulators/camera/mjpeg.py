@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 import cv2
 import numpy as np
@@ -88,7 +89,7 @@ class MjpegServer:
         """Where camera ``camera_id`` is served."""
         return f"http://{self.host}:{self.port}/video/{camera_id}.mjpg"
 
-    def start(self) -> MjpegServer:
+    def start(self) -> Self:
         for cid, cam in self.cameras.items():
             t = threading.Thread(target=cam.run, args=(self._stop,), name=f"sim-camera-{cid}",
                                  daemon=True)
@@ -110,7 +111,7 @@ class MjpegServer:
         for t in self._threads:
             t.join(timeout=5)
 
-    def __enter__(self) -> MjpegServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -151,7 +152,7 @@ class MjpegServer:
                 try:
                     while not server._stop.is_set():
                         with cam.cond:
-                            cam.cond.wait_for(lambda: cam.seq != seen or cam.dropped
+                            cam.cond.wait_for(lambda seen=seen: cam.seq != seen or cam.dropped
                                               or server._stop.is_set(), timeout=1.0)
                             if cam.dropped or server._stop.is_set():
                                 return

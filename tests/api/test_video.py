@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -220,7 +219,8 @@ def test_who_may_watch(video_client: TestClient, headers: dict) -> None:
     assert r.status_code == 404 and "no video stream" in r.json()["detail"]
     assert c.post(f"/api/v1/events/{event_id}/video/clip", headers=headers["tm1"]).status_code == 403
     listed = c.get("/api/v1/video/drones", headers=headers["eva"]).json()
-    assert [(s["drone_id"], s["url"]) for s in listed] == [("d1", "/api/v1/video/drones/d1/live")]
+    assert [(s["drone_id"], s["url"], s["detector_looks"]) for s in listed] == [
+        ("d1", "/api/v1/video/drones/d1/live", 0)]  # the detector is off here
 
 
 def test_event_without_a_streaming_drone_has_no_video(video_client: TestClient, headers: dict) -> None:

@@ -65,7 +65,7 @@ def tree_cpu_s(pid: int) -> float:
 
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
 
 
 class Viewer(threading.Thread):
@@ -217,8 +217,12 @@ def main() -> None:
                 page0 = page.evaluate("window.flyonceVideo.frames")
                 c0, t0 = cpu_s(pid), time.monotonic()
                 b0 = browser_cpu_s(pid)
+                looks0 = sum(d["detector_looks"] for d in
+                             http.get("/api/v1/video/drones", headers=op).json())
                 time.sleep(args.seconds)
                 wall = time.monotonic() - t0
+                looks1 = sum(d["detector_looks"] for d in
+                             http.get("/api/v1/video/drones", headers=op).json())
                 busy_pct = 100 * (cpu_s(pid) - c0) / wall
                 browser_pct = 100 * (browser_cpu_s(pid) - b0) / wall
                 fps = [(v.frames - c) / wall for v, c in zip(viewers, counts0)]
@@ -228,6 +232,7 @@ def main() -> None:
             for v in viewers:
                 v.stop.set()
             streams = http.get("/api/v1/video/drones", headers=op).json()
+            looks_per_s = (looks1 - looks0) / wall
             n_view = len(viewers) + 1
             result["load"] = {
                 "service_cpu_pct_readers_only": round(readers_pct, 1),
@@ -242,6 +247,7 @@ def main() -> None:
                                                "mean": round(statistics.mean(fps), 2)},
                 "delivered_fps_chromium_console": round(page_fps, 2),
                 "camera_fps_sent": round(camera_fps, 2),
+                "detector_looks_per_s_all_streams": round(looks_per_s, 2),
                 "streams_live": sum(s["state"] == "live" for s in streams),
                 "gaps": sum(len(s["gaps"]) for s in streams),
                 # held: every viewer got at least 95 % of the frames the cameras sent meanwhile

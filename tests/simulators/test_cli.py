@@ -127,5 +127,5 @@ def test_sim_serves_each_copters_camera_as_mjpeg():
         assert 0 <= __import__("time").time() * 1000 - read_ms(image) < 60_000
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        _out, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from simulators.camera.mjpeg import MjpegServer
-from simulators.camera.timecode import BITS, CELL_PX, PER_ROW, ROWS, read_ms
+from simulators.camera.timecode import CELL_PX, PER_ROW, ROWS, read_ms
 from tests.api.conftest import candidate, seeded_server, wait_for
 from tests.web.conftest import WebServer, open_page
 
