@@ -297,3 +297,19 @@ def test_alerted_event_gets_its_clip_by_itself(video_client: TestClient, headers
     reasons = [a["reason"] for a in c.get(f"/api/v1/events/{event_id}/audit",
                                           headers=headers["op"]).json()]
     assert any(r and r.startswith("evidence clip #") and "around the detection" in r for r in reasons)
+
+
+def test_sources_come_from_the_fleet_file_and_the_setting(tmp_path: Path) -> None:
+    from api.video.service import video_sources
+
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text('[[drone]]\nid = "a"\nurl = "tcp:h:1"\ndock = [29.5, 120.9]\n'
+                     'video = "rtsp://cam-a/live"\n\n'
+                     '[[drone]]\nid = "b"\nurl = "tcp:h:2"\ndock = [29.5, 120.9]\n\n'
+                     '[[drone]]\nid = "c"\nurl = "tcp:h:3"\ndock = [29.5, 120.9]\n'
+                     'video = "srt://cam-c:9000"\n')
+    settings = Settings(_env_file=None, fleet_file=fleet, data_dir=tmp_path,
+                        video_sources={"c": "http://gw/c.flv", "d": "/data/d.mp4"})
+    # b has no camera; the setting overrides c's and adds d (a drone registered by the API)
+    assert video_sources(settings) == {"a": "rtsp://cam-a/live", "c": "http://gw/c.flv",
+                                       "d": "/data/d.mp4"}
