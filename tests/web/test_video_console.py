@@ -45,7 +45,7 @@ def camera(scene) -> Iterator[MjpegServer]:
 def server(tmp_path_factory: pytest.TempPathFactory, camera: MjpegServer) -> Iterator[WebServer]:
     proc = seeded_server(tmp_path_factory.mktemp("video-data"),
                          FLYONCE_VIDEO_SOURCES=json.dumps({"d1": camera.url("1")}),
-                         FLYONCE_VIDEO_CLIP_S="2", FLYONCE_VIDEO_DETECT_HZ="2")
+                         FLYONCE_VIDEO_CLIP_S="2", FLYONCE_VIDEO_DETECT_HZ="1")
     yield proc
     proc.stop()
 
