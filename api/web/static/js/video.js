@@ -72,7 +72,10 @@ class VideoPanel {
       <div class="video-frame"><canvas id="video-canvas" width="320" height="240"></canvas>
       <div id="video-lost" class="video-lost" hidden></div></div>
       <div id="video-status" class="video-status" role="status"></div>`;
-    (document.querySelector(".console") || document.body).append(this.el);
+    // over the map's lower right corner (the legend holds the lower left), as a map control:
+    // pointer and wheel events on it do not pan or zoom the map
+    (document.getElementById("map") || document.body).append(this.el);
+    if (window.L) { L.DomEvent.disableClickPropagation(this.el); L.DomEvent.disableScrollPropagation(this.el); }
     this.canvas = this.el.querySelector("canvas");
     this.ctx = this.canvas.getContext("2d", { willReadFrequently: true });
     this.select = this.el.querySelector("#video-drone");
