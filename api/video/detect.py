@@ -91,7 +91,8 @@ class DetectorWorker:
             self._last[hub.drone_id] = time.monotonic()
             t0 = time.perf_counter()
             try:
-                image = frame._bgr if frame._bgr is not None else _decode(frame.jpeg)
+                bgr = frame._bgr  # read once: the reader drops it when a newer frame comes
+                image = bgr if bgr is not None else _decode(frame.jpeg)
                 dets = detector.predict([image])[0]
             except Exception:  # noqa: BLE001 - one bad frame must not stop detection
                 log.exception("video %s: detection failed on frame %d", hub.drone_id, frame.seq)

@@ -57,6 +57,10 @@ class StreamHub:
         with self._lock:
             self._seq += 1
             frame = Frame(self._seq, self.now(), source.jpeg, _bgr=source.bgr)
+            if self.latest is not None:
+                # only the newest frame keeps its decoded image (for the detector): 30 s of
+                # decoded 640x480 frames would be 270 MB a stream, their JPEGs 10-20 MB
+                self.latest._bgr = None
             self.latest = frame
             waiters = list(self._waiters)
         self.ring.add(frame)

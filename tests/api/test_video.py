@@ -313,3 +313,17 @@ def test_sources_come_from_the_fleet_file_and_the_setting(tmp_path: Path) -> Non
     # b has no camera; the setting overrides c's and adds d (a drone registered by the API)
     assert video_sources(settings) == {"a": "rtsp://cam-a/live", "c": "http://gw/c.flv",
                                        "d": "/data/d.mp4"}
+
+
+def test_only_the_newest_frame_keeps_its_decoded_image() -> None:
+    from api.video.hub import StreamHub
+    from api.video.source import SourceFrame
+
+    hub = StreamHub("d1", "/nowhere.mp4", now=lambda: T0, ring_s=30)  # not started: fed by hand
+    for grey in (10, 20, 30):
+        image = np.full((240, 320, 3), grey, np.uint8)
+        hub._frame(SourceFrame(_jpeg(grey), 320, 240, image))
+    frames = hub.ring.window(T0, T0)
+    assert [f.seq for f in frames] == [1, 2, 3]
+    assert [f._bgr is not None for f in frames] == [False, False, True]
+    assert int(frames[-1]._bgr[0, 0, 0]) == 30
