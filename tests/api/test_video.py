@@ -327,3 +327,51 @@ def test_only_the_newest_frame_keeps_its_decoded_image() -> None:
     assert [f.seq for f in frames] == [1, 2, 3]
     assert [f._bgr is not None for f in frames] == [False, False, True]
     assert int(frames[-1]._bgr[0, 0, 0]) == 30
+
+
+def test_a_camera_that_goes_silent_is_a_gap_after_the_read_timeout() -> None:
+    import socket
+    import threading
+
+    import cv2 as _cv2
+
+    # an MJPEG camera that sends three frames and then nothing, keeping the connection open
+    jpeg = _cv2.imencode(".jpg", np.full((240, 320, 3), 90, np.uint8))[1].tobytes()
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace; "
+                         b"boundary=b\r\n\r\n" + b"".join(
+                             b"--b\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                             + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n"
+                             for _ in range(3)))
+            held.append(conn)  # silent from now on
+
+    threading.Thread(target=serve, daemon=True).start()
+    gaps, frames = [], []
+    reader = StreamReader(f"http://127.0.0.1:{port}/cam.mjpg", frames.append,
+                          now=lambda: datetime.now(UTC),
+                          on_gap=lambda g: gaps.append((g, datetime.now(UTC))),
+                          backoff_s=5.0, open_timeout_s=1.0)
+    reader.start()
+    try:
+        wait_for(lambda: len(gaps), lambda n: n >= 1, wall_s=20)
+    finally:
+        reader.signal_stop()
+        listener.close()
+        for conn in held:
+            conn.close()
+        reader.stop()
+    # the demuxer holds back the last part until the next boundary: two of three frames come
+    gap, noticed = gaps[0]
+    assert len(frames) in (2, 3) and gap.end is None and gap.start == reader.last_frame_at
+    # noticed one read timeout (1 s) after the last frame: not at once, and not never
+    assert 1.0 <= (noticed - gap.start).total_seconds() < 4.0
