@@ -42,7 +42,9 @@ from api.routes import (
     persuasion,
     reachability,
     sites,
+    video,
 )
+from api.video.service import VideoService
 
 log = logging.getLogger("flyonce.api")
 
@@ -96,6 +98,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             leads=lambda: leader.is_leader)
         await app.state.patrols.start()
         leader.on_gain += [worker.take_initiative, app.state.patrols.take_lead]
+        app.state.video = VideoService(engine=app.state.engine, bus=bus, clock=app.state.clock,
+                                       settings=settings)
+        await app.state.video.start()
         app.state.webhooks = None
         if settings.webhook_urls and settings.webhook_secret is not None:
             app.state.webhooks = WebhookSender(
@@ -112,6 +117,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         finally:
             if app.state.webhooks is not None:
                 await app.state.webhooks.stop()
+            await app.state.video.stop()
             await app.state.patrols.stop()
             await app.state.dispatch.stop()
             await leader.stop()
@@ -142,7 +148,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     app.include_router(health.router)
     for module in (auth, events, fleet, metrics, live, dispatch, persuasion, hotspots, codes,
-                   patrols, reachability, sites, penalties, handoff):
+                   patrols, reachability, sites, penalties, handoff, video):
         app.include_router(module.router, responses=errors.AUTHED)
     pages.install(app, responses=errors.AUTHED)
     # Outermost first: a request without a valid token is refused before its body is read, and

@@ -9,12 +9,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlparse
 
 from dispatch.errors import FleetFileError
 from dispatch.link import Telemetry
 from dispatch.links import parse_link_url
 
-__all__ = ["FleetEntry", "availability", "load_fleet"]
+__all__ = ["VIDEO_SCHEMES", "FleetEntry", "availability", "load_fleet"]
+
+#: What a drone's ``video`` may be: what FFmpeg reads live (RTSP, RTMP, SRT, HTTP-FLV or an MJPEG
+#: camera over HTTP, raw UDP/TCP MPEG-TS), or a file (a path, or file:) for tests and replays.
+VIDEO_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "srt", "http", "https", "udp", "tcp", "file")
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class FleetEntry:
     dock_lat: float
     dock_lon: float
     name: str = ""
+    video: str = ""  # the drone's video stream (rtsp/rtmp/srt/http/file URL); "" when it has none
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -42,6 +48,10 @@ class FleetEntry:
                 and -90 <= self.dock_lat <= 90 and -180 <= self.dock_lon <= 180):
             raise FleetFileError(f"drone {self.id!r}: dock ({self.dock_lat}, {self.dock_lon}) "
                                  "is not a WGS84 (lat, lon) in degrees")
+        scheme = urlparse(self.video).scheme
+        if self.video and scheme not in VIDEO_SCHEMES and not (scheme == "" and "/" in self.video):
+            raise FleetFileError(f"drone {self.id!r}: video {self.video!r} is not a stream URL; "
+                                 f"use one of {', '.join(VIDEO_SCHEMES)}:// or a file path")
 
     @property
     def protocol(self) -> str:
@@ -53,7 +63,7 @@ def load_fleet(path: str | Path) -> list[FleetEntry]:
     """The drones of a fleet file: TOML ``[[drone]]`` tables or JSON ``{"drones": [...]}``.
 
     Each entry has ``id``, ``url`` and ``dock = [lat, lon]`` (or ``dock_lat``/``dock_lon``),
-    optionally ``name``. ``FleetFileError`` says which entry is wrong and how.
+    optionally ``name`` and ``video`` (its camera's stream URL). ``FleetFileError`` says which entry is wrong and how.
     """
     path = Path(path)
     try:
@@ -83,7 +93,8 @@ def entries_from(raw: Iterable[object], *, where: str = "fleet") -> list[FleetEn
             lat, lon = (dock if dock is not None else (item["dock_lat"], item["dock_lon"]))
             entries.append(FleetEntry(id=str(item["id"]), url=str(item["url"]),
                                       dock_lat=float(lat), dock_lon=float(lon),
-                                      name=str(item.get("name", ""))))
+                                      name=str(item.get("name", "")),
+                                      video=str(item.get("video", ""))))
         except KeyError as exc:
             raise FleetFileError(f"{where}: drone #{index + 1} lacks {exc.args[0]!r}; each "
                                  "needs id, url and dock = [lat, lon]") from None

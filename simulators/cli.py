@@ -42,6 +42,13 @@ def sim(
                                                     "[@AT_S], e.g. 2:drop_link:30@60, "
                                                     "1:fail_battery, 3:refuse_arm:Compass, "
                                                     "2:lose_gps:20. Repeatable.")] = None,
+    video_port: Annotated[int | None, typer.Option(
+        help="Serve each copter's camera (the synthetic town from its true pose) as MJPEG over "
+             "HTTP on this port, at http://127.0.0.1:PORT/video/SYSID.mjpg: put it in the fleet "
+             "file as the drone's `video`. 0 picks a free port.", min=0, max=65535)] = None,
+    video_fps: Annotated[float, typer.Option(help="Frames a second of each camera stream.",
+                                             min=0.5, max=30)] = 10.0,
+    video_size: Annotated[str, typer.Option(help="Camera frame size, WIDTHxHEIGHT px.")] = "640x480",
 ) -> None:
     """Start simulated copters and DJI docks, print one line per vehicle, run until Ctrl-C."""
     from geofence import load_docks, sample_town
@@ -70,6 +77,14 @@ def sim(
     if not mqtt_host or not mqtt_port.isdigit():
         typer.echo(f"error: --mqtt {mqtt!r}: write HOST:PORT, e.g. 127.0.0.1:1883", err=True)
         raise typer.Exit(2)
+    try:
+        video_wh = tuple(int(v) for v in video_size.lower().split("x"))
+        if len(video_wh) != 2 or min(video_wh) < 240:
+            raise ValueError
+    except ValueError:
+        typer.echo(f"error: --video-size {video_size!r}: write WIDTHxHEIGHT, at least 240 px "
+                   "each, e.g. 640x480", err=True)
+        raise typer.Exit(2) from None
     homes = [_home_at_dock(places, i, Home) for i in range(drones)]
     # the DJI docks take the docks after the copters', 5 m further west when one is taken
     dock_homes = [_home_at_dock(places, drones + j, Home, east_m=-5.0) for j in range(dji_docks)]
@@ -90,6 +105,7 @@ def sim(
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    video = _start_video(fleet, video_port, video_fps, video_wh) if video_port is not None else None
     with fleet:
         for f in faults:
             vehicle = fleet.vehicles[f.sysid - 1]
@@ -104,12 +120,29 @@ def sim(
             typer.echo(f"sysid {v.sysid} dock {v.home.name} {v.endpoint}{udp}", )
         for d in fleet.docks:
             typer.echo(f"dji {d.gateway_sn} aircraft {d.aircraft_sn} dock {d.home.name} {d.url}")
+        if video is not None:
+            for v in fleet.vehicles:
+                typer.echo(f"video {v.sysid} {video.url(str(v.sysid))}")
         typer.echo(f"{drones} copters and {dji_docks} DJI docks at {speedup:g}x; Ctrl-C stops",
                    err=True)
         while not stop.wait(0.5):
             pass
+    if video is not None:
+        video.stop()
     signal.signal(signal.SIGINT, previous)
     typer.echo("stopped", err=True)
+
+
+def _start_video(fleet, port: int, fps: float, wh: tuple[int, int]):
+    """Every copter's camera as MJPEG over HTTP: the sample town (seed 7, as the demo's) from the
+    vehicle's true pose."""
+    from simulators.camera.mjpeg import MjpegServer, pose_camera
+    from simulators.town.sample import sample_world
+
+    world = sample_world(7)
+    return MjpegServer({str(v.sysid): pose_camera(world, lambda v=v: v.state, width_px=wh[0],
+                                                  height_px=wh[1]) for v in fleet.vehicles},
+                       fps=fps, port=port).start()
 
 
 def _home_at_dock(docks: tuple, index: int, home_type: type, east_m: float = 5.0) -> object:

@@ -115,6 +115,25 @@ class Settings(BaseSettings):
     dji_app_key: SecretStr | None = Field(None, description="DJI developer app key.")
     dji_app_license: SecretStr | None = Field(None, description="DJI developer app licence.")
     dji_ntp_server_host: str | None = Field(None, description="NTP server the docks sync with.")
+    # live video (api/video; docs/video.md)
+    video_sources: dict[str, str] = Field(
+        {}, description="Drone id -> video URL (rtsp/rtmp/srt/http/file), beside the fleet file's "
+        "`video` entries: for drones registered through the API or video from a separate gateway."
+    )
+    video_ring_s: float = Field(30.0, gt=0, le=600, description="Seconds of each stream kept "
+                                "in memory for evidence clips.")
+    video_clip_s: float = Field(20.0, gt=0, le=300, description="Length of an evidence clip, "
+                                "centred on the detection.")
+    video_auto_clip: bool = Field(True, description="Store a clip as evidence of every alerted "
+                                  "event whose detecting drone has a stream.")
+    video_detector: Literal["yolo", "off"] = Field(
+        "yolo", description="Boxes on live video: the shipped YOLO weights, or none.")
+    video_detect_hz: float = Field(2.0, gt=0, le=30, description="Detector looks per second at "
+                                   "each stream (at most; fewer when the CPU is short).")
+    video_detect_conf: float = Field(0.35, gt=0, lt=1, description="Least confidence of a box "
+                                     "drawn on live video.")
+    video_detect_imgsz: int = Field(832, ge=160, le=1920, description="Detector input size, px "
+                                    "(832 suits 640x480 streams, as in the demo).")
     drone_state_period_s: float = Field(1.0, gt=0, description="Live drone states on the bus this often.")
     patrol_tick_s: float = Field(1.0, gt=0, description="How often due patrol flights are looked for (wall s).")
     patrol_late_s: float = Field(

@@ -47,6 +47,9 @@ def demo(
     zoom_verify: Annotated[bool, typer.Option(
         help="Check a patrol candidate with a 2x zoom look before posting it (--no-zoom-verify: "
              "post every candidate as it comes).")] = True,
+    video_fps: Annotated[float, typer.Option(
+        help="Serve each drone's camera as live MJPEG video at this many frames a second and show "
+             "it in the console (0: off; docs/video.md).", min=0, max=30)] = 0.0,
 ) -> None:
     """Fly the whole closed loop on this machine and score it against ground truth."""
     if example_only:
@@ -72,7 +75,7 @@ def demo(
                             operator_accuracy=operator_accuracy, reaction_s=reaction_s,
                             manual_review=manual_review, data_dir=data_dir, port=port,
                             zoom_verify=zoom_verify, dji_docks=dji_docks, mqtt=mqtt,
-                            keep_up=keep_up)
+                            keep_up=keep_up, video_fps=video_fps)
         config.check()
     except DemoError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

@@ -81,6 +81,10 @@ class DemoConfig:
     # Of ``drones``, this many are DJI docks speaking the Cloud API on the MQTT broker ``mqtt``
     # (simulators.dji); they answer events and warn by TTS, the MAVLink copters patrol.
     dji_docks: int = 0
+    # Serve each drone's camera as MJPEG (simulators.camera.mjpeg) and name it as the drone's
+    # `video` in the fleet file: the console then shows it live (docs/video.md). Off by default:
+    # on two cores the live streams' rendering and detection take CPU from the patrol cameras.
+    video_fps: float = 0.0
     mqtt: str = "127.0.0.1:1883"
     wind_down_min: float = 20.0
     data_dir: Path = Path("var/demo")
@@ -310,10 +314,12 @@ class Demo:
         # copters first, then docks: each with .state (pose) and .played (its speaker's log)
         self._vehicles = [*self._fleet.vehicles, *self._fleet.docks]
         urls = [v.endpoint for v in self._fleet.vehicles] + [d.url for d in self._fleet.docks]
+        videos = self._start_video() if cfg.video_fps > 0 else {}
         fleet_file = self.run_dir / "fleet.json"
         fleet_file.write_text(json.dumps({"drones": [
             {"id": did, "url": url, "dock": [d.lat, d.lon],
-             "name": f"{did} ({'DJI dock, ' if did in self.dji_ids else ''}{d.name})"}
+             "name": f"{did} ({'DJI dock, ' if did in self.dji_ids else ''}{d.name})",
+             **({"video": videos[did]} if did in videos else {})}
             for did, url, d in zip(self.drone_ids, urls, docks)]}, indent=1))
         # A DJI dock plays a recorded clip only from a file it was given (DjiLink's clips); the
         # mixed demo speaks its warning by TTS on every drone instead, as a county would.
@@ -676,12 +682,28 @@ class Demo:
             return f"FAILED for task {task.id}: {exc}"
         return f"{url} (task {task.id}, {teams[task.team_id]})"
 
+    def _start_video(self) -> dict[str, str]:
+        """Serve every drone's camera (its true pose over the scenario's live town) as MJPEG at
+        the demo's downlink size: drone id -> stream URL."""
+        from api.demo.camera import DOWNLINK_WH
+        from simulators.camera.mjpeg import MjpegServer, pose_camera
+
+        w, h = DOWNLINK_WH
+        self._video = MjpegServer(
+            {did: pose_camera(self.scenario.world, lambda v=v: v.state, width_px=w, height_px=h)
+             for did, v in zip(self.drone_ids, self._vehicles)},
+            fps=self.config.video_fps).start()
+        return {did: self._video.url(did) for did in self.drone_ids}
+
     # ---------------------------------------------------------------- teardown
 
     def close(self) -> None:
         """Stop cameras, service and fleet (safe to call twice)."""
         if self._cameras is not None:
             self._cameras.stop()
+        if getattr(self, "_video", None) is not None:
+            self._video.stop()
+            self._video = None
         if getattr(self, "client", None) is not None:
             self.client.close()
         if self._server is not None:

@@ -185,6 +185,13 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/site-visits/{visit_id}/done"): allow(**STAFF),
     ("GET", "/api/v1/site-exceptions"): allow("the oversight view", **READ_ALL),
     ("GET", "/api/v1/site-figures"): allow(**READ_ALL),
+    # -- live video (api/video): staff and evaluators watch any drone; a ground team watches the
+    #    drone at its own task's event; the public task-code page never shows video
+    ("GET", "/api/v1/video/drones"): allow(**READ_ALL),
+    ("GET", "/api/v1/video/drones/{drone_id}/live"): allow(**READ_ALL),
+    ("GET", "/api/v1/events/{event_id}/video/live"): allow(
+        "a ground team sees the drone at its own tasks' events", **TEAM_READ),
+    ("POST", "/api/v1/events/{event_id}/video/clip"): allow(**STAFF),
     # -- the map the pages draw (zones are the city's published plan)
     ("GET", "/api/v1/map/config"): allow(**READ_ALL, ground_team=ALL, department=ALL),
     ("GET", "/api/v1/map/zones"): allow(**READ_ALL, ground_team=ALL, department=ALL),

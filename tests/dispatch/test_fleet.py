@@ -36,6 +36,10 @@ def test_a_toml_fleet_file_lists_its_drones(tmp_path):
         (('[[drone]]\nid = "d1"\nurl = "tcp:h:1"\ndock = [1, 2]\n[[drone]]\nid = "d1"\n'
          'url = "tcp:h:2"\ndock = [1, 2]\n'), "unique"),
         ("[[drone]\n", "not valid"),
+        ('[[drone]]\nid = "d1"\nurl = "tcp:h:1"\ndock = [29.5, 120.9]\nvideo = "ftp://cam/1"\n',
+         "video 'ftp://cam/1' is not a stream URL"),
+        ('[[drone]]\nid = "d1"\nurl = "tcp:h:1"\ndock = [29.5, 120.9]\nvideo = "cam1"\n',
+         "is not a stream URL"),
     ],
 )
 def test_a_bad_fleet_file_says_what_to_fix(tmp_path, text, says):
@@ -44,6 +48,17 @@ def test_a_bad_fleet_file_says_what_to_fix(tmp_path, text, says):
     with pytest.raises(FleetFileError) as info:
         load_fleet(path)
     assert says in str(info.value)
+
+
+@pytest.mark.parametrize("video", ["rtsp://10.0.0.21:8554/live", "rtmp://srv/live/d1",
+                                   "srt://10.0.0.5:9000", "http://gw/d1.flv",
+                                   "http://127.0.0.1:8080/video/1.mjpg", "file:///data/d1.mp4",
+                                   "/data/d1.mp4", ""])
+def test_a_drone_may_name_its_video_stream(tmp_path, video):
+    path = tmp_path / "fleet.toml"
+    path.write_text(f'[[drone]]\nid = "d1"\nurl = "tcp:h:1"\ndock = [29.5, 120.9]\n'
+                    f'video = "{video}"\n')
+    assert [e.video for e in load_fleet(path)] == [video]
 
 
 def test_a_missing_fleet_file_is_named(tmp_path):

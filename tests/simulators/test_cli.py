@@ -57,6 +57,7 @@ def test_sim_prints_one_line_per_vehicle_and_stops_on_ctrl_c():
 @pytest.mark.parametrize("args, message", [
     (["--fault", "9:fail_battery", "--drones", "2"], "only 2 are started"),
     (["--fault", "1:explode"], "unknown kind"),
+    (["--video-port", "0", "--video-size", "320x100"], "--video-size '320x100'"),
 ])
 def test_sim_refuses_bad_input_with_a_message(args, message):
     proc = start_sim("--base-port", "0", *args)
@@ -97,3 +98,34 @@ def test_sim_starts_dji_docks_that_answer_the_cloud_api_on_the_printed_serial():
         proc.wait(timeout=10)
         cloud.close()
     assert proc.returncode == 0
+
+
+def test_sim_serves_each_copters_camera_as_mjpeg():
+    import cv2
+    import httpx
+    import numpy as np
+
+    from simulators.camera.timecode import read_ms
+
+    proc = start_sim("--drones", "2", "--base-port", "0", "--video-port", "0",
+                     "--video-size", "320x240", "--video-fps", "5")
+    try:
+        lines = [proc.stdout.readline().split() for _ in range(5)]
+        video = [line for line in lines if line[0] == "video"]
+        assert [line[1] for line in video] == ["1", "2"]
+        with httpx.Client(timeout=10) as http, http.stream("GET", video[0][2]) as r:
+            assert r.headers["content-type"].startswith("multipart/x-mixed-replace")
+            buf = b""
+            for chunk in r.iter_bytes():
+                buf += chunk
+                start, end = buf.find(b"\xff\xd8"), buf.find(b"\xff\xd9")
+                if 0 <= start < end:
+                    break
+        image = cv2.imdecode(np.frombuffer(buf[start:end + 2], np.uint8), cv2.IMREAD_COLOR)
+        assert image.shape == (240, 320, 3)
+        # rendered (and stamped) within the last minute, by this machine's clock
+        assert 0 <= __import__("time").time() * 1000 - read_ms(image) < 60_000
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err

@@ -236,6 +236,7 @@ function select(id, { pan = true } = {}) {
   if (e && pan && !map.getBounds().pad(-0.1).contains([e.lat, e.lon])) map.panTo([e.lat, e.lon], { animate: false });
   const m = eventMarkers.get(id);
   if (m) m.openTooltip();
+  window.dispatchEvent(new CustomEvent("flyonce:select", { detail: e }));  // video.js follows it
 }
 
 function startReject(id) {

@@ -84,8 +84,10 @@ async function render() {
   for (const ev of e.evidence) {
     const fig = document.createElement("figure");
     fig.style.margin = "0 0 8px";
-    const img = document.createElement("img");
-    img.alt = ev.kind;
+    const clip = ev.content_type.startsWith("video/");  // an evidence clip of the drone's video
+    const img = document.createElement(clip ? "video" : "img");
+    if (clip) Object.assign(img, { controls: true, muted: true, playsInline: true });
+    else img.alt = ev.kind;
     img.dataset.kind = ev.kind;
     fig.append(img);
     const cap = document.createElement("figcaption");
