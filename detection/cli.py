@@ -47,6 +47,14 @@ def detect(
     folder_fps: Annotated[float, typer.Option(help="frame rate of a folder of images")] = 1.0,
     batch: Annotated[int, typer.Option(
         min=1, help="frames per model call (1 is fastest on a CPU; more on a GPU)")] = 1,
+    tz: Annotated[str | None, typer.Option(
+        help="time zone of a DJI .SRT's clock (DJI writes local time without a zone); default "
+             "FLYONCE_LOCAL_TZ, else Asia/Shanghai")] = None,
+    retries: Annotated[int, typer.Option(
+        min=1, help="tries per candidate POST when the service is unreachable or busy "
+                    "(the ingest is idempotent: a retry never makes a second event)")] = 6,
+    retry_backoff_s: Annotated[float, typer.Option(
+        min=0.0, help="wait before the second try, doubled for each further one")] = 0.5,
 ) -> None:
     """Detect street stalls and mobile fuel sales in drone video; print or post candidates."""
     from detection.errors import DetectionError
@@ -56,7 +64,8 @@ def detect(
                             rate_hz=rate_hz, conf=conf, imgsz=imgsz,
                             min_sightings=min_sightings, min_mean_conf=min_mean_conf,
                             origin=origin, start=start,
-                            folder_fps=folder_fps, batch=batch)
+                            folder_fps=folder_fps, batch=batch, tz=tz,
+                            on_progress=progress_printer())
     except DetectionError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -64,7 +73,8 @@ def detect(
     if api:
         token = token or os.environ.get("FLYONCE_API_TOKEN")
         try:
-            for c, status in post_candidates(api, token, candidates):
+            for c, status in post_candidates(api, token, candidates, retries=retries,
+                                             backoff_s=retry_backoff_s):
                 typer.echo(json.dumps({"source_event_id": c.source_event_id, "status": status}))
             post_report(api, token, f"detector:{drone_id}", stats)
         except DetectionError as exc:
@@ -79,11 +89,15 @@ def detect(
 def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate_hz=2.0,
                conf=0.25, imgsz=None, min_sightings=2, min_mean_conf=MIN_MEAN_CONFIDENCE,
                origin=None, start=None,
-               folder_fps=1.0, detector=None, on_skip=None, batch=1):
-    """(candidates, stats dict) for one clip; the body of ``flyonce detect`` without printing."""
+               folder_fps=1.0, detector=None, on_skip=None, batch=1, tz=None, on_progress=None):
+    """(candidates, stats dict) for one clip; the body of ``flyonce detect`` without printing.
+
+    ``tz`` names the zone of a .SRT's clock (default the city's); ``on_progress(t_s, total_s)``
+    is called as frames are read (``total_s`` from the telemetry, None for a live feed)."""
     from detection.errors import TelemetryError
     from detection.mavlink_pose import URL_PREFIX, MavlinkPoseFeed
     from detection.telemetry import read_telemetry
+    from geofence import GeofenceError, local_tz
 
     if telemetry is None and "://" not in str(source):
         for suffix in (".SRT", ".srt", ".csv"):
@@ -108,7 +122,11 @@ def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate
         # live, on the wall clock: frame t_s = 0 is the moment the source opens (in _run)
         poses = feed = MavlinkPoseFeed(str(telemetry)).open()
     else:
-        poses = read_telemetry(telemetry, start=start_time)
+        try:
+            zone = local_tz(tz)
+        except GeofenceError as exc:
+            raise TelemetryError(str(exc)) from exc
+        poses = read_telemetry(telemetry, start=start_time, tz=zone)
         if poses.skipped:
             print(f"warning: {poses.skipped} telemetry records could not be parsed and were "
                   "skipped", file=sys.stderr)
@@ -117,14 +135,15 @@ def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate
                     conf=conf, imgsz=imgsz, min_sightings=min_sightings,
                     min_mean_conf=min_mean_conf, origin=origin,
                     start_time=start_time, folder_fps=folder_fps, detector=detector,
-                    on_skip=on_skip, batch=batch)
+                    on_skip=on_skip, batch=batch, on_progress=on_progress)
     finally:
         if feed is not None:
             feed.close()
 
 
 def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, imgsz, min_sightings,
-         min_mean_conf, origin, start_time, folder_fps, detector, on_skip, batch):
+         min_mean_conf, origin, start_time, folder_fps, detector, on_skip, batch,
+         on_progress=None):
     from detection.errors import TelemetryError
     from detection.model import INFER_IMGSZ, Detector
     from detection.pipeline import Pipeline, Sampler
@@ -147,30 +166,96 @@ def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, imgsz, min_si
                     min_mean_confidence=min_mean_conf, batch=batch)
     if feed is not None:
         feed.start = start_time or feed.now()
+    if on_progress is not None:
+        total_s = None if feed is not None else poses.samples[-1].t_s
+        frames = _reporting(frames, on_progress, total_s)
     candidates = pipe.run(frames, poses, on_skip=on_skip)
     return candidates, pipe.stats.to_json()
 
 
-def post_candidates(api: str, token: str | None, candidates, timeout_s: float = 10.0):
+def _reporting(frames, on_progress, total_s):
+    """``frames``, calling ``on_progress(t_s, total_s)`` for each as it is read."""
+    for frame in frames:
+        on_progress(frame.t_s, total_s)
+        yield frame
+
+
+def progress_printer(every_wall_s: float = 5.0, out=None):
+    """An ``on_progress`` that writes a line to stderr at most every ``every_wall_s``: how far
+    into the clip the run is (a long clip takes minutes on a CPU), plain lines a log keeps."""
+    import time
+
+    out = out or sys.stderr
+    last = [time.monotonic()]
+    started = last[0]
+
+    def report(t_s: float, total_s: float | None) -> None:
+        now = time.monotonic()
+        if now - last[0] < every_wall_s:
+            return
+        last[0] = now
+        share = f" of {total_s:.0f} s ({100 * min(t_s / total_s, 1):.0f} %)" if total_s else ""
+        print(f"detect: {t_s:.0f} s of the clip read{share}, {now - started:.0f} s elapsed",
+              file=out, flush=True)
+
+    return report
+
+
+# Worth another try: the service is starting, restarting, or shedding load.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+def post_candidates(api: str, token: str | None, candidates, timeout_s: float = 10.0, *,
+                    retries: int = 6, backoff_s: float = 0.5, sleep=None):
     """POST each candidate to ``{api}/api/v1/candidates``; yields (candidate, HTTP status).
 
-    201 is a new event, 200 a retry the service already had (same source_event_id).
+    201 is a new event, 200 a retry the service already had (same source_event_id), so a POST
+    whose answer was lost can be sent again safely: a network error or a 429/502/503/504 is
+    tried up to ``retries`` times, waiting ``backoff_s`` and doubling (a Retry-After is obeyed,
+    up to 30 s). Any other answer, or the last failure, raises PublishError.
     """
+    import time
+
     import httpx
 
     from detection.errors import PublishError
 
+    sleep = sleep or time.sleep
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     url = api.rstrip("/") + "/api/v1/candidates"
     with httpx.Client(timeout=timeout_s, headers=headers) as client:
         for c in candidates:
-            try:
-                r = client.post(url, json=c.to_json())
-            except httpx.HTTPError as exc:
-                raise PublishError(f"cannot reach {url}: {exc}") from exc
-            if r.status_code not in (200, 201):
-                raise PublishError(f"{url} answered {r.status_code}: {r.text[:300]}")
-            yield c, r.status_code
+            wait_s = backoff_s
+            for attempt in range(1, retries + 1):
+                last, pause = attempt == retries, wait_s
+                try:
+                    r = client.post(url, json=c.to_json())
+                except httpx.HTTPError as exc:
+                    if last:
+                        raise PublishError(f"cannot reach {url} after {retries} tries: "
+                                           f"{exc}") from exc
+                    print(f"warning: {url}: {exc}; trying again in {wait_s:g} s", file=sys.stderr)
+                else:
+                    if r.status_code in (200, 201):
+                        yield c, r.status_code
+                        break
+                    if r.status_code not in RETRY_STATUSES or last:
+                        tries = f" (try {attempt} of {retries})" if attempt > 1 else ""
+                        raise PublishError(f"{url} answered {r.status_code}{tries}: "
+                                           f"{r.text[:300]}")
+                    pause = _retry_after(r, wait_s)
+                    print(f"warning: {url} answered {r.status_code}; trying again in "
+                          f"{pause:g} s", file=sys.stderr)
+                sleep(pause)
+                wait_s *= 2
+
+
+def _retry_after(response, default_s: float) -> float:
+    """The response's Retry-After in seconds (at most 30), else ``default_s``."""
+    try:
+        return min(30.0, max(0.0, float(response.headers.get("Retry-After", ""))))
+    except ValueError:
+        return default_s
 
 
 def post_report(api: str, token: str | None, source: str, stats: dict, *,

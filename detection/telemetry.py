@@ -7,11 +7,12 @@ import csv
 import math
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from detection.errors import TelemetryError
 from detection.georef import Pose
+from geofence import GeofenceError, local_tz
 
 _NUM = r"(-?\d+(?:\.\d+)?)"
 _SRT_TIME = re.compile(r"(\d\d):(\d\d):(\d\d)[,.](\d{3})\s*-->")
@@ -82,11 +83,12 @@ class PoseTrack:
 
 
 def read_telemetry(path: Path | str, default_pitch_deg: float = -90.0,
-                   tz: timezone = UTC, start: datetime | None = None) -> PoseTrack:
+                   tz: tzinfo | None = None, start: datetime | None = None) -> PoseTrack:
     """The pose track in a .SRT (DJI), .csv or .tlog (MAVLink) file, chosen by suffix.
 
     ``start`` (the time of the clip's first frame) places a .tlog's clock on the clip; the other
-    formats carry clip seconds themselves.
+    formats carry clip seconds themselves. ``tz`` is where a .SRT's zoneless clock is read
+    (default: the city's, ``geofence.local_tz``).
     """
     path = Path(path)
     if not path.is_file():
@@ -105,8 +107,15 @@ def read_telemetry(path: Path | str, default_pitch_deg: float = -90.0,
 
 
 def read_srt(path: Path | str, default_pitch_deg: float = -90.0,
-             tz: timezone = UTC) -> PoseTrack:
-    """Poses from a DJI subtitle sidecar; DJI writes local time without a zone, given as ``tz``."""
+             tz: tzinfo | None = None) -> PoseTrack:
+    """Poses from a DJI subtitle sidecar, their clock in UTC. DJI writes the local time of the
+    drone's controller without a zone: it is read in ``tz``, by default the city's
+    (``FLYONCE_LOCAL_TZ``, Asia/Shanghai), so a Shanghai clip stamped 16:00 is 08:00 UTC."""
+    if tz is None:
+        try:
+            tz = local_tz()
+        except GeofenceError as exc:
+            raise TelemetryError(str(exc)) from exc
     try:
         text = Path(path).read_text(encoding="utf-8-sig", errors="replace")
     except OSError as exc:
@@ -131,7 +140,8 @@ def read_srt(path: Path | str, default_pitch_deg: float = -90.0,
         stamp = None
         if (s := _SRT_STAMP.search(block)) is not None:
             try:
-                stamp = datetime.fromisoformat(s.group(1).replace(",", ".")).replace(tzinfo=tz)
+                stamp = datetime.fromisoformat(s.group(1).replace(",", ".")).replace(
+                    tzinfo=tz).astimezone(UTC)
             except ValueError:
                 stamp = None
         raw.append((t_s, stamp, rec))

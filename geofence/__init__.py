@@ -14,6 +14,7 @@ Depends on nothing else in flyonce.
 from geofence.coverage import lawnmower
 from geofence.errors import GeofenceError, InvalidZones, NoRouteFound, ZoneRepairedWarning
 from geofence.frame import LocalFrame
+from geofence.localtime import local_tz
 from geofence.quiet import QuietWindow
 from geofence.routing import Route, RouteLengths, Router
 from geofence.town import Dock, Town, load_docks, sample_town
@@ -35,6 +36,7 @@ __all__ = [
     "Zone",
     "ZoneRepairedWarning",
     "ZoneSet",
+    "local_tz",
     "lawnmower",
     "load_docks",
     "sample_town",

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from geofence import local_tz
 from simulators.camera.geometry import CameraPose
 from simulators.camera.randomise import Look
 from simulators.camera.render import DroneCamera, RenderedFrame
@@ -76,7 +77,8 @@ def fly(camera: DroneCamera, plan: PatrolPlan, seed: int = 0,
 
 def srt_block(index: int, t_s: float, dt_s: float, when: datetime, lat: float, lon: float,
               alt_rel_m: float, heading_deg: float, pitch_deg: float) -> str:
-    """One subtitle block the way DJI writes it (local time without a zone; here UTC)."""
+    """One subtitle block the way DJI writes it: the controller's local time without a zone (the
+    city's, ``geofence.local_tz``: Asia/Shanghai unless FLYONCE_LOCAL_TZ says otherwise)."""
     def ts(x: float) -> str:
         ms = round(x * 1000)
         return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
@@ -84,7 +86,7 @@ def srt_block(index: int, t_s: float, dt_s: float, when: datetime, lat: float, l
     yaw = (heading_deg + 180) % 360 - 180
     return (f"{index}\n{ts(t_s)} --> {ts(t_s + dt_s)}\n"
             f'<font size="28">FrameCnt: {index}, DiffTime: {int(dt_s * 1000)}ms\n'
-            f"{when.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]}\n"
+            f"{when.astimezone(local_tz()).strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]}\n"
             f"[iso: 100] [shutter: 1/1000.0] [fnum: 2.8] [ev: 0] [ct: 5500] "
             f"[color_md: default] [focal_len: 24.00] [latitude: {lat:.7f}] "
             f"[longitude: {lon:.7f}] [rel_alt: {alt_rel_m:.3f} abs_alt: {alt_rel_m + 18:.3f}] "

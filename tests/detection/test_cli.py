@@ -164,8 +164,10 @@ def test_detect_on_unreadable_source_exits_with_a_message(tmp_path):
 def test_post_to_a_dead_service_says_so(clip):
     paths, _, _ = clip
     result = CliRunner().invoke(app_of(detect), [str(paths["video"]), "--api",
-                                                 "http://127.0.0.1:9"])
+                                                 "http://127.0.0.1:9", "--retries", "2",
+                                                 "--retry-backoff-s", "0.01"])
     assert result.exit_code == 3 and "cannot reach" in result.stderr
+    assert "after 2 tries" in result.stderr and "trying again in 0.01 s" in result.stderr
 
 
 def test_train_without_dataset_says_how_to_make_one(tmp_path):

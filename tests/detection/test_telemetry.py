@@ -1,11 +1,13 @@
 """Poses from DJI .SRT sidecars and CSV logs, interpolated per frame."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from detection.errors import TelemetryError
 from detection.telemetry import read_telemetry
+from simulators.camera.patrol import srt_block
 
 NEW_SRT = """1
 00:00:00,000 --> 00:00:00,500
@@ -43,14 +45,50 @@ def write(tmp_path, name, text):
     return p
 
 
-def test_new_dji_srt_gives_position_altitude_gimbal_and_clock(tmp_path):
+def test_new_dji_srt_gives_position_altitude_gimbal_and_clock(tmp_path, monkeypatch):
+    monkeypatch.delenv("FLYONCE_LOCAL_TZ", raising=False)
     track = read_telemetry(write(tmp_path, "clip.SRT", NEW_SRT))
     assert track.skipped == 1  # the garbled block
     p = track.at(0.0)
     assert (p.lat, p.lon, p.alt_rel_m, p.heading_deg, p.gimbal_pitch_deg) == (
         29.5, 120.9, 60.0, 270.0, -90.0)
-    assert p.time == datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
-    assert track.start_time == datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
+    # DJI's 09:00 is the controller's local time: in Shanghai (UTC+8, no summer time) 01:00 UTC
+    assert p.time == datetime(2025, 6, 1, 1, 0, tzinfo=UTC)
+    assert track.start_time == datetime(2025, 6, 1, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("zone,hour_utc", [
+    ("Asia/Shanghai", 1),  # UTC+8
+    ("Europe/Berlin", 7),  # UTC+2 on 1 June (summer time)
+    ("UTC", 9),
+])
+def test_a_srt_clock_is_read_in_the_zone_given_or_flyonce_local_tz(tmp_path, monkeypatch, zone,
+                                                                     hour_utc):
+    path = write(tmp_path, "clip.SRT", NEW_SRT)
+    monkeypatch.delenv("FLYONCE_LOCAL_TZ", raising=False)
+    assert read_telemetry(path, tz=ZoneInfo(zone)).start_time == datetime(
+        2025, 6, 1, hour_utc, 0, tzinfo=UTC)
+    monkeypatch.setenv("FLYONCE_LOCAL_TZ", zone)
+    assert read_telemetry(path).start_time == datetime(2025, 6, 1, hour_utc, 0, tzinfo=UTC)
+
+
+def test_an_unknown_local_zone_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLYONCE_LOCAL_TZ", "Asia/Shangai")
+    with pytest.raises(TelemetryError, match="unknown time zone 'Asia/Shangai'"):
+        read_telemetry(write(tmp_path, "clip.SRT", NEW_SRT))
+
+
+def test_a_shanghai_clip_from_the_camera_holds_its_first_frame_at_the_utc_instant(tmp_path,
+                                                                                  monkeypatch):
+    """The simulated camera writes its .SRT as a DJI drone in China does (Shanghai wall time, no
+    zone): 2026-11-25 08:00 UTC is written 16:00, and read back as 08:00 UTC."""
+    monkeypatch.delenv("FLYONCE_LOCAL_TZ", raising=False)
+    when = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    text = "".join(srt_block(i + 1, i * 0.5, 0.5, when + timedelta(seconds=i * 0.5), 29.5,
+                             120.9, 60.0, 90.0, -90.0) for i in range(3))
+    assert "2026-11-25 16:00:00.000" in text
+    track = read_telemetry(write(tmp_path, "shanghai.SRT", text))
+    assert track.start_time == when and track.at(1.0).time == when + timedelta(seconds=1)
 
 
 @pytest.mark.parametrize("t_s,lat,alt,heading", [
