@@ -11,13 +11,11 @@ from fastapi.responses import FileResponse
 from api.core.bus import AlertBus
 from api.core.db import writing
 from api.core.media import check_image
-from api.core.schemas import UtcQueryTime
 from api.lifecycle import events as verbs
 from api.lifecycle import queries
 from api.lifecycle.evidence import add_evidence, add_snapshot, evidence_by_id, evidence_public
 from api.lifecycle.merge import MergeRules, sightings_of
 from api.lifecycle.offences import OffenceRules
-from api.lifecycle.queries import events_query
 from api.lifecycle.schemas import (
     AssignIn,
     AuditPublic,
@@ -29,14 +27,12 @@ from api.lifecycle.schemas import (
     EventDetail,
     EventPage,
     EventPublic,
-    EventType,
     EvidencePublic,
     NoteIn,
     ReviewIn,
     SightingPublic,
     SplitIn,
 )
-from api.lifecycle.states import State
 from api.monitoring.metrics import Monitor
 from api.routes.access import Scope
 from api.routes.deps import (
@@ -49,7 +45,7 @@ from api.routes.deps import (
     ZonesDep,
     team_scope,
 )
-from api.routes.params import Id, Offset
+from api.routes.params import EventFiltersDep, Id, Offset
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -139,21 +135,13 @@ def split_sighting(event_id: Id, sighting_id: Id, body: SplitIn, user: Allowed,
 def list_events(
     user: Allowed,
     session: SessionDep,
-    state: Annotated[list[State] | None, Query()] = None,
-    type: Annotated[list[EventType] | None, Query()] = None,
-    zone_id: str | None = None,
-    zone_kind: str | None = None,
-    since: UtcQueryTime | None = Query(None, description="detected at or after (ISO 8601)"),
-    until: UtcQueryTime | None = Query(None, description="detected before (ISO 8601)"),
-    bbox: str | None = Query(None, description="min_lon,min_lat,max_lon,max_lat"),
+    filters: EventFiltersDep,
     limit: int = Query(100, ge=1, le=1000),
     offset: Offset = 0,
 ) -> EventPage:
-    query = events_query(since=since, until=until, zone_kind=zone_kind, zone_id=zone_id, bbox=bbox)
     total, rows = queries.event_page(
-        session, query, states=[s.value for s in state] if state else None,
-        types=[t.value for t in type] if type else None, team_id=team_scope(user),
-        limit=limit, offset=offset)
+        session, filters.query(), states=filters.states, types=filters.types,
+        team_id=team_scope(user), limit=limit, offset=offset)
     return EventPage(total=total, items=[verbs.event_public(e) for e in rows])
 
 

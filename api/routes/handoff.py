@@ -20,12 +20,10 @@ from api.handoff import exports
 from api.handoff.webhooks import deliveries, replay
 from api.lifecycle import events as verbs
 from api.lifecycle import queries
-from api.lifecycle.queries import events_query
 from api.lifecycle.schemas import EventPublic, EventType
-from api.lifecycle.states import State
 from api.routes.deps import Allowed, ClockDep, SessionDep, SettingsDep, team_scope
 from api.routes.hotspots import find_hot_spots
-from api.routes.params import Id, Offset
+from api.routes.params import EventFiltersDep, Id, Offset
 
 router = APIRouter(prefix="/api/v1", tags=["hand-off"])
 
@@ -48,22 +46,14 @@ def _file(fmt: str, body: str, stem: str) -> Response:
 def export_events(
     user: Allowed,
     session: SessionDep,
+    filters: EventFiltersDep,
     format: Format = "geojson",
-    state: Annotated[list[State] | None, Query()] = None,
-    type: Annotated[list[EventType] | None, Query()] = None,
-    zone_id: str | None = None,
-    zone_kind: str | None = None,
-    since: UtcQueryTime | None = Query(None, description="detected at or after (ISO 8601)"),
-    until: UtcQueryTime | None = Query(None, description="detected before (ISO 8601)"),
-    bbox: str | None = Query(None, description="min_lon,min_lat,max_lon,max_lat"),
     limit: int = Query(10_000, ge=1, le=EXPORT_LIMIT),
     offset: Offset = 0,
 ) -> Response:
-    query = events_query(since=since, until=until, zone_kind=zone_kind, zone_id=zone_id, bbox=bbox)
     _, rows = queries.event_page(
-        session, query, states=[s.value for s in state] if state else None,
-        types=[t.value for t in type] if type else None, team_id=team_scope(user),
-        limit=limit, offset=offset)
+        session, filters.query(), states=filters.states, types=filters.types,
+        team_id=team_scope(user), limit=limit, offset=offset)
     data = [verbs.event_public(e).model_dump(mode="json", exclude={"allowed_next"}) for e in rows]
     return _file(format, exports.render(format, data, columns=EVENT_COLUMNS, name="flyonce events",
                                         label="type"), "events")
