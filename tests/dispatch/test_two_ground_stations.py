@@ -136,7 +136,10 @@ def test_the_dispatcher_hands_a_taken_drone_over_and_sends_the_next_best(sim_fle
             await ready(dispatcher)
             await dispatcher.dispatch(Incident("beiyuan", *BEIYUAN, target_s=180.0))
             await until(updates, "assigned", "dock-northeast")
-            while dispatcher.missions["beiyuan"].stage != "en_route":
+            # well up and on its way: "en_route" starts 0.5 m off the ground, where a copter
+            # held in BRAKE could settle, disarm and be offered again before it is read as held
+            while dispatcher.missions["beiyuan"].stage != "en_route" or \
+                    (northeast.state.alt_rel_m or 0.0) < 10.0:
                 await asyncio.sleep(0.02)
             taken_at = fleet.clock.now()
             await laptop.hold()  # the field laptop stops it where it is (BRAKE)
