@@ -19,8 +19,10 @@ leads. What must hold:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -81,23 +83,29 @@ async def _two_candidates(url: str) -> None:
             engine.dispose()
 
 
-@pytest.mark.skipif(not PG_URL, reason="needs FLYONCE_TEST_DATABASE_URL (PostgreSQL)")
-def test_postgres_advisory_lock_has_one_holder_and_passes_on() -> None:
-    with pg_schema_url() as url:
-        asyncio.run(_two_candidates(url))
+# On both backends, as every database test here (``db_url``: a SQLite file, and a PostgreSQL
+# schema when FLYONCE_TEST_DATABASE_URL is set, which CI requires): no skips.
+def test_the_lock_has_one_holder_and_passes_on(db_url: str) -> None:
+    asyncio.run(_two_candidates(db_url))
 
 
-def test_sqlite_file_lock_has_one_holder_and_passes_on(tmp_path: Path) -> None:
-    asyncio.run(_two_candidates(f"sqlite:///{tmp_path / 'flyonce.db'}"))
+@contextlib.contextmanager
+def _another_database(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """A second database of ``db_url``'s kind: another SQLite file, or another schema."""
+    if db_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'other.db'}"
+    else:
+        with pg_schema_url() as url:
+            yield url
 
 
-def test_two_schemas_elect_apart() -> None:
-    if not PG_URL:
-        pytest.skip("needs FLYONCE_TEST_DATABASE_URL (PostgreSQL)")
+def test_two_databases_elect_apart(db_url: str, tmp_path: Path) -> None:
+    """Each service's database has a leader of its own (on PostgreSQL the lock's key is made
+    from the schema, so test schemas on one server do not compete)."""
 
     async def both() -> None:
-        with pg_schema_url() as one, pg_schema_url() as two:
-            engines = [sa.create_engine(one), sa.create_engine(two)]
+        with _another_database(db_url, tmp_path) as other:
+            engines = [sa.create_engine(db_url), sa.create_engine(other)]
             leaders = [Leadership(e, SystemClock(), owner=str(i)) for i, e in enumerate(engines)]
             try:
                 for leader in leaders:
