@@ -13,6 +13,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from geofence import GeofenceError, local_tz
+from geofence.localtime import DEFAULT_LOCAL_TZ
+
 DEFAULT_DATA_DIR = Path("var")
 
 
@@ -182,7 +185,9 @@ class Settings(BaseSettings):
         2, ge=1, description="Suggest referral instead of a penalty from this many earlier violations on."
     )
     local_tz: str = Field(
-        "Asia/Shanghai", description="IANA time zone of hours of day (hot spots, suggested patrol times)."
+        DEFAULT_LOCAL_TZ, description="IANA time zone of hours of day (hot spots, suggested patrol "
+        "times), of the pages' dates, and of a DJI .SRT's clock (geofence.local_tz reads the same "
+        "FLYONCE_LOCAL_TZ)."
     )
     # remote persuasion (api/enforcement/persuasion.py); JSON in the environment, e.g.
     # FLYONCE_PERSUASION_RULES='[{"event_type":"street_stall","except_zone_kinds":["forest"],"clip_id":1}]'
@@ -243,12 +248,12 @@ class Settings(BaseSettings):
     @field_validator("local_tz")
     @classmethod
     def _known_tz(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Asia/Shanghai'") from exc
+            if not value.strip():
+                raise GeofenceError("an empty time zone: use an IANA name such as Asia/Shanghai")
+            local_tz(value)
+        except GeofenceError as exc:
+            raise ValueError(str(exc)) from exc
         return value
 
     @property
