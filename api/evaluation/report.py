@@ -28,6 +28,7 @@ from api.core.models import Event  # noqa: E402
 from api.evaluation.metrics import summarize  # noqa: E402
 from api.evaluation.persuasion_figures import PersuasionFigures  # noqa: E402
 from api.lifecycle.events import response_figures  # noqa: E402
+from geofence.localtime import DEFAULT_LOCAL_TZ  # noqa: E402
 
 # One colour per zone kind, the web map's (api/web/static/js/map.js ZONE_COLOURS); a kind not
 # listed takes the next unused colour of SPARE_COLOURS, in name order, so two kinds never share one.
@@ -179,7 +180,7 @@ def build_report(
     extra_sections: Sequence[Section] | Callable[[], Sequence[Section]] = (),
     persuasion: PersuasionFigures | None = None,
     miss_reasons: Mapping[int, str] | None = None,
-    tz: str = "Asia/Shanghai",
+    tz: str = DEFAULT_LOCAL_TZ,
     generated_at: datetime | None = None,
 ) -> str:
     """A self-contained HTML page of figures and plots over `events` (``persuasion``:
