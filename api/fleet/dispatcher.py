@@ -319,11 +319,12 @@ class DispatchWorker:
         """Take up the drones that were flying to events when this service (or another process of
         it) died: each is re-linked and flies on (``Dispatcher.resume``), never sent afresh,
         once its claim is ours (a live process keeps its own); one found on the ground is
-        replaced like any drone that failed."""
+        replaced like any drone that failed. The events it had queued for want of a drone are
+        queued again (``Dispatcher.requeue``): one read of the database finds both."""
         dispatcher = self.dispatcher
         if dispatcher is None or not self._connected or not self.leads():
             return
-        flying = await asyncio.to_thread(self._in_flight)
+        flying, queued = await asyncio.to_thread(self._left_in_flight)
         for incident, drone_id, on_scene in flying:
             if incident.id in dispatcher.missions:
                 continue
@@ -340,14 +341,10 @@ class DispatchWorker:
                 with contextlib.suppress(DispatchError):
                     await dispatcher.dispatch(incident)
 
-        for incident, failed, queued_at in await asyncio.to_thread(self._queued):
+        for incident, failed, queued_at in queued:
             if await dispatcher.requeue(incident, failed, queued_at):
                 log.info("event %s: queued again after a restart (no drone on it; %s failed it)",
                          incident.id, ", ".join(failed) or "none")
-
-    def _queued(self) -> list[tuple[Incident, list[str], datetime]]:
-        with Session(self.engine) as session:
-            return missions.queued_incidents(session, now=self.clock.now())
 
     async def take_initiative(self) -> None:
         """The leader's rounds: take over drones left flying by a dead process, and fly drones
@@ -361,9 +358,10 @@ class DispatchWorker:
             with contextlib.suppress(ServiceError, DispatchError):
                 await self.assign_waiting()
 
-    def _in_flight(self) -> list[tuple[Incident, str, bool]]:
+    def _left_in_flight(self) -> tuple[list[tuple[Incident, str, bool]],
+                                       list[tuple[Incident, list[str], datetime]]]:
         with Session(self.engine) as session:
-            return missions.drones_in_flight(session, now=self.clock.now())
+            return missions.left_in_flight(session, now=self.clock.now())
 
     # ---------------------------------------------------------------- bus → dispatch
 

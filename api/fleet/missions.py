@@ -82,43 +82,38 @@ def confirmed_incidents(session: Session, *, now: datetime) -> list[Incident]:
     return [_incident(e, now) for e in events]
 
 
-def drones_in_flight(session: Session, *, now: datetime) -> list[tuple[Incident, str, bool]]:
-    """The open events a drone is (as far as the database knows) on: (incident, drone id, whether
-    it reached the scene), for a restarted service to take up (``Dispatcher.resume``)."""
-    rows = session.exec(
-        select(Event, Task).join(Task, Task.event_id == Event.id)
-        .where(Event.state.in_((State.ASSIGNED, State.ON_SCENE)), Task.kind == "drone",
-               Task.state.in_(LIVE_DRONE_TASK))
-        .order_by(Event.id, Task.id)).all()
-    latest: dict[int, tuple[Incident, str, bool]] = {}
-    for event, task in rows:  # the newest live drone task of each event
-        latest[event.id] = (_incident(event, now), task.drone_id, task.on_scene_at is not None)
-    return list(latest.values())
-
-
 LIVE_DRONE_TASK = ("assigned", "accepted", "on_scene")
 
 
-def queued_incidents(session: Session, *, now: datetime
-                     ) -> list[tuple[Incident, list[str], datetime]]:
-    """The events a dispatcher had queued when it died: assigned, flown by a drone once, and no
-    drone on them now (each drone task cancelled when its drone was replaced). Each with the
-    drones that failed it, oldest first, and when it was queued (its last drone task's end, as
-    far as the database knows: the newest drone task's creation)."""
+def left_in_flight(session: Session, *, now: datetime
+                   ) -> tuple[list[tuple[Incident, str, bool]],
+                              list[tuple[Incident, list[str], datetime]]]:
+    """What a dispatcher that died left behind, for a restarted (or new leading) service to take
+    up, from one read of the open events' drone tasks:
+
+    - in flight: the events a drone is (as far as the database knows) on, each with that drone
+      and whether it reached the scene (``Dispatcher.resume``);
+    - queued: the events flown once whose drones were all replaced and none is on them now
+      (assigned, no live drone task), each with the drones that failed it, oldest first, and
+      when it was queued as far as the database knows (its newest drone task's creation)
+      (``Dispatcher.requeue``).
+    """
     rows = session.exec(
         select(Event, Task).join(Task, Task.event_id == Event.id)
-        .where(Event.state == State.ASSIGNED, Task.kind == "drone")
+        .where(Event.state.in_((State.ASSIGNED, State.ON_SCENE)), Task.kind == "drone")
         .order_by(Event.id, Task.id)).all()
     by_event: dict[int, tuple[Event, list[Task]]] = {}
     for event, task in rows:
         by_event.setdefault(event.id, (event, []))[1].append(task)
-    queued = []
+    flying, queued = [], []
     for event, tasks in by_event.values():
-        if any(t.state in LIVE_DRONE_TASK for t in tasks):
-            continue  # a drone is on it: drones_in_flight takes it up
-        failed = list(dict.fromkeys(t.drone_id for t in tasks if t.drone_id))
-        queued.append((_incident(event, now), failed, max(t.created_at for t in tasks)))
-    return queued
+        live = [t for t in tasks if t.state in LIVE_DRONE_TASK]
+        if live:  # the newest live drone task
+            flying.append((_incident(event, now), live[-1].drone_id, live[-1].on_scene_at is not None))
+        elif event.state == State.ASSIGNED:
+            failed = list(dict.fromkeys(t.drone_id for t in tasks if t.drone_id))
+            queued.append((_incident(event, now), failed, max(t.created_at for t in tasks)))
+    return flying, queued
 
 
 def team_statuses(session: Session) -> list[TeamStatus]:
