@@ -18,9 +18,8 @@ from fastapi.responses import HTMLResponse
 
 from api.core.db import writing
 from api.core.errors import NotFound
-from api.core.settings import Settings
 from api.enforcement import taskcodes
-from api.routes.codes import PAGE_HEADERS, PUBLIC_HEADERS, TEMPLATES
+from api.routes.codes import PAGE_HEADERS, PUBLIC_HEADERS, TEMPLATES, _base_url
 from api.routes.deps import Allowed, ClockDep, SessionDep, SettingsDep, ZonesDep
 from api.routes.params import Id
 from api.sites import figures, grading, notices, registry, rules, scores, visits
@@ -30,15 +29,15 @@ from api.sites.schemas import (
     GradesComputed,
     ImportResult,
     NoticePublic,
-    OversightRow,
     OverrideIn,
+    OversightRow,
     ScoreIn,
     SiteDetail,
     SiteFigures,
     SiteIn,
     SitePatrolIn,
-    SiteRulesPublic,
     SitePublic,
+    SiteRulesPublic,
     SitesImport,
     VisitIn,
     VisitPublic,
@@ -47,10 +46,6 @@ from api.sites.schemas import (
 router = APIRouter(tags=["sites"])
 
 YearQuery = Annotated[int, Query(ge=2000, le=2099, description="A calendar year (local).")]
-
-
-def _base_url(settings: Settings, request: Request) -> str:
-    return settings.public_base_url or str(request.base_url)
 
 
 def _site_json(site, grade=None) -> dict:  # noqa: ANN001
@@ -244,12 +239,11 @@ def hold_visit(visit_id: Id, user: Allowed, session: SessionDep, clock: ClockDep
 def oversight(_user: Allowed, session: SessionDep, clock: ClockDep, settings: SettingsDep,
               request: Request, year: YearQuery) -> list[dict]:
     base = _base_url(settings, request)
-    rows = []
-    for v in visits.visits_in(session, year, exceptions_only=True):
-        site = registry.get_site(session, v.site_id)
-        rows.append({**_visit_json(v, base), "site_name": site.name,
-                     **visits.oversight_row(v, tz=settings.local_tz, now=clock.now())})
-    return rows
+    found = visits.visits_in(session, year, exceptions_only=True)
+    sites = registry.sites_by_id(session, (v.site_id for v in found))  # one query, not one a row
+    now = clock.now()
+    return [{**_visit_json(v, base), "site_name": sites[v.site_id].name,
+             **visits.oversight_row(v, tz=settings.local_tz, now=now)} for v in found]
 
 
 @router.get("/api/v1/site-figures", response_model=SiteFigures,

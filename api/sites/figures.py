@@ -19,17 +19,16 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from api.core.models import Event, PatrolFlight, PatrolServe, Site, SiteGrade, SiteVisit
+from api.core.models import Event, PatrolFlight, PatrolServe, Site, SiteVisit
 from api.lifecycle.offences import confirmed_violation
 from api.patrols.requests import local_day_start
+from api.sites.grading import grades_in_force
 from api.sites.registry import inside
 from api.sites.rules import GRADES, POLICIES
 
 
 def _grades_in_force(session: Session, year: int) -> dict[int, str]:
-    rows = session.exec(select(SiteGrade).where(SiteGrade.year == year)
-                        .order_by(SiteGrade.at, SiteGrade.id)).all()
-    return {row.site_id: row.grade for row in rows}  # the newest wins
+    return {site_id: row.grade for site_id, row in grades_in_force(session, year).items()}
 
 
 def non_site_looks(session: Session, year: int, *, tz: str) -> tuple[int, int]:

@@ -76,8 +76,9 @@ def compute(session: Session, year: int, *, tz: str, actor: str, now: datetime,
     if site_ids is not None:
         query = query.where(Site.id.in_(site_ids))
     graded, skipped = [], []
+    in_force_now = grades_in_force(session, year)  # one query, not one per site
     for site in session.exec(query).all():
-        current = in_force(session, site.id, year)
+        current = in_force_now.get(site.id)
         if current is not None and current.source == "override":
             skipped.append(site.id)
             continue

@@ -224,6 +224,14 @@ def all_sites(session: Session) -> list[Site]:
     return list(session.exec(select(Site).order_by(Site.id)).all())
 
 
+def sites_by_id(session: Session, site_ids: Iterable[int]) -> dict[int, Site]:
+    """The sites with these ids, by id, in one query."""
+    ids = set(site_ids)
+    if not ids:
+        return {}
+    return {s.id: s for s in session.exec(select(Site).where(Site.id.in_(ids))).all()}
+
+
 def audit_of(session: Session, site_id: int) -> list[SiteAudit]:
     """The site's audit rows, newest first."""
     return list(session.exec(select(SiteAudit).where(SiteAudit.site_id == site_id)
