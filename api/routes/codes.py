@@ -42,7 +42,7 @@ PAGE_HEADERS = {
 }
 
 
-def _base_url(settings: Settings, request: Request) -> str:
+def base_url(settings: Settings, request: Request) -> str:
     return settings.public_base_url or str(request.base_url)
 
 
@@ -57,7 +57,7 @@ def _client(request: Request, settings: Settings) -> str:
 def task_qr_svg(task_id: Id, request: Request, user: Allowed, session: SessionDep,
                 settings: SettingsDep) -> Response:
     task = visible_task(session, task_id, team_id=team_scope(user))
-    url = taskcodes.public_url(_base_url(settings, request), task.code)
+    url = taskcodes.public_url(base_url(settings, request), task.code)
     return Response(taskcodes.qr_svg(url), media_type="image/svg+xml",
                     headers={"Cache-Control": "private, no-cache", "X-Public-URL": url})
 
@@ -69,7 +69,7 @@ def task_qr_png(task_id: Id, request: Request, user: Allowed, session: SessionDe
                 settings: SettingsDep,
                 scale: int = Query(6, ge=1, le=20, description="pixels per module")) -> Response:
     task = visible_task(session, task_id, team_id=team_scope(user))
-    url = taskcodes.public_url(_base_url(settings, request), task.code)
+    url = taskcodes.public_url(base_url(settings, request), task.code)
     return Response(taskcodes.qr_png(url, scale=scale), media_type="image/png",
                     headers={"Cache-Control": "private, no-cache", "X-Public-URL": url})
 

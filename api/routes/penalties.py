@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.core.db import writing
 from api.enforcement import discretion, taskcodes
 from api.lifecycle.queries import tasks_of, visible_event
-from api.routes.codes import PAGE_HEADERS, TEMPLATES, _base_url
+from api.routes.codes import PAGE_HEADERS, TEMPLATES, base_url
 from api.routes.deps import Allowed, ClockDep, SessionDep, SettingsDep, team_scope
 from api.routes.params import Id
 
@@ -96,7 +96,7 @@ def reminder_slip(event_id: Id, user: Allowed, session: SessionDep, settings: Se
                 None)
     qr = url = None
     if code:
-        url = taskcodes.public_url(_base_url(settings, request), code)
+        url = taskcodes.public_url(base_url(settings, request), code)
         qr = base64.b64encode(taskcodes.qr_svg(url)).decode()
     checked = taskcodes.EVENT_WORDS.get(event.type, (event.type, event.type))
     basis = taskcodes.BASES.get(event.type, ("依据本市城市管理相关规定", "the city's rules"))

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from api.core.db import writing
 from api.core.errors import NotFound
 from api.enforcement import taskcodes
-from api.routes.codes import PAGE_HEADERS, PUBLIC_HEADERS, TEMPLATES, _base_url
+from api.routes.codes import PAGE_HEADERS, PUBLIC_HEADERS, TEMPLATES, base_url
 from api.routes.deps import Allowed, ClockDep, SessionDep, SettingsDep, ZonesDep
 from api.routes.params import Id
 from api.sites import figures, grading, notices, registry, rules, scores, visits
@@ -104,7 +104,7 @@ def list_sites(_user: Allowed, session: SessionDep, year: YearQuery) -> list[dic
 def get_site(site_id: Id, _user: Allowed, session: SessionDep, request: Request,
              settings: SettingsDep, year: YearQuery) -> dict:
     site = registry.get_site(session, site_id)
-    base = _base_url(settings, request)
+    base = base_url(settings, request)
     return {**_site_json(site, grading.in_force(session, site.id, year)),
             "grades": [_grade_json(g) for g in grading.history(session, site.id)],
             "visits": [_visit_json(v, base) for v in visits.visits_in(session, year,
@@ -188,7 +188,7 @@ def plan_visit(body: VisitIn, user: Allowed, session: SessionDep, clock: ClockDe
                             inspectors=body.inspectors, tz=settings.local_tz,
                             actor=user.username, now=clock.now())
         session.commit()
-    return _visit_json(visit, _base_url(settings, request))
+    return _visit_json(visit, base_url(settings, request))
 
 
 @router.get("/api/v1/site-visits", response_model=list[VisitPublic],
@@ -196,7 +196,7 @@ def plan_visit(body: VisitIn, user: Allowed, session: SessionDep, clock: ClockDe
 def list_visits(_user: Allowed, session: SessionDep, settings: SettingsDep, request: Request,
                 year: YearQuery,
                 site_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None) -> list[dict]:
-    base = _base_url(settings, request)
+    base = base_url(settings, request)
     return [_visit_json(v, base) for v in visits.visits_in(session, year, site_id=site_id)]
 
 
@@ -208,7 +208,7 @@ def approve_visit(visit_id: Id, body: ApproveIn, user: Allowed, session: Session
         visit = visits.approve(session, visit_id, note=body.note, actor=user.username,
                                tz=settings.local_tz, now=clock.now())
         session.commit()
-    return _visit_json(visit, _base_url(settings, request))
+    return _visit_json(visit, base_url(settings, request))
 
 
 @router.post("/api/v1/site-visits/{visit_id}/notice", response_model=VisitPublic,
@@ -219,7 +219,7 @@ def send_notice(visit_id: Id, user: Allowed, session: SessionDep, clock: ClockDe
         visit = visits.issue_notice(session, visit_id, actor=user.username,
                                     tz=settings.local_tz, now=clock.now())
         session.commit()
-    return _visit_json(visit, _base_url(settings, request))
+    return _visit_json(visit, base_url(settings, request))
 
 
 @router.post("/api/v1/site-visits/{visit_id}/done", response_model=VisitPublic,
@@ -230,7 +230,7 @@ def hold_visit(visit_id: Id, user: Allowed, session: SessionDep, clock: ClockDep
         visit = visits.hold(session, visit_id, actor=user.username, tz=settings.local_tz,
                             now=clock.now())
         session.commit()
-    return _visit_json(visit, _base_url(settings, request))
+    return _visit_json(visit, base_url(settings, request))
 
 
 @router.get("/api/v1/site-exceptions", response_model=list[OversightRow],
@@ -238,7 +238,7 @@ def hold_visit(visit_id: Id, user: Allowed, session: SessionDep, clock: ClockDep
                     "approved within 3 working days")
 def oversight(_user: Allowed, session: SessionDep, clock: ClockDep, settings: SettingsDep,
               request: Request, year: YearQuery) -> list[dict]:
-    base = _base_url(settings, request)
+    base = base_url(settings, request)
     found = visits.visits_in(session, year, exceptions_only=True)
     sites = registry.sites_by_id(session, (v.site_id for v in found))  # one query, not one a row
     now = clock.now()
@@ -273,7 +273,7 @@ def notice_page(code: str, request: Request, session: SessionDep,
         visit, site = visits.find_by_code(session, code)
     except NotFound:
         return HTMLResponse(template.render(notice=None), status_code=404, headers=PAGE_HEADERS)
-    url = notices.notice_url(_base_url(settings, request), code)
+    url = notices.notice_url(base_url(settings, request), code)
     qr = base64.b64encode(taskcodes.qr_svg(url, title="检查通知 notice")).decode()
     # A model, not the dict: in a template `notice.items` would be the dict's own method.
     notice = NoticePublic.model_validate(notices.public_view(visit, site, tz=settings.local_tz))
