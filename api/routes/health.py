@@ -27,6 +27,7 @@ from api.core import db
 from api.core.auth import Role, decode_token
 from api.core.bus import RedisAlertBus
 from api.core.errors import ServiceError
+from api.fleet.dispatcher import is_heard
 from api.routes import errors
 from api.routes.deps import Unauthorized, user_of_token
 
@@ -122,7 +123,7 @@ async def readyz(request: Request) -> JSONResponse:
     worker = getattr(app.state, "dispatch", None)
     if worker is not None and worker.dispatcher is not None:
         views = worker.dispatcher.drones()
-        heard = [v.id for v in views if "link" not in v.reason]
+        heard = [v.id for v in views if is_heard(v)]
         checks["fleet"] = Check(ok=bool(heard), detail=f"{len(heard)} of {len(views)} drones heard"
                                 + (f": {', '.join(heard)}" if heard else ""))
     else:
