@@ -19,6 +19,14 @@ from limits.strategies import MovingWindowRateLimiter
 from api.core.errors import TooManyRequests
 
 
+class LoginThrottled(TooManyRequests):
+    """A refused login; ``scope`` is the limit it hit: ``account`` or ``client``."""
+
+    def __init__(self, message: str, *, scope: str, retry_after_s: int) -> None:
+        super().__init__(message, retry_after_s=retry_after_s)
+        self.scope = scope
+
+
 class LoginThrottle:
     def __init__(self, *, per_account: int, per_client: int, window_s: int,
                  redis_url: str | None = None, namespace: str = "flyonce") -> None:
@@ -30,15 +38,15 @@ class LoginThrottle:
         self._client = RateLimitItemPerSecond(per_client, window_s)
 
     def check(self, username: str, client: str) -> None:
-        """Raise TooManyRequests (with the wait) when the account or the client is over its limit."""
+        """Raise LoginThrottled (with the wait) when the account or the client is over its limit."""
         for item, scope, key in ((self._account, "account", username.lower()),
                                  (self._client, "client", client)):
             if not self._limiter.test(item, scope, key):
                 reset = self._limiter.get_window_stats(item, scope, key).reset_time
                 wait_s = max(1, math.ceil(reset - time.time()))
-                raise TooManyRequests(
+                raise LoginThrottled(
                     f"too many failed logins for this {scope}; try again in {wait_s} s",
-                    retry_after_s=wait_s)
+                    scope=scope, retry_after_s=wait_s)
 
     def failed(self, username: str, client: str) -> None:
         self._limiter.hit(self._account, "account", username.lower())

@@ -186,7 +186,7 @@ class DispatchWorker:
         """Each drone's link, battery, mode and arming, for /metrics (none without a fleet)."""
         if self.dispatcher is None:
             return []
-        return [{"id": v.id, "linked": drone_status(v) != "offline",
+        return [{"id": v.id, "linked": is_heard(v),
                  "battery_pct": v.telemetry.battery_pct, "mode": v.telemetry.mode,
                  "armed": v.telemetry.armed} for v in self.dispatcher.drones()]
 
@@ -490,6 +490,11 @@ def dji_options(settings: Settings) -> dict[str, Any]:
             else {}}
 
 
+def is_heard(view: DroneView) -> bool:
+    """Whether the drone's link is up (busy or not): its reason names no lost link."""
+    return "link" not in view.reason
+
+
 def drone_status(view: DroneView) -> str:
     """One word for the map: available, on_task, patrol, offline, failsafe, unavailable."""
     if view.incident_id is not None:
@@ -498,7 +503,7 @@ def drone_status(view: DroneView) -> str:
         return "patrol"
     if view.available:
         return "available"
-    if "link" in view.reason:
+    if not is_heard(view):
         return "offline"
     if "failsafe" in view.reason:
         return "failsafe"

@@ -11,8 +11,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from api.core import users
 from api.core.auth import create_token
 from api.core.db import writing
-from api.core.errors import TooManyRequests
-from api.core.throttle import LoginThrottle
+from api.core.throttle import LoginThrottle, LoginThrottled
 from api.core.schemas import Token, UserIn, UserPublic
 from api.routes import errors
 from api.routes.deps import Allowed, SessionDep, SettingsDep, Unauthorized
@@ -30,9 +29,8 @@ def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Reques
     client = request.client.host if request.client else "unknown"
     try:
         throttle.check(form.username, client)
-    except TooManyRequests as exc:
-        request.app.state.monitor.throttled.labels(
-            "account" if "account" in exc.message else "client").inc()
+    except LoginThrottled as exc:
+        request.app.state.monitor.throttled.labels(exc.scope).inc()
         log.warning("login throttled for %r from %s", form.username, client)
         raise
     user = users.authenticate(session, form.username, form.password)

@@ -91,3 +91,26 @@ def test_a_detection_workers_report_reaches_the_metrics(client: TestClient) -> N
     bad = client.post("/api/v1/detection/reports", headers=det, json={
         "source": "x", "frames_in": -1, "frames_used": 0, "total_s": 1})
     assert bad.status_code == 422
+
+
+def test_a_drone_on_an_event_whose_link_is_lost_reads_as_not_linked() -> None:
+    """The map still says on_task (it is on the event), but the gauge and /readyz say not heard."""
+    from types import SimpleNamespace
+
+    from api.fleet.dispatcher import DispatchWorker, drone_status, is_heard
+    from dispatch.dispatcher import DroneView
+    from dispatch.link import Telemetry
+
+    def view(drone_id: str, reason: str) -> DroneView:
+        return DroneView(id=drone_id, name=drone_id, url="udp:127.0.0.1:14550", dock_lat=0.0,
+                         dock_lon=0.0, telemetry=Telemetry(armed=True, battery_pct=60.0),
+                         available=False, reason=reason, incident_id=7, on_patrol=False,
+                         stage="en_route")
+
+    lost = view("d1", "link lost (9 s since the last heartbeat)")
+    busy = view("d2", "busy with event 7")
+    assert drone_status(lost) == "on_task" and not is_heard(lost)
+    assert drone_status(busy) == "on_task" and is_heard(busy)
+    worker = SimpleNamespace(dispatcher=SimpleNamespace(drones=lambda: [lost, busy]))
+    gauges = DispatchWorker.drone_gauges(worker)  # type: ignore[arg-type]
+    assert [(g["id"], g["linked"]) for g in gauges] == [("d1", False), ("d2", True)]
