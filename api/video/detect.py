@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from api.video.hub import StreamHub
 from api.video.ring import Box
+from api.video.source import decode_jpeg
 
 log = logging.getLogger("flyonce.video.detect")
 
@@ -92,7 +93,7 @@ class DetectorWorker:
             t0 = time.perf_counter()
             try:
                 bgr = frame._bgr  # read once: the reader drops it when a newer frame comes
-                image = bgr if bgr is not None else _decode(frame.jpeg)
+                image = bgr if bgr is not None else decode_jpeg(frame.jpeg)
                 dets = detector.predict([image])[0]
             except Exception:  # noqa: BLE001 - one bad frame must not stop detection
                 log.exception("video %s: detection failed on frame %d", hub.drone_id, frame.seq)
@@ -103,9 +104,3 @@ class DetectorWorker:
             hub.set_boxes(frame, boxes, (image.shape[1], image.shape[0]))
             self.looks += 1
             self.busy_s += time.perf_counter() - t0
-
-
-def _decode(jpeg: bytes):
-    from api.video.source import SourceFrame
-
-    return SourceFrame(jpeg, 0, 0).image()
