@@ -36,8 +36,6 @@ class DetectorWorker:
         self.hubs = list(hubs)
         self.make_detector = make_detector
         self.period_s = 1.0 / hz
-        self.looks = 0
-        self.busy_s = 0.0
         self.error = ""
         self._last: dict[str, float] = {}
         self._wake = threading.Event()
@@ -90,7 +88,6 @@ class DetectorWorker:
                 continue
             frame = hub.latest
             self._last[hub.drone_id] = time.monotonic()
-            t0 = time.perf_counter()
             try:
                 bgr = frame._bgr  # read once: the reader drops it when a newer frame comes
                 image = bgr if bgr is not None else decode_jpeg(frame.jpeg)
@@ -102,5 +99,3 @@ class DetectorWorker:
             boxes = tuple(Box(tuple(float(v) for v in dets.xyxy[i]), names[int(dets.class_id[i])],
                               float(dets.confidence[i])) for i in range(len(dets)))
             hub.set_boxes(frame, boxes, (image.shape[1], image.shape[0]))
-            self.looks += 1
-            self.busy_s += time.perf_counter() - t0

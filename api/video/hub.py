@@ -109,10 +109,6 @@ class StreamHub:
             with self._lock:
                 self._waiters.discard(key)
 
-    @property
-    def viewers(self) -> int:
-        return len(self._waiters)
-
     def status(self) -> dict:
         """What a console shows of this stream: live or lost, since when, its gaps."""
         with self._lock:

@@ -99,7 +99,6 @@ class StreamReader:
         self.name = name or url
         self.frames = 0
         self.opens = 0
-        self.last_error = ""
         self.last_frame_at: datetime | None = None
         self._open_gap: Gap | None = None
         self._stop = threading.Event()
@@ -141,7 +140,6 @@ class StreamReader:
                 reason = f"{type(exc).__name__}: {exc}"
             if self._stop.is_set():
                 break
-            self.last_error = reason
             self._begin_gap(reason)
             if self.frames > before:
                 delay = self.backoff_s  # it worked for a while: retry soon
