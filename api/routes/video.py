@@ -118,12 +118,9 @@ async def _parts(hub: StreamHub):
             yield _part("application/json", body, {})
             continue
         seq = frame.seq
-        detected = hub.detected
-        boxes = {"seq": detected.seq, "wh": list(detected.wh or (0, 0)),
-                 "boxes": [b.as_json() for b in detected.boxes or ()]} if detected else None
         yield _part("image/jpeg", frame.jpeg, {"X-Frame-Seq": str(frame.seq),
                                                "X-Frame-At": frame.at.isoformat(),
-                                               "X-Boxes": json.dumps(boxes, ensure_ascii=True)})
+                                               "X-Boxes": hub.boxes_json})
 
 
 def _part(content_type: str, body: bytes, headers: dict[str, str]) -> bytes:

@@ -20,6 +20,7 @@ import numpy as np
 
 from api.core.errors import Conflict
 from api.video.ring import Frame
+from api.video.source import decode_jpeg
 
 CONTENT_TYPE = "video/webm"
 SUFFIX = ".webm"
@@ -53,7 +54,7 @@ def encode_clip(frames: list[Frame]) -> ClipInfo:
     last_ms = int(np.median(steps)) or 100
     buf = io.BytesIO()
     with av.open(buf, mode="w", format="webm") as out:
-        first = _decode(frames[0].jpeg)
+        first = decode_jpeg(frames[0].jpeg)
         h, w = first.shape[:2]
         stream = out.add_stream("libvpx", rate=1000)
         stream.width, stream.height = w - w % 2, h - h % 2
@@ -67,7 +68,7 @@ def encode_clip(frames: list[Frame]) -> ClipInfo:
         for f, ms in zip(frames, stamps_ms, strict=True):
             if ms <= previous:  # two frames in one millisecond: the container needs rising stamps
                 continue
-            image = first if f is frames[0] else _decode(f.jpeg)
+            image = first if f is frames[0] else decode_jpeg(f.jpeg)
             if image.shape[:2] != (stream.height, stream.width):
                 image = cv2.resize(image, (stream.width, stream.height))
             frame = av.VideoFrame.from_ndarray(image, format="bgr24")
@@ -78,10 +79,3 @@ def encode_clip(frames: list[Frame]) -> ClipInfo:
         for packet in stream.encode(None):
             out.mux(packet)
     return ClipInfo(buf.getvalue(), len(frames), (stamps_ms[-1] + last_ms) / 1000.0)
-
-
-def _decode(jpeg: bytes) -> np.ndarray:
-    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError("a frame of the ring buffer is not a decodable JPEG")
-    return image

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from api.video.hub import StreamHub
 from api.video.ring import Box
+from api.video.source import decode_jpeg
 
 log = logging.getLogger("flyonce.video.detect")
 
@@ -35,8 +36,6 @@ class DetectorWorker:
         self.hubs = list(hubs)
         self.make_detector = make_detector
         self.period_s = 1.0 / hz
-        self.looks = 0
-        self.busy_s = 0.0
         self.error = ""
         self._last: dict[str, float] = {}
         self._wake = threading.Event()
@@ -89,10 +88,9 @@ class DetectorWorker:
                 continue
             frame = hub.latest
             self._last[hub.drone_id] = time.monotonic()
-            t0 = time.perf_counter()
             try:
                 bgr = frame._bgr  # read once: the reader drops it when a newer frame comes
-                image = bgr if bgr is not None else _decode(frame.jpeg)
+                image = bgr if bgr is not None else decode_jpeg(frame.jpeg)
                 dets = detector.predict([image])[0]
             except Exception:  # noqa: BLE001 - one bad frame must not stop detection
                 log.exception("video %s: detection failed on frame %d", hub.drone_id, frame.seq)
@@ -101,11 +99,3 @@ class DetectorWorker:
             boxes = tuple(Box(tuple(float(v) for v in dets.xyxy[i]), names[int(dets.class_id[i])],
                               float(dets.confidence[i])) for i in range(len(dets)))
             hub.set_boxes(frame, boxes, (image.shape[1], image.shape[0]))
-            self.looks += 1
-            self.busy_s += time.perf_counter() - t0
-
-
-def _decode(jpeg: bytes):
-    from api.video.source import SourceFrame
-
-    return SourceFrame(jpeg, 0, 0).image()

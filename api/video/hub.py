@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 from collections import deque
@@ -36,6 +37,7 @@ class StreamHub:
         self.latest: Frame | None = None
         self.detected: Frame | None = None  # the newest frame the detector has looked at
         self.looks = 0  # frames the detector has looked at
+        self.boxes_json = "null"  # ``detected``'s boxes as viewers' X-Boxes header: built once
         self.gaps: deque[Gap] = deque(maxlen=GAPS_KEPT)
         self._on_frame = on_frame or (lambda hub: None)
         self._seq = 0
@@ -88,6 +90,9 @@ class StreamHub:
             self.looks += 1
             if self.detected is None or frame.seq > self.detected.seq:
                 self.detected = frame
+                self.boxes_json = json.dumps({"seq": frame.seq, "wh": list(wh),
+                                              "boxes": [b.as_json() for b in boxes]},
+                                             ensure_ascii=True)
 
     # ------------------------------------------------------------------ viewers
 
@@ -108,10 +113,6 @@ class StreamHub:
         finally:
             with self._lock:
                 self._waiters.discard(key)
-
-    @property
-    def viewers(self) -> int:
-        return len(self._waiters)
 
     def status(self) -> dict:
         """What a console shows of this stream: live or lost, since when, its gaps."""

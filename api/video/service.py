@@ -17,13 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -35,8 +31,9 @@ from api.core.db import writing
 from api.core.errors import Conflict, NotFound
 from api.core.models import AuditEntry, Event, Evidence, Task
 from api.core.settings import Settings
+from api.lifecycle.evidence import add_evidence
 from api.lifecycle.queries import visible_event
-from api.video.clip import CONTENT_TYPE, SUFFIX, ClipInfo, encode_clip
+from api.video.clip import CONTENT_TYPE, SUFFIX, encode_clip
 from api.video.detect import DetectorWorker
 from api.video.hub import StreamHub
 
@@ -210,16 +207,15 @@ class VideoService:
                 start, end, what = now - span, now, "up to the request"
             frames = hub.ring.window(start, end)
             clip = encode_clip(frames)
-            path, digest = _store(self.settings.resolved_media_dir, event_id, clip)
             with writing(session):
                 if actor == ACTOR and session.exec(select(Evidence.id).where(
                         Evidence.event_id == event_id, Evidence.kind == CLIP_KIND)).first():
                     raise Conflict(f"event {event_id} already has an evidence clip")
                 event = session.get(Event, event_id)
-                evidence = Evidence(event_id=event_id, kind=CLIP_KIND, path=path,
-                                    content_type=CONTENT_TYPE, size_bytes=len(clip.data),
-                                    sha256=digest, uploaded_by=actor, created_at=now)
-                session.add(evidence)
+                evidence = add_evidence(session, event_id, clip.data,
+                                        media_dir=self.settings.resolved_media_dir,
+                                        max_bytes=len(clip.data), kind=CLIP_KIND, by=actor,
+                                        now=now, checked=(CONTENT_TYPE, SUFFIX))
                 session.flush()
                 session.add(AuditEntry(
                     event_id=event_id, at=now, actor=actor, from_state=event.state,
@@ -231,19 +227,3 @@ class VideoService:
                 return ClipMade(evidence.id, event_id, drone_id, frames[0].at, frames[-1].at,
                                 clip.frames, clip.duration_s)
 
-
-def _store(media_dir: Path, event_id: int, clip: ClipInfo) -> tuple[str, str]:
-    """Write the clip under media_dir/events/<id>/ (temp file, then rename): (path, sha256)."""
-    digest = hashlib.sha256(clip.data).hexdigest()
-    rel = Path("events") / str(event_id) / f"{digest[:32]}{SUFFIX}"
-    target = media_dir / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(clip.data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return rel.as_posix(), digest

@@ -57,12 +57,15 @@ class SourceFrame:
 
     def image(self) -> np.ndarray:
         """The frame as a BGR array (decoded from the JPEG when it came as one)."""
-        if self.bgr is not None:
-            return self.bgr
-        image = cv2.imdecode(np.frombuffer(self.jpeg, np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError("the frame is not a decodable JPEG")
-        return image
+        return self.bgr if self.bgr is not None else decode_jpeg(self.jpeg)
+
+
+def decode_jpeg(jpeg: bytes) -> np.ndarray:
+    """A JPEG as a BGR array; ValueError when it is not a decodable JPEG."""
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError("the frame is not a decodable JPEG")
+    return image
 
 
 def is_file(url: str) -> bool:
@@ -96,7 +99,6 @@ class StreamReader:
         self.name = name or url
         self.frames = 0
         self.opens = 0
-        self.last_error = ""
         self.last_frame_at: datetime | None = None
         self._open_gap: Gap | None = None
         self._stop = threading.Event()
@@ -138,7 +140,6 @@ class StreamReader:
                 reason = f"{type(exc).__name__}: {exc}"
             if self._stop.is_set():
                 break
-            self.last_error = reason
             self._begin_gap(reason)
             if self.frames > before:
                 delay = self.backoff_s  # it worked for a while: retry soon

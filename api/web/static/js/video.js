@@ -3,7 +3,7 @@
 // itself on the drone of the alert the console selects (the "flyonce:select" event), shows
 // "signal lost" with the time of the last frame, and reconnects by itself.
 import { lang } from "./i18n.js";
-import { session } from "./common.js";
+import { esc, session } from "./common.js";
 
 const WORDS = {
   zh: { title: "实时视频", none: "无视频", lost: "信号丢失 · 最后一帧 {t}", live: "实时 · {t} · {n} 个目标",
@@ -90,7 +90,7 @@ class VideoPanel {
     if (!r.ok) return;  // a role without video: no panel
     const streams = await r.json();
     if (!streams.length) return;
-    this.select.innerHTML = streams.map((x) => `<option value="${x.drone_id}">${x.drone_id}</option>`).join("");
+    this.select.innerHTML = streams.map((x) => `<option value="${esc(x.drone_id)}">${esc(x.drone_id)}</option>`).join("");
     this.el.hidden = false;
     this.open(streams[0].url, { drone: streams[0].drone_id });
   }
