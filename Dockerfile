@@ -29,8 +29,10 @@ COPY detection ./detection
 COPY dispatch ./dispatch
 COPY geofence ./geofence
 COPY simulators ./simulators
-COPY alembic.ini ./
-RUN pip install .
+COPY alembic.ini requirements.lock ./
+# Every other dependency at the version requirements.lock pins: the versions CI installs and
+# tests with (make install uses the same lock), so the image runs what was tested.
+RUN pip install -c requirements.lock .
 
 RUN useradd --system --home-dir /var/lib/flyonce --create-home flyonce
 USER flyonce

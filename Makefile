@@ -21,12 +21,13 @@ help:
 
 install: $(STAMP)
 
-# Re-install whenever pyproject.toml changes.
-$(STAMP): pyproject.toml
+# Re-install whenever pyproject.toml or the lock changes. The run-time dependencies come at the
+# versions requirements.lock pins (deploy/lock.py), the ones the Docker image installs.
+$(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip wheel setuptools
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
 	touch $@
 
 # Debian's Chromium drives the web-page tests (Playwright never downloads a browser here).

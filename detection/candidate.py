@@ -33,6 +33,10 @@ class EventCandidate:
     sightings: int
     drone_id: str | None
     snapshot_jpeg: bytes | None
+    # the object's box in the snapshot, pixels (x1, y1, x2, y2): what an operator checks, and
+    # the label a confirmed review keeps
+    box_xyxy: tuple[float, float, float, float] | None = None
+    model_version: str | None = None  # detection.versions.version_of the weights that found it
 
     def __post_init__(self) -> None:
         if self.type not in EVENT_TYPES:
@@ -57,4 +61,7 @@ class EventCandidate:
             "drone_id": self.drone_id,
             "snapshot_jpeg_b64": (base64.b64encode(self.snapshot_jpeg).decode("ascii")
                                   if self.snapshot_jpeg is not None else None),
+            "box_xyxy": ([round(float(v), 1) for v in self.box_xyxy]
+                         if self.box_xyxy is not None else None),
+            "model_version": self.model_version,
         }

@@ -8,13 +8,24 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from detection.candidate import MIN_MEAN_CONFIDENCE
+from detection.publish import LivePoster, post_candidates, post_report  # noqa: F401 (API)
+
+
+class Tiling(str, Enum):
+    """``flyonce detect --tiling`` (``detection.tiles.TILING_MODES``)."""
+
+    auto = "auto"
+    on = "on"
+    off = "off"
 
 
 def detect(
@@ -24,7 +35,12 @@ def detect(
              "mavlink:URL (e.g. mavlink:tcp:127.0.0.1:5760, mavlink:udpin:0.0.0.0:14550); "
              "default: SOURCE's .SRT if present")] = None,
     weights: Annotated[Path | None, typer.Option(
-        help=".pt (PyTorch) or .onnx (ONNX Runtime); default: the shipped model")] = None,
+        help=".pt (PyTorch) or .onnx (ONNX Runtime); default: the current model of "
+             "--models-dir, else the shipped one")] = None,
+    models_dir: Annotated[Path | None, typer.Option(
+        envvar="FLYONCE_MODELS_DIR",
+        help="the models folder `flyonce model promote` keeps (models.json): its current "
+             "weights are used when --weights is not given")] = None,
     api: Annotated[str | None, typer.Option(help="service URL; POST candidates there")] = None,
     token: Annotated[str | None, typer.Option(envvar="FLYONCE_API_TOKEN",
                                                  help="bearer token for --api")] = None,
@@ -50,32 +66,69 @@ def detect(
     tz: Annotated[str | None, typer.Option(
         help="time zone of a DJI .SRT's clock (DJI writes local time without a zone); default "
              "FLYONCE_LOCAL_TZ, else Asia/Shanghai")] = None,
+    tiling: Annotated[Tiling, typer.Option(
+        help="cut frames into 2x2 overlapping tiles, each run enlarged, for small objects from "
+             "high up: auto when the pose's ground sampling distance makes a 1.5 m stall under "
+             "12 px at the model's input (above 111 m with an 84 deg 1280x960 camera, nadir; "
+             "lower, enlarging costs recall and precision); costs about 4 frames' inference "
+             "or more, see the model card")] = Tiling.auto,
     retries: Annotated[int, typer.Option(
         min=1, help="tries per candidate POST when the service is unreachable or busy "
                     "(the ingest is idempotent: a retry never makes a second event)")] = 6,
     retry_backoff_s: Annotated[float, typer.Option(
         min=0.0, help="wait before the second try, doubled for each further one")] = 0.5,
+    live: Annotated[bool | None, typer.Option(
+        "--live/--no-live",
+        help="with --api, post each candidate as soon as it qualifies instead of once the "
+             "source ends; default: live for a stream URL (SOURCE with ://) or live MAVLink "
+             "telemetry, not for a file or folder")] = None,
+    post_every_s: Annotated[float, typer.Option(
+        min=0.0, help="live: send the candidates that qualified at most this often, in one "
+                      "batch (wall-clock seconds)")] = 1.0,
 ) -> None:
     """Detect street stalls and mobile fuel sales in drone video; print or post candidates."""
-    from detection.errors import DetectionError
+    from detection.errors import DetectionError, PublishError
+    from detection.model import DEFAULT_WEIGHTS
+    from detection.versions import ModelRegistry
 
+    token = token or os.environ.get("FLYONCE_API_TOKEN")
+
+    refused: list[str] = []
+
+    def echo_status(c, status: int) -> None:
+        if status == 422:
+            refused.append(c.source_event_id)
+        typer.echo(json.dumps({"source_event_id": c.source_event_id, "status": status}))
+
+    poster = None
+    if api and (live if live is not None else is_live(source, telemetry)):
+        poster = LivePoster(api, token, every_s=post_every_s, retries=retries,
+                            backoff_s=retry_backoff_s, on_posted=echo_status)
     try:
-        result = run_detect(source, telemetry=telemetry, weights=weights, drone_id=drone_id,
-                            rate_hz=rate_hz, conf=conf, imgsz=imgsz,
-                            min_sightings=min_sightings, min_mean_conf=min_mean_conf,
-                            origin=origin, start=start,
-                            folder_fps=folder_fps, batch=batch, tz=tz,
-                            on_progress=progress_printer())
+        if weights is None and models_dir is not None:
+            weights = ModelRegistry(models_dir, DEFAULT_WEIGHTS).current_weights()
+        # live: posted as they qualify; when the stream ends, fails or is stopped (Ctrl-C,
+        # SIGTERM), what is still queued is sent before the command exits
+        with poster or nullcontext(), _sigterm_as_exit() if poster else nullcontext():
+            result = run_detect(source, telemetry=telemetry, weights=weights, drone_id=drone_id,
+                                rate_hz=rate_hz, conf=conf, imgsz=imgsz,
+                                min_sightings=min_sightings, min_mean_conf=min_mean_conf,
+                                origin=origin, start=start, folder_fps=folder_fps, batch=batch,
+                                tz=tz, tiling=tiling.value, on_progress=progress_printer(),
+                                on_candidate=poster.put if poster else None)
+    except PublishError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3) from exc
     except DetectionError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     candidates, stats = result
     if api:
-        token = token or os.environ.get("FLYONCE_API_TOKEN")
         try:
-            for c, status in post_candidates(api, token, candidates, retries=retries,
-                                             backoff_s=retry_backoff_s):
-                typer.echo(json.dumps({"source_event_id": c.source_event_id, "status": status}))
+            if poster is None:
+                for c, status in post_candidates(api, token, candidates, retries=retries,
+                                                 backoff_s=retry_backoff_s):
+                    echo_status(c, status)
             post_report(api, token, f"detector:{drone_id}", stats)
         except DetectionError as exc:
             typer.echo(f"error: {exc}", err=True)
@@ -84,16 +137,56 @@ def detect(
         for c in candidates:
             typer.echo(json.dumps(c.to_json()))
     typer.echo(json.dumps({"stats": stats}), err=True)
+    if refused:
+        # the others landed; these would be refused again as they are
+        typer.echo(f"error: the service refused {len(refused)} candidate(s) (status 422 "
+                   f"above; the warnings give its reasons): {', '.join(refused[:10])}", err=True)
+        raise typer.Exit(3)
+
+
+def is_live(source, telemetry=None) -> bool:
+    """Whether ``flyonce detect --api`` posts as it goes by default: for a stream URL (rtsp://,
+    rtmp://, udp://, srt://, http(s)://: any SOURCE with ://), which may never end, or a live
+    MAVLink pose feed (``mavlink:``); a file or folder posts once it has been read, its
+    candidates as the whole clip refined them."""
+    from detection.mavlink_pose import URL_PREFIX
+
+    return "://" in str(source) or str(telemetry or "").startswith(URL_PREFIX)
+
+
+@contextmanager
+def _sigterm_as_exit():
+    """SIGTERM (``systemctl stop``, ``docker stop``) raises SystemExit in the main thread, so
+    ``finally`` blocks run (the last candidates are posted) instead of the process dying."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate_hz=2.0,
                conf=0.25, imgsz=None, min_sightings=2, min_mean_conf=MIN_MEAN_CONFIDENCE,
                origin=None, start=None,
-               folder_fps=1.0, detector=None, on_skip=None, batch=1, tz=None, on_progress=None):
+               folder_fps=1.0, detector=None, on_skip=None, batch=1, tz=None, on_progress=None,
+               tiling="auto", on_candidate=None):
     """(candidates, stats dict) for one clip; the body of ``flyonce detect`` without printing.
 
     ``tz`` names the zone of a .SRT's clock (default the city's); ``on_progress(t_s, total_s)``
-    is called as frames are read (``total_s`` from the telemetry, None for a live feed)."""
+    is called as frames are read (``total_s`` from the telemetry, None for a live feed);
+    ``tiling`` is the ``Pipeline``'s (auto: tiles by the pose's ground sampling distance);
+    ``on_candidate(candidate)`` gets each candidate once, as soon as it qualifies, while the
+    source is still read (``Pipeline.run``)."""
     from detection.errors import TelemetryError
     from detection.mavlink_pose import URL_PREFIX, MavlinkPoseFeed
     from detection.telemetry import read_telemetry
@@ -135,7 +228,8 @@ def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate
                     conf=conf, imgsz=imgsz, min_sightings=min_sightings,
                     min_mean_conf=min_mean_conf, origin=origin,
                     start_time=start_time, folder_fps=folder_fps, detector=detector,
-                    on_skip=on_skip, batch=batch, on_progress=on_progress)
+                    on_skip=on_skip, batch=batch, on_progress=on_progress, tiling=tiling,
+                    on_candidate=on_candidate)
     finally:
         if feed is not None:
             feed.close()
@@ -143,7 +237,7 @@ def run_detect(source, *, telemetry=None, weights=None, drone_id="drone-1", rate
 
 def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, imgsz, min_sightings,
          min_mean_conf, origin, start_time, folder_fps, detector, on_skip, batch,
-         on_progress=None):
+         on_progress=None, tiling="auto", on_candidate=None):
     from detection.errors import TelemetryError
     from detection.model import INFER_IMGSZ, Detector
     from detection.pipeline import Pipeline, Sampler
@@ -163,13 +257,13 @@ def _run(source, poses, feed, *, weights, drone_id, rate_hz, conf, imgsz, min_si
     detector.reset_tracker()
     pipe = Pipeline(detector, LocalFrame(lat, lon), source=f"detector:{drone_id}",
                     drone_id=drone_id, start_time=start_time, min_sightings=min_sightings,
-                    min_mean_confidence=min_mean_conf, batch=batch)
+                    min_mean_confidence=min_mean_conf, batch=batch, tiling=tiling)
     if feed is not None:
         feed.start = start_time or feed.now()
     if on_progress is not None:
         total_s = None if feed is not None else poses.samples[-1].t_s
         frames = _reporting(frames, on_progress, total_s)
-    candidates = pipe.run(frames, poses, on_skip=on_skip)
+    candidates = pipe.run(frames, poses, on_skip=on_skip, on_candidate=on_candidate)
     return candidates, pipe.stats.to_json()
 
 
@@ -201,89 +295,6 @@ def progress_printer(every_wall_s: float = 5.0, out=None):
     return report
 
 
-# Worth another try: the service is starting, restarting, or shedding load.
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
-
-
-def post_candidates(api: str, token: str | None, candidates, timeout_s: float = 10.0, *,
-                    retries: int = 6, backoff_s: float = 0.5, sleep=None):
-    """POST each candidate to ``{api}/api/v1/candidates``; yields (candidate, HTTP status).
-
-    201 is a new event, 200 a retry the service already had (same source_event_id), so a POST
-    whose answer was lost can be sent again safely: a network error or a 429/502/503/504 is
-    tried up to ``retries`` times, waiting ``backoff_s`` and doubling (a Retry-After is obeyed,
-    up to 30 s). Any other answer, or the last failure, raises PublishError.
-    """
-    import time
-
-    import httpx
-
-    from detection.errors import PublishError
-
-    sleep = sleep or time.sleep
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    url = api.rstrip("/") + "/api/v1/candidates"
-    with httpx.Client(timeout=timeout_s, headers=headers) as client:
-        for c in candidates:
-            wait_s = backoff_s
-            for attempt in range(1, retries + 1):
-                last, pause = attempt == retries, wait_s
-                try:
-                    r = client.post(url, json=c.to_json())
-                except httpx.HTTPError as exc:
-                    if last:
-                        raise PublishError(f"cannot reach {url} after {retries} tries: "
-                                           f"{exc}") from exc
-                    print(f"warning: {url}: {exc}; trying again in {wait_s:g} s", file=sys.stderr)
-                else:
-                    if r.status_code in (200, 201):
-                        yield c, r.status_code
-                        break
-                    if r.status_code not in RETRY_STATUSES or last:
-                        tries = f" (try {attempt} of {retries})" if attempt > 1 else ""
-                        raise PublishError(f"{url} answered {r.status_code}{tries}: "
-                                           f"{r.text[:300]}")
-                    pause = _retry_after(r, wait_s)
-                    print(f"warning: {url} answered {r.status_code}; trying again in "
-                          f"{pause:g} s", file=sys.stderr)
-                sleep(pause)
-                wait_s *= 2
-
-
-def _retry_after(response, default_s: float) -> float:
-    """The response's Retry-After in seconds (at most 30), else ``default_s``."""
-    try:
-        return min(30.0, max(0.0, float(response.headers.get("Retry-After", ""))))
-    except ValueError:
-        return default_s
-
-
-def post_report(api: str, token: str | None, source: str, stats: dict, *,
-                timeout_s: float = 10.0, client=None) -> dict:
-    """POST a run's figures (frames in, used, skipped by reason, seconds) to
-    ``{api}/api/v1/detection/reports``, where /metrics shows them; the service's answer."""
-    import httpx
-
-    from detection.errors import PublishError
-
-    body = {"source": source, "frames_in": stats["frames_in"], "frames_used": stats["frames_used"],
-            "skipped": stats["skipped"], "total_s": stats["total_s"]}
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    url = api.rstrip("/") + "/api/v1/detection/reports"
-    own = client is None
-    client = client or httpx.Client(timeout=timeout_s)
-    try:
-        r = client.post(url, json=body, headers=headers)
-    except httpx.HTTPError as exc:
-        raise PublishError(f"cannot reach {url}: {exc}") from exc
-    finally:
-        if own:
-            client.close()
-    if r.status_code != 200:
-        raise PublishError(f"{url} answered {r.status_code}: {r.text[:300]}")
-    return r.json()
-
-
 def train(
     data: Annotated[Path, typer.Argument(help="data.yaml of a YOLO dataset (flyonce dataset)")],
     out: Annotated[Path, typer.Option(help="folder for the run")] = Path("var/runs"),
@@ -308,7 +319,7 @@ def train(
         help="epochs at the end trained without mosaic (at most epochs - 1)")] = 3,
     precision: Annotated[str, typer.Option(
         help="fp32, or bf16 (CPU bfloat16 autocast, channels-last: about 2x faster on a CPU "
-             "with AVX-512 BF16)")] = "fp32",
+             "with AVX-512 BF16, about 8x slower on one without)")] = "fp32",
     workers: Annotated[int, typer.Option(
         help="data-loader processes (0 loads in the training process: best on 2 cores)")] = 0,
     time_h: Annotated[float | None, typer.Option(
@@ -317,6 +328,9 @@ def train(
         help="ultralytics' deterministic mode (exact replays on a CPU; slower on a GPU)")] = True,
     ship: Annotated[bool, typer.Option(help="copy the best weights into detection/weights "
                                             "and export ONNX")] = False,
+    augment: Annotated[str, typer.Option(
+        help="flyonce (the shipped stages' augmentation) or styles (every hue, rotation, "
+             "mixup: for scenes drawn by others, issue 21)")] = "flyonce",
 ) -> None:
     """Train the detector (from scratch, no download, or from --init-weights); print figures.
 
@@ -334,7 +348,7 @@ def train(
                                       warmup_bias_lr=warmup_bias_lr,
                                       stop_after=stop_after, precision=precision,
                                       workers=workers, time_h=time_h,
-                                      deterministic=deterministic)
+                                      deterministic=deterministic, augment=augment)
     try:
         result = training.train(data, out, settings)
         if ship:

@@ -35,4 +35,9 @@ class TrainingError(DetectionError):
 
 
 class PublishError(DetectionError):
-    """Posting candidates to the service failed."""
+    """Posting candidates to the service failed; ``status_code`` is the service's refusal, None
+    when it could not be reached."""
+
+    def __init__(self, message: str, *, status_code: int | None = None):
+        super().__init__(message)
+        self.status_code = status_code

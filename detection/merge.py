@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import cv2
 import numpy as np
@@ -44,6 +44,7 @@ class _Cluster:
     best_image: np.ndarray | None = None  # encoded once, when the candidate is made
     min_error_m: float = math.inf
     drones: set = field(default_factory=set)
+    handed_out: bool = False  # ready() gave its candidate already
 
     @property
     def mean_confidence(self) -> float:
@@ -79,21 +80,29 @@ class SightingMerger:
     ``to_wgs84(east_m, north_m) -> (lat, lon)`` is the local frame the sightings are in.
     A cluster becomes a candidate once it has ``min_sightings`` sightings whose confidences
     average ``min_mean_confidence`` or more (``MIN_MEAN_CONFIDENCE``; 0 turns the gate off).
+
+    Two ways out: ``candidates()`` gives every cluster that qualifies now, as it stands (the end
+    of a clip); ``ready()``, called as sightings come in (a live stream), gives each cluster
+    once, when it first qualifies. Both name a cluster by the same ``source_event_id``.
     """
 
     def __init__(self, to_wgs84, source: str, *, radius_m: float = 8.0, window_s: float = 900.0,
-                 min_sightings: int = 2, min_mean_confidence: float = MIN_MEAN_CONFIDENCE):
+                 min_sightings: int = 2, min_mean_confidence: float = MIN_MEAN_CONFIDENCE,
+                 model_version: str | None = None):
         if not 0.0 <= min_mean_confidence <= 1.0:
             raise ValueError(f"min_mean_confidence must be in 0..1, got {min_mean_confidence}")
         self.to_wgs84 = to_wgs84
         self.source = source
         self.radius_m, self.window_s, self.min_sightings = radius_m, window_s, min_sightings
         self.min_mean_confidence = min_mean_confidence
+        self.model_version = model_version
         self._clusters: list[_Cluster] = []
         self._by_track: dict[tuple, _Cluster] = {}
+        self._newest: datetime | None = None
 
     def add(self, s: Sighting, image_bgr: np.ndarray | None = None) -> None:
         """Merge one sighting in; ``image_bgr`` is its frame, kept only if it is the best view."""
+        self._newest = s.time if self._newest is None else max(self._newest, s.time)
         c = self._by_track.get(s.track_key) if s.track_key is not None else None
         if c is None:
             c = self._nearest(s)
@@ -120,42 +129,72 @@ class SightingMerger:
     def candidates(self) -> list[EventCandidate]:
         """One candidate per cluster with enough sightings, confident enough on average, in order
         of first sighting."""
+        return [self._candidate(c) for c in self._by_first() if self._qualifies(c)]
+
+    def ready(self) -> list[EventCandidate]:
+        """The candidates of the clusters that qualify now and were not handed out before, in
+        order of first sighting; each cluster is handed out once.
+
+        A candidate is its cluster as of this call (position, sightings, best snapshot so far).
+        Later sightings still refine the cluster, which ``candidates()`` shows, but ``ready()``
+        does not give it again, nor take it back if its mean confidence later drops under the
+        gate: the service merges further reports of the same place by radius anyway.
+
+        It then forgets the clusters no sighting has joined for ``window_s`` before the newest
+        (handed out, or never qualified): on a source read in time order none can take another
+        sighting, and a stream that runs for days would otherwise keep each one's best frame
+        (megabytes) for ever. ``candidates()`` no longer lists them."""
         out = []
-        for c in sorted(self._clusters, key=lambda c: c.first.time):
-            if c.count < self.min_sightings or c.mean_confidence < self.min_mean_confidence:
-                continue
-            lat, lon = self.to_wgs84(c.east_m, c.north_m)
-            kind = max(c.type_score, key=c.type_score.get)
-            f = c.first
-            # stable for the same first sighting: a re-run of the same clip posts the same ids
-            key = f"{self.source}|{f.drone_id}|{f.time.isoformat()}|{f.east_m:.1f}|{f.north_m:.1f}"
-            out.append(EventCandidate(
-                source=self.source, source_event_id=str(uuid.uuid5(_NAMESPACE, key)), type=kind,
-                lat=float(lat), lon=float(lon),
-                confidence=float(min(1.0, c.best.confidence if c.best else 0.0)),
-                detected_at=f.time, position_error_m=round(float(c.min_error_m), 2),
-                sightings=c.count, drone_id=f.drone_id,
-                snapshot_jpeg=snapshot_jpeg(c.best_image, c.best.xyxy)
-                if c.best_image is not None and c.best is not None else None))
+        for c in self._by_first():
+            if not c.handed_out and self._qualifies(c):
+                c.handed_out = True
+                out.append(self._candidate(c))
+        if self._newest is not None:
+            horizon = self._newest - timedelta(seconds=self.window_s)
+            kept = [c for c in self._clusters if c.last_time >= horizon]
+            if len(kept) < len(self._clusters):
+                live = {id(c) for c in kept}
+                self._clusters = kept
+                self._by_track = {k: c for k, c in self._by_track.items() if id(c) in live}
         return out
 
+    def _by_first(self) -> list[_Cluster]:
+        return sorted(self._clusters, key=lambda c: c.first.time)
 
-def snapshot_jpeg(image_bgr: np.ndarray, xyxy, max_width_px: int = 960) -> bytes:
-    """The frame with the box drawn and an enlarged crop of the object inset top-left, as JPEG."""
-    img = image_bgr.copy()
-    h, w = img.shape[:2]
-    x0, y0, x1, y1 = (round(v) for v in xyxy)
-    pad = max(8, (x1 - x0) // 2, (y1 - y0) // 2)
-    crop = image_bgr[max(0, y0 - pad):min(h, y1 + pad), max(0, x0 - pad):min(w, x1 + pad)]
-    cv2.rectangle(img, (x0, y0), (x1, y1), (0, 0, 255), 2)
-    if crop.size:
-        side = max(64, min(h, w) // 3)
-        scale = side / max(crop.shape[:2])
-        inset = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-        img[:inset.shape[0], :inset.shape[1]] = inset
-        cv2.rectangle(img, (0, 0), (inset.shape[1] - 1, inset.shape[0] - 1), (255, 255, 255), 2)
-    if w > max_width_px:
-        img = cv2.resize(img, (max_width_px, int(h * max_width_px / w)),
-                         interpolation=cv2.INTER_AREA)
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
-    return buf.tobytes() if ok else b""
+    def _qualifies(self, c: _Cluster) -> bool:
+        return c.count >= self.min_sightings and c.mean_confidence >= self.min_mean_confidence
+
+    def _candidate(self, c: _Cluster) -> EventCandidate:
+        lat, lon = self.to_wgs84(c.east_m, c.north_m)
+        kind = max(c.type_score, key=c.type_score.get)
+        f = c.first
+        snap = (snapshot_jpeg(c.best_image, c.best.xyxy)
+                if c.best_image is not None and c.best is not None else None)
+        # stable for the same first sighting: a re-run of the same clip posts the same ids
+        key = f"{self.source}|{f.drone_id}|{f.time.isoformat()}|{f.east_m:.1f}|{f.north_m:.1f}"
+        return EventCandidate(
+            source=self.source, source_event_id=str(uuid.uuid5(_NAMESPACE, key)), type=kind,
+            lat=float(lat), lon=float(lon),
+            confidence=float(min(1.0, c.best.confidence if c.best else 0.0)),
+            detected_at=f.time, position_error_m=round(float(c.min_error_m), 2),
+            sightings=c.count, drone_id=f.drone_id,
+            snapshot_jpeg=snap[0] if snap else None, box_xyxy=snap[1] if snap else None,
+            model_version=self.model_version)
+
+
+def snapshot_jpeg(image_bgr: np.ndarray, xyxy, max_width_px: int = 960
+                  ) -> tuple[bytes, tuple[float, float, float, float]]:
+    """The frame as JPEG, as the camera saw it (no box drawn: the console overlays the box, and
+    a reviewed snapshot is a training image), scaled down to ``max_width_px``, and the box in
+    the snapshot's pixels."""
+    h, w = image_bgr.shape[:2]
+    scale = min(1.0, max_width_px / w)
+    img = image_bgr
+    if scale < 1.0:
+        img = cv2.resize(image_bgr, (max_width_px, round(h * scale)), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    x0, y0, x1, y1 = (float(v) * scale for v in xyxy)
+    sh, sw = img.shape[:2]
+    box = (round(max(0.0, x0), 1), round(max(0.0, y0), 1), round(min(float(sw), x1), 1),
+           round(min(float(sh), y1), 1))
+    return (buf.tobytes() if ok else b""), box

@@ -17,6 +17,7 @@ from detection.georef import CameraModel, Pose, ground_offsets_m, position_error
 from detection.merge import Sighting, SightingMerger
 from detection.sources import Frame, require_image
 from detection.telemetry import PoseTrack
+from detection.tiles import TILING_MODES, TilePlan, gsd_m_per_px, plan_tiles
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ class PipelineStats:
     skipped: Counter = field(default_factory=Counter)
     detections: int = 0
     sightings: int = 0
+    frames_tiled: int = 0
+    tiles: int = 0
     inference_s: float = 0.0
     total_s: float = 0.0
 
@@ -38,6 +41,7 @@ class PipelineStats:
         return {"frames_in": self.frames_in, "frames_used": self.frames_used,
                 "frames_skipped": sum(self.skipped.values()), "skipped": dict(self.skipped),
                 "detections": self.detections, "sightings": self.sightings,
+                "frames_tiled": self.frames_tiled, "tiles": self.tiles,
                 "inference_s": round(self.inference_s, 3), "total_s": round(self.total_s, 3)}
 
 
@@ -60,13 +64,21 @@ class Pipeline:
 
     ``frame`` is the local metric frame (geofence's ``LocalFrame``) in which sightings are merged;
     ``start_time`` anchors clip seconds to mission time when the telemetry carries no clock.
+    ``tiling``: "auto" cuts a frame into tiles when its pose's ground sampling distance makes the
+    smallest stall too small for the model (``detection.tiles``; ``flyonce detect``'s default),
+    "on" tiles every frame, "off" none (the default here: the demo's single looks keep it).
+    Tiled frames go to the detector's ``track_tiled``, whole ones to ``track``; the two share
+    one tracker, so a stream that crosses the altitude keeps its track ids.
     """
 
     def __init__(self, detector, frame, *, source: str, drone_id: str | None = None,
                  camera: CameraModel | None = None, start_time: datetime | None = None,
                  track: bool = True, radius_m: float = 8.0, window_s: float = 900.0,
                  min_sightings: int = 2, min_mean_confidence: float = MIN_MEAN_CONFIDENCE,
-                 min_alt_m: float = 5.0, batch: int = 1):
+                 min_alt_m: float = 5.0, batch: int = 1, tiling: str = "off"):
+        if tiling not in TILING_MODES:
+            raise ValueError(f"tiling must be one of {', '.join(TILING_MODES)}, got {tiling!r}")
+        self.tiling = tiling
         self.detector = detector
         self.frame = frame
         self.camera = camera or CameraModel()
@@ -79,13 +91,22 @@ class Pipeline:
         self.batch = max(1, batch)
         self.merger = SightingMerger(frame.to_wgs84, source, radius_m=radius_m,
                                      window_s=window_s, min_sightings=min_sightings,
-                                     min_mean_confidence=min_mean_confidence)
+                                     min_mean_confidence=min_mean_confidence,
+                                     model_version=getattr(detector, "version", None))
         self.stats = PipelineStats()
 
     def run(self, frames: Iterable[Frame], poses: PoseTrack | None = None,
-            on_skip: Callable[[Frame, str], None] | None = None) -> list[EventCandidate]:
-        """Process every frame, ``batch`` at a time; bad frames are skipped, counted and
-        reported, never fatal."""
+            on_skip: Callable[[Frame, str], None] | None = None,
+            on_candidate: Callable[[EventCandidate], None] | None = None
+            ) -> list[EventCandidate]:
+        """Every merged candidate once the frames end (``SightingMerger.candidates()``); each
+        frame is processed, ``batch`` at a time; bad frames are skipped, counted and reported,
+        never fatal.
+
+        ``on_candidate(candidate)`` is called while the frames are still read, after the model
+        call that makes a cluster qualify, once per cluster (``SightingMerger.ready()``: the
+        cluster as it stood then, under the id the returned list gives it); a live stream,
+        which never ends, reports through it alone."""
         t0 = _time.perf_counter()
         pending: list[tuple[Frame, np.ndarray, Pose, datetime]] = []
         for f in frames:
@@ -102,9 +123,16 @@ class Pipeline:
             if len(pending) >= self.batch:
                 self._detect(pending)
                 pending = []
+                self._hand_out(on_candidate)
         self._detect(pending)
+        self._hand_out(on_candidate)
         self.stats.total_s += _time.perf_counter() - t0
         return self.merger.candidates()
+
+    def _hand_out(self, on_candidate: Callable[[EventCandidate], None] | None) -> None:
+        if on_candidate is not None:
+            for c in self.merger.ready():
+                on_candidate(c)
 
     def _prepare(self, f: Frame, poses: PoseTrack | None) -> tuple[Frame, np.ndarray, Pose,
                                                                     datetime]:
@@ -133,13 +161,30 @@ class Pipeline:
             return
         images = [b[1] for b in batch]
         t = _time.perf_counter()
-        results = self.detector.track(images) if self.track else self.detector.predict(images)
+        plans = ([None] * len(batch) if self.tiling == "off"
+                 else [self._plan(image, pose) for _, image, pose, _ in batch])
+        if all(p is None for p in plans):
+            results = self.detector.track(images) if self.track else self.detector.predict(images)
+        else:
+            for p in plans:
+                if p is not None:
+                    self.stats.frames_tiled += 1
+                    self.stats.tiles += p.grid ** 2
+            results = (self.detector.track_tiled(images, plans) if self.track
+                       else self.detector.predict_tiled(images, plans))
         self.stats.inference_s += _time.perf_counter() - t
         self.stats.frames_used += len(batch)
         for (f, image, pose, when), dets in zip(batch, results, strict=True):
             self.stats.detections += len(dets)
             if len(dets):
                 self._place(f, image, pose, when, dets)
+
+    def _plan(self, image: np.ndarray, pose: Pose) -> TilePlan | None:
+        h, w = image.shape[:2]
+        if not pose.gimbal_pitch_deg < 0:
+            return None  # no ground at the image centre to measure; its boxes will not place
+        gsd = gsd_m_per_px(self.camera, pose.alt_rel_m, pose.gimbal_pitch_deg, w, h)
+        return plan_tiles(gsd, (w, h), self.detector.imgsz, force=self.tiling == "on")
 
     def _place(self, f: Frame, image: np.ndarray, pose: Pose, when: datetime, dets) -> None:
         h, w = image.shape[:2]

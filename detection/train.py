@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -53,6 +54,19 @@ class TrainSettings:
     # ultralytics' deterministic mode (deterministic cuDNN and torch algorithms): replays a CPU
     # run exactly; on a GPU it costs speed and atomics vary anyway
     deterministic: bool = True
+    # "flyonce": the augmentation of stages 1-10 (ultralytics' colour defaults, flips both ways,
+    # gentle zoom); "styles": for a model that must work on scenes drawn by someone else (issue
+    # 21, leave-one-style-out): every hue, strong saturation and brightness swings, any rotation
+    # a nadir camera can have, and some mixup, so colour and one renderer's edges stop being cues
+    augment: str = "flyonce"
+
+
+# ultralytics' train() arguments of each augmentation preset (see ``TrainSettings.augment``)
+AUGMENT = {
+    "flyonce": {"flipud": 0.5, "fliplr": 0.5, "scale": 0.3},
+    "styles": {"flipud": 0.5, "fliplr": 0.5, "scale": 0.4, "hsv_h": 0.5, "hsv_s": 0.8,
+               "hsv_v": 0.5, "degrees": 30.0, "mixup": 0.1},
+}
 
 
 def train(data_yaml: Path | str, out_dir: Path | str, settings: TrainSettings = TrainSettings(),
@@ -65,6 +79,8 @@ def train(data_yaml: Path | str, out_dir: Path | str, settings: TrainSettings = 
     """
     if settings.precision not in ("fp32", "bf16"):
         raise TrainingError(f"precision {settings.precision!r} is not one of fp32, bf16")
+    if settings.augment not in AUGMENT:
+        raise TrainingError(f"augment {settings.augment!r} is not one of {', '.join(AUGMENT)}")
     bf16 = settings.precision == "bf16"
     data_yaml = Path(data_yaml)
     if not data_yaml.is_file():
@@ -83,6 +99,10 @@ def train(data_yaml: Path | str, out_dir: Path | str, settings: TrainSettings = 
     # ultralytics runs amp="bf16" itself on a GPU only: a CPU run needs its autocast lent
     # (_cpu_bf16); both get channels-last and the fp32 loss (_bf16_model)
     cpu_bf16 = bf16 and settings.device == "cpu"
+    if cpu_bf16 and not cpu_has_bf16():
+        warnings.warn("this CPU has no bfloat16 instructions (avx512_bf16 or amx_bf16 in "
+                      "/proc/cpuinfo): bf16 is emulated, about 8x slower than fp32 (measured on "
+                      "an AMD EPYC without them); train with --precision fp32", stacklevel=2)
     if bf16:
         model.add_callback("on_train_start", _bf16_model)
     for event, fn in (callbacks or {}).items():
@@ -101,7 +121,7 @@ def train(data_yaml: Path | str, out_dir: Path | str, settings: TrainSettings = 
             warmup_epochs=settings.warmup_epochs, warmup_bias_lr=settings.warmup_bias_lr,
             # aerial views have no up: flip both ways; objects are a few pixels wide, so zoom
             # gently
-            flipud=0.5, fliplr=0.5, scale=0.3, verbose=False,
+            **AUGMENT[settings.augment], verbose=False,
         )
     best = out_dir / "run" / "weights" / "best.pt"
     figures = {k: float(v) for k, v in getattr(results, "results_dict", {}).items()}
@@ -157,6 +177,15 @@ def plot_curves(runs: list[tuple[str, Path | str]], out_png: Path | str) -> Path
     fig.savefig(out_png)
     plt.close(fig)
     return out_png
+
+
+def cpu_has_bf16(cpuinfo: Path | str = "/proc/cpuinfo") -> bool:
+    """Whether the CPU runs bfloat16 natively (AVX-512 BF16 or AMX); True where it cannot be told."""
+    try:
+        flags = Path(cpuinfo).read_text(encoding="utf-8", errors="replace").split()
+    except OSError:
+        return True  # not Linux: do not warn on a guess
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 @contextlib.contextmanager

@@ -339,7 +339,10 @@ class DroneLink(LinkHealth):
                 self._send(lambda m: m.heartbeat_send(6, 8, 0, 0, 4))  # GCS, no autopilot, active
             try:
                 msg = conn.recv_match(blocking=True, timeout=_READ_POLL_S)
-            except Exception:  # noqa: BLE001 - the socket died; the heartbeat age tells everyone
+            except Exception as exc:  # noqa: BLE001 - the socket died; the heartbeat age tells all
+                if not self._stop.is_set():  # not our own close()
+                    log.warning("link to %s: reading stopped (%r); the drone will be seen as "
+                                "lost", self.drone_id, exc)
                 break
             if msg is not None:
                 self._on_message(msg)

@@ -62,6 +62,7 @@ class FleetStats:
     steps: int
     time_s: float
     lag_s: float
+    max_lag_s: float  # the most the physics has been behind the clock since the start
     messages_sent: int
     connections: int
 
@@ -154,6 +155,7 @@ class Fleet:
         self.dt_s = 0.1
         self._time_s = 0.0
         self._steps = 0
+        self._max_lag_s = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._target_s = 0.0
@@ -317,7 +319,8 @@ class Fleet:
         with self._lock:
             lag = 0.0 if self.stepped else max(0.0, self.clock.elapsed_s() - self._time_s)
             sent = sum(ch.sent for ep in self._endpoints for ch in ep.channels)
-            return FleetStats(self._steps, self._time_s, lag, sent, len(self._links))
+            return FleetStats(self._steps, self._time_s, lag, max(self._max_lag_s, lag), sent,
+                              len(self._links))
 
     def at(self, time_s: float, action: Callable[[], None]) -> None:
         """Run ``action`` (e.g. a fault) in the fleet thread once mission time reaches ``time_s``."""
@@ -413,6 +416,7 @@ class Fleet:
             return 0.0
         clock = self.clock
         due_s = clock.elapsed_s()
+        self._max_lag_s = max(self._max_lag_s, due_s - self._time_s)
         for _ in range(_MAX_STEPS_PER_BATCH):
             if self._time_s + dt > due_s:
                 break

@@ -5,6 +5,9 @@ No container is built here (CI has no Docker daemon): what can be checked withou
   it sets is a real setting (or the detection worker's token), with values the settings
   accept once compose's ${...} are filled in;
 - the Dockerfile copies what exists and installs torch at the versions pyproject.toml pins;
+- the image's Python environment is CI's: both install with requirements.lock as constraints,
+  and the environment these tests run in holds exactly what the lock pins (the image's
+  environment, built where no Docker daemon runs);
 - the systemd units run commands and options the CLI has.
 The two-replica layout itself runs as real processes in tests/api/test_leader.py.
 """
@@ -96,3 +99,27 @@ def test_the_systemd_units_run_real_commands() -> None:
         command = cli.commands[words[1]]
         options = {o for p in command.params for o in p.opts}
         assert {w for w in words[2:] if w.startswith("--")} <= options, unit
+
+
+def test_the_image_and_ci_install_from_one_lock_and_this_environment_is_it() -> None:
+    sys.path.insert(0, str(ROOT / "deploy"))
+    try:
+        import lock
+    finally:
+        sys.path.remove(str(ROOT / "deploy"))
+    locked = lock.read()
+    # the lock pins every run-time dependency pyproject.toml names, within its bounds
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    for line in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]:
+        req = Requirement(line)
+        name = canonicalize_name(req.name)
+        assert name in locked, f"{name} is not in requirements.lock: run deploy/lock.py"
+        assert req.specifier.contains(locked[name], prereleases=True), (name, locked[name])
+    # what make install built here (as CI does) is what the lock says, nothing more or less
+    assert lock.differences(locked, lock.closure()) == []
+    text = (ROOT / "Dockerfile").read_text()
+    assert "RUN pip install -c requirements.lock ." in text
+    assert re.search(r"^COPY .*requirements\.lock", text, flags=re.M)
+    assert "-c requirements.lock" in (ROOT / "Makefile").read_text()

@@ -21,6 +21,12 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+# No per-message deflate on the live WebSocket: each client has its own compressor, so every alert
+# was compressed once per watching operator (a third of the server's CPU per candidate with ten
+# operators, tests/bench/bench_reliability.py). Alerts are a few kB on a control room's network.
+UVICORN_OPTIONS = {"ws_per_message_deflate": False}
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -40,7 +46,8 @@ def serve(
         ZoneIndex.load(settings.zones_file, default_target_s=settings.default_target_s)
     except (GeofenceError, OSError) as exc:
         _fail(f"zones file {settings.zones_file}: {exc}; fix it or unset FLYONCE_ZONES_FILE")
-    uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level=log_level)
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level=log_level,
+                **UVICORN_OPTIONS)
 
 
 @users_app.command("add")
@@ -140,6 +147,7 @@ def report(
 
 # Subcommands owned by the other packages; their modules import nothing heavy at the top.
 from api.cli.patrols import patrols_app  # noqa: E402
+from api.cli.reviews import dataset_command, model_app, train_command  # noqa: E402
 from api.demo.cli import demo  # noqa: E402
 from detection.cli import detect, mine, train, train_curves  # noqa: E402
 from dispatch.cli import docks_app, export_plan, fleet  # noqa: E402
@@ -149,12 +157,13 @@ from simulators.cli import sim  # noqa: E402
 app.command("demo")(demo)
 app.command("sim")(sim)
 app.command("detect")(detect)
-app.command("train")(train)
+app.command("train")(train_command(train))
 app.command("train-curves")(train_curves)
 app.command("mine")(mine)
 app.command("fleet")(fleet)
 app.command("fleet-plan")(export_plan)
 app.add_typer(docks_app, name="docks")
-app.command("dataset")(dataset)
+app.command("dataset")(dataset_command(dataset))
 app.command("clip")(clip)
 app.add_typer(patrols_app, name="patrols")
+app.add_typer(model_app, name="model")

@@ -4,6 +4,10 @@ Without Redis, one process: publishers hand messages to each subscriber's queue 
 With Redis, publishers PUBLISH to a channel and each process relays the channel to its own
 subscribers, so a change made behind one `flyonce serve` reaches clients of all of them.
 `publish` is synchronous and thread-safe: routes call it from the threadpool after commit.
+
+Every subscriber of a process gets the same `Alert`: the message and its JSON text, encoded once
+by the publisher (or received once from Redis), so a process with many WebSocket clients does not
+encode each alert once per client.
 """
 
 from __future__ import annotations
@@ -18,6 +22,21 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _QUEUE_LIMIT = 1000
+
+
+class Alert(dict):
+    """A published message as its subscribers get it: the message, and ``text``, its JSON.
+
+    Every subscriber shares one Alert: read it, never change it (``text`` would no longer say
+    what the dict says).
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, message: dict[str, Any], text: str | None = None) -> None:
+        super().__init__(message)
+        self.text = text if text is not None else json.dumps(message, separators=(",", ":"),
+                                                             ensure_ascii=False)
 
 
 class AlertBus:
@@ -35,7 +54,7 @@ class AlertBus:
 
     def publish(self, message: dict[str, Any]) -> None:
         """Deliver `message` to every subscriber (callable from any thread)."""
-        self._deliver_threadsafe(message)
+        self._deliver_threadsafe(Alert(message))
 
     def _deliver_threadsafe(self, message: dict[str, Any]) -> None:
         loop = self._loop
@@ -99,7 +118,7 @@ class RedisAlertBus(AlertBus):
         await super().stop()
 
     def publish(self, message: dict[str, Any]) -> None:
-        self._sync.publish(self._channel, json.dumps(message))
+        self._sync.publish(self._channel, Alert(message).text)
 
     def ping(self) -> None:
         """Return when Redis answers; raise its error otherwise (blocking: call off the loop)."""
@@ -119,8 +138,9 @@ class RedisAlertBus(AlertBus):
                     if raw.get("type") != "message":
                         continue
                     try:
-                        self._deliver(json.loads(raw["data"]))
-                    except (ValueError, TypeError):
+                        text = raw["data"].decode()
+                        self._deliver(Alert(json.loads(text), text))
+                    except (ValueError, TypeError, AttributeError):
                         log.warning("ignored a malformed alert on %s", self._channel)
             except asyncio.CancelledError:
                 raise

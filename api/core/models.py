@@ -114,6 +114,12 @@ class Event(SQLModel, table=True):
     sightings: int = 1  # frames the detectors saw it in, over every candidate merged in
     # Candidates that are this event (its Sighting rows): 1 when opened, +1 per merged candidate.
     candidates: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # The running weighted fit of the sightings' positions (api/lifecycle/merge.py): Σw, Σw·lat,
+    # Σw·lon, so a merged candidate moves the event without reading every earlier sighting. NULL
+    # on events stored before it existed: the next merge fits them from their sightings once.
+    fit_weight: float | None = None
+    fit_lat_sum: float | None = None
+    fit_lon_sum: float | None = None
     detector_drone_id: str | None = None
     report_note: str | None = None
     zone_id: str | None = Field(default=None, index=True)
@@ -132,6 +138,8 @@ class Event(SQLModel, table=True):
     prior_event_ids: str | None = Field(default=None, sa_type=sa.Text)
     # The merged patrol flight (综合飞一次) whose drone found it, if any.
     patrol_flight_id: int | None = Field(default=None, foreign_key="patrol_flights.id", index=True)
+    # The detector weights that found it (the first candidate's; detection.versions), if any.
+    model_version: str | None = Field(default=None, max_length=64, index=True)
     # One timestamp per stage (mission time when the service runs on a simulator clock).
     detected_at: datetime | None = _ts(nullable=False, index=True)
     last_seen_at: datetime | None = _ts()  # the newest sighting's time: the merge window runs from it
@@ -177,6 +185,7 @@ class Sighting(SQLModel, table=True):
     evidence_id: int | None = Field(default=None, foreign_key="evidence.id")
     box_xyxy: str | None = Field(default=None, max_length=64)  # JSON [x1, y1, x2, y2], snapshot px
     note: str | None = Field(default=None, sa_type=sa.Text)
+    model_version: str | None = Field(default=None, max_length=64)
 
 
 class DispatchClaim(SQLModel, table=True):
@@ -522,3 +531,42 @@ class WebhookDelivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime | None = _ts(nullable=False)
     delivered_at: datetime | None = _ts()
+
+
+class ReviewSample(SQLModel, table=True):
+    """An operator's verdict on an event's snapshot, kept as a labelled image for retraining.
+
+    verdict ``confirm`` (``type`` is in the box; the box is the detector's, or the operator's
+    correction) or ``reject`` (nothing of ``type`` is there: the box is what the detector
+    wrongly took for one). One row per review; the event's one review makes it one per event.
+    """
+
+    __tablename__ = "review_samples"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", index=True, unique=True)
+    evidence_id: int = Field(foreign_key="evidence.id")  # the snapshot
+    verdict: str = Field(max_length=8)  # confirm | reject
+    type: str = Field(max_length=32)  # the class the operator settled on (or rejected)
+    detected_type: str = Field(max_length=32)  # the class the detector said
+    box_xyxy: str = Field(max_length=64)  # JSON [x1, y1, x2, y2], snapshot px
+    detected_box_xyxy: str | None = Field(default=None, max_length=64)  # the detector's own
+    corrected: bool = False  # the operator moved the box or changed the class
+    model_version: str | None = Field(default=None, max_length=64, index=True)
+    reviewed_by: str = Field(max_length=64)
+    reviewed_at: datetime | None = _ts(nullable=False)
+
+
+class ModelVersionRow(SQLModel, table=True):
+    """A detector weights version the service has heard of: from a candidate that carried it
+    (``first_seen_at``), or promoted (``flyonce model promote``: sha256, figures)."""
+
+    __tablename__ = "model_versions"
+
+    version: str = Field(primary_key=True, max_length=64)
+    sha256: str | None = Field(default=None, max_length=64)
+    parent: str | None = Field(default=None, max_length=64)
+    figures: str | None = Field(default=None, sa_type=sa.Text)  # JSON
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    first_seen_at: datetime | None = _ts()
+    promoted_at: datetime | None = _ts()

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; defaults to a SQLite file in data_dir."
     )
     media_dir: Path | None = Field(None, description="Evidence images; defaults to data_dir/media.")
+    models_dir: Path | None = Field(
+        None, description="Detector weights promoted by `flyonce model promote` and their "
+        "manifest (models.json); defaults to data_dir/models. Until a first promotion the "
+        "current weights are the shipped detection/weights/flyonce-yolo.pt.")
     redis_url: str | None = Field(
         None, description="With it, live alerts fan out across processes through Redis pub/sub."
     )
@@ -266,6 +270,10 @@ class Settings(BaseSettings):
     @property
     def resolved_media_dir(self) -> Path:
         return (self.media_dir or self.data_dir / "media").resolve()
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        return (self.models_dir or self.data_dir / "models").resolve()
 
     def resolved_secret_key(self) -> str:
         """The token-signing key; a random one is created once and kept beside the data."""

@@ -8,6 +8,7 @@ publish once the caller has committed. Routes stay thin; these functions know no
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,10 +19,17 @@ from sqlmodel import Session, select
 from api.core.errors import Conflict, NotFound
 from api.core.models import AuditEntry, Drone, Event, GroundTeam, Sighting, Task
 from api.core.zones import Place, ZoneIndex
-from api.lifecycle import merge, offences
+from api.lifecycle import merge, offences, reviews, writes
 from api.lifecycle.merge import MergeRules
 from api.lifecycle.schemas import AssignIn, CandidateIn, EventPublic
-from api.lifecycle.states import State, allowed_next, apply_transition, record_creation
+from api.lifecycle.states import (
+    State,
+    allowed_next,
+    apply_transition,
+    creation,
+    record_creation,
+    transition,
+)
 from api.patrols.flights import flight_of_drone
 
 # Event types a zone kind refuses to alert on, because the activity is permitted there.
@@ -104,7 +112,7 @@ def find_by_source_key(session: Session, source: str, source_event_id: str) -> E
 
 def ingest(
     session: Session, candidate: CandidateIn, *, zones: ZoneIndex, actor: str, now: datetime,
-    merge_rules: MergeRules | None = None,
+    merge_rules: MergeRules | None = None, place_locked: bool = False,
 ) -> Outcome:
     """Store a candidate: a further sighting of the event it belongs to (``api.lifecycle.merge``),
     or a new event, `detected`, then alerted or rejected by the zone rules.
@@ -112,20 +120,23 @@ def ingest(
     The caller commits. Idempotency on (source, source_event_id) is the database's unique
     constraint on sightings: a retry fails to insert, and `ingest_committed` returns the stored
     event instead (no look-up first: retries are rare, and the constraint is right even under
-    races).
+    races). ``place_locked``: the transaction holds the candidate's place already
+    (`ingest_all_committed` locks a batch's places together).
     """
     rules = merge_rules or MergeRules(radius_m=0)
     found_at = candidate.detected_at or now
     kind = candidate.type.value
     if rules.enabled:
-        merge.lock_place(session, kind, candidate.lat, candidate.lon, rules.radius_m)
+        if not place_locked:
+            merge.lock_place(session, kind, candidate.lat, candidate.lon, rules.radius_m)
         home = merge.find_home(session, kind, candidate.lat, candidate.lon, found_at, rules)
         if home is not None:
             sighting, entry = merge.attach(session, home, candidate, actor=actor, at=found_at,
                                            now=now, rules=rules)
             outcome = Outcome(home.event, sighting=sighting)
             if home.kind == merge.MERGED:  # the operators see the event's new figures
-                outcome.alerts.append(sighting_alert(home.event, sighting, entry, session))
+                outcome.alerts.append(sighting_alert(home.event, sighting, entry,
+                                                     team_ids=writes.team_ids(session, home.event.id)))
             return outcome
     place = zones.locate(candidate.lat, candidate.lon)
     event = Event(
@@ -142,6 +153,7 @@ def ingest(
         last_seen_at=found_at,
         detector_drone_id=candidate.drone_id,
         report_note=candidate.note,
+        model_version=candidate.model_version,
         zone_id=place.zone_id,
         zone_name=place.zone_name,
         zone_kind=place.zone_kind,
@@ -149,40 +161,43 @@ def ingest(
     )
     if candidate.drone_id:  # found on a merged patrol flight? (one query, on the drone index)
         event.patrol_flight_id = flight_of_drone(session, candidate.drone_id, found_at)
-    entries = [record_creation(session, event, actor=actor, at=found_at,
-                               reason=f"from {candidate.source}")]
-    _zone_rules(session, event, place, entries, now=now)
-    session.flush()  # one flush writes the event and its audit rows, and gives the event its id
-    sighting = merge.new_sighting(candidate, event_id=event.id, kind=merge.FIRST, at=found_at)
-    session.add(sighting)
-    session.flush()  # the unique source key refuses a retried candidate here
+    entries = [creation(event, actor=actor, at=found_at, reason=f"from {candidate.source}")]
+    entries.append(_zone_rules(event, place, now=now))
+    sighting = merge.new_sighting(candidate, event_id=None, kind=merge.FIRST, at=found_at)
+    merge.refit(event, [sighting])  # starts the running fit (the figures are the candidate's)
+    # Three INSERTs in Core (api/lifecycle/writes.py); the unique source keys refuse a retried
+    # candidate at the first of them.
+    writes.insert(session, [event])
+    for entry in entries:
+        entry.event_id = event.id
+    writes.insert(session, entries, keep=False)
+    sighting.event_id = event.id
+    writes.insert(session, [sighting])
     outcome = Outcome(event, created=True, sighting=sighting)
-    outcome.alerts.extend(transition_alert(event, entry) for entry in entries)
+    outcome.alerts.extend(transition_alert(event, entry, team_ids=[]) for entry in entries)
     return outcome
 
 
-def _zone_rules(session: Session, event: Event, place: Place, entries: list[AuditEntry], *,
-                now: datetime) -> None:
-    """Alert a new event, or reject it where its activity is permitted (a market's stalls)."""
+def _zone_rules(event: Event, place: Place, *, now: datetime) -> AuditEntry:
+    """Alert a new event, or reject it where its activity is permitted (a market's stalls);
+    the audit row (not added to the session)."""
     refusal = next((kind for kind in place.kinds if (event.type, kind) in PERMITTED), None)
     if refusal:
-        entries.append(apply_transition(
-            session, event, State.REJECTED, actor="system", at=now,
-            reason=f"{event.type} is permitted inside a {refusal} zone",
-        ))
-        event.reject_reason = entries[-1].reason
-    else:
-        entries.append(apply_transition(
-            session, event, State.ALERTED, actor="system", at=now, reason="passed zone rules"
-        ))
+        entry = transition(event, State.REJECTED, actor="system", at=now,
+                           reason=f"{event.type} is permitted inside a {refusal} zone")
+        event.reject_reason = entry.reason
+        return entry
+    return transition(event, State.ALERTED, actor="system", at=now, reason="passed zone rules")
 
 
 def sighting_alert(event: Event, sighting: Sighting, entry: AuditEntry,
-                   session: Session | None = None) -> dict[str, Any]:
+                   session: Session | None = None, team_ids: list[str] | None = None
+                   ) -> dict[str, Any]:
     """The live message for a sighting merged into an open event (no transition)."""
-    message = transition_alert(event, entry, session)
+    message = transition_alert(event, entry, session, team_ids)
     message.update(kind="sighting", sighting_id=sighting.id, drone_id=sighting.drone_id,
-                   distance_m=sighting.distance_m)
+                   distance_m=sighting.distance_m, source=sighting.source,
+                   source_event_id=sighting.source_event_id)
     return message
 
 
@@ -202,6 +217,35 @@ def ingest_committed(
         if existing is None:
             raise
         return Outcome(existing, created=False, retried=True)
+
+
+def ingest_all_committed(
+    session: Session, candidates: list[CandidateIn], *, zones: ZoneIndex, actor: str,
+    now: datetime, merge_rules: MergeRules | None = None,
+    each: Callable[[int, Outcome], None] | None = None,
+) -> list[Outcome] | None:
+    """`ingest` every candidate in one transaction and commit once; ``each(i, outcome)`` runs
+    after the i-th (to attach its snapshot). None, with nothing stored, when one of them was
+    stored before (a retry): the caller then stores them one by one with `ingest_committed`.
+
+    The places of the whole batch are locked first, together (`merge.lock_places`): two
+    batches over the same places in different orders queue instead of deadlocking."""
+    rules = merge_rules or MergeRules(radius_m=0)
+    try:
+        if rules.enabled:
+            merge.lock_places(session, [(c.type.value, c.lat, c.lon) for c in candidates],
+                              rules.radius_m)
+        outcomes = []
+        for i, candidate in enumerate(candidates):
+            outcomes.append(ingest(session, candidate, zones=zones, actor=actor, now=now,
+                                   merge_rules=rules, place_locked=True))
+            if each is not None:
+                each(i, outcomes[-1])
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return None
+    return outcomes
 
 
 def split(
@@ -231,11 +275,14 @@ def split(
                 position_error_m=sighting.position_error_m, sightings=sighting.frames,
                 candidates=1, last_seen_at=sighting.detected_at,
                 detector_drone_id=sighting.drone_id, report_note=sighting.note,
+                model_version=sighting.model_version,
                 zone_id=place.zone_id, zone_name=place.zone_name, zone_kind=place.zone_kind,
                 target_s=place.target_s)
+    merge.refit(new, [sighting])  # starts its running fit
     entries = [record_creation(session, new, actor=actor, at=sighting.detected_at,
                                reason=f"split from event {event_id}: {reason}")]
-    _zone_rules(session, new, place, entries, now=now)
+    entries.append(_zone_rules(new, place, now=now))
+    session.add(entries[-1])
     session.flush()
     sighting.event_id, sighting.kind, sighting.distance_m = new.id, merge.SPLIT, None
     session.add(sighting)
@@ -256,11 +303,23 @@ def split(
 
 def review(
     session: Session, event_id: int, *, confirm: bool, reason: str | None, actor: str, now: datetime,
-    offence_rules: offences.OffenceRules | None = None,
+    offence_rules: offences.OffenceRules | None = None, box_xyxy: list[float] | None = None,
+    corrected_type: str | None = None,
 ) -> Outcome:
+    """Confirm or reject an event; the verdict on its snapshot is kept as a labelled sample
+    (``reviews.record_sample``), with the operator's corrected box or class when given."""
     event = _locked_event(session, event_id)
     to_state = State.CONFIRMED if confirm else State.REJECTED
+    detected_type = event.type
+    retype = confirm and corrected_type is not None and corrected_type != event.type
+    if retype:
+        note = f"class corrected: {detected_type} → {corrected_type}"
+        reason = f"{reason}; {note}" if reason else note
     entry = apply_transition(session, event, to_state, actor=actor, at=now, reason=reason)
+    if retype:  # after the transition was allowed: a refused review changes nothing
+        event.type = corrected_type
+    reviews.record_sample(session, event, confirm=confirm, detected_type=detected_type,
+                          box_xyxy=box_xyxy, actor=actor, now=now)
     if not confirm:
         event.reject_reason = reason
     else:  # first offence or repeat (首违免罚), decided once, now

@@ -42,6 +42,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from api.core.models import AuditEntry, Event, Sighting
+from api.lifecycle import writes
 from api.lifecycle.offences import degree_box, distances_m
 from api.lifecycle.schemas import CandidateIn
 from api.lifecycle.states import OPEN_STATES, State
@@ -86,16 +87,36 @@ def lock_place(session: Session, event_type: str, lat: float, lon: float, radius
     PostgreSQL only (SQLite's write lock is already global); the caller's transaction holds the
     locks until it ends.
     """
-    if session.get_bind().dialect.name != "postgresql" or radius_m <= 0:
+    lock_places(session, [(event_type, lat, lon)], radius_m)
+
+
+def lock_places(session: Session, places: list[tuple[str, float, float]],
+                radius_m: float) -> None:
+    """`lock_place` for several candidates at once (a batch, before any of it is decided).
+
+    All in one statement, in the order of the locks' own keys: two transactions that each take
+    their whole set this way never wait on each other in a circle. (Taking one candidate's
+    locks after another's, a batch [A, B] and a batch [B, A] deadlocked, and PostgreSQL broke
+    the tie after a second by failing one of them.) Locks are re-entrant, so taking a held one
+    again costs no wait.
+    """
+    if session.get_bind().dialect.name != "postgresql" or radius_m <= 0 or not places:
         return
+    keys = list({key for event_type, lat, lon in places
+                 for key in _cell_keys(event_type, lat, lon, radius_m)})
+    session.execute(sa.text("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext(k) "
+                            "AS h FROM unnest(CAST(:keys AS text[])) AS k) AS locks ORDER BY h"),
+                    {"keys": keys})
+
+
+def _cell_keys(event_type: str, lat: float, lon: float, radius_m: float) -> list[str]:
+    """The grid cells (``radius_m`` across) around a point: two candidates that could merge
+    always share one."""
     cell_deg_lat = radius_m / _M_PER_DEG_LAT
     cell_deg_lon = cell_deg_lat / max(math.cos(math.radians(lat)), 0.01)
     i, j = math.floor(lat / cell_deg_lat), math.floor(lon / cell_deg_lon)
-    keys = sorted(f"flyonce:merge:{event_type}:{i + di}:{j + dj}"
-                  for di in (-1, 0, 1) for dj in (-1, 0, 1))
-    # One statement, in a fixed order, so two lockers never wait on each other in a circle.
-    session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(k)) "
-                            "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"), {"keys": keys})
+    return [f"flyonce:merge:{event_type}:{i + di}:{j + dj}"
+            for di in (-1, 0, 1) for dj in (-1, 0, 1)]
 
 
 def _nearest(rows: list[Event], dist: list[float], radius_m: float) -> tuple[Event, float] | None:
@@ -162,7 +183,7 @@ def new_sighting(candidate: CandidateIn, *, event_id: int | None, kind: str, at:
         source_event_id=candidate.source_event_id, drone_id=candidate.drone_id, detected_at=at,
         lat=candidate.lat, lon=candidate.lon, confidence=candidate.confidence,
         position_error_m=candidate.position_error_m, frames=candidate.sightings,
-        distance_m=distance_m, note=candidate.note,
+        distance_m=distance_m, note=candidate.note, model_version=candidate.model_version,
         box_xyxy=json.dumps([round(v, 1) for v in candidate.box_xyxy]) if candidate.box_xyxy else None)
 
 
@@ -188,9 +209,14 @@ def refit(event: Event, sightings: list) -> None:
     if not sightings:
         return
     weights = [weight(s) for s in sightings]
-    total = sum(weights)
-    event.lat = sum(w * s.lat for w, s in zip(weights, sightings)) / total
-    event.lon = sum(w * s.lon for w, s in zip(weights, sightings)) / total
+    event.fit_weight = sum(weights)
+    event.fit_lat_sum = sum(w * s.lat for w, s in zip(weights, sightings))
+    event.fit_lon_sum = sum(w * s.lon for w, s in zip(weights, sightings))
+    if len(sightings) == 1:  # exactly its one look (w·lat / w need not give lat back)
+        event.lat, event.lon = sightings[0].lat, sightings[0].lon
+    else:
+        event.lat = event.fit_lat_sum / event.fit_weight
+        event.lon = event.fit_lon_sum / event.fit_weight
     event.confidence = max(s.confidence for s in sightings)
     event.candidates = len(sightings)
     event.sightings = sum(s.frames for s in sightings)
@@ -199,25 +225,42 @@ def refit(event: Event, sightings: list) -> None:
     event.position_error_m = min(errors) if errors else None
 
 
+def folded(event: Event, s) -> dict:  # noqa: ANN001  (a Sighting)
+    """What `refit` would set with one more sighting, from the event's running fit: the same
+    figures (to the last bits of a float sum) without reading the earlier sightings."""
+    w = weight(s)
+    fit_weight = event.fit_weight + w
+    fit_lat_sum, fit_lon_sum = event.fit_lat_sum + w * s.lat, event.fit_lon_sum + w * s.lon
+    error = event.position_error_m
+    if s.position_error_m is not None:
+        error = s.position_error_m if error is None else min(error, s.position_error_m)
+    return {"fit_weight": fit_weight, "fit_lat_sum": fit_lat_sum, "fit_lon_sum": fit_lon_sum,
+            "lat": fit_lat_sum / fit_weight, "lon": fit_lon_sum / fit_weight,
+            "confidence": max(event.confidence, s.confidence),
+            "candidates": event.candidates + 1, "sightings": event.sightings + s.frames,
+            "last_seen_at": max(event.last_seen_at, s.detected_at), "position_error_m": error}
+
+
 def who(candidate: CandidateIn) -> str:
     """The candidate's origin as a person reads it: its drone, else its source."""
     return candidate.drone_id or candidate.source
 
 
-def _crowds(session: Session, event: Event, home: Home, at_lat: float, at_lon: float,
-            radius_m: float) -> bool:
-    """Whether another open event of the type lies within ``radius_m`` of ``event``'s position.
+def _crowds(session: Session, event: Event, home: Home, lat: float, lon: float, at_lat: float,
+            at_lon: float, radius_m: float) -> bool:
+    """Whether another open event of the type lies within ``radius_m`` of (lat, lon), where
+    ``event`` would move.
 
     When that position is within the radius of the candidate at (at_lat, at_lon), every such
     event is among ``home.neighbours`` (twice the radius around the candidate): no query.
     """
-    [moved_m] = distances_m(at_lat, at_lon, [event.lat], [event.lon])
+    [moved_m] = distances_m(at_lat, at_lon, [lat], [lon])
     if moved_m <= radius_m:
-        others = [(lat, lon) for i, lat, lon in home.neighbours if i != event.id]
+        others = [(o_lat, o_lon) for i, o_lat, o_lon in home.neighbours if i != event.id]
     else:
         others = list(session.exec(_CROWD, params={
-            **_box(event.type, event.lat, event.lon, radius_m), "event_id": event.id}).all())
-    dist = distances_m(event.lat, event.lon, [o[0] for o in others], [o[1] for o in others])
+            **_box(event.type, lat, lon, radius_m), "event_id": event.id}).all())
+    dist = distances_m(lat, lon, [o[0] for o in others], [o[1] for o in others])
     return any(d <= radius_m for d in dist)
 
 
@@ -225,19 +268,28 @@ def attach(session: Session, home: Home, candidate: CandidateIn, *, actor: str, 
            now: datetime, rules: MergeRules) -> tuple[Sighting, AuditEntry]:
     """Record ``candidate`` as a further sighting of ``home.event``; the audit row says so.
 
-    The event's position and confidence are refitted; its state does not change.
+    The event's position and confidence are refitted; its state does not change. Written in
+    Core (``api.lifecycle.writes``); the unique source key refuses a retried candidate at the
+    sighting's INSERT, the first write.
     """
     event = home.event
     sighting = new_sighting(candidate, event_id=event.id, kind=home.kind, at=at,
                             distance_m=round(home.distance_m, 2))
-    session.add(sighting)
-    session.flush()  # the unique source key refuses a retried candidate here
-    before = event.lat, event.lon
-    refit(event, _looks(session, event.id))
-    if home.kind == MERGED and _crowds(session, event, home, candidate.lat, candidate.lon,
-                                       rules.radius_m):
-        event.lat, event.lon = before
-    session.add(event)
+    writes.insert(session, [sighting])
+    if event.fit_weight is None:  # stored before the running fit: fit it once from everything
+        fit = Event(type=event.type, state=event.state, source=event.source,
+                    source_event_id=event.source_event_id, target_s=event.target_s,
+                    lat=event.lat, lon=event.lon, confidence=event.confidence)
+        refit(fit, _looks(session, event.id))
+        values = {k: getattr(fit, k) for k in ("fit_weight", "fit_lat_sum", "fit_lon_sum", "lat",
+                                               "lon", "confidence", "candidates", "sightings",
+                                               "last_seen_at", "position_error_m")}
+    else:
+        values = folded(event, sighting)
+    if home.kind == MERGED and _crowds(session, event, home, values["lat"], values["lon"],
+                                       candidate.lat, candidate.lon, rules.radius_m):
+        del values["lat"], values["lon"]  # the sighting counts; the position stays
+    writes.update_event(session, event, values)
     if home.kind == MERGED:
         reason = f"sighting from {who(candidate)} merged ({home.distance_m:.1f} m)"
     else:
@@ -247,5 +299,5 @@ def attach(session: Session, home: Home, candidate: CandidateIn, *, actor: str, 
                   f"until {until.isoformat()}")
     entry = AuditEntry(event_id=event.id, at=now, actor=actor, from_state=event.state,
                        to_state=event.state, reason=reason)
-    session.add(entry)
+    writes.insert(session, [entry], keep=False)
     return sighting, entry

@@ -57,17 +57,15 @@ class CandidateIn(BaseModel):
     box_xyxy: list[Annotated[float, Field(ge=0, le=100_000, strict=True)]] | None = Field(
         None, min_length=4, max_length=4,
         description="The object's box in the snapshot, pixels: x1, y1, x2, y2 (x1 < x2, y1 < y2).")
+    model_version: str | None = Field(
+        None, min_length=1, max_length=64, pattern=r"^[0-9A-Za-z._-]+$",
+        description="The detector weights that found it: the first 12 hex digits of the "
+                    "weights file's SHA-256 (`flyonce detect` sends it).")
 
     @field_validator("box_xyxy")
     @classmethod
     def _box(cls, value: list[float] | None) -> list[float] | None:
-        if value is None:
-            return None
-        x1, y1, x2, y2 = value
-        if not (0 <= x1 < x2 <= 100_000 and 0 <= y1 < y2 <= 100_000):
-            raise ValueError("box_xyxy must be x1, y1, x2, y2 in pixels with 0 <= x1 < x2 and "
-                             "0 <= y1 < y2")
-        return value
+        return _checked_box(value)
 
     @field_validator("snapshot_jpeg_b64")
     @classmethod
@@ -81,16 +79,41 @@ class CandidateIn(BaseModel):
         return value
 
 
+def _checked_box(value: list[float] | None) -> list[float] | None:
+    if value is None:
+        return None
+    x1, y1, x2, y2 = value
+    if not (0 <= x1 < x2 <= 100_000 and 0 <= y1 < y2 <= 100_000):
+        raise ValueError("box_xyxy must be x1, y1, x2, y2 in pixels with 0 <= x1 < x2 and "
+                         "0 <= y1 < y2")
+    return value
+
+
 class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["confirm", "reject"]
     reason: str | None = Field(None, max_length=2000)
+    box_xyxy: list[Annotated[float, Field(ge=0, le=100_000, strict=False)]] | None = Field(
+        None, min_length=4, max_length=4,
+        description="The operator's correction of the box, snapshot pixels x1, y1, x2, y2; "
+                    "omitted: the detector's box stands.")
+    type: EventType | None = Field(
+        None, description="The operator's correction of the class (confirm only); omitted: "
+                          "the detector's class stands.")
+
+    @field_validator("box_xyxy")
+    @classmethod
+    def _box(cls, value: list[float] | None) -> list[float] | None:
+        return _checked_box(value)
 
     @model_validator(mode="after")
     def _reject_needs_reason(self) -> ReviewIn:
         if self.decision == "reject" and not (self.reason and self.reason.strip()):
             raise ValueError("a rejection needs a reason (it is kept for evaluating the detector)")
+        if self.decision == "reject" and self.type is not None:
+            raise ValueError("a rejection keeps the detector's class (it is what was not there); "
+                             "correct the class only when confirming")
         return self
 
 
@@ -172,6 +195,18 @@ class CandidateAck(BaseModel):
                     "by one rejected lately); retry: this candidate was stored before.")
 
 
+MAX_BATCH = 500
+
+
+class CandidateBatchIn(BaseModel):
+    """Several candidates in one request: what a detection worker or gateway found since its
+    last post. Each is stored as if posted alone (its own transaction, idempotent on its key)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    candidates: list[CandidateIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
 class EventPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -211,6 +246,7 @@ class EventPublic(BaseModel):
     # Set when the violation is confirmed (api/lifecycle/offences.py): first | repeat, warning | penalty | referral.
     offence: str | None = None
     suggested_disposition: str | None = None
+    model_version: str | None = Field(None, description="The detector weights that found it.")
     allowed_next: list[str] = []
 
 
@@ -292,3 +328,52 @@ class DetectionReportIn(BaseModel):
 class DetectionReportAck(BaseModel):
     source: str
     frames_per_s: float | None = Field(description="frames_used / total_s (None for a run of no time).")
+
+
+class CandidateBatchOut(BaseModel):
+    """One answer per candidate of a batch, in its order: an acknowledgement for a detector, the
+    event for staff (as `POST /candidates` answers)."""
+
+    results: list[EventPublic | CandidateAck]
+    outcomes: list[Literal["new", "merged", "retry"]] = Field(
+        description="How each candidate landed, in order (as a detector's acknowledgement says; "
+                    "for staff too, whose results are the events).")
+
+
+class ReviewSamplePublic(BaseModel):
+    """An operator's verdict on a snapshot, kept as a labelled training sample."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    event_id: int
+    evidence_id: int
+    verdict: str = Field(description="confirm | reject")
+    type: str = Field(description="The class the operator settled on (rejected: the detector's).")
+    detected_type: str
+    box_xyxy: list[float] = Field(description="Snapshot pixels x1, y1, x2, y2.")
+    detected_box_xyxy: list[float] | None
+    corrected: bool = Field(description="The operator moved the box or changed the class.")
+    model_version: str | None
+    reviewed_by: str
+    reviewed_at: datetime
+    snapshot_url: str = ""
+
+    @field_validator("box_xyxy", "detected_box_xyxy", mode="before")
+    @classmethod
+    def _from_json(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
+
+class VersionPrecision(BaseModel):
+    """How one detector weights version fared with the operators."""
+
+    model_version: str | None = Field(description="None: candidates that named no version.")
+    events: int
+    confirmed: int
+    rejected: int = Field(description="Rejected by an operator (not by the zone rules).")
+    precision: float | None = Field(description="confirmed / (confirmed + rejected); None "
+                                                "before the first verdict.")
+    first_event_at: datetime | None
+    promoted_at: datetime | None = None
+    figures: dict | None = Field(None, description="The held-out scores it was promoted on.")

@@ -64,17 +64,34 @@ def allowed_next(state: str) -> frozenset[State]:
     return TRANSITIONS[State(state)]
 
 
+def creation(event: Event, *, actor: str, at: datetime, reason: str | None = None) -> AuditEntry:
+    """Stamp a new event as `detected`; its first audit row (not added to any session)."""
+    event.state = State.DETECTED
+    event.detected_at = at
+    return AuditEntry(event=event, at=at, actor=actor, from_state=None, to_state=State.DETECTED,
+                      reason=reason)
+
+
+def transition(event: Event, to_state: State | str, *, actor: str, at: datetime,
+               reason: str | None = None) -> AuditEntry:
+    """Move `event` to `to_state` and stamp the stage time; its audit row (not added to any
+    session). Raises IllegalTransition (and changes nothing) when the lifecycle forbids it."""
+    target = State(to_state)
+    current = State(event.state)
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition(event.id or 0, current, target, TRANSITIONS[current])
+    event.state = target
+    setattr(event, STAGE_TIME_FIELD[target], at)
+    return AuditEntry(event=event, at=at, actor=actor, from_state=current, to_state=target,
+                      reason=reason)
+
+
 def record_creation(
     session: Session, event: Event, *, actor: str, at: datetime, reason: str | None = None
 ) -> AuditEntry:
     """Stamp a new event as `detected` and add its first audit row (the caller commits)."""
-    event.state = State.DETECTED
-    event.detected_at = at
-    session.add(event)
-    entry = AuditEntry(
-        event=event, at=at, actor=actor, from_state=None, to_state=State.DETECTED, reason=reason
-    )
-    session.add(entry)
+    entry = creation(event, actor=actor, at=at, reason=reason)
+    session.add_all([event, entry])
     return entry
 
 
@@ -93,15 +110,6 @@ def apply_transition(
     The caller must hold the event's row lock (`SELECT … FOR UPDATE`) so two reviewers cannot
     both pass this check.
     """
-    target = State(to_state)
-    current = State(event.state)
-    if target not in TRANSITIONS[current]:
-        raise IllegalTransition(event.id or 0, current, target, TRANSITIONS[current])
-    event.state = target
-    setattr(event, STAGE_TIME_FIELD[target], at)
-    session.add(event)
-    entry = AuditEntry(
-        event=event, at=at, actor=actor, from_state=current, to_state=target, reason=reason
-    )
-    session.add(entry)
+    entry = transition(event, to_state, actor=actor, at=at, reason=reason)
+    session.add_all([event, entry])
     return entry

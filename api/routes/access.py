@@ -101,6 +101,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/candidates"): allow(
         "a detector learns the event id and whether it was new, merged or a retry", **STAFF,
         detector=ACK),
+    ("POST", "/api/v1/candidates/batch"): allow(
+        "as POST /candidates, per candidate", **STAFF, detector=ACK),
     ("POST", "/api/v1/detection/reports"): allow(
         "a detection worker's frames/s and skipped frames, for /metrics", **STAFF, detector=ACK),
     ("GET", "/api/v1/events"): allow(**TEAM_READ),
@@ -146,6 +148,10 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/dispatch/drones/{drone_id}/patrol"): allow(**STAFF),
     # -- figures
     ("GET", "/api/v1/metrics/summary"): allow(**READ_ALL),
+    ("GET", "/api/v1/detection/models"): allow(
+        "each detector weights version and its precision with the operators", **READ_ALL),
+    ("GET", "/api/v1/reviews/samples"): allow(
+        "operators' verdicts kept as labelled samples, for retraining", **READ_ALL),
     ("GET", "/api/v1/hotspots"): allow(**READ_ALL),
     ("GET", "/api/v1/reachability"): allow(**READ_ALL),
     ("GET", "/api/v1/reachability.png"): allow(**READ_ALL),

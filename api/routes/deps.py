@@ -36,12 +36,16 @@ async def get_settings(request: Request) -> Settings:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    # Making a Session does no I/O; closing may (a rollback), so only that goes to a thread.
+    # Making a Session does no I/O; closing may (a rollback), so only then does it go to a
+    # thread.
     session = Session(request.app.state.engine, expire_on_commit=False)
     try:
         yield session
     finally:
-        await run_in_threadpool(session.close)
+        if session.in_transaction():  # a rollback and a connection back to the pool: I/O
+            await run_in_threadpool(session.close)
+        else:  # the route committed: nothing left to do but forget the objects
+            session.close()
 
 
 async def get_clock(request: Request) -> Clock:

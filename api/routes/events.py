@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 
 from api.core.bus import AlertBus
 from api.core.db import writing
+from api.core.errors import ServiceError
 from api.core.media import check_image
 from api.lifecycle import events as verbs
 from api.lifecycle import queries
@@ -20,6 +21,8 @@ from api.lifecycle.schemas import (
     AssignIn,
     AuditPublic,
     CandidateAck,
+    CandidateBatchIn,
+    CandidateBatchOut,
     CandidateIn,
     DetectionReportAck,
     DetectionReportIn,
@@ -56,6 +59,82 @@ def _commit_and_publish(session: SessionDep, bus: AlertBus, outcome: verbs.Outco
         bus.publish(alert)
 
 
+def _check_snapshot(candidate: CandidateIn, settings: SettingsDep
+                    ) -> tuple[bytes | None, tuple[str, str] | None]:
+    if not candidate.snapshot_jpeg_b64:
+        return None, None
+    snapshot = base64.b64decode(candidate.snapshot_jpeg_b64)
+    return snapshot, check_image(snapshot, max_bytes=settings.max_upload_bytes)
+
+
+def _ingest(candidate: CandidateIn, snapshot: bytes | None, checked: tuple[str, str] | None, *,
+            request: Request, user: Allowed, session: SessionDep, settings: SettingsDep,
+            clock: ClockDep, zones: ZonesDep, bus: BusDep) -> verbs.Outcome:
+    """Store one candidate (and its checked snapshot), commit, publish its alerts."""
+    now = clock.now()
+    with writing(session):
+        outcome = verbs.ingest_committed(session, candidate, zones=zones, actor=user.username,
+                                         now=now, merge_rules=MergeRules.from_settings(settings))
+        if outcome.sighting is not None and snapshot is not None:
+            _snapshot(session, outcome, snapshot, checked, settings=settings, by=user.username,
+                      now=now)
+            session.commit()
+    _published(request, bus, candidate, outcome, now)
+    return outcome
+
+
+def _snapshot(session: SessionDep, outcome: verbs.Outcome, snapshot: bytes,
+              checked: tuple[str, str] | None, *, settings: SettingsDep, by: str, now) -> None:  # noqa: ANN001
+    add_snapshot(session, outcome.sighting, snapshot, media_dir=settings.resolved_media_dir,
+                 max_bytes=settings.max_upload_bytes, by=by, now=now, checked=checked)
+
+
+def _published(request: Request, bus: BusDep, candidate: CandidateIn, outcome: verbs.Outcome,
+               now) -> None:  # noqa: ANN001
+    """After the commit: the candidate's alerts to every operator, and its figures."""
+    for alert in outcome.alerts:
+        bus.publish(alert)
+    monitor: Monitor = request.app.state.monitor
+    monitor.candidate(candidate.source)
+    event = outcome.event
+    if outcome.created and event.alerted_at is not None:
+        found_at = candidate.detected_at or now
+        monitor.alert_latency.observe(max(0.0, (event.alerted_at - found_at).total_seconds()))
+
+
+def _ingest_batch(items: list[tuple[CandidateIn, bytes | None, tuple[str, str] | None]], *,
+                  request: Request, user: Allowed, session: SessionDep, settings: SettingsDep,
+                  clock: ClockDep, zones: ZonesDep, bus: BusDep) -> list[verbs.Outcome] | None:
+    """Every candidate of a batch in one transaction (one commit); None, with nothing stored,
+    when one of them was stored before (a retry)."""
+    now = clock.now()
+
+    def snapshot_of(i: int, outcome: verbs.Outcome) -> None:
+        _, snapshot, checked = items[i]
+        if snapshot is not None:
+            _snapshot(session, outcome, snapshot, checked, settings=settings, by=user.username,
+                      now=now)
+
+    with writing(session):
+        outcomes = verbs.ingest_all_committed(
+            session, [c for c, _, _ in items], zones=zones, actor=user.username, now=now,
+            merge_rules=MergeRules.from_settings(settings), each=snapshot_of)
+    if outcomes is not None:
+        for (candidate, _, _), outcome in zip(items, outcomes, strict=True):
+            _published(request, bus, candidate, outcome, now)
+    return outcomes
+
+
+def _landed(outcome: verbs.Outcome) -> str:
+    return "new" if outcome.created else "retry" if outcome.retried else "merged"
+
+
+def _answer(outcome: verbs.Outcome, scope: Scope) -> EventPublic | CandidateAck:
+    if scope == Scope.ACK:
+        return CandidateAck(id=outcome.event.id, outcome=_landed(outcome))
+    return verbs.event_public(outcome.event)
+
+
 @router.post(
     "/candidates",
     response_model=EventPublic | CandidateAck,
@@ -70,32 +149,45 @@ def ingest_candidate(
     candidate: CandidateIn, request: Request, response: Response, user: Allowed, scope: AccessScope,
     session: SessionDep, settings: SettingsDep, clock: ClockDep, zones: ZonesDep, bus: BusDep,
 ) -> EventPublic | CandidateAck:
-    snapshot = base64.b64decode(candidate.snapshot_jpeg_b64) if candidate.snapshot_jpeg_b64 else None
     # Refuse a bad snapshot before the event is stored; it is then stored without a second check.
-    checked = check_image(snapshot, max_bytes=settings.max_upload_bytes) if snapshot else None
-    now = clock.now()
-    with writing(session):
-        outcome = verbs.ingest_committed(session, candidate, zones=zones, actor=user.username,
-                                         now=now, merge_rules=MergeRules.from_settings(settings))
-        if outcome.sighting is not None and snapshot is not None:
-            add_snapshot(session, outcome.sighting, snapshot, media_dir=settings.resolved_media_dir,
-                         max_bytes=settings.max_upload_bytes, by=user.username, now=now,
-                         checked=checked)
-            session.commit()
+    snapshot, checked = _check_snapshot(candidate, settings)
+    outcome = _ingest(candidate, snapshot, checked, request=request, user=user, session=session,
+                      settings=settings, clock=clock, zones=zones, bus=bus)
     if not outcome.created:
         response.status_code = status.HTTP_200_OK
-    for alert in outcome.alerts:
-        bus.publish(alert)
-    monitor: Monitor = request.app.state.monitor
-    monitor.candidate(candidate.source)
-    event = outcome.event
-    if outcome.created and event.alerted_at is not None:
-        found_at = candidate.detected_at or now
-        monitor.alert_latency.observe(max(0.0, (event.alerted_at - found_at).total_seconds()))
-    if scope == Scope.ACK:
-        return CandidateAck(id=outcome.event.id, outcome=(
-            "new" if outcome.created else "retry" if outcome.retried else "merged"))
-    return verbs.event_public(outcome.event)
+    return _answer(outcome, scope)
+
+
+@router.post(
+    "/candidates/batch",
+    response_model=CandidateBatchOut,
+    summary="Ingest several candidates in one request (a detection worker's or gateway's batch); "
+            "each is stored as if posted alone, and answered in order",
+)
+def ingest_candidates(
+    body: CandidateBatchIn, request: Request, user: Allowed, scope: AccessScope,
+    session: SessionDep, settings: SettingsDep, clock: ClockDep, zones: ZonesDep, bus: BusDep,
+) -> CandidateBatchOut:
+    """Each candidate is decided, alerted and kept idempotent exactly as from `POST /candidates`;
+    the HTTP round trip, the login, the request's overhead and the commit are paid once (a batch
+    that holds a retry is stored candidate by candidate instead).
+    Every snapshot is checked before anything is stored, so a bad one refuses the whole batch
+    (422, naming it) and a corrected batch can simply be sent again."""
+    checked = []
+    for i, candidate in enumerate(body.candidates):
+        try:
+            checked.append(_check_snapshot(candidate, settings))
+        except ServiceError as exc:
+            raise type(exc)(f"candidates[{i}]: {exc.message}") from exc
+    items = [(c, snapshot, check) for c, (snapshot, check) in zip(body.candidates, checked,
+                                                                    strict=True)]
+    deps = {"request": request, "user": user, "session": session, "settings": settings,
+            "clock": clock, "zones": zones, "bus": bus}
+    # One transaction for the whole batch; a batch holding a retried candidate is rare (a
+    # worker re-sending after a lost answer), and is then stored candidate by candidate.
+    outcomes = _ingest_batch(items, **deps) or [_ingest(*item, **deps) for item in items]
+    return CandidateBatchOut(results=[_answer(outcome, scope) for outcome in outcomes],
+                             outcomes=[_landed(outcome) for outcome in outcomes])
 
 
 @router.post("/detection/reports", response_model=DetectionReportAck,
@@ -160,13 +252,16 @@ def get_audit(event_id: Id, user: Allowed, session: SessionDep) -> list[AuditPub
 
 
 @router.post("/events/{event_id}/review", response_model=EventPublic,
-             summary="Confirm or reject an alerted event")
+             summary="Confirm or reject an alerted event, optionally correcting its box or class; "
+                     "the verdict on its snapshot is kept as a labelled sample")
 def review_event(event_id: Id, body: ReviewIn, user: Allowed, session: SessionDep,
                  settings: SettingsDep, clock: ClockDep, bus: BusDep) -> EventPublic:
     with writing(session):
         outcome = verbs.review(session, event_id, confirm=body.decision == "confirm", reason=body.reason,
                                actor=user.username, now=clock.now(),
-                               offence_rules=OffenceRules.from_settings(settings))
+                               offence_rules=OffenceRules.from_settings(settings),
+                               box_xyxy=body.box_xyxy,
+                               corrected_type=body.type.value if body.type else None)
         _commit_and_publish(session, bus, outcome)
     return verbs.event_public(outcome.event)
 

@@ -83,24 +83,28 @@ async def live(websocket: WebSocket) -> None:
     bus = websocket.app.state.bus
     async with bus.subscribe() as queue:
         await websocket.send_json({"kind": "hello", "user": username, "role": role})
+        # Two tasks for the socket's life, not a task per message: one sends, one notices the
+        # client leave; whichever ends first ends both.
+        sender = asyncio.create_task(_send(websocket, queue, team_id))
         receiver = asyncio.create_task(_drain(websocket))
         try:
-            while not receiver.done():
-                getter = asyncio.create_task(queue.get())
-                done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
-                if getter not in done:
-                    getter.cancel()
-                    break
-                message = getter.result()
-                if team_id is not None and not _for_team(message, team_id):
-                    continue
-                await websocket.send_json(message)
-        except (WebSocketDisconnect, RuntimeError):
-            pass
+            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            receiver.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await receiver
+            for task in (sender, receiver):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+
+async def _send(websocket: WebSocket, queue: asyncio.Queue, team_id: str | None) -> None:
+    """Send each alert as it comes: its JSON text, encoded once for every client."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            message = await queue.get()
+            if team_id is not None and not _for_team(message, team_id):
+                continue
+            text = getattr(message, "text", None)
+            await websocket.send_text(text if text is not None else json.dumps(message))
 
 
 def _for_team(message: dict, team_id: str) -> bool:

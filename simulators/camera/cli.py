@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -20,28 +21,46 @@ def dataset(
         help="with --train-frames: the first train town (a fine-tuning run on towns no "
              "earlier run saw); the range must stay clear of val 201 and test 301-302")] = 101,
     workers: Annotated[int, typer.Option(
-        help="with --train-frames: render that many towns at once, in processes")] = 1,
+        help="with --train-frames (or any bazaar / dusk split): render in that many "
+             "processes")] = 1,
     only: Annotated[list[str] | None, typer.Option(
         help="render only this split (repeat for more): train, val, test")] = None,
+    style: Annotated[str, typer.Option(
+        help="scene style: town (today's renderer), bazaar (nadir streets drawn in image "
+             "space) or dusk (3-D, oblique, photographed ground, dusk, rain, H.264); "
+             "see simulators.styles")] = "town",
+    val_frames: Annotated[int | None, typer.Option(
+        help="bazaar and dusk: val frames (2 crops each; default 60)")] = None,
+    test_frames: Annotated[int | None, typer.Option(
+        help="bazaar and dusk: whole test frames (default 150)")] = None,
 ) -> None:
     """Render the train/val/test splits (different towns and seeds) in YOLO format."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from simulators.camera.dataset import DEFAULT_SPLITS, export_yolo, large_train_split
+    from simulators.styles import STYLE_SPLITS, STYLES, export_style_yolo
 
+    if style not in STYLES:
+        raise typer.BadParameter(f"no style {style!r}; the styles are {', '.join(STYLES)}",
+                                 param_hint="--style")
+    if style != "town":
+        splits = dict(STYLE_SPLITS)
+        for name, n in (("train", train_frames), ("val", val_frames), ("test", test_frames)):
+            if n is not None:
+                if n < 1:
+                    raise typer.BadParameter(f"{n} frames: give at least 1",
+                                             param_hint=f"--{name}-frames")
+                splits[name] = replace(splits[name], images=n)
+        typer.echo(str(export_style_yolo(out, style, _only(splits, only), workers=workers)))
+        return
     splits = dict(DEFAULT_SPLITS)
     if train_frames is not None:
         try:
             splits["train"] = large_train_split(train_frames, train_towns, first_town)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--train-frames") from exc
-    unknown = sorted(set(only or ()) - set(splits))
-    if unknown:
-        raise typer.BadParameter(f"no split named {', '.join(unknown)}; the splits are "
-                                 f"{', '.join(splits)}", param_hint="--only")
-    if only:
-        splits = {k: v for k, v in splits.items() if k in only}
+    splits = _only(splits, only)
     # the bar goes to stderr: stdout is the data.yaml path, for scripts
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("frames"), TimeElapsedColumn(), console=Console(stderr=True)) as bar:
@@ -71,3 +90,12 @@ def clip(
     plan = PatrolPlan(east_m - half, north_m - half, east_m + half, north_m + half, alt_rel_m)
     paths = write_clip(DroneCamera(sample_world()), plan, out_stem, seed=seed)
     typer.echo(json.dumps({k: str(v) for k, v in paths.items()}))
+
+
+def _only(splits: dict, only: list[str] | None) -> dict:
+    """The splits ``--only`` names (all without it); a name that is no split is refused."""
+    unknown = sorted(set(only or ()) - set(splits))
+    if unknown:
+        raise typer.BadParameter(f"no split named {', '.join(unknown)}; the splits are "
+                                 f"{', '.join(splits)}", param_hint="--only")
+    return {k: v for k, v in splits.items() if k in only} if only else splits

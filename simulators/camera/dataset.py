@@ -111,6 +111,15 @@ def yolo_label_lines(boxes: Sequence[TrueBox], width_px: int, height_px: int) ->
     return lines
 
 
+def write_sample(out: Path, split: str, stem: str, image_bgr: np.ndarray,
+                 boxes: Sequence[TrueBox]) -> None:
+    """One YOLO sample: ``out/images/<split>/<stem>.jpg`` (JPEG 95) and its label file."""
+    cv2.imwrite(str(out / "images" / split / f"{stem}.jpg"), image_bgr,
+                [cv2.IMWRITE_JPEG_QUALITY, 95])
+    lines = yolo_label_lines(boxes, image_bgr.shape[1], image_bgr.shape[0])
+    (out / "labels" / split / f"{stem}.txt").write_text("".join(line + "\n" for line in lines))
+
+
 def export_yolo(out_dir: Path | str, splits: dict[str, SplitSpec] | None = None,
                 intrinsics: Intrinsics | None = None, town_size_m: float = 700.0,
                 progress=None, workers: int = 1) -> Path:
@@ -172,12 +181,7 @@ def _render_split(out: Path, name: str, spec: SplitSpec, intrinsics: Intrinsics,
         else:
             samples = [(frame.image_bgr, frame.boxes)]
         for k, (image, boxes) in enumerate(samples):
-            stem = f"{prefix}_{i:05d}_{k}"
-            cv2.imwrite(str(out / "images" / name / f"{stem}.jpg"), image,
-                        [cv2.IMWRITE_JPEG_QUALITY, 95])
-            lines = yolo_label_lines(boxes, image.shape[1], image.shape[0])
-            (out / "labels" / name / f"{stem}.txt").write_text(
-                "".join(line + "\n" for line in lines))
+            write_sample(out, name, f"{prefix}_{i:05d}_{k}", image, boxes)
         if progress:
             progress(name, i + 1, spec.images)
     return spec.images

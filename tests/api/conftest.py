@@ -196,7 +196,7 @@ class ServerProcess:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
+            [sys.executable, "-m", "api", "serve", "--host", "127.0.0.1",  # as `flyonce serve`
              "--port", str(self.port), "--log-level", "warning"],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )

@@ -7,6 +7,7 @@ reads the same mission clock, so the response time stored is mission time.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -76,14 +77,27 @@ def test_confirming_an_event_flies_the_right_drone_and_stores_its_response_time(
     assert review.status_code == 200, review.text
     detail = wait_for(lambda: client.get(f"/api/v1/events/{event_id}", headers=bearer("op")).json(),
                       lambda e: e["state"] == "on_scene")
+    lag_s = fleet.stats().max_lag_s
+    # one drone flew it: a replacement would name its reason in the timeline
+    assert [t["drone_id"] for t in detail["tasks"] if t["kind"] == "drone"] == ["dock-south"], \
+        [(a["to_state"], a["reason"]) for a in detail["timeline"]]
     tasks = {t["kind"]: t for t in detail["tasks"]}
-    assert tasks["drone"]["drone_id"] == "dock-south"
     assert tasks["team"]["team_id"] == "t2"  # ~0.6 km from Nanyuan, t1 ~0.9 km
     assert tasks["drone"]["eta_s"] == pytest.approx(planned_eta_s, rel=0.05)
     event = detail.get("event", detail)
     assert event["within_target"] is True
-    # response time = on_scene − alerted; the confirmation took a moment of mission time too
-    assert event["response_time_s"] == pytest.approx(planned_eta_s, rel=0.15)
+    # response time = on_scene − alerted, on the mission clock: the operator's confirmation
+    # (this test's own requests, 10x on a loaded CPU) and the flight
+    on_scene, alerted, assigned = (datetime.fromisoformat(event[k])
+                                   for k in ("on_scene_at", "alerted_at", "assigned_at"))
+    assert event["response_time_s"] == pytest.approx((on_scene - alerted).total_seconds(),
+                                                     abs=0.01)
+    # the flight itself against the planner's estimate. The service reads the mission clock;
+    # on a starved CPU the copters' physics may fall behind it (the fleet catches up later),
+    # and the most it fell behind (the fleet's own record) is added to the flight's.
+    flight_s = (on_scene - assigned).total_seconds()
+    assert planned_eta_s * 0.85 <= flight_s <= planned_eta_s * 1.15 + lag_s, \
+        (flight_s, lag_s)
     # the drone really is over the event (true position, within the 30 m radius)
     state = fleet.vehicles[2].state
     east, north = TOWN.frame.to_local(state.lat, state.lon)

@@ -25,6 +25,7 @@ from api.core.models import AuditEntry, Event, Sighting
 from api.core.settings import Settings
 from api.core.zones import ZoneIndex
 from api.lifecycle import events as verbs
+from api.lifecycle import merge
 from api.lifecycle.merge import MergeRules
 from api.lifecycle.offences import distances_m
 from api.lifecycle.schemas import CandidateIn
@@ -267,4 +268,49 @@ def test_no_two_open_events_of_a_type_lie_within_the_merge_radius(stream) -> Non
         assert len(session.exec(select(AuditEntry).where(
             AuditEntry.to_state == "alerted", AuditEntry.from_state == "detected")).all()) \
             == len(events)
+        # the running fit a merge folds into says what a fit of every sighting says
+        for event in events:
+            assert_fit_is_the_full_refit(event, [s for s in sightings if s.event_id == event.id])
+    engine.dispose()
+
+
+def assert_fit_is_the_full_refit(event: Event, sightings: list[Sighting]) -> None:
+    full = Event(**{c: getattr(event, c) for c in ("type", "state", "source", "source_event_id",
+                                                   "target_s")}, lat=0, lon=0, confidence=0)
+    merge.refit(full, sightings)
+    # (the event's own lat/lon may have stayed put where the fit would crowd another event)
+    for name in ("fit_weight", "fit_lat_sum", "fit_lon_sum"):
+        assert getattr(event, name) == pytest.approx(getattr(full, name), rel=1e-12), name
+    for name in ("confidence", "candidates", "sightings", "last_seen_at", "position_error_m"):
+        assert getattr(event, name) == getattr(full, name), name
+
+
+def test_an_event_stored_before_the_running_fit_is_fitted_from_all_its_sightings_once() -> None:
+    """An event from before migration 0008 has no running fit: the next merge fits it from every
+    sighting (so its position is right), and folds after that."""
+    engine = sa.create_engine("sqlite://")
+    SQLModel.metadata.create_all(engine)
+    zones, rules = _zones(), MergeRules(RADIUS_M, WINDOW_S, QUIET_S)
+    looks = [(0.0, 0.9, 2.0), (4.0, 0.5, None), (-3.0, 0.8, 1.0)]  # north m, confidence, error
+    with Session(engine) as session:
+        for i, (north, conf, error) in enumerate(looks):
+            if i == 2:  # forget the fit, as the migration leaves every older event
+                event = session.exec(select(Event)).one()
+                event.fit_weight = event.fit_lat_sum = event.fit_lon_sum = None
+                session.add(event)
+                session.commit()
+            verbs.ingest(session, CandidateIn(
+                source="old", source_event_id=str(i), type="street_stall",
+                lat=CORNER[0] + north / M_PER_DEG_LAT, lon=CORNER[1], confidence=conf,
+                position_error_m=error), zones=zones, actor="det", now=START, merge_rules=rules)
+            session.commit()
+        event = session.exec(select(Event)).one()
+        sightings = list(session.exec(select(Sighting)).all())
+        assert event.candidates == 3
+        assert_fit_is_the_full_refit(event, sightings)
+        assert (event.lat, event.lon) == (event.fit_lat_sum / event.fit_weight,
+                                          event.fit_lon_sum / event.fit_weight)
+        # by hand: weights 0.9/2² = 0.225, 0.5/1² = 0.5, 0.8/1² = 0.8 on norths 0, 4, -3 m
+        north_m = (event.lat - CORNER[0]) * M_PER_DEG_LAT
+        assert north_m == pytest.approx((0.225 * 0 + 0.5 * 4 + 0.8 * -3) / 1.525, abs=1e-6)
     engine.dispose()

@@ -506,7 +506,9 @@ def test_real_fleet_a_stubborn_vendor_gets_the_nearest_team_at_the_deadline(flyi
     assert vehicle_of(fleet, play["drone_id"]).state.mode == "GUIDED"  # holds on
 
 
-@pytest.mark.parametrize("flying", [(120.0, [True, True, False])], indirect=True)
+# No copter has a speaker: whichever the dispatcher sends (the nearest by ETA can change with a
+# loaded machine's timing; once in CI it was one with a speaker), its play is refused.
+@pytest.mark.parametrize("flying", [(120.0, [False, False, False])], indirect=True)
 def test_real_fleet_a_copter_without_a_speaker_fails_and_the_team_goes_at_once(flying, headers):
     _app, client, _fleet = flying
     event_id = fly_to_a_stall(client, headers)

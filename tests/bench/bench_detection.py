@@ -132,11 +132,12 @@ def event_rates(found: int, truth: int, true_candidates: int, candidates: int) -
             "event_precision": round(true_candidates / max(1, candidates), 3)}
 
 
-def score_patrol(paths: dict, detector: Detector) -> dict:
+def score_patrol(paths: dict, detector: Detector, tiling: str = "auto") -> dict:
     """Event-level recall, precision and georeference error of ``detector`` on a rendered patrol:
-    candidates matched one-to-one to the truth, same type, within 10 m, nearest first."""
+    candidates matched one-to-one to the truth, same type, within 10 m, nearest first
+    (``tiling`` as ``flyonce detect --tiling``; at 60 m auto tiles nothing)."""
     truth = json.loads(paths["truth"].read_text())["violations"]
-    cands, stats = run_detect(paths["video"], detector=detector, rate_hz=2.0)
+    cands, stats = run_detect(paths["video"], detector=detector, rate_hz=2.0, tiling=tiling)
     pairs = sorted((distance_m(t["lat"], t["lon"], c.lat, c.lon), i, j)
                    for i, t in enumerate(truth) for j, c in enumerate(cands)
                    if c.type == t["type"])
@@ -147,7 +148,8 @@ def score_patrol(paths: dict, detector: Detector) -> dict:
             used_c.add(j)
             errors.append(d)
     return {
-        "patrol_frames": stats["frames_used"], "true_violations": len(truth),
+        "patrol_frames": stats["frames_used"], "frames_tiled": stats["frames_tiled"],
+        "true_violations": len(truth),
         "candidates": len(cands), "found": len(used_t), "true_candidates": len(used_c),
         **event_rates(len(used_t), len(truth), len(used_c), len(cands)),
         "georef_median_m": round(float(np.median(errors)), 2) if errors else None,

@@ -3,6 +3,7 @@ loss, and a short load run with operators watching.
 
     .venv/bin/python tests/bench/bench_reliability.py [--minutes 0.5] [--rate 200]
         [--candidates 2000] [--kill-after 668] [--events 150] [--operators 10] [--pg URL] [--redis URL]
+        [--only load [--posting both|single|batched]] [--plot load.png]
 
 1. Crash points, on SQLite and on PostgreSQL: a real `serve` process is SIGKILLed once
    ``--kill-after`` of ``--candidates`` candidates posted at full speed were acknowledged,
@@ -16,7 +17,13 @@ loss, and a short load run with operators watching.
 3. Load: two `serve` processes on PostgreSQL sharing alerts through Redis, ``--operators``
    operators' WebSockets connected (half on each process), candidates posted open-loop at
    ``--rate`` for ``--minutes``; candidates/s acknowledged, the p99 of POST → `alerted` on every
-   operator's socket, and each process's RSS at start and end.
+   operator's socket for the run and for each minute of it (a tenth of a run under ten minutes),
+   and the processes' RSS by the same windows (``rss_growth_mb_second_half``: memory flat once
+   warm). ``--plot`` draws both series. Twice: one POST per candidate
+   (``load``), and as detection workers that post what came due every ``--batch-s`` to
+   /api/v1/candidates/batch (``load_batched``; its ``alert_p99_ms`` counts from the POST that
+   carried the candidate, ``alert_from_due_p99_ms`` from when it was due, the wait included).
+   The merge radius is the service's default, so later passes over the 10,000 places merge.
 
 Prints one JSON line. Wall-clock figures need the machine to itself: the load is open loop, so
 when the servers fall behind the rate the alert latency counts the backlog (from the moment each
@@ -35,7 +42,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,8 +50,8 @@ sys.path.insert(0, str(ROOT))
 import httpx
 import psutil
 import sqlalchemy as sa
-import websockets
 
+from api.core.settings import Settings
 from dispatch.planner import Incident
 from geofence import sample_town
 from simulators.clock import SimClock
@@ -71,7 +77,7 @@ from tests.api.crash import (
     states,
     transitions,
 )
-from tests.bench.bench_api import paced, pct  # the API bench's pacing and percentile
+from tests.bench import loadgen
 
 TOWN = sample_town()
 BEIYUAN = (29.5068, 120.9046)
@@ -217,79 +223,63 @@ def link_loss() -> dict:
 # ---------------------------------------------------------------- 3. load
 
 
-async def drive(urls: list[str], rate: float, seconds: float, operators: int) -> dict:
+def alerting_places() -> list[tuple[float, float]]:
+    """A 100 x 100 grid 22 m apart over the sample town, less the places where a street stall
+    is permitted (a market): a stall there is rejected by the zone rules, so it never alerts."""
+    from api.core.zones import ZoneIndex
+    from api.lifecycle.events import PERMITTED
+
+    settings = Settings()
+    zones = ZoneIndex.load(settings.zones_file, default_target_s=settings.default_target_s)
+    grid = [(29.49 + (i % 100) * 2e-4, 120.89 + (i // 100) * 2e-4) for i in range(10_000)]
+    return [(lat, lon) for lat, lon in grid
+            if not any(("street_stall", kind) in PERMITTED for kind in zones.locate(lat, lon).kinds)]
+
+
+async def drive(urls: list[str], rate: float, seconds: float, operators: int,
+                batch_s: float = 0.0) -> dict:
     from api.core.auth import create_token
 
-    det = {"Authorization": f"Bearer {create_token('det', 'detector', secret=TEST_SECRET, ttl_s=7200)}"}
-    token = create_token("op", "operator", secret=TEST_SECRET, ttl_s=7200)
-    sent: dict[str, float] = {}
-    latencies: list[float] = []
-    received = Counter()
-    n = int(rate * seconds)
-    acked = errors = 0
+    det = create_token("det", "detector", secret=TEST_SECRET, ttl_s=7200)
+    op = create_token("op", "operator", secret=TEST_SECRET, ttl_s=7200)
 
-    async def listen(ws) -> None:
-        async for raw in ws:
-            msg = json.loads(raw)
-            if msg.get("to") != "alerted":
-                continue
-            key = msg["event"]["source_event_id"]
-            if key in sent:
-                latencies.append(time.perf_counter() - sent[key])
-                received[key] += 1
+    places = alerting_places()
 
-    sockets = []
-    for i in range(operators):
-        ws = await websockets.connect(urls[i % len(urls)].replace("http", "ws") + "/api/v1/live",
-                                      subprotocols=["flyonce.v1", f"bearer.{token}"],
-                                      max_queue=None)
-        await ws.recv()  # hello
-        sockets.append(ws)
-    listeners = [asyncio.create_task(listen(ws)) for ws in sockets]
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    # Open loop, but at most 64 requests handed to httpx at once: its pool rescans every
-    # waiting request on each release, which is quadratic in a backlog of thousands. The
-    # latency still counts from the moment a candidate was due, queueing included.
-    in_flight = asyncio.Semaphore(64)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-        async def one(i: int) -> None:
-            nonlocal acked, errors
-            key = f"load-{uuid.uuid4().hex}"
-            sent[key] = time.perf_counter()
-            try:
-                async with in_flight:
-                    r = await client.post(f"{urls[i % len(urls)]}/api/v1/candidates", headers=det,
-                                          json={"source": "bench", "source_event_id": key,
-                                                "type": "street_stall",
-                                                "lat": 29.49 + (i % 100) * 2e-4,
-                                                "lon": 120.89 + (i // 100 % 100) * 2e-4,
-                                                "confidence": 0.9})
-                acked += r.is_success
-                errors += not r.is_success
-            except httpx.HTTPError:
-                errors += 1
+    def body(i: int, key: str) -> dict:
+        # places 22 m apart (more than the merge radius): the first pass over them opens events,
+        # every later pass is a further sighting merged into one.
+        lat, lon = places[i % len(places)]
+        return {"source": "bench", "source_event_id": key, "type": "street_stall",
+                "lat": lat, "lon": lon, "confidence": 0.9}
 
-        elapsed = await paced(n, rate, one)
-    deadline = time.perf_counter() + 15
-    while sum(received.values()) < acked * operators and time.perf_counter() < deadline:
-        await asyncio.sleep(0.1)
-    for task in listeners:
-        task.cancel()
-    for ws in sockets:
-        with contextlib.suppress(Exception):
-            await ws.close()
-    return {"posted": n, "acknowledged": acked, "errors": errors,
-            "candidates_per_s": round(acked / elapsed, 1), "seconds": round(elapsed, 1),
-            "operators": operators,
-            "alerts_delivered": sum(received.values()), "alerts_expected": acked * operators,
-            "alert_p50_ms": pct(latencies, 0.5), "alert_p99_ms": pct(latencies, 0.99)}
+    load = await loadgen.run(urls, rate, seconds, token=det, operator_token=op,
+                             operators=operators, body=body, batch_s=batch_s)
+    f = load.figures()
+    window_s = window_of(seconds)
+    return {"posted": f["requests"], "acknowledged": f["acknowledged"], "errors": f["errors"],
+            "candidates_per_s": f["throughput_per_s"], "seconds": f["seconds"],
+            "operators": operators, "alerts_delivered": f["alerts_delivered"],
+            "alerts_expected": f["acknowledged"] * operators,
+            "http_p99_ms": f["http_p99_ms"],
+            "alert_p50_ms": f["alert_p50_ms"], "alert_p99_ms": f["alert_p99_ms"],
+            "alert_from_due_p99_ms": f["alert_from_due_p99_ms"],
+            "window_s": window_s, "alert_p99_ms_by_window": load.p99_by_window(window_s)}
 
 
-def load_run(pg_url: str, redis_url: str, data_dir: Path, args: argparse.Namespace) -> dict:
+def window_of(seconds: float) -> float:
+    """The length of the windows the run's series are cut in: a minute, or a tenth of a short run."""
+    return 60.0 if seconds >= 600 else max(seconds / 10, 1.0)
+
+
+def load_run(pg_url: str, redis_url: str, data_dir: Path, args: argparse.Namespace,
+             batch_s: float = 0.0) -> dict:
     with pg_schema_url_of(pg_url) as url:
         prepare_db(url)
+        # As a city runs it: merging on, at the default radius (server_env turns it off).
+        radius = str(Settings.model_fields["merge_radius_m"].default)
         env = server_env(url, data_dir, FLYONCE_REDIS_URL=redis_url,
-                         FLYONCE_REDIS_CHANNEL=f"flyonce:bench:{uuid.uuid4().hex}")
+                         FLYONCE_REDIS_CHANNEL=f"flyonce:bench:{uuid.uuid4().hex}",
+                         FLYONCE_MERGE_RADIUS_M=radius)
         servers = [QuietServer(env), QuietServer(env)]
         try:
             procs = [psutil.Process(s.proc.pid) for s in servers]
@@ -299,19 +289,66 @@ def load_run(pg_url: str, redis_url: str, data_dir: Path, args: argparse.Namespa
                 return sum(t.user + t.system for t in (p.cpu_times() for p in procs))
 
             cpu0 = cpu_s()
-            result = asyncio.run(drive([s.url for s in servers], args.rate, args.minutes * 60,
-                                       args.operators))
+            # both processes' RSS at the end of every window, sampled beside the load
+            rss_series: list[float] = []
+            done = threading.Event()
+
+            def sample() -> None:
+                while not done.wait(window_of(args.minutes * 60)):
+                    rss_series.append(round(sum(p.memory_info().rss for p in procs) / 2**20, 1))
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            try:
+                result = asyncio.run(drive([s.url for s in servers], args.rate,
+                                           args.minutes * 60, args.operators, batch_s))
+            finally:
+                done.set()
+                sampler.join()
             # the servers' CPU per candidate holds on a busy machine, unlike the wall-clock rate
             result["server_cpu_ms_per_candidate"] = round(
                 (cpu_s() - cpu0) / max(result["acknowledged"], 1) * 1000, 2)
             result["rss_mb_start"] = rss0
             result["rss_mb_end"] = [round(p.memory_info().rss / 2**20, 1) for p in procs]
+            result["rss_mb_by_window"] = rss_series
+            # memory flat: what both processes grew over the run's second half
+            half = rss_series[len(rss_series) // 2:] if len(rss_series) >= 2 else []
+            result["rss_growth_mb_second_half"] = round(half[-1] - half[0], 1) if half else None
         finally:
             for s in servers:
                 s.stop()
     result.update(rate_per_s=args.rate, minutes=args.minutes, processes=2,
-                  database="postgresql", bus="redis")
+                  database="postgresql", bus="redis",
+                  posting=f"batches every {batch_s} s" if batch_s else "one POST per candidate")
     return result
+
+
+def plot_load(path: str, runs: dict[str, dict]) -> None:
+    """Alert p99 and the servers' memory over each load run, against the 100 ms target."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), dpi=120, sharex=True)
+    for name, run in runs.items():
+        minutes = [(k + 1) * run["window_s"] / 60 for k in range(len(run["alert_p99_ms_by_window"]))]
+        top.plot(minutes, run["alert_p99_ms_by_window"], marker="o", label=run["posting"])
+        rss = run["rss_mb_by_window"]
+        bottom.plot([(k + 1) * run["window_s"] / 60 for k in range(len(rss))], rss, marker="o",
+                    label=run["posting"])
+    top.axhline(100, color="crimson", linestyle="--", label="target p99 100 ms")
+    top.set_ylabel("alert p99 (ms), POST → operator socket")
+    top.set_yscale("log")
+    top.legend()
+    bottom.set_ylabel("RSS of both serve processes (MB)")
+    bottom.set_xlabel("minutes into the run")
+    any_run = next(iter(runs.values()))
+    fig.suptitle(f"{any_run['rate_per_s']:.0f} candidates/s, two serve processes, PostgreSQL + "
+                 f"Redis, {any_run['operators']} operators")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 @contextlib.contextmanager
@@ -339,8 +376,28 @@ def main() -> None:
         "FLYONCE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--redis", default=os.environ.get("FLYONCE_TEST_REDIS_URL",
                                                           "redis://127.0.0.1:6379/0"))
+    parser.add_argument("--batch-s", type=float, default=0.05,
+                        help="the batched load run: each worker posts what came due in this long")
+    parser.add_argument("--only", choices=["load"], help="run only this part")
+    parser.add_argument("--posting", choices=["both", "single", "batched"], default="both",
+                        help="which load runs: one POST per candidate, batched, or both")
+    parser.add_argument("--plot", help="write a PNG of the load runs' alert p99 and memory")
     args = parser.parse_args()
     out: dict = {"bench": "reliability", "crash": {}}
+    if args.only == "load":
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "b").mkdir()
+            out = {"bench": "reliability"}
+            if args.posting in ("both", "single"):
+                out["load"] = load_run(args.pg, args.redis, Path(tmp), args)
+            if args.posting in ("both", "batched"):
+                out["load_batched"] = load_run(args.pg, args.redis, Path(tmp) / "b", args,
+                                               args.batch_s)
+            out["load_average_1min"] = round(os.getloadavg()[0], 2)
+        if args.plot:
+            plot_load(args.plot, {k: out[k] for k in ("load", "load_batched") if k in out})
+        print(json.dumps(out))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         (tmp_path / "s").mkdir()
@@ -354,10 +411,15 @@ def main() -> None:
         log("load")
         (tmp_path / "l").mkdir()
         out["load"] = load_run(args.pg, args.redis, tmp_path / "l", args)
+        log("load, batched")
+        (tmp_path / "b").mkdir()
+        out["load_batched"] = load_run(args.pg, args.redis, tmp_path / "b", args, args.batch_s)
     out["lost_total"] = sum(v["lost"] for db in out["crash"].values() for v in db.values())
     out["duplicated_total"] = sum(v["duplicated"] for db in out["crash"].values()
                                   for v in db.values())
     out["load_average_1min"] = round(os.getloadavg()[0], 2)
+    if args.plot:
+        plot_load(args.plot, {k: out[k] for k in ("load", "load_batched")})
     print(json.dumps(out))
 
 

@@ -13,7 +13,8 @@ WHEN = datetime(2025, 6, 1, 9, 0, 5, tzinfo=UTC)
 def make(**kw):
     base = {"source": "detector:drone-3", "source_event_id": "abc", "type": "street_stall", "lat": 29.5,
                 "lon": 120.9, "confidence": 0.8, "detected_at": WHEN, "position_error_m": 2.5, "sightings": 4,
-                "drone_id": "drone-3", "snapshot_jpeg": b"\xff\xd8jpeg"}
+                "drone_id": "drone-3", "snapshot_jpeg": b"\xff\xd8jpeg",
+                "box_xyxy": (10.04, 20.0, 30.0, 44.56), "model_version": "0123456789ab"}
     base.update(kw)
     return EventCandidate(**base)
 
@@ -25,6 +26,7 @@ def test_to_json_is_exactly_the_ingest_body():
         "lat": 29.5, "lon": 120.9, "confidence": 0.8, "detected_at": "2025-06-01T09:00:05+00:00",
         "position_error_m": 2.5, "sightings": 4, "drone_id": "drone-3",
         "snapshot_jpeg_b64": base64.b64encode(b"\xff\xd8jpeg").decode(),
+        "box_xyxy": [10.0, 20.0, 30.0, 44.6], "model_version": "0123456789ab",
     }
 
 

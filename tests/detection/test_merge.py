@@ -90,3 +90,49 @@ def test_the_mean_confidence_gate_drops_what_the_detector_only_half_believes(con
 def test_a_gate_outside_0_to_1_is_refused():
     with pytest.raises(ValueError, match="min_mean_confidence must be in 0..1, got 1.5"):
         SightingMerger(to_wgs84, "src", min_mean_confidence=1.5)
+
+
+def test_ready_hands_out_each_cluster_once_when_it_first_qualifies():
+    m = SightingMerger(to_wgs84, "src", min_sightings=2)
+    m.add(s(conf=0.5))
+    assert m.ready() == []  # one sighting: not yet a candidate
+    m.add(s(t=1, e=2.0, conf=0.5))
+    (first,) = m.ready()
+    assert first.sightings == 2
+    assert (first.lat, first.lon) == pytest.approx(to_wgs84(1.0, 0.0))  # (0 + 2) / 2
+    m.add(s(t=2, e=4.0, conf=0.5))  # refines it to (0 + 2 + 4) / 3 = 2 m east
+    m.add(s(t=2, e=60.0, conf=0.25))  # another place, seen once
+    assert m.ready() == []
+    m.add(s(t=3, e=61.0, conf=0.5))  # twice now, but averaging 0.375, under the 0.42 gate
+    assert m.ready() == []
+    m.add(s(t=4, e=61.0, conf=0.9))  # (0.25 + 0.5 + 0.9) / 3 = 0.55: it qualifies now
+    (second,) = m.ready()
+    assert second.sightings == 3
+    m.add(s(t=5, e=2.0, conf=0.05))  # the first sinks under the gate: 1.55 / 4 = 0.3875 ...
+    m.add(s(t=6, e=2.0, conf=0.95))  # ... and rises over it again (0.5): not handed out twice
+    assert m.ready() == []
+    # the end-of-clip list names the same clusters by the same ids, as they stand now
+    a, b = m.candidates()
+    assert (a.source_event_id, b.source_event_id) == (first.source_event_id,
+                                                      second.source_event_id)
+    assert a.sightings == 5 and b.sightings == 3
+    assert (a.lat, a.lon) == pytest.approx(to_wgs84(2.0, 0.0))  # all later looks 2 m east
+
+
+def test_ready_forgets_clusters_quiet_for_the_window():
+    # a live stream runs for days: what no sighting has joined for window_s can take no more,
+    # and its frame is let go
+    m = SightingMerger(to_wgs84, "src", window_s=900.0, min_sightings=2)
+    m.add(s(t=0), np.zeros((8, 8, 3), np.uint8))
+    m.add(s(t=1, e=1.0))
+    m.add(s(t=2, e=50.0))  # seen once, never a candidate
+    (a,) = m.ready()
+    m.add(s(t=900, e=100.0))  # 899 s after the last look of a: it is kept
+    assert m.ready() == [] and [c.source_event_id for c in m.candidates()] == [a.source_event_id]
+    m.add(s(t=902, e=101.0))  # 901 s after a's last look: a is forgotten
+    (b,) = m.ready()
+    assert [c.source_event_id for c in m.candidates()] == [b.source_event_id]
+    m.add(s(t=903, e=0.5))  # the place of a again: a new cluster, seen once so far
+    m.add(s(t=904, e=0.5))
+    (again,) = m.ready()
+    assert again.source_event_id != a.source_event_id and again.sightings == 2

@@ -10,7 +10,7 @@ import torch
 
 from detection.errors import TrainingError
 from detection.model import DEFAULT_WEIGHTS
-from detection.train import TrainSettings, _cpu_bf16, _Fp32Loss, train
+from detection.train import AUGMENT, TrainSettings, _cpu_bf16, _Fp32Loss, cpu_has_bf16, train
 from simulators.camera.dataset import SplitSpec, export_yolo
 from tests.detection.conftest import rendered_crops
 
@@ -19,6 +19,29 @@ def test_an_unknown_precision_is_refused_before_anything_loads(tmp_path):
     # the dataset does not exist either: the precision is checked first, so the message is its
     with pytest.raises(TrainingError, match="'fp16' is not one of fp32, bf16"):
         train(tmp_path / "data.yaml", tmp_path / "runs", TrainSettings(precision="fp16"))
+
+
+def test_an_unknown_augmentation_is_refused_naming_the_presets(tmp_path):
+    with pytest.raises(TrainingError, match="'heavy' is not one of flyonce, styles"):
+        train(tmp_path / "data.yaml", tmp_path / "runs", TrainSettings(augment="heavy"))
+
+
+def test_the_styles_preset_varies_every_hue_and_the_shipped_one_none_of_it():
+    """hsv_h is a fraction of the hue circle either way: 0.5 reaches any hue; the shipped
+    stages keep ultralytics' default (0.015, a 5 degree swing) by not naming it."""
+    assert AUGMENT["styles"]["hsv_h"] == 0.5
+    assert "hsv_h" not in AUGMENT["flyonce"]
+    assert AUGMENT["flyonce"] == {"flipud": 0.5, "fliplr": 0.5, "scale": 0.3}
+
+
+def test_bf16_support_is_read_from_the_cpu_flags(tmp_path):
+    amd = tmp_path / "amd"
+    amd.write_text("flags\t\t: fpu sse2 avx2 avx512f avx512bw\n")
+    intel = tmp_path / "intel"
+    intel.write_text("flags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_tile\n")
+    assert not cpu_has_bf16(amd)
+    assert cpu_has_bf16(intel)
+    assert cpu_has_bf16(tmp_path / "absent")  # unknown: no warning on a guess
 
 
 def test_cpu_bf16_swaps_the_trainer_autocast_for_one_run_only():

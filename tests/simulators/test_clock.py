@@ -74,3 +74,24 @@ def test_set_speedup_slows_the_clock_without_a_jump() -> None:
     assert abs(rebuilt.elapsed_s() - clock.elapsed_s()) < 0.05
     with pytest.raises(ValueError):
         clock.set_speedup(0.0)
+
+
+def test_the_fleet_keeps_the_most_its_physics_fell_behind_the_clock():
+    """A fleet thread held off for 0.5 s wall at 10x falls 5 mission seconds behind, then
+    catches up: the lag now is back under a few steps, the record keeps the 5 s."""
+    from geofence import sample_town
+    from simulators.fleet import Fleet
+
+    fleet = Fleet.start(sample_town().docks[:1], clock=SimClock(10.0), base_tcp_port=0)
+    try:
+        time.sleep(0.3)
+        with fleet._lock:  # what a starved process does to the fleet thread
+            time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while fleet.stats().lag_s > 1.0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stats = fleet.stats()
+        assert stats.lag_s <= 1.0
+        assert 4.5 <= stats.max_lag_s <= 5.0 + 0.5 * 10  # 5 s, plus what a loaded CI adds
+    finally:
+        fleet.stop()

@@ -5,6 +5,7 @@ import {
 } from "./common.js";
 import { addLabels } from "./i18n.js";
 import { DOCK_SVG, DRONE_SVG, HATCH_SVG, STATE_COLOURS, TEAM_SVG, createMap, dockIcon, droneIcon, teamIcon } from "./map.js";
+import { markedImage } from "./boxedit.js";
 import * as operate from "./operate.js";
 import { addReachLayer } from "./reach.js";
 
@@ -224,7 +225,11 @@ async function loadThumb(id, img) {
   try {
     const d = await detail(id);
     const snap = d.evidence.find((x) => x.kind === "snapshot");
-    if (snap) img.src = await authImage(snap.url);
+    if (!snap) return;
+    const src = await authImage(snap.url);
+    // the snapshot is the camera's frame, unmarked: the detector's box is drawn on the thumbnail
+    const first = d.all_sightings[0];
+    img.src = first && first.evidence_id === snap.id && first.box_xyxy ? await markedImage(src, first.box_xyxy) : src;
   } catch { /* a missing thumbnail is not worth a message */ }
 }
 

@@ -11,11 +11,15 @@ addLabels({
   miss_flight: ["飞行慢于计划", "flew slower than planned"], miss_planner: ["调度选择", "planner's choice"],
   miss_battery: ["电量不足", "battery"], miss_all_busy: ["无机可派", "every capable drone busy"],
   miss_unknown: ["未记录", "not recorded"], no_misses: ["无", "none"],
+  c_models: ["各模型版本的准确率（操作员确认 / 已审核，全部时段）", "Precision by model version (confirmed / reviewed by an operator, all time)"],
+  m_version: ["模型版本", "Model version"], m_promoted: ["启用", "Promoted"], m_events: ["事件", "Events"],
+  m_confirmed: ["确认", "Confirmed"], m_rejected: ["驳回", "Rejected"], m_precision: ["准确率", "Precision"],
+  m_unknown: ["未标注版本", "no version sent"],
 });
 
 const user = guard(["evaluator", "operator", "admin"]);
 const charts = {};
-let events = [], summary = null, hotspots = null, hot = null, hotLayer = null, timer = null;
+let events = [], models = [], summary = null, hotspots = null, hot = null, hotLayer = null, timer = null;
 const CSV_COLUMNS = ["id", "type", "state", "zone_id", "zone_name", "zone_kind", "lat", "lon", "confidence",
   "source", "detected_at", "alerted_at", "reviewed_at", "assigned_at", "on_scene_at", "resolved_at",
   "evaluated_at", "target_s", "response_time_s", "within_target", "time_to_resolve_s", "at_risk",
@@ -76,6 +80,7 @@ async function load() {
   try {
     summary = await api(`/api/v1/metrics/summary?${q}`);
     hotspots = await api(`/api/v1/hotspots?${q}`);
+    models = await api("/api/v1/detection/models");
     events = [];
     for (let offset = 0; ; offset += 1000) {
       const page = await api(`/api/v1/events?${q}&limit=1000&offset=${offset}`);
@@ -89,10 +94,19 @@ async function load() {
   draw();
 }
 
+/** Each detector weights version with the operators' verdicts on what it found. */
+function drawModels() {
+  document.querySelector("#model-precision tbody").innerHTML = models.map((m) => `<tr data-version="${esc(m.model_version || "")}">
+    <td><code>${esc(m.model_version || t("m_unknown"))}</code></td>
+    <td>${m.promoted_at ? esc(fmtDay(Date.parse(m.promoted_at))) : "–"}</td><td>${m.events}</td>
+    <td>${m.confirmed}</td><td>${m.rejected}</td><td data-role="precision">${pct(m.precision)}</td></tr>`).join("");
+}
+
 function pct(x) { return x == null ? "–" : `${Math.round(x * 100)}%`; }
 
 function draw() {
   if (!summary) return;
+  drawModels();
   const tiles = [
     ["events", t("f_events"), summary.events],
     ["precision", t("f_precision"), pct(summary.review_precision)],

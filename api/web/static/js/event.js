@@ -3,6 +3,7 @@ import { Live, api, authImage, esc, fmtDuration, fmtTime, guard, initLang, label
 import { addLabels } from "./i18n.js";
 import { HATCH_SVG, STATE_COLOURS, createMap } from "./map.js";
 import * as operate from "./operate.js";
+import { boxEditor } from "./boxedit.js";
 
 addLabels({
   persuade_title: ["远程劝导", "Remote persuasion"],
@@ -26,6 +27,9 @@ addLabels({
   split: ["拆分为新事件", "Split into its own event"],
   split_reason: ["为什么不是同一处违法？", "Why is this not the same violation?"],
   split_done: ["已拆分为事件 #{id}", "Split into event #{id}"],
+  review_box_hint: ["框不准？在图上拖动重新框选；类别不对？先改类别再确认。", "Box off? Drag across the object to redraw it; wrong class? Change it, then confirm."],
+  review_box_reset: ["恢复检测框", "Detector's box"],
+  review_type: ["类别", "Class"],
 });
 
 const user = guard(["operator", "admin", "evaluator", "ground_team"]);
@@ -81,10 +85,22 @@ async function render() {
   renderSightings(e);
   const box = document.getElementById("evidence");
   box.innerHTML = "";
+  const first = e.all_sightings[0];
   for (const ev of e.evidence) {
     const fig = document.createElement("figure");
     fig.style.margin = "0 0 8px";
     const clip = ev.content_type.startsWith("video/");  // an evidence clip of the drone's video
+    if (!clip && first && first.evidence_id === ev.id && first.box_xyxy) {
+      // the alert's snapshot: the detector's box drawn over the unmarked frame
+      const shown = boxEditor(authImage(ev.url), first.box_xyxy);
+      shown.el.querySelector("img").dataset.kind = ev.kind;
+      const cap = document.createElement("figcaption");
+      cap.className = "muted";
+      cap.textContent = `${ev.kind} · ${ev.uploaded_by} · ${fmtTime(ev.created_at)}`;
+      fig.append(shown.el, cap);
+      box.append(fig);
+      continue;
+    }
     const img = document.createElement(clip ? "video" : "img");
     if (clip) Object.assign(img, { controls: true, muted: true, playsInline: true });
     else img.alt = ev.kind;
@@ -119,9 +135,10 @@ function renderOps(e) {
   const mayReview = e.allowed_next.includes("confirmed") || e.allowed_next.includes("rejected");
   box.hidden = !canAct || !(mayReview || e.state === "confirmed");
   if (box.hidden) return;
-  const after = async () => { rejecting = false; await render(); };
+  const after = async () => { rejecting = false; reviewing = null; await render(); };
+  const check = e.allowed_next.includes("confirmed") ? reviewPanel(e) : null;
   if (e.allowed_next.includes("confirmed")) {
-    actions.append(operate.button(t("confirm"), "ok", async () => { await operate.review(e.id, "confirm"); await after(); }, "confirm"));
+    actions.append(operate.button(t("confirm"), "ok", async () => { await operate.review(e.id, "confirm", null, check ? check.correction() : {}); await after(); }, "confirm"));
   }
   if (e.allowed_next.includes("rejected")) {
     if (rejecting) {
@@ -136,10 +153,50 @@ function renderOps(e) {
       actions.append(operate.button(t("reject"), "", () => { rejecting = true; renderOps(e); }, "reject"));
     }
   }
+  if (check) assignBox.append(check.el);
   if (e.state === "confirmed") {
     actions.append(operate.button(t("assign_best"), "primary", async () => { await operate.assignBest(e); await after(); }, "assign-best"));
     assignBox.append(operate.assignPanel(e, () => after()));
   }
+}
+
+/** Before a review: the snapshot with the detector's box, to be redrawn by a drag, and the
+ * class, to be changed; kept across re-renders (a live message must not undo a drag). Null when
+ * the event has no snapshot. `correction()` is what the confirm sends beside the verdict. */
+let reviewing = null;
+function reviewPanel(e) {
+  const first = e.all_sightings[0];
+  const snap = first && first.evidence_id != null ? e.evidence.find((x) => x.id === first.evidence_id) : null;
+  if (!snap) return null;
+  const key = `${e.id}:${snap.id}`;
+  if (reviewing && reviewing.key === key) return reviewing;
+  const el = document.createElement("div");
+  el.className = "review-box";
+  el.id = "review-box";
+  const editor = boxEditor(authImage(snap.url), first.box_xyxy, { editable: true });
+  const type = document.createElement("select");
+  type.id = "review-type";
+  for (const v of ["street_stall", "mobile_fuel_sale"]) {
+    const o = document.createElement("option");
+    o.value = v;
+    o.textContent = label("type", v);
+    o.selected = v === e.type;
+    type.append(o);
+  }
+  const reset = operate.button(t("review_box_reset"), "", () => editor.reset(), "box-reset");
+  const row = document.createElement("label");
+  row.append(`${t("review_type")} `, type, " ", reset);
+  const hint = document.createElement("div");
+  hint.className = "muted";
+  hint.textContent = t("review_box_hint");
+  el.append(hint, editor.el, row);
+  reviewing = { key, el, correction: () => {
+    const out = {};
+    if (editor.moved()) out.box_xyxy = editor.box();
+    if (type.value !== e.type) out.type = type.value;
+    return out;
+  } };
+  return reviewing;
 }
 
 /** Every candidate that is this event: the first (its alert), then the ones merged in; an

@@ -3,10 +3,12 @@
 import { api, esc, fmtDistance, fmtDuration, label, t, toast } from "./common.js";
 import { planFor } from "./suggestions.js";
 
-/** POST the review; resolves to the event as it now stands (throws ApiError on refusal). */
-export async function review(id, decision, reason) {
+/** POST the review; resolves to the event as it now stands (throws ApiError on refusal).
+ * `correction` may carry the operator's `box_xyxy` (snapshot px) and `type`; both are kept
+ * with the verdict as a labelled sample for retraining the detector. */
+export async function review(id, decision, reason, correction = {}) {
   if (decision === "reject" && !(reason || "").trim()) throw new Error(t("reject_reason") + "?");
-  const e = await api(`/api/v1/events/${id}/review`, { method: "POST", json: { decision, reason: reason || null } });
+  const e = await api(`/api/v1/events/${id}/review`, { method: "POST", json: { decision, reason: reason || null, ...correction } });
   toast(t("done_ok", { msg: `#${id} ${label("state", e.state)}` }));
   return e;
 }

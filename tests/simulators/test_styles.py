@@ -1,0 +1,191 @@
+"""The bazaar and dusk scene styles: the same frame from the same seed, labels where the pixels
+were drawn, look-alikes left unlabelled, sizes that follow the ground sampling distance, and
+`flyonce dataset --style` writing YOLO files."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from simulators import bazaar, dusk
+from simulators.camera.geometry import CameraPose, Intrinsics, ground_to_image, project
+from simulators.styles import STYLES, render_style
+
+SMALL = Intrinsics(640, 480, 84.0)
+FULL = Intrinsics()
+# the focal length of the 1280x960, 84 deg camera: half its 1600 px diagonal over tan(42 deg)
+F_PX = 800 / math.tan(math.radians(42))
+LOOKALIKES = {"bazaar": ("empty_pickup", "parcel_tricycle", "cafe_umbrellas", "permitted_market"),
+              "dusk": ("bare_flatbed", "box_van", "parcel_trike", "cafe_parasols",
+                       "permitted_market")}
+
+
+@pytest.fixture(scope="module")
+def frames():
+    """Six frames a style, small, with the id of the top thing under each pixel."""
+    return {s: [render_style(s, seed, SMALL, with_ids=True) for seed in range(6)]
+            for s in ("bazaar", "dusk")}
+
+
+def test_the_styles_are_the_town_and_the_two_new_ones():
+    assert STYLES == ("town", "bazaar", "dusk")
+    with pytest.raises(ValueError, match="no seeded renderer"):
+        render_style("town", 0)
+
+
+@pytest.mark.parametrize("style", ["bazaar", "dusk"])
+def test_a_seed_draws_the_same_frame_and_another_seed_another(style, frames):
+    again = render_style(style, 3, SMALL)
+    first = frames[style][3]
+    assert np.array_equal(again.image_bgr, first.image_bgr)
+    assert [b.xyxy for b in again.boxes] == [b.xyxy for b in first.boxes]
+    assert not np.array_equal(frames[style][4].image_bgr, first.image_bgr)
+    assert first.image_bgr.shape == (480, 640, 3)
+
+
+@pytest.mark.parametrize("style", ["bazaar", "dusk"])
+def test_every_label_box_holds_the_pixels_of_its_thing(style, frames):
+    checked = 0
+    for f in frames[style]:
+        for b in f.boxes:
+            ys, xs = np.nonzero(f.ids == b.object_id + 1)
+            assert len(xs), f"labelled thing {b.object_id} has no pixel"
+            x0, y0, x1, y1 = b.xyxy
+            # its pixels lie in the box (a pixel centre is at most 1 px past a polygon edge)
+            assert xs.min() >= x0 - 1 and xs.max() <= x1 + 1
+            assert ys.min() >= y0 - 1 and ys.max() <= y1 + 1
+            # and the box is not much larger than what shows of it (nothing hides half of it
+            # and the frame edge cuts at most half, by the labelling rule)
+            assert (xs.max() - xs.min() + 1) * (ys.max() - ys.min() + 1) >= \
+                0.25 * (x1 - x0) * (y1 - y0)
+            checked += 1
+    assert checked >= 10  # six frames a style hold 2 to 10 violations each
+
+
+@pytest.mark.parametrize("style", ["bazaar", "dusk"])
+def test_lookalikes_are_drawn_and_never_labelled(style, frames):
+    seen = set()
+    for f in frames[style]:
+        labelled = {b.object_id for b in f.boxes}
+        for d in f.drawn:
+            if d.kind in LOOKALIKES[style]:
+                seen.add(d.kind)
+                assert d.label is None and d.item_id not in labelled
+            if d.label is not None:
+                assert d.kind not in LOOKALIKES[style]
+    assert len(seen) >= 3, seen
+
+
+@pytest.mark.parametrize("style", ["bazaar", "dusk"])
+def test_frames_are_40_to_90_m_up_and_labels_are_both_classes(style, frames):
+    alts = [f.pose.alt_rel_m for f in frames[style]]
+    assert all(40.0 <= a <= 90.0 for a in alts)
+    classes = {b.class_id for f in frames[style] for b in f.boxes}
+    assert classes == {0, 1}
+
+
+def test_a_5_by_2_m_pickup_at_90_m_is_49_by_20_px_in_the_bazaar():
+    # nadir, heading north: its 5 m length runs up the image, f * 5 / 90 = 49.36 px
+    rng = np.random.default_rng(0)
+    scene = bazaar.Scene((0.0, 0.0), 0.0, 8.0, 4.0, None,
+                         {"road": "asphalt", "walk": "slabs", "block": "grass"},
+                         {"asphalt": (70, 70, 70), "slabs": (180, 180, 180),
+                          "grass": (60, 120, 80)})
+    scene.things.append(bazaar.Thing("pickup_drums", 0.0, 0.0, 0.0, [bazaar.Part(
+        np.array([[2.5, -1.0], [2.5, 1.0], [-2.5, 1.0], [-2.5, -1.0]]), (240, 240, 240), 1.0)],
+        "mobile_fuel_sale"))
+    f = bazaar.render(scene, CameraPose(0, 0, 90.0, 0.0, -90.0), FULL, rng, with_ids=True,
+                      sensor=False)
+    (box,) = f.boxes
+    x0, y0, x1, y1 = box.xyxy
+    assert y1 - y0 == pytest.approx(5.0 * F_PX / 90, abs=0.1)
+    assert x1 - x0 == pytest.approx(2.0 * F_PX / 90, abs=0.1)
+    assert (x0 + x1) / 2 == pytest.approx(640, abs=0.1)
+    # the drawn pixels: OpenCV fills every pixel an edge touches, so up to one more each side
+    ys, xs = np.nonzero(f.ids == 1)
+    assert 49.4 - 1 <= ys.max() - ys.min() + 1 <= 49.4 + 2
+    assert 19.7 - 1 <= xs.max() - xs.min() + 1 <= 19.7 + 2
+
+
+def test_a_flat_dusk_sheet_at_90_m_follows_the_gsd_and_the_shared_ground_homography():
+    rng = np.random.default_rng(0)
+    street = dusk.Street(0.0, 8.0, 4.0, False, "gravel", "brick", "grass",
+                         {k: (1.0, 1.0, 1.0) for k in ("road", "walk", "verge")})
+    # a 2.6 x 1.6 m ground sheet, 4 cm thick, 10 m north and 5 m east of the point below
+    street.bodies.append(dusk.Body("ground_sheet", 5.0, 10.0, 0.0, [dusk.scene.box(
+        2.6, 1.6, 0.0, 0.04, (0.9, 0.2, 0.2))], "street_stall"))
+    pose = CameraPose(0, 0, 90.0, 0.0, -90.0)
+    f = dusk.render(street, pose, FULL, rng, with_ids=True, weather=False)
+    (box,) = f.boxes
+    x0, y0, x1, y1 = box.xyxy
+    # its top is 4 cm nearer the camera: f * 2.6 / 89.96 px long, f * 1.6 / 89.96 px wide
+    assert y1 - y0 == pytest.approx(2.6 * F_PX / 89.96, abs=0.05)
+    assert x1 - x0 == pytest.approx(1.6 * F_PX / 89.96, abs=0.05)
+    # on the ground, dusk's own 3-D projection agrees with the camera's ground homography
+    for pitch in (-90.0, -70.0, -55.0):
+        p = CameraPose(3.0, -40.0, 60.0, 30.0, pitch)
+        en = np.array([[5.0, 10.0], [-7.0, 2.0]])
+        uv, depth = dusk.camera_points(FULL, p, np.column_stack([en, [0.0, 0.0]]))
+        assert uv == pytest.approx(project(ground_to_image(FULL, p), en), abs=1e-6)
+        assert (depth > 0).all()
+
+
+def test_an_oblique_dusk_frame_keeps_its_labels_on_the_things():
+    # seeds with an oblique pose (pitch above -80) still put every label on its pixels
+    oblique = [f for f in (render_style("dusk", s, SMALL, with_ids=True) for s in range(6, 14))
+               if f.pose.gimbal_pitch_deg > -80]
+    assert oblique
+    for f in oblique:
+        assert -90.0 <= f.pose.gimbal_pitch_deg <= -55.0
+        for b in f.boxes:
+            ys, xs = np.nonzero(f.ids == b.object_id + 1)
+            assert xs.min() >= b.xyxy[0] - 1 and xs.max() <= b.xyxy[2] + 1
+            assert ys.min() >= b.xyxy[1] - 1 and ys.max() <= b.xyxy[3] + 1
+
+
+def test_h264_leaves_a_frame_close_but_not_equal():
+    rng = np.random.default_rng(1)
+    img = (rng.uniform(0, 255, (64, 96, 3))).astype(np.uint8)
+    img = np.repeat(np.repeat(img[::8, ::8], 8, 0), 8, 1)[:64, :96]  # blocky, easy to code
+    out = dusk.h264(img, 30)
+    assert out.shape == img.shape
+    err = np.abs(out.astype(int) - img.astype(int)).mean()
+    assert 0 < err < 20
+
+
+@pytest.mark.parametrize("style", ["bazaar", "dusk"])
+def test_dataset_command_writes_yolo_files_for_the_style(style, tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from simulators.camera.cli import dataset
+
+    app = typer.Typer()
+    app.command()(dataset)
+    out = tmp_path / style
+    result = CliRunner().invoke(app, [str(out), "--style", style, "--train-frames", "2",
+                                      "--val-frames", "1", "--test-frames", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == str(out / "data.yaml")
+    counts = {}
+    for split, want in (("train", 4), ("val", 2), ("test", 1)):  # crops: 2 a frame
+        images = sorted((out / "images" / split).glob("*.jpg"))
+        labels = sorted((out / "labels" / split).glob("*.txt"))
+        assert [p.stem for p in images] == [p.stem for p in labels]
+        assert len(images) == want
+        for lab in labels:
+            for line in lab.read_text().splitlines():
+                c, *xywh = line.split()
+                assert c in ("0", "1") and len(xywh) == 4
+                cx, cy, w, h = map(float, xywh)
+                assert 0 < w <= 1 and 0 < h <= 1
+                assert 0 <= cx - w / 2 + 1e-6 and cx + w / 2 <= 1 + 1e-6
+                assert 0 <= cy - h / 2 + 1e-6 and cy + h / 2 <= 1 + 1e-6
+                counts[split] = counts.get(split, 0) + 1
+    text = (out / "data.yaml").read_text()
+    assert "0: street_stall" in text and "1: mobile_fuel_sale" in text
+    assert counts.get("train", 0) >= 1  # the crops are cut around a violation
+    bad = CliRunner().invoke(app, [str(tmp_path / "x"), "--style", "watercolour"])
+    assert bad.exit_code != 0 and "no style" in bad.output
