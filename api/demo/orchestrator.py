@@ -73,6 +73,7 @@ class DemoConfig:
     zoom_verify: bool = True  # check patrol candidates with a 2x zoom look (camera.VERIFY_*)
     road_speed_mps: float = 8.3
     comply_share: float = 0.6  # street vendors who leave after the drone's warning
+    leave_delay_s: tuple[float, float] = (15.0, 45.0)  # ... this long after it, mission s
     watch_s: float = 120.0  # mission seconds the drone watches after its warning
     scene_check_s: float = 10.0  # mission seconds between scene checks of a watching drone
     repeat_after_s: float | None = 90.0  # the first stall returns this long after it was dealt with
@@ -108,6 +109,9 @@ class DemoConfig:
             raise BadScenario(f"overlap must be in [0, 1), got {self.overlap}")
         if not 0 <= self.comply_share <= 1:
             raise BadScenario(f"comply_share must be in 0..1, got {self.comply_share}")
+        if not 0 <= self.leave_delay_s[0] <= self.leave_delay_s[1]:
+            raise BadScenario(f"leave_delay_s must be (low, high) mission seconds with "
+                              f"0 <= low <= high, got {self.leave_delay_s}")
         if not self.watch_s > 0:
             raise BadScenario(f"watch_s must be positive mission seconds, got {self.watch_s}")
         if not 0 <= self.dji_docks <= self.drones:
@@ -296,6 +300,7 @@ class Demo:
         self.scenario = Scenario(seed=cfg.seed, duration_s=cfg.duration_min * 60,
                                  zone_ids=cfg.zone_ids, incidents=cfg.n_incidents,
                                  hotline_share=cfg.hotline_share, comply_share=cfg.comply_share,
+                                 leave_delay_s=cfg.leave_delay_s,
                                  repeat_after_s=cfg.repeat_after_s)
         self.run_dir = fresh_data_dir(cfg.data_dir)
         town = self.scenario.town
