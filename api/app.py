@@ -91,7 +91,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
         await run_in_threadpool(_prepare, app)
-        await run_in_threadpool(_warm_routes, app)
+        if settings.warm_routes:
+            await run_in_threadpool(_warm_routes, app)
         bus = RedisAlertBus(settings.redis_url, settings.redis_channel) if settings.redis_url else AlertBus()
         await bus.start()
         app.state.bus = bus

@@ -6,6 +6,11 @@ import os
 
 import pytest
 
+# Every app a test starts (in process or as a `flyonce serve` child, which inherits this) skips
+# warming its routes at start-up: a first-request latency feature that costs a third of the CPU
+# of a short API test. tests/api/test_warm_routes.py turns it on and checks it.
+os.environ.setdefault("FLYONCE_WARM_ROUTES", "false")
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not os.environ.get("CI"):

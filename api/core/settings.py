@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         "another process."
     )
     fleet_connect_timeout_s: float = Field(10.0, gt=0)
+    warm_routes: bool = Field(
+        True, description="Prepare every route's request handling at start-up (about a second "
+        "of CPU) so the first requests after a start or a take-over do not wait for it. The test "
+        "suite turns it off (tests/conftest.py): it is a third of the CPU of a test that starts "
+        "the app, and tests/api/test_warm_routes.py checks it on."
+    )
     leader_poll_s: float = Field(
         0.5, gt=0, le=10, description="How often (wall s) a `serve` process tries to become the "
         "cluster's leader (the one that auto-assigns, takes over drones and flies patrols), and "
