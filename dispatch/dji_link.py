@@ -73,6 +73,9 @@ DEFAULT_PSDK_INDEX = 2  # the PSDK port the loudspeaker sits on (DJI's examples 
 MAX_SPEED_MPS = 12  # fly_to_point / takeoff_to_point max_speed (1-15 m/s): the model's cruise
 _EXPECTED_MODE = "LIVE_FLIGHT_CONTROLS"
 _END_OK = ("wayline_ok", "task_finish")
+# After a task ended well, how long (mission s) to wait for an osd that puts the aircraft at its
+# target: two osd periods (DJI's osd comes at 0.5 Hz).
+OSD_AGREE_S = 4.0
 _END_FAILED = ("wayline_failed", "wayline_cancel")
 
 
@@ -449,7 +452,15 @@ class DjiLink(LinkHealth):
 
     async def _follow(self, method: str, task_id: str, target: tuple[float, float],
                       radius_m: float, on_update: Callable[[Telemetry], None] | None) -> None:
-        """Wait for ``task_id``'s progress to end well, or the aircraft within ``radius_m``."""
+        """Wait for the aircraft within ``radius_m`` of ``target``; or for ``task_id``'s
+        progress to end well and then, for at most ``OSD_AGREE_S`` mission seconds, for an osd
+        that agrees.
+
+        The dock says "wayline_ok" on its events topic as soon as the aircraft arrives, but the
+        position comes on osd every 2 s: the last osd can still show the aircraft metres short
+        and moving. Waiting for the next one means the caller is handed where the aircraft is.
+        """
+        ok_at = None  # mission time of the first "ended well"
         while True:
             t = await self.wait_update(WATCH_POLL_S)
             if on_update is not None:
@@ -463,11 +474,17 @@ class DjiLink(LinkHealth):
                     f"dock {self.gateway_sn}: {method} ended {status}: {result_text(result)}",
                     command=method, result=str(result), drone_id=self.drone_id,
                     result_code=result)
-            if status in _END_OK and t.airborne:
-                return
             if t.airborne and t.mode not in TAKEOFF_MODES and \
                     t.distance_m(*target) <= radius_m:
                 return
+            if status in _END_OK and t.airborne:
+                now = self.clock.now()
+                ok_at = ok_at or now
+                if (now - ok_at).total_seconds() >= OSD_AGREE_S:
+                    log.warning("dock %s: %s ended %s but osd still puts the aircraft %.1f m "
+                                "from its target after %.0f s", self.gateway_sn, method, status,
+                                t.distance_m(*target), OSD_AGREE_S)
+                    return
 
     async def hold_at(self, lat: float, lon: float, alt_rel_m: float) -> None:
         """``fly_to_point`` to (lat, lon): the aircraft hovers there once it arrives."""

@@ -75,14 +75,18 @@ class Cloud:
                           timeout_s)
         return reply["data"]
 
-    def wait(self, match: Any, timeout_s: float = 10.0, *, since: int = 0) -> dict[str, Any]:
+    def wait(self, match: Any, timeout_s: float = 10.0, *, since: int = 0,
+             sn: str | None = None) -> dict[str, Any]:
         """The first recorded message (topic, message) from index ``since`` on that
-        ``match``es, waiting for it."""
+        ``match``es, waiting for it; only those of device ``sn`` when given. The broker is
+        shared: tests running beside this one fly docks of their own, whose progress events
+        would otherwise match too."""
         deadline = time.monotonic() + timeout_s
+        prefix = f"thing/product/{sn}/" if sn is not None else ""
         with self._cond:
             while True:
                 for _, where, message in self.messages[since:]:
-                    if match(where, message):
+                    if where.startswith(prefix) and match(where, message):
                         return message
                 left = deadline - time.monotonic()
                 if left <= 0:

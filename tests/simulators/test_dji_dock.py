@@ -134,7 +134,7 @@ def test_a_take_off_fly_to_speech_and_return_follow_the_documents_and_the_physic
         north = _target(0.0, 400.0)
         assert cloud.call(sn, "takeoff_to_point", takeoff(*north))["result"] == 0
         cloud.wait(lambda t, m: m.get("method") == "takeoff_to_point_progress" and
-                   m["data"]["status"] == "task_finish", 30)
+                   m["data"]["status"] == "task_finish", 30, sn=sn)
         # the cover opened cover_s after the take-off was accepted (task_ready), the aircraft
         # left the dock ready_s later
         t0_ms = cloud.of(sn, "events", "takeoff_to_point_progress")[0]["timestamp"]
@@ -167,7 +167,7 @@ def test_a_take_off_fly_to_speech_and_return_follow_the_documents_and_the_physic
             {"latitude": east[0], "longitude": east[1], "height": 40.0}]})
         assert reply["result"] == 0
         cloud.wait(lambda t, m: m.get("method") == "fly_to_point_progress" and
-                   m["data"]["status"] == "wayline_ok", 30)
+                   m["data"]["status"] == "wayline_ok", 30, sn=sn)
         left_m = [m["data"]["remaining_distance"] for m in
                   cloud.of(sn, "events", "fly_to_point_progress")
                   if m["data"]["status"] == "wayline_progress"]
@@ -181,7 +181,7 @@ def test_a_take_off_fly_to_speech_and_return_follow_the_documents_and_the_physic
             "name": "w", "text": text, "md5": "a" * 32}})
         assert reply["result"] == 0
         ok = cloud.wait(lambda t, m: m.get("method") == "speaker_tts_play_start_progress" and
-                        m["data"]["output"]["status"] == "ok", 10)
+                        m["data"]["output"]["status"] == "ok", 10, sn=sn)
         assert [p.text for p in dock.played] == [text]
         started_ms = fleet.clock.start.timestamp() * 1000 + dock.played[0].started_s * 1000
         assert (ok["timestamp"] - started_ms) / 1000 == pytest.approx(5.0, abs=0.01)
