@@ -194,3 +194,54 @@ def test_a_patrolling_drone_flies_its_sweep_in_auto_and_is_preempted_for_an_even
     assert assignment.option.drone_id == "dock-northeast" and assignment.option.on_patrol
     assert on_scene.drone_id == "dock-northeast"
     assert [u.kind for u in updates][:3] == ["patrol", "assigned", "on_scene"]
+
+
+def _bare_dispatcher() -> Dispatcher:
+    return Dispatcher([], Planner(Router(TOWN.zones, TOWN.frame), TOWN.docks))
+
+
+def test_stop_names_a_task_that_ignores_its_cancel_and_returns(monkeypatch, caplog):
+    import dispatch.dispatcher as module
+
+    monkeypatch.setattr(module, "STOP_WAIT_S", 0.2)
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not release.is_set():
+            try:
+                await asyncio.sleep(1.0)
+            except asyncio.CancelledError:
+                continue  # a task that ignores its cancel
+
+    async def main() -> float:
+        dispatcher = _bare_dispatcher()
+        dispatcher._spawn(stubborn(), "stubborn-task")
+        await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await dispatcher.stop()
+        took = loop.time() - t0
+        release.set()
+        return took
+
+    took = asyncio.run(main())
+    assert 0.2 <= took < 1.0  # STOP_WAIT_S, not for ever
+    assert any("stubborn-task did not stop" in r.getMessage() for r in caplog.records)
+
+
+def test_a_cancelled_stop_is_cancelled_not_swallowed():
+    async def slow() -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            await asyncio.sleep(5)  # slow to clean up
+            raise
+
+    async def main() -> None:
+        dispatcher = _bare_dispatcher()
+        dispatcher._spawn(slow(), "slow-task")
+        await asyncio.sleep(0)
+        await asyncio.wait_for(dispatcher.stop(), 0.1)
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(main())
