@@ -220,7 +220,7 @@ class Dispatcher:
                     task.exception()
             for task in pending:
                 log.warning("dispatch task %s did not stop within %g s of its cancel; left "
-                            "running: %s", task.get_name(), STOP_WAIT_S, task.get_stack(limit=3))
+                            "running (%r)", task.get_name(), STOP_WAIT_S, task.get_coro())
         await asyncio.gather(*(d.link.close() for d in self._drones.values()))
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
