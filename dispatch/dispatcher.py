@@ -49,13 +49,12 @@ from dispatch.link import WATCH_POLL_S, Clock, LinkGroup, SystemClock, Telemetry
 from dispatch.links import VehicleLink, open_link
 from dispatch.planner import Assignment, DroneStatus, Incident, Option, Planner
 from dispatch.speaker import Announcement
+from dispatch.tasks import cancel_and_wait
 from geofence import GeofenceError
 
 __all__ = ["Dispatcher", "DroneView", "Mission", "MissionUpdate", "UpdateKind"]
 
 log = logging.getLogger("flyonce.dispatch")
-
-STOP_WAIT_S = 10.0  # wall s stop() gives its cancelled tasks to end
 
 UpdateKind = Literal["assigned", "on_scene", "overridden", "replaced", "unserved", "released",
                      "patrol", "recalled", "resumed"]
@@ -207,20 +206,7 @@ class Dispatcher:
 
     async def stop(self) -> None:
         """Cancel missions and close every link (drones keep doing what they were told last)."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        # asyncio.wait, not `await task` under suppress(CancelledError): a stop() that is itself
-        # cancelled must not swallow it, and a task that ignores its cancel is named, not waited
-        # on for ever.
-        if tasks:
-            done, pending = await asyncio.wait(tasks, timeout=STOP_WAIT_S)
-            for task in done:  # retrieved, so a task that died of an error is not reported twice
-                if not task.cancelled():
-                    task.exception()
-            for task in pending:
-                log.warning("dispatch task %s did not stop within %g s of its cancel; left "
-                            "running (%r)", task.get_name(), STOP_WAIT_S, task.get_coro())
+        await cancel_and_wait(list(self._tasks))
         await asyncio.gather(*(d.link.close() for d in self._drones.values()))
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:

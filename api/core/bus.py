@@ -19,6 +19,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from dispatch.tasks import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 _QUEUE_LIMIT = 1000
@@ -109,10 +111,7 @@ class RedisAlertBus(AlertBus):
         await asyncio.wait_for(self._ready.wait(), timeout=10)
 
     async def stop(self) -> None:
-        if self._relay:
-            self._relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._relay
+        await cancel_and_wait([self._relay])
         await self._async.aclose()
         self._sync.close()
         await super().stop()

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from api.core.clock import Clock
+from dispatch.tasks import cancel_and_wait
 
 log = logging.getLogger("flyonce.api.leader")
 
@@ -156,11 +157,7 @@ class Leadership:
         self._task = asyncio.create_task(self._run(), name="leader-election")
 
     async def stop(self) -> None:
-        for task in [self._task, *self._hooks]:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        await cancel_and_wait([self._task, *self._hooks])
         await asyncio.to_thread(self._lock.release)
         self.is_leader = False
 

@@ -74,6 +74,7 @@ from dispatch.fleet import FleetEntry, load_fleet
 from dispatch.links import open_link
 from dispatch.patrols import PatrolDrone
 from dispatch.planner import Assignment, Incident, Option, Planner
+from dispatch.tasks import cancel_and_wait
 from dispatch.teams import TeamStatus, ranked_teams
 
 log = logging.getLogger("flyonce.api.dispatch")
@@ -144,11 +145,7 @@ class DispatchWorker:
         await self._resume_in_flight()
 
     async def stop(self) -> None:
-        for task in [*self._tasks, *self.persuasion.spawned]:
-            task.cancel()
-        for task in [*self._tasks, *self.persuasion.spawned]:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait([*self._tasks, *self.persuasion.spawned])
         if self.dispatcher is not None:
             await self.dispatcher.stop()
 

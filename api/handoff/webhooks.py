@@ -26,7 +26,6 @@ cannot be replayed later.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -48,6 +47,7 @@ from api.lifecycle.events import event_public
 from api.lifecycle.states import State
 from api.monitoring.logs import event_context
 from api.monitoring.metrics import Monitor
+from dispatch.tasks import cancel_and_wait
 
 log = logging.getLogger("flyonce.api.webhooks")
 
@@ -173,10 +173,7 @@ class WebhookSender:
         self._task = asyncio.create_task(self._run(), name="webhooks")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await cancel_and_wait([self._task])
         if self._client is not None:
             await self._client.aclose()
 

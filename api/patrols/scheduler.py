@@ -17,7 +17,6 @@ its upload, so two service processes never start it twice; an upload that fails 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -35,6 +34,7 @@ from api.core.errors import ServiceError
 from api.core.models import PatrolFlight
 from api.patrols.requests import DONE, FAILED, FLYING, PLANNED
 from dispatch.errors import DispatchError
+from dispatch.tasks import cancel_and_wait
 
 log = logging.getLogger("flyonce.api.patrols")
 
@@ -86,10 +86,7 @@ class PatrolScheduler:
         self._task = asyncio.create_task(self._run(), name="patrol-scheduler")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await cancel_and_wait([self._task])
 
     async def _run(self) -> None:
         while True:

@@ -16,7 +16,6 @@ second finds the first's row and stores none.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +35,7 @@ from api.lifecycle.queries import visible_event
 from api.video.clip import CONTENT_TYPE, SUFFIX, encode_clip
 from api.video.detect import DetectorWorker
 from api.video.hub import StreamHub
+from dispatch.tasks import cancel_and_wait
 
 log = logging.getLogger("flyonce.video")
 
@@ -115,12 +115,7 @@ class VideoService:
             self._tasks.append(asyncio.create_task(self._watch_alerts(), name="video-clips"))
 
     async def stop(self) -> None:
-        tasks = [*self._tasks, *self._clips]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait([*self._tasks, *self._clips])
         await asyncio.to_thread(self._stop_threads)
 
     def _stop_threads(self) -> None:

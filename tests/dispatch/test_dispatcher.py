@@ -201,9 +201,9 @@ def _bare_dispatcher() -> Dispatcher:
 
 
 def test_stop_names_a_task_that_ignores_its_cancel_and_returns(monkeypatch, caplog):
-    import dispatch.dispatcher as module
+    import dispatch.tasks
 
-    monkeypatch.setattr(module, "STOP_WAIT_S", 0.2)
+    monkeypatch.setattr(dispatch.tasks, "STOP_WAIT_S", 0.2)
     release = asyncio.Event()
 
     async def stubborn() -> None:
