@@ -6,7 +6,8 @@ in mission time: each ``tick(now_s)`` does what is due and returns at once.
 - ``SimOperator`` reviews each alert after a reaction time, right with probability ``accuracy``
   (the truth is whether a violation of that kind is really there); when no drone could be sent
   it tasks the nearest free team by hand; an event left with no team after the drone arrived is
-  referred to the district office.
+  referred to the district office (not while the drone still watches after a warning: the
+  watch's deadline decides that event first).
 - ``SimTeams`` accept their tasks, drive at road speed (Manhattan distance: a grid of streets),
   check in, spend a handling time and resolve with what they found.
 """
@@ -123,6 +124,11 @@ class SimOperator:
             elif ev["state"] == "on_scene":
                 since = self._on_scene_at.setdefault(eid, now_s)
                 if now_s - since >= self.refer_after_s:
+                    if self._watching(eid):
+                        # the drone is still watching after its warning: its deadline decides
+                        # (a team, or persuaded); the referral clock starts again after it
+                        self._on_scene_at[eid] = now_s
+                        continue
                     detail = self.client.get(f"/api/v1/events/{eid}", headers=self.headers).json()
                     if not any(t.get("team_id") for t in detail.get("tasks", [])):
                         r = self.client.post(
@@ -130,6 +136,11 @@ class SimOperator:
                             data={"disposition": "referred",
                                   "note": "no ground team free; referred to the district office"})
                         self.stats.referred += int(r.status_code == 200)
+
+    def _watching(self, event_id: int) -> bool:
+        """Whether a warning played on ``event_id`` is still being watched (outcome pending)."""
+        r = self.client.get(f"/api/v1/events/{event_id}/persuasions", headers=self.headers)
+        return r.status_code == 200 and any(p["outcome"] == "pending" for p in r.json())
 
     def _team_by_hand(self, event_id: int, ev: dict) -> None:
         teams = self.client.get("/api/v1/teams", headers=self.headers).json()

@@ -275,11 +275,13 @@ def test_the_stubborn_vendor_gets_a_team_once_the_watch_ends(run):
     assert warned, "no drone ever warned the second stall:\n" + _story(demo, events)
     event = warned[0]
     play = next(p for p in plays if p.event_id == event.id)
-    assert play.outcome == "stubborn" and "still there at the deadline" in play.note
+    assert play.outcome == "stubborn" and "still there at the deadline" in play.note, \
+        _story(demo, [event])
     team = [t for t in tasks if t.event_id == event.id and t.kind == "team"]
-    assert len(team) == 1 and team[0].created_by == "system:persuasion"
+    assert len(team) == 1 and team[0].created_by == "system:persuasion", _story(demo, warned)
     assert team[0].created_at >= play.watch_until  # only once the 240 s watch ran out
-    assert event.state in ("resolved", "evaluated") and event.disposition != "not_found"
+    assert event.state in ("resolved", "evaluated") and event.disposition != "not_found", \
+        _story(demo, [event])
     assert result.scorecard.stubborn_by_team >= 1
 
 
