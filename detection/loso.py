@@ -27,6 +27,8 @@ IOU_MIN = 0.3
 #: the scene styles' folder names (simulators.styles.STYLES; detection may not import simulators,
 #: so a test holds the two equal)
 STYLES: tuple[str, ...] = ("town", "bazaar", "dusk")
+#: styles that only ever train (simulators.styles.TRAINING_STYLES): ``--with varied``
+TRAINING_STYLES: tuple[str, ...] = ("varied",)
 
 
 def write_pair_yaml(styles_root: Path | str, train_styles: Sequence[str], out_yaml: Path | str,
@@ -174,10 +176,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     y.add_argument("--out", type=Path, required=True)
     y.add_argument("--max-train", type=int, help="at most this many train images a style")
     y.add_argument("--max-val", type=int, help="at most this many val images a style")
-    y.add_argument("--styles", nargs="+", choices=STYLES,
+    y.add_argument("--styles", nargs="+", choices=STYLES + TRAINING_STYLES,
                    help="train on these styles instead of all but --leave-out")
+    y.add_argument("--with", dest="extra", nargs="+", choices=TRAINING_STYLES, default=[],
+                   help="add these training-only styles to the training styles")
     args = ap.parse_args(argv)
-    train = args.styles or [s for s in STYLES if s != args.leave_out]
+    train = (args.styles or [s for s in STYLES if s != args.leave_out]) + \
+        [s for s in args.extra if s not in (args.styles or [])]
     print(json.dumps({"data": str(write_pair_yaml(args.styles_root, train, args.out,
                                                   max_train=args.max_train,
                                                   max_val=args.max_val)),

@@ -7,8 +7,10 @@ leave-one-style-out evaluation.
             procedural surfaces, other forms of stall and fuel sale, look-alikes, hard sun
     dusk    simulators.dusk: 3-D boxes seen nadir to 35 deg oblique, ground of photographs
             (scikit-image's shipped images), dusk light, rain, motion blur, video compression
+    varied  simulators.varied (training only): every colour, outline, proportion and count drawn
+            at random per scene, over noise, with a random sensor and oblique warp
 
-The three share no drawing code; they share only the camera geometry (simulators.camera.geometry)
+The four share no drawing code; they share only the camera geometry (simulators.camera.geometry)
 and the label types below. ``bazaar`` and ``dusk`` draw one scene per seed, laid out around the
 camera, so any frame can be drawn again from its seed alone.
 """
@@ -23,6 +25,9 @@ from simulators.camera.geometry import CameraPose
 from simulators.camera.render import TrueBox
 
 STYLES: tuple[str, ...] = ("town", "bazaar", "dusk")
+#: styles that only train: ``varied`` (simulators.varied) randomises every look per scene, so a
+#: leave-one-style-out model may add it to its training styles; it is never a left-out style
+TRAINING_STYLES: tuple[str, ...] = ("varied",)
 #: the share of a box that must stay inside the frame (or a crop) for it to keep its label
 MIN_VISIBLE = 0.5
 
@@ -78,13 +83,17 @@ def true_boxes(drawn: list[DrawnItem], width_px: int, height_px: int,
 
 
 def render_style(style: str, seed: int, intrinsics=None, with_ids: bool = False) -> StyleFrame:
-    """Frame ``seed`` of ``bazaar`` or ``dusk`` (``town`` frames come from simulators.camera)."""
+    """Frame ``seed`` of ``bazaar``, ``dusk`` or ``varied`` (``town`` frames come from
+    simulators.camera)."""
     if style == "bazaar":
         from simulators.bazaar import render_seed
     elif style == "dusk":
         from simulators.dusk import render_seed
+    elif style == "varied":
+        from simulators.varied import render_seed
     else:
-        raise ValueError(f"no seeded renderer for style {style!r}: give one of bazaar, dusk")
+        raise ValueError(f"no seeded renderer for style {style!r}: give one of bazaar, dusk, "
+                         "varied")
     return render_seed(seed, intrinsics, with_ids=with_ids)
 
 

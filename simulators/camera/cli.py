@@ -27,40 +27,40 @@ def dataset(
         help="render only this split (repeat for more): train, val, test")] = None,
     style: Annotated[str, typer.Option(
         help="scene style: town (today's renderer), bazaar (nadir streets drawn in image "
-             "space) or dusk (3-D, oblique, photographed ground, dusk, rain, H.264); "
-             "see simulators.styles")] = "town",
+             "space), dusk (3-D, oblique, photographed ground, dusk, rain, H.264) or varied "
+             "(training only: every look random per scene); see simulators.styles")] = "town",
     val_frames: Annotated[int | None, typer.Option(
-        help="bazaar and dusk: val frames (2 crops each; default 60)")] = None,
+        help="bazaar, dusk and varied: val frames (2 crops each; default 60)")] = None,
     test_frames: Annotated[int | None, typer.Option(
-        help="bazaar and dusk: whole test frames (default 150)")] = None,
+        help="bazaar, dusk and varied: whole test frames (default 150)")] = None,
 ) -> None:
     """Render the train/val/test splits (different towns and seeds) in YOLO format."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from simulators.camera.dataset import DEFAULT_SPLITS, export_yolo, large_train_split
-    from simulators.styles import STYLE_SPLITS, STYLES, export_style_yolo
+    from simulators.styles import STYLE_SPLITS, STYLES, TRAINING_STYLES, export_style_yolo
 
-    if style not in STYLES:
-        raise typer.BadParameter(f"no style {style!r}; the styles are {', '.join(STYLES)}",
-                                 param_hint="--style")
+    if style not in STYLES + TRAINING_STYLES:
+        raise typer.BadParameter(f"no style {style!r}; the styles are "
+                                 f"{', '.join(STYLES + TRAINING_STYLES)}", param_hint="--style")
     if style != "town":
-        splits = dict(STYLE_SPLITS)
+        splits: dict = dict(STYLE_SPLITS)
         for name, n in (("train", train_frames), ("val", val_frames), ("test", test_frames)):
             if n is not None:
                 if n < 1:
                     raise typer.BadParameter(f"{n} frames: give at least 1",
                                              param_hint=f"--{name}-frames")
                 splits[name] = replace(splits[name], images=n)
-        typer.echo(str(export_style_yolo(out, style, _only(splits, only), workers=workers)))
-        return
-    splits = dict(DEFAULT_SPLITS)
-    if train_frames is not None:
-        try:
-            splits["train"] = large_train_split(train_frames, train_towns, first_town)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--train-frames") from exc
-    splits = _only(splits, only)
+        splits = _only(splits, only)
+    else:
+        splits = dict(DEFAULT_SPLITS)
+        if train_frames is not None:
+            try:
+                splits["train"] = large_train_split(train_frames, train_towns, first_town)
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--train-frames") from exc
+        splits = _only(splits, only)
     # the bar goes to stderr: stdout is the data.yaml path, for scripts
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("frames"), TimeElapsedColumn(), console=Console(stderr=True)) as bar:
@@ -69,7 +69,10 @@ def dataset(
         def progress(split: str, done: int, total: int) -> None:
             bar.update(tasks[split], completed=done)
 
-        data_yaml = export_yolo(out, splits, progress=progress, workers=workers)
+        if style == "town":
+            data_yaml = export_yolo(out, splits, progress=progress, workers=workers)
+        else:
+            data_yaml = export_style_yolo(out, style, splits, progress=progress, workers=workers)
     typer.echo(str(data_yaml))
 
 

@@ -75,10 +75,28 @@ def test_pair_yaml_can_keep_an_even_share_of_each_style(tmp_path):
 
 
 def test_the_style_names_are_the_simulators():
-    from detection.loso import STYLES
+    from detection.loso import STYLES, TRAINING_STYLES
     from simulators.styles import STYLES as RENDERED
+    from simulators.styles import TRAINING_STYLES as RENDERED_TRAINING
 
     assert STYLES == RENDERED
+    assert TRAINING_STYLES == RENDERED_TRAINING
+
+
+def test_yaml_with_a_training_only_style_adds_it_to_the_styles_left_in(tmp_path, capsys):
+    import json
+
+    from detection.loso import main
+
+    for s in ("town", "bazaar", "varied"):
+        for split in ("train", "val"):
+            (tmp_path / s / "images" / split).mkdir(parents=True)
+    main(["yaml", str(tmp_path), "--leave-out", "dusk", "--with", "varied",
+          "--out", str(tmp_path / "no-dusk.yaml")])
+    said = json.loads(capsys.readouterr().out)
+    assert said["train_styles"] == ["town", "bazaar", "varied"] and said["left_out"] == "dusk"
+    with pytest.raises(SystemExit):  # varied only trains: it is never the style left out
+        main(["yaml", str(tmp_path), "--leave-out", "varied", "--out", str(tmp_path / "x.yaml")])
 
 
 def test_read_split_turns_yolo_labels_back_into_pixel_boxes(tmp_path):

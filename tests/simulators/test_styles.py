@@ -1,6 +1,6 @@
-"""The bazaar and dusk scene styles: the same frame from the same seed, labels where the pixels
-were drawn, look-alikes left unlabelled, sizes that follow the ground sampling distance, and
-`flyonce dataset --style` writing YOLO files."""
+"""The bazaar, dusk and varied scene styles: the same frame from the same seed, labels where the
+pixels were drawn, look-alikes left unlabelled, sizes that follow the ground sampling distance,
+and `flyonce dataset --style` writing YOLO files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 
 from simulators import bazaar, dusk
 from simulators.camera.geometry import CameraPose, Intrinsics, ground_to_image, project
-from simulators.styles import STYLES, render_style
+from simulators.styles import STYLES, TRAINING_STYLES, render_style
+from simulators.varied import paint as varied
 
 SMALL = Intrinsics(640, 480, 84.0)
 FULL = Intrinsics()
@@ -19,23 +20,26 @@ FULL = Intrinsics()
 F_PX = 800 / math.tan(math.radians(42))
 LOOKALIKES = {"bazaar": ("empty_pickup", "parcel_tricycle", "cafe_umbrellas", "permitted_market"),
               "dusk": ("bare_flatbed", "box_van", "parcel_trike", "cafe_parasols",
-                       "permitted_market")}
+                       "permitted_market"),
+              "varied": varied.LOOKALIKE_KINDS}
+SEEDED = ["bazaar", "dusk", "varied"]
 
 
 @pytest.fixture(scope="module")
 def frames():
     """Six frames a style, small, with the id of the top thing under each pixel."""
     return {s: [render_style(s, seed, SMALL, with_ids=True) for seed in range(6)]
-            for s in ("bazaar", "dusk")}
+            for s in SEEDED}
 
 
-def test_the_styles_are_the_town_and_the_two_new_ones():
+def test_the_styles_are_the_town_and_the_two_new_ones_and_one_that_only_trains():
     assert STYLES == ("town", "bazaar", "dusk")
+    assert TRAINING_STYLES == ("varied",)
     with pytest.raises(ValueError, match="no seeded renderer"):
         render_style("town", 0)
 
 
-@pytest.mark.parametrize("style", ["bazaar", "dusk"])
+@pytest.mark.parametrize("style", SEEDED)
 def test_a_seed_draws_the_same_frame_and_another_seed_another(style, frames):
     again = render_style(style, 3, SMALL)
     first = frames[style][3]
@@ -45,7 +49,7 @@ def test_a_seed_draws_the_same_frame_and_another_seed_another(style, frames):
     assert first.image_bgr.shape == (480, 640, 3)
 
 
-@pytest.mark.parametrize("style", ["bazaar", "dusk"])
+@pytest.mark.parametrize("style", SEEDED)
 def test_every_label_box_holds_the_pixels_of_its_thing(style, frames):
     checked = 0
     for f in frames[style]:
@@ -64,7 +68,7 @@ def test_every_label_box_holds_the_pixels_of_its_thing(style, frames):
     assert checked >= 10  # six frames a style hold 2 to 10 violations each
 
 
-@pytest.mark.parametrize("style", ["bazaar", "dusk"])
+@pytest.mark.parametrize("style", SEEDED)
 def test_lookalikes_are_drawn_and_never_labelled(style, frames):
     seen = set()
     for f in frames[style]:
@@ -78,10 +82,11 @@ def test_lookalikes_are_drawn_and_never_labelled(style, frames):
     assert len(seen) >= 3, seen
 
 
-@pytest.mark.parametrize("style", ["bazaar", "dusk"])
-def test_frames_are_40_to_90_m_up_and_labels_are_both_classes(style, frames):
+@pytest.mark.parametrize(("style", "low", "high"), [("bazaar", 40, 90), ("dusk", 40, 90),
+                                                  ("varied", 30, 95)])
+def test_frames_are_at_their_altitudes_and_labels_are_both_classes(style, low, high, frames):
     alts = [f.pose.alt_rel_m for f in frames[style]]
-    assert all(40.0 <= a <= 90.0 for a in alts)
+    assert all(low <= a <= high for a in alts)
     classes = {b.class_id for f in frames[style] for b in f.boxes}
     assert classes == {0, 1}
 
@@ -155,7 +160,7 @@ def test_h264_leaves_a_frame_close_but_not_equal():
     assert 0 < err < 20
 
 
-@pytest.mark.parametrize("style", ["bazaar", "dusk"])
+@pytest.mark.parametrize("style", SEEDED)
 def test_dataset_command_writes_yolo_files_for_the_style(style, tmp_path):
     import typer
     from typer.testing import CliRunner
@@ -168,7 +173,7 @@ def test_dataset_command_writes_yolo_files_for_the_style(style, tmp_path):
     result = CliRunner().invoke(app, [str(out), "--style", style, "--train-frames", "2",
                                       "--val-frames", "1", "--test-frames", "1"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == str(out / "data.yaml")
+    assert result.stdout.strip() == str(out / "data.yaml")  # the bar is on stderr
     counts = {}
     for split, want in (("train", 4), ("val", 2), ("test", 1)):  # crops: 2 a frame
         images = sorted((out / "images" / split).glob("*.jpg"))
@@ -189,3 +194,51 @@ def test_dataset_command_writes_yolo_files_for_the_style(style, tmp_path):
     assert counts.get("train", 0) >= 1  # the crops are cut around a violation
     bad = CliRunner().invoke(app, [str(tmp_path / "x"), "--style", "watercolour"])
     assert bad.exit_code != 0 and "no style" in bad.output
+
+
+def test_the_varied_view_puts_the_canvas_centre_at_the_frame_centre_at_the_gsd():
+    # nadir (no tilt drawn): the homography is a turn and a zoom of 1 to 1/0.9 about the centre,
+    # so a metre on the ground (f / alt px on the canvas) is f / alt to f / alt / 0.9 px
+    side = varied._canvas_px(1280, 960)
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        H, pitch = varied._view(rng, 1280, 960, side)
+
+        def px(x, y, H=H):
+            p = H @ [side / 2 + x, side / 2 + y, 1.0]
+            return p[:2] / p[2]
+
+        if pitch == -90.0:
+            assert px(0, 0) == pytest.approx([640, 480], abs=1e-3)
+            assert 100.0 - 1e-3 <= float(np.hypot(*(px(100, 0) - [640, 480]))) <= 100.0 / 0.9 + 1e-3
+        else:  # oblique, up to 36 deg from nadir: the far (top) edge takes in more ground
+            assert -90.0 < pitch <= -90.0 + 120.0 * varied.TILT_MAX
+            inv = np.linalg.inv(H)
+
+            def ground(u, v, inv=inv):
+                g = inv @ [u, v, 1.0]
+                return g[:2] / g[2]
+
+            top = np.hypot(*(ground(1280, 0) - ground(0, 0)))
+            bottom = np.hypot(*(ground(1280, 960) - ground(0, 960)))
+            assert top > bottom * (1 + 1e-6)
+
+
+def test_a_varied_drum_is_0_58_m_across_and_a_fuel_sale_holds_drums_or_a_tank():
+    rng = np.random.default_rng(3)
+    look = varied.make_look(rng)
+    look.drum_lying = 0.0
+    (body, *_top) = varied.drum(rng, look, 0.0, 0.0, 1.0)
+    assert np.ptp(body.pts, axis=0) == pytest.approx([0.58, 0.58], abs=0.01)
+    for form in varied.FUEL_FORMS:
+        for _ in range(5):
+            shapes = varied.fuel_sale(rng, look, form)
+            # drums (0.58 m discs) or a tank (a 1.0-1.2 m square) are part of every fuel sale
+            sizes = [np.ptp(sh.pts, axis=0) for sh in shapes if not sh.line_m]
+            assert any(abs(w - 0.58) < 0.01 and abs(h - 0.58) < 0.01 for w, h in sizes) or \
+                any(1.0 - 1e-6 <= w <= 1.2 + 1e-6 for w, _ in sizes), form
+    for kind in ("empty_truck", "cargo_truck", "cargo_tricycle"):
+        for _ in range(5):
+            shapes, _layer = varied.lookalike(rng, look, kind)
+            assert not any(abs(w - 0.58) < 0.01 and abs(h - 0.58) < 0.01
+                           for w, h in (np.ptp(sh.pts, axis=0) for sh in shapes)), kind
