@@ -56,6 +56,23 @@ class StyleFrame:
     ids: np.ndarray | None = None  # (H, W) uint16 item_id + 1 of the pixel's top item; 0 none
 
 
+def aim_at(drawn: list[DrawnItem], width_px: int, height_px: int, rng,
+           lookalikes: tuple[str, ...], violation_share: float = 0.6,
+           lookalike_share: float = 0.25) -> tuple[float, float] | None:
+    """Where a training crop is cut (pixel): the centre of a violation in the frame
+    (``violation_share`` of the time), of a look-alike (``lookalike_share``), or nowhere."""
+    inside = [d for d in drawn if 0 <= (d.xyxy[0] + d.xyxy[2]) / 2 < width_px
+              and 0 <= (d.xyxy[1] + d.xyxy[3]) / 2 < height_px]
+    u = rng.random()
+    pool = ([d for d in inside if d.label] if u < violation_share else
+            [d for d in inside if d.kind in lookalikes]
+            if u < violation_share + lookalike_share else [])
+    if not pool:
+        return None
+    d = pool[int(rng.integers(len(pool)))]
+    return ((d.xyxy[0] + d.xyxy[2]) / 2, (d.xyxy[1] + d.xyxy[3]) / 2)
+
+
 def clip_box(xyxy, width_px: int, height_px: int, min_visible: float = MIN_VISIBLE
              ) -> tuple[float, float, float, float] | None:
     """The part of a box inside the frame, or None when under 3 px a side or when less than

@@ -10,7 +10,7 @@ import numpy as np
 
 from simulators.bazaar.scene import Scene, build_scene
 from simulators.camera.geometry import CameraPose, Intrinsics, ground_to_image, project
-from simulators.styles import DrawnItem, StyleFrame, true_boxes
+from simulators.styles import DrawnItem, StyleFrame, aim_at, true_boxes
 from simulators.town.objects import VIOLATION_CLASSES
 
 _SHIFT = 4
@@ -76,24 +76,11 @@ def render(scene: Scene, pose: CameraPose, intr: Intrinsics, rng: np.random.Gene
     if sensor:
         img = _sensor(img, rng)
     boxes = true_boxes(drawn, w, h, VIOLATION_CLASSES)
-    return StyleFrame(img, pose, boxes, drawn, _aim(drawn, w, h, rng), ids)
+    return StyleFrame(img, pose, boxes, drawn, aim_at(drawn, w, h, rng, LOOKALIKE_KINDS), ids)
 
 
 def _px(H: np.ndarray, en: np.ndarray) -> np.ndarray:
     return np.round(project(H, en) * (1 << _SHIFT)).astype(np.int32)
-
-
-def _aim(drawn: list[DrawnItem], w: int, h: int, rng) -> tuple[float, float] | None:
-    """Where a training crop is cut: at a violation (60 %), a look-alike (25 %), or nowhere."""
-    inside = [d for d in drawn if 0 <= (d.xyxy[0] + d.xyxy[2]) / 2 < w
-              and 0 <= (d.xyxy[1] + d.xyxy[3]) / 2 < h]
-    u = rng.random()
-    pool = ([d for d in inside if d.label] if u < 0.6 else
-            [d for d in inside if d.kind in LOOKALIKE_KINDS] if u < 0.85 else [])
-    if not pool:
-        return None
-    d = pool[int(rng.integers(len(pool)))]
-    return ((d.xyxy[0] + d.xyxy[2]) / 2, (d.xyxy[1] + d.xyxy[3]) / 2)
 
 
 def _lowfreq(rng, h: int, w: int, cells: int) -> np.ndarray:

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from simulators.camera.geometry import CameraPose, Intrinsics
-from simulators.styles import DrawnItem, StyleFrame, true_boxes
+from simulators.styles import DrawnItem, StyleFrame, aim_at, true_boxes
 from simulators.town.objects import VIOLATION_CLASSES
 
 ALT_RANGE_M = (30.0, 95.0)
@@ -634,7 +634,7 @@ def render_seed(seed: int, intrinsics: Intrinsics | None = None, with_ids: bool 
     image = _sensor(image, rng)
     boxes = true_boxes(drawn, w, h, VIOLATION_CLASSES)
     pose = CameraPose(0.0, 0.0, alt, float(rng.uniform(0, 360)), pitch)
-    return StyleFrame(image, pose, boxes, drawn, _aim(drawn, w, h, rng), ids)
+    return StyleFrame(image, pose, boxes, drawn, aim_at(drawn, w, h, rng, LOOKALIKE_KINDS, 0.55, 0.30), ids)
 
 
 def _fix(pts_px: np.ndarray) -> np.ndarray:
@@ -662,19 +662,6 @@ def _view(rng, w: int, h: int, side: int) -> tuple[np.ndarray, float]:
     src = src @ rot.T + side / 2
     dst = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     return cv2.getPerspectiveTransform(src.astype(np.float32), dst), -90.0 + 120.0 * tilt
-
-
-def _aim(drawn: list[DrawnItem], w: int, h: int, rng) -> tuple[float, float] | None:
-    """Where a training crop is cut: at a violation (55 %), a look-alike (30 %), or anywhere."""
-    inside = [d for d in drawn if 0 <= (d.xyxy[0] + d.xyxy[2]) / 2 < w
-              and 0 <= (d.xyxy[1] + d.xyxy[3]) / 2 < h]
-    u = rng.random()
-    pool = ([d for d in inside if d.label] if u < 0.55 else
-            [d for d in inside if d.kind in LOOKALIKE_KINDS] if u < 0.85 else [])
-    if not pool:
-        return None
-    d = pool[int(rng.integers(len(pool)))]
-    return ((d.xyxy[0] + d.xyxy[2]) / 2, (d.xyxy[1] + d.xyxy[3]) / 2)
 
 
 def _sensor(img: np.ndarray, rng) -> np.ndarray:
