@@ -181,8 +181,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     y.add_argument("--with", dest="extra", nargs="+", choices=TRAINING_STYLES, default=[],
                    help="add these training-only styles to the training styles")
     args = ap.parse_args(argv)
-    train = (args.styles or [s for s in STYLES if s != args.leave_out]) + \
-        [s for s in args.extra if s not in (args.styles or [])]
+    train = args.styles or [s for s in STYLES if s != args.leave_out]
+    train += [s for s in args.extra if s not in train]
     print(json.dumps({"data": str(write_pair_yaml(args.styles_root, train, args.out,
                                                   max_train=args.max_train,
                                                   max_val=args.max_val)),

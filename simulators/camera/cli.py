@@ -52,7 +52,6 @@ def dataset(
                     raise typer.BadParameter(f"{n} frames: give at least 1",
                                              param_hint=f"--{name}-frames")
                 splits[name] = replace(splits[name], images=n)
-        splits = _only(splits, only)
     else:
         splits = dict(DEFAULT_SPLITS)
         if train_frames is not None:
@@ -60,7 +59,7 @@ def dataset(
                 splits["train"] = large_train_split(train_frames, train_towns, first_town)
             except ValueError as exc:
                 raise typer.BadParameter(str(exc), param_hint="--train-frames") from exc
-        splits = _only(splits, only)
+    splits = _only(splits, only)
     # the bar goes to stderr: stdout is the data.yaml path, for scripts
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("frames"), TimeElapsedColumn(), console=Console(stderr=True)) as bar:

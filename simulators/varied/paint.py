@@ -5,7 +5,7 @@ optional street, shadows, a random oblique warp and a random sensor."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -18,8 +18,10 @@ ALT_RANGE_M = (30.0, 95.0)
 DRUM_R_M = 0.29  # a 200 l drum is 0.58 m across
 STALL_FORMS = ("canopy", "tables", "mat", "cart", "rack")
 FUEL_FORMS = ("truck_drums", "tricycle_drums", "truck_tank", "van_tank")
-LOOKALIKE_KINDS = ("empty_truck", "cargo_truck", "cargo_tricycle", "loose_drums", "parasols",
-                   "permitted_market", "manhole")
+#: look-alikes that stand on the street or walk; a manhole is set into the road on its own
+STANDING_LOOKALIKES = ("empty_truck", "cargo_truck", "cargo_tricycle", "loose_drums", "parasols",
+                       "permitted_market")
+LOOKALIKE_KINDS = (*STANDING_LOOKALIKES, "manhole")
 _SHIFT = 4
 BGR = tuple[int, int, int]
 
@@ -87,7 +89,6 @@ class Look:
     outline: BGR | None
     shadow_dir: np.ndarray  # scene metres of shadow per metre of height
     shadow_k: float
-    extra: dict = field(default_factory=dict)
 
 
 def make_look(rng) -> Look:
@@ -540,7 +541,7 @@ def build_items(rng, look: Look, ground: Ground, side_m: float, view_r_m: float,
         if sale is not None and rng.random() < 0.7:
             _customer(rng, look, sale, items)
     for _ in range(int(rng.integers(1, max(3, int(5 * area))))):
-        kind = str(rng.choice(LOOKALIKE_KINDS[:6]))
+        kind = str(rng.choice(STANDING_LOOKALIKES))
         put(kind, None, *lookalike(rng, look, kind))
     for _ in range(int(rng.integers(0, 4))):
         put("manhole", None, *lookalike(rng, look, "manhole"))
@@ -589,35 +590,33 @@ def render_seed(seed: int, intrinsics: Intrinsics | None = None, with_ids: bool 
     ground.img = cv2.resize(ground.img, (side, side), interpolation=cv2.INTER_LINEAR)
     view_r_m = 0.5 * math.hypot(w * (1 + 2 * TILT_MAX * 0.6), h * (1 + TILT_MAX * 0.3)) / ppm
     items = build_items(rng, look, ground, side / ppm, view_r_m, w * h / ppm ** 2)
+    # every shape's canvas pixels, once: for its shadow, its drawing and its item's box
+    placed = [[it.place(sh.pts) * ppm for sh in it.shapes] for it in items]
     shade = np.zeros((side, side), np.uint8)
-    for it in items:
-        for sh in it.shapes:
+    for it, qs in zip(items, placed, strict=True):
+        for sh, q in zip(it.shapes, qs, strict=True):
             if sh.height_m > 0.3 and not sh.line_m:
-                q = it.place(sh.pts) + look.shadow_dir * sh.height_m
-                cv2.fillPoly(shade, [_fix(q * ppm)], 255, cv2.LINE_AA, _SHIFT)
+                cv2.fillPoly(shade, [_fix(q + look.shadow_dir * (sh.height_m * ppm))], 255,
+                             cv2.LINE_AA, _SHIFT)
     light = 1.0 - look.shadow_k * shade[..., None].astype(np.float32) / 255.0
     canvas = np.clip(ground.img * light, 0, 255).astype(np.uint8)
     del ground, light, shade
     ids = np.zeros((side, side), np.uint16) if with_ids else None
     order = sorted(range(len(items)), key=lambda i: items[i].layer)
-    placed: dict[int, list[np.ndarray]] = {}
     for i in order:
-        it = items[i]
-        for sh in it.shapes:
-            q = it.place(sh.pts) * ppm
-            placed.setdefault(i, []).append(q)
-            col = tuple(int(v) for v in sh.bgr)
+        for sh, q in zip(items[i].shapes, placed[i], strict=True):
+            pts = [_fix(q)]
             if sh.line_m:
                 th = max(1, round(sh.line_m * ppm))
-                cv2.polylines(canvas, [_fix(q)], False, col, th, cv2.LINE_AA, _SHIFT)
+                cv2.polylines(canvas, pts, False, sh.bgr, th, cv2.LINE_AA, _SHIFT)
                 if ids is not None:
-                    cv2.polylines(ids, [_fix(q)], False, i + 1, th, cv2.LINE_8, _SHIFT)
+                    cv2.polylines(ids, pts, False, i + 1, th, cv2.LINE_8, _SHIFT)
             else:
-                cv2.fillPoly(canvas, [_fix(q)], col, cv2.LINE_AA, _SHIFT)
+                cv2.fillPoly(canvas, pts, sh.bgr, cv2.LINE_AA, _SHIFT)
                 if look.outline is not None:
-                    cv2.polylines(canvas, [_fix(q)], True, look.outline, 1, cv2.LINE_AA, _SHIFT)
+                    cv2.polylines(canvas, pts, True, look.outline, 1, cv2.LINE_AA, _SHIFT)
                 if ids is not None:
-                    cv2.fillPoly(ids, [_fix(q)], i + 1, cv2.LINE_8, _SHIFT)
+                    cv2.fillPoly(ids, pts, i + 1, cv2.LINE_8, _SHIFT)
     # the view: a quad of the canvas mapped onto the frame (nadir: the frame itself, centred;
     # oblique: the far edge wider), turned at random
     H, pitch = _view(rng, w, h, side)

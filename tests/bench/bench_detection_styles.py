@@ -120,12 +120,10 @@ def plot(result: dict, out_png: Path) -> Path:
     import numpy as np
 
     rows = [("shipped (town only)", result["shipped"])]
-    if result.get("loso"):
-        rows.append(("left out (trained on the other two)",
-                     {s: v["scores"] for s, v in result["loso"].items()}))
-    if result.get("loso_varied"):
-        rows.append(("left out (the other two + varied)",
-                     {s: v["scores"] for s, v in result["loso_varied"].items()}))
+    for key, name in (("loso", "left out (trained on the other two)"),
+                      ("loso_varied", "left out (the other two + varied)")):
+        if result.get(key):
+            rows.append((name, {s: v["scores"] for s, v in result[key].items()}))
     for name, per_style in result.get("also", {}).items():
         rows.append((name, per_style))
     cols = [(s, c) for s in STYLES for c in VIOLATION_CLASSES]
@@ -199,11 +197,14 @@ def main() -> None:
                         "imgsz": 1280, "render_s": round(render_s, 1)}
         base = Detector(args.weights)
         result["shipped"] = {s: score(base, ds) for s, ds in sets.items()}
-        result["loso"] = {s: {"weights": str(w), "trained_on": [x for x in STYLES if x != s],
-                              "scores": score(Detector(w), sets[s])} for s, w in loso.items()}
-        result["loso_varied"] = {
-            s: {"weights": str(w), "trained_on": [x for x in STYLES if x != s] + ["varied"],
-                "scores": score(Detector(w), sets[s])} for s, w in loso_v.items()}
+
+        def cells(weights_by_style: dict, extra: list[str]) -> dict:
+            """Each left-out model scored on the style it left out."""
+            return {s: {"weights": str(w), "trained_on": [x for x in STYLES if x != s] + extra,
+                        "scores": score(Detector(w), sets[s])} for s, w in weights_by_style.items()}
+
+        result["loso"] = cells(loso, [])
+        result["loso_varied"] = cells(loso_v, ["varied"])
         result["also"] = {n: {s: score(Detector(w), ds) for s, ds in sets.items()}
                           for n, w in also.items()}
         if args.tiled:
@@ -216,10 +217,9 @@ def main() -> None:
             result["plot"] = str(plot(result, args.plot))
         for s in STYLES:  # a readable digest on stderr; the JSON line is the record
             line = f"{s:7s} shipped: {compact(result['shipped'][s])}"
-            if s in result["loso"]:
-                line += f" | left out: {compact(result['loso'][s]['scores'])}"
-            if s in result["loso_varied"]:
-                line += f" | left out, + varied: {compact(result['loso_varied'][s]['scores'])}"
+            for key, name in (("loso", "left out"), ("loso_varied", "left out, + varied")):
+                if s in result[key]:
+                    line += f" | {name}: {compact(result[key][s]['scores'])}"
             print(line, file=sys.stderr)
     print(json.dumps(result))  # after the redirect has ended
 
