@@ -138,9 +138,14 @@ class SimOperator:
                         self.stats.referred += int(r.status_code == 200)
 
     def _watching(self, event_id: int) -> bool:
-        """Whether a warning played on ``event_id`` is still being watched (outcome pending)."""
+        """Whether a warning played on ``event_id`` is still being watched: played (its watch
+        has a deadline) and not yet decided. The dispatch worker decides it at its deadline, a
+        tick or two late on a busy machine, so a passed deadline still counts until then. A play
+        asked for and never played (a dock that did not answer) has no deadline and is not a
+        watch: nothing would ever decide it, and the referral must not wait on it."""
         r = self.client.get(f"/api/v1/events/{event_id}/persuasions", headers=self.headers)
-        return r.status_code == 200 and any(p["outcome"] == "pending" for p in r.json())
+        return r.status_code == 200 and any(
+            p["outcome"] == "pending" and p.get("watch_until") is not None for p in r.json())
 
     def _team_by_hand(self, event_id: int, ev: dict) -> None:
         teams = self.client.get("/api/v1/teams", headers=self.headers).json()
