@@ -182,6 +182,7 @@ class PatrolCameras:
                                                                    zoom_fov))
         self.scene_model = CameraModel(zoom_fov)
         self._checked_s: dict[tuple[str, int], float] = {}
+        self._ready_s: dict[tuple[str, int], float] = {}  # mission s a watcher began to hold
         self._looks: dict[tuple[str, int], int] = {}
         self._anchors: dict[tuple[str, int], tuple[float, float]] = {}  # (east, north) m
         self._last: dict[str, tuple[float, float]] = {}
@@ -225,6 +226,29 @@ class PatrolCameras:
 
     def _on_patrol(self, state) -> bool:
         return state.mode == "AUTO" and state.alt_rel_m >= 0.8 * self.patrol_alt_m
+
+    def _holding(self, state) -> bool:
+        """Holding at height over a scene, where a scene check can be taken."""
+        return state.mode == "GUIDED" and state.alt_rel_m >= 0.8 * self.patrol_alt_m
+
+    def overdue_s(self, now_s: float) -> float:
+        """Mission seconds the most overdue scene check is past its time (0 if none is).
+
+        A drone holding over a watched event is due a look as soon as it holds there, then every
+        ``check_every_s``. Called from one thread only (the demo's ``WatchPacer``), which keeps
+        when each watcher began to hold."""
+        worst = 0.0
+        for drone_id, watch in list(self.watching.items()):
+            key = (drone_id, watch.event_id)
+            vehicle = self.vehicles.get(drone_id)
+            if vehicle is None or not self._holding(vehicle.state):
+                self._ready_s.pop(key, None)
+                continue
+            ready = self._ready_s.setdefault(key, now_s)
+            last = self._checked_s.get(key)
+            due = ready if last is None else max(ready, last + self.check_every_s)
+            worst = max(worst, now_s - due)
+        return worst
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -280,7 +304,7 @@ class PatrolCameras:
             if vehicle is None:
                 continue
             st = vehicle.state
-            if st.mode != "GUIDED" or st.alt_rel_m < 0.8 * self.patrol_alt_m:
+            if not self._holding(st):
                 continue  # not (yet) holding at height over the scene
             self._checked_s[key] = now_s
             look = self._looks.get(key, 0)

@@ -42,6 +42,7 @@ import httpx
 
 from api.demo.actors import OPEN, TRUTH_RADIUS_M, SimOperator, SimTeams, login
 from api.demo.errors import BadScenario, StageFailed
+from api.demo.pacer import WatchPacer
 from api.demo.scenario import PATROL_ZONES, Scenario
 
 log = logging.getLogger("flyonce.demo")
@@ -158,6 +159,9 @@ class Timings:
     speedup: float = 0.0  # the speed-up the mission ran at (below the asked one when slowed)
     frame_s: float = 0.0  # wall s per patrol frame measured before the mission (keep_up)
     cpu_s: dict[str, float] = field(default_factory=dict)  # CPU s by part during the mission
+    # mission time held at 1x while a watching drone's scene check was overdue (api.demo.pacer)
+    watch_holds: int = 0
+    watch_held_s: float = 0.0  # wall s
 
 
 @dataclass
@@ -274,6 +278,7 @@ class Demo:
         self._vehicles: list = []
         self.dji_ids: set[str] = set()
         self._cameras = None
+        self._pacer: WatchPacer | None = None
         self.base_url = ""
 
     def __enter__(self) -> Self:
@@ -537,6 +542,9 @@ class Demo:
         self.timings.setup_s = time.perf_counter() - t_start
         cpu_start = cpu_split()
         self._cameras.start()
+        self._pacer = WatchPacer(self.clock, self._cameras.overdue_s, scenario.now_s,
+                                 late_s=cfg.scene_check_s / 2, on_first_hold=self._note_hold)
+        self._pacer.start()
         duration_s = scenario.duration_s
         next_patrol_s = next_actor_s = 0.0
         winding = False
@@ -581,7 +589,10 @@ class Demo:
                         "resolved": sum(counts.get("dispositions", {}).values()),
                         "winding": winding})
             time.sleep(0.05)
+        self._pacer.stop()
         self._cameras.stop()  # the last scene checks are in
+        self.timings.watch_holds = self._pacer.stats.holds
+        self.timings.watch_held_s = self._pacer.stats.held_wall_s
         self.timings.wind_down_s = time.perf_counter() - t_wind
         cam = self._cameras.stats
         self.timings.render_s, self.timings.detect_s = cam.render_s, cam.detect_s
@@ -609,6 +620,12 @@ class Demo:
                   f"frames per mission s; at {cfg.speedup:g}x the cameras would score about "
                   f"{min(1.0, CAMERA_HEADROOM / (need * frame_s * cfg.speedup)):.0%} of them "
                   "(--no-keep-up runs at the asked speed anyway)")
+
+    def _note_hold(self, late_s: float, speedup: float) -> None:
+        self.note(f"a scene check of a drone watching a warned vendor is {late_s:.0f} mission s "
+                  f"late (the cameras are busy): mission time runs at 1x (not "
+                  f"{speedup:g}x) whenever they fall behind a watch, so that a vendor who leaves "
+                  "is seen leaving (the report's timings say how long in all)")
 
     def note(self, text: str) -> None:
         log.warning("%s", text)
@@ -704,6 +721,8 @@ class Demo:
 
     def close(self) -> None:
         """Stop cameras, service and fleet (safe to call twice)."""
+        if self._pacer is not None:
+            self._pacer.stop()
         if self._cameras is not None:
             self._cameras.stop()
         if getattr(self, "_video", None) is not None:

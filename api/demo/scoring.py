@@ -336,6 +336,8 @@ def scorecard_rows(card: Scorecard, timings) -> list[tuple[str, str]]:
         ("clock: speed-up run / patrol frame measured before the mission",
          (f"{timings.speedup:g}x" if timings.speedup else "—")
          + (f" / {timings.frame_s:.2f} s" if timings.frame_s else "")),
+        ("clock held at 1x for the scene checks of a watch (times, wall s)",
+         f"{timings.watch_holds} / {timings.watch_held_s:.0f} s"),
         ("wall time: total (setup, mission, wind-down)",
          (f"{timings.total_s:.0f} s ({timings.setup_s:.0f}, {timings.mission_s:.0f}, "
          f"{timings.wind_down_s:.0f})")),

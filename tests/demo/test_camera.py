@@ -194,6 +194,34 @@ def test_scene_checks_come_every_period_from_a_holding_drone_only(scenario):
     assert checks == [(0.0, 7), (10.0, 7)] and cams.stats.scene_checks == 2
 
 
+def test_a_watch_is_overdue_from_when_its_drone_holds_until_the_camera_looks(scenario):
+    from api.demo.camera import Watch
+
+    inc = scenario.incidents[0]
+    drone = Drone(scenario, inc.east_m, inc.north_m, 90.0)
+    clock = {"s": 0.0}
+    scenario.start(lambda: clock["s"])
+    cams = PatrolCameras(scenario, [("drone-1", drone)], now=lambda: NOW, post=len,
+                         patrol_alt_m=60.0, detector=Oracle(), check_every_s=10.0,
+                         post_check=lambda *_: None)
+    cams.end_patrols()
+    cams.watching = {"drone-1": Watch(7, inc.lat, inc.lon, inc.type)}
+    assert cams.overdue_s(0.0) == 0.0  # still on patrol (AUTO): no look can be taken yet
+    drone.move(inc.east_m, inc.north_m, 90.0, mode="GUIDED")
+    assert cams.overdue_s(5.0) == 0.0  # holds from 5 s: a look is due at once
+    assert cams.overdue_s(8.0) == 3.0  # and 3 s later it has not been taken
+    clock["s"] = 8.0
+    assert cams.step() is True
+    assert cams.overdue_s(12.0) == 0.0  # the next is due at 18 s
+    assert cams.overdue_s(21.0) == 3.0
+    drone.move(inc.east_m, inc.north_m, 90.0, mode="AUTO")  # called away: nothing is due
+    assert cams.overdue_s(30.0) == 0.0
+    drone.move(inc.east_m, inc.north_m, 90.0, mode="GUIDED")  # back over the scene at 40 s
+    assert cams.overdue_s(40.0) == 0.0 and cams.overdue_s(42.5) == 2.5
+    cams.watching = {}
+    assert cams.overdue_s(60.0) == 0.0
+
+
 def test_the_shipped_detector_sees_a_stall_from_the_hold_and_not_once_it_left():
     from api.demo.camera import Watch
 
