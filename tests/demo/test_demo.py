@@ -40,6 +40,9 @@ def run(tmp_path_factory):
     # the warning, and one CI run closed its event "not_found" by a team: the likeliest reading
     # is a first look that came after the vendor had gone, a watch that never saw the stall
     # (so ended stubborn) and a team that found nothing. A failure now prints the audit trail.
+    # Another, with these settings, had one scene check in the 240 s watch: mission time now
+    # runs at 1x whenever a watch's check is late (api.demo.pacer), so the outcome no longer
+    # hangs on the machine's load; the trail printed with a failure lists the scene checks.
     config = DemoConfig(seed=7, drones=5, patrols=1, duration_min=4, speedup=12, zones=("com-gushan",),
                         incidents=5, hotline_share=1.0, reaction_s=10, wind_down_min=20,
                         comply_share=0.2, leave_delay_s=(60.0, 90.0), watch_s=240.0,
@@ -103,8 +106,10 @@ def test_report_exists_with_its_plots(run):
 
 def test_mission_time_runs_at_the_speedup(run):
     demo, result, _ = run
-    # 4 mission minutes at 12x take 20 wall seconds; allow for a loaded machine's lag
-    assert 240 / 12 <= result.timings.mission_s <= 240 / 12 * 1.5
+    # 4 mission minutes at 12x take 20 wall seconds; allow for a loaded machine's lag, and for
+    # the wall seconds the clock ran at 1x because a watch's scene check was late (api.demo.pacer)
+    held = result.timings.watch_held_s
+    assert 240 / 12 <= result.timings.mission_s <= 240 / 12 * 1.5 + held
     assert demo.scenario.now_s() >= 240
     # CPU spent during the mission, by part: every part ran, and no more than the wall time
     # on every core of this machine allows
@@ -213,7 +218,7 @@ def test_data_dir_of_someone_else_is_never_emptied(tmp_path):
 
 def _story(demo, events) -> str:
     """The audit trail of ``events``, for a failure message: what happened, in mission order."""
-    from api.core.models import AuditEntry
+    from api.core.models import AuditEntry, SceneCheck
 
     lines = []
     with Session(demo.app.state.engine) as session:
@@ -222,6 +227,14 @@ def _story(demo, events) -> str:
             lines += [f"  {a.at.time()} {a.actor}: {a.from_state} -> {a.to_state} {a.reason}"
                       for a in session.exec(select(AuditEntry).where(AuditEntry.event_id == e.id)
                                             .order_by(AuditEntry.id))]
+            lines += [f"  {c.at.time()} scene check by {c.drone_id}: "
+                      f"{'present' if c.present else 'gone'} {c.confidence}"
+                      for c in session.exec(select(SceneCheck).where(SceneCheck.event_id == e.id)
+                                            .order_by(SceneCheck.id))]
+    stats = demo._cameras.stats
+    lines.append(f"camera: {stats.frames} patrol frames ({stats.render_s:.1f} wall s rendering, "
+                 f"{stats.detect_s:.1f} s detecting), {stats.scene_checks} scene checks "
+                 f"({stats.scene_s:.1f} wall s)")
     return "\n".join(lines)
 
 
