@@ -44,9 +44,10 @@ from simulators.styles import STYLE_SPLITS, STYLES, export_style_yolo
 from simulators.town import VIOLATION_CLASSES
 
 
-def render_tests(root: Path, frames: int) -> dict[str, Path]:
+def render_tests(root: Path, frames: int, workers: int = 2) -> dict[str, Path]:
     """``frames`` whole test frames of each style (town: towns 301-302; bazaar and dusk: seeds
-    3,000,000 on), rendered once into ``root/<style>`` and reused when already there."""
+    3,000,000 on), rendered once into ``root/<style>`` (bazaar and dusk in ``workers``
+    processes) and reused when already there."""
     out = {}
     for style in STYLES:
         ds = root / style
@@ -57,7 +58,7 @@ def render_tests(root: Path, frames: int) -> dict[str, Path]:
                 export_yolo(ds, {"test": SplitSpec(t.town_seeds, frames, t.seed)})
             else:
                 export_style_yolo(ds, style, {"test": STYLE_SPLITS["test"].__class__(
-                    frames, STYLE_SPLITS["test"].first_seed)}, workers=2)
+                    frames, STYLE_SPLITS["test"].first_seed)}, workers=workers)
         out[style] = ds
     return out
 
