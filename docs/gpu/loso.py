@@ -73,6 +73,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "bench"))
+
+from runlog import RunLog  # docs/gpu, beside this script
+
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 #: seeds and towns of the train and val splits: the defaults of ``flyonce dataset`` (train towns
@@ -119,15 +122,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    log = (args.out / "log.txt").open("a")
-    t0 = time.time()
-
-    def say(msg: str) -> None:
-        line = f"[{time.time() - t0:7.1f} s] {msg}"
-        print(line, flush=True)
-        log.write(line + "\n")
-        log.flush()
+    run_log = RunLog(args.out)
+    say, t0 = run_log.say, run_log.t0
 
     from bench_detection_styles import render_tests, score
 
@@ -139,12 +135,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     styles_root = args.work / "styles"
     needed = sorted({s for c in args.cells for s in STYLES if s != c} | set(args.extra))
-    last = [0.0]
-
-    def progress(split: str, done: int, total: int) -> None:
-        if time.time() - last[0] > 10 or done == total:
-            last[0] = time.time()
-            say(f"render {split}: {done}/{total} frames")
+    progress = run_log.progress
 
     for style in needed:
         say(f"rendering {style}")

@@ -30,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from runlog import RunLog  # docs/gpu, beside this script
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -53,27 +55,15 @@ def main() -> None:
     ap.add_argument("--init-weights", type=Path, required=True,
                     help="the .pt to fine-tune (stage 7: stage 6's, from commit c7ab700)")
     args = ap.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    log = (args.out / "log.txt").open("a")
-    t0 = time.time()
-
-    def say(msg: str) -> None:
-        line = f"[{time.time() - t0:7.1f} s] {msg}"
-        print(line, flush=True)
-        log.write(line + "\n")
-        log.flush()
+    run_log = RunLog(args.out)
+    say, t0 = run_log.say, run_log.t0
 
     from simulators.camera.dataset import DEFAULT_SPLITS, export_yolo, large_train_split
 
     ds = args.work / "ds"
     splits = {"train": large_train_split(args.train_frames, args.train_towns),
               "val": DEFAULT_SPLITS["val"]}
-    last = [0.0]
-
-    def progress(split: str, done: int, total: int) -> None:
-        if time.time() - last[0] > 10 or done == total:
-            last[0] = time.time()
-            say(f"render {split}: {done}/{total} frames")
+    progress = run_log.progress
 
     data = export_yolo(ds, splits, progress=progress, workers=args.render_workers)
     crops = len(list((ds / "images" / "train").glob("*.jpg")))
