@@ -33,26 +33,22 @@ H.264 artefacts). They travel as wheels (device README), but not in one call: wi
 repository's 22 MB, polars (33 MB for 1.20, the last single-wheel release; 2.x is 55 MB) and av
 (36 MB) together pass the 64 MiB a call may carry. So two calls on the same warm machine (it
 keeps ignored folders between calls): the first installs the wheels into ``.site``, the second
-installs av beside them and runs. Here, in the repo root, once:
-
-    printf '/.whl/\n/.whl-av/\n/.site/\n' >> .git/info/exclude
-    get() { python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
-        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-        --platform manylinux2014_x86_64 -d "$@"; }
-    get .whl ultralytics==8.4.190 ultralytics-thop==2.2.3 ultralytics-platform==0.1.99 \
-        polars==1.20.0 shapely==2.2.0
-    get .whl-av av==18.1.0
+installs av beside them and runs. Fetch the wheels here once, with the device README's line
+(its "a Python package missing there" note; ``.whl`` and ``.whl-av`` in .git/info/exclude):
+ultralytics 8.4.190, ultralytics-thop 2.2.3, ultralytics-platform 0.1.99, polars 1.20.0 and
+shapely 2.2.0 into ``.whl``; av 18.1.0 into ``.whl-av``. Then, on the device:
 
     run(carry=[".whl"], timeout_s=120): python3 -m pip install -q --no-index --no-deps --target .site .whl/*.whl
-    run(carry=[".whl-av"], timeout_s=600): python3 -m pip install -q --no-index --no-deps --target .site \
+    run(carry=[".whl-av"], timeout_s=600): python3 -m pip install -q --no-index --no-deps --target .site \\
         .whl-av/*.whl && PYTHONPATH=.site PYTHONUNBUFFERED=1 python3 docs/gpu/loso.py --out $OUT
 
 (The versions are this venv's, polars excepted: ultralytics asks only for polars >= 0.20.)
 
 Everything for the caller goes to ``--out``: ``log.txt``, ``<cell>.pt`` (each cell's best) and
 ``result.json`` (the matrix), and the last line printed is that JSON. It calls Python functions,
-not ``flyonce``, because the device machine holds only what the detector needs. It downloads
-nothing.
+not ``flyonce``, because the device machine holds only what the detector needs. Nothing is
+fetched at run time: the bazaar and dusk cells start from the committed
+``detection/weights/flyonce-yolo.pt``, the town cell from ultralytics' bundled architecture file.
 
     python docs/gpu/loso.py --out $OUT                                # on the device, defaults
     python docs/gpu/loso.py --out /tmp/l --device cpu --precision fp32 --frames 4 --val-frames 2 \\

@@ -633,7 +633,8 @@ def render_seed(seed: int, intrinsics: Intrinsics | None = None, with_ids: bool 
     image = _sensor(image, rng)
     boxes = true_boxes(drawn, w, h, VIOLATION_CLASSES)
     pose = CameraPose(0.0, 0.0, alt, float(rng.uniform(0, 360)), pitch)
-    return StyleFrame(image, pose, boxes, drawn, aim_at(drawn, w, h, rng, LOOKALIKE_KINDS, 0.55, 0.30), ids)
+    aim = aim_at(drawn, w, h, rng, LOOKALIKE_KINDS, violation_share=0.55, lookalike_share=0.30)
+    return StyleFrame(image, pose, boxes, drawn, aim, ids)
 
 
 def _fix(pts_px: np.ndarray) -> np.ndarray:

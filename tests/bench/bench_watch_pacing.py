@@ -2,14 +2,15 @@
 pacer (api/demo/pacer.py), in the same run.
 
 A loaded machine is made on purpose: every scene check holds the camera thread ``--stall`` wall
-seconds more (at 12x, 5 s is 60 mission s, six check periods). The demo then runs seed 7 with the
-demo test's settings (tests/demo/test_demo.py: one complying vendor who leaves 60-90 mission s
-after the warning, one who stays, the first back again later) twice: the baseline with the
-pacer's step disabled, then as shipped. For each warning the line gives the event, the play's
-outcome and the event's disposition; the right answers are the ground truth of the scenario:
-the complying vendor "persuaded", the stubborn one "stubborn" and then dealt with by a team.
+seconds more (at 12x, 5 s is 60 mission s, six check periods). The demo then runs the demo
+test's scenario twice (``tests.demo.test_demo.persuasion_config``, seed 7: one complying vendor
+who leaves 60-90 mission s after the warning, one who stays, the first back again later): the
+baseline with the pacer's step disabled, then as shipped. For each warning the line gives the
+event, the play's outcome and the event's disposition; the right answers are the ground truth of
+the scenario: the complying vendor "persuaded", the stubborn one "stubborn" and then dealt with
+by a team.
 
-Run: python tests/bench/bench_watch_pacing.py [--stall 5]   (one JSON line, about 4 minutes)
+Run: python tests/bench/bench_watch_pacing.py [--stall 5]   (one JSON line, about 5 minutes)
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from sqlmodel import Session, select
 
 from api.core.models import Event, Persuasion
 from api.demo import camera, pacer
-from api.demo.orchestrator import Demo, DemoConfig
+from api.demo.orchestrator import Demo
+from tests.demo.test_demo import persuasion_config
 
 
 def run(stall_s: float, paced: bool, data_dir: Path) -> dict:
@@ -41,11 +43,7 @@ def run(stall_s: float, paced: bool, data_dir: Path) -> dict:
     camera.PatrolCameras.scene_check = slow_check
     if not paced:
         pacer.WatchPacer.step = lambda self: None
-    cfg = DemoConfig(seed=7, drones=5, patrols=1, duration_min=4, speedup=12,
-                     zones=("com-gushan",), incidents=5, hotline_share=1.0, reaction_s=10,
-                     wind_down_min=20, comply_share=0.2, leave_delay_s=(60.0, 90.0),
-                     watch_s=240.0, operator_accuracy=1.0, data_dir=data_dir)
-    demo = Demo(cfg)
+    demo = Demo(persuasion_config(data_dir))
     t0 = time.perf_counter()
     try:
         result = demo.run()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
@@ -20,8 +21,8 @@ from api.demo import BadScenario, Demo, DemoConfig
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def persuasion_config(data_dir: Path) -> DemoConfig:
+    """The scenario of this module (and of tests/bench/bench_watch_pacing.py)."""
     # Five drones (one patrols the commercial street, four stand by), four mission minutes at
     # 12x; every violation is also phoned in, so the loop closes even where the model misses.
     # The four calls come within 25 s of each other and the patrol drone takes what its camera
@@ -43,12 +44,15 @@ def run(tmp_path_factory):
     # Another, with these settings, had one scene check in the 240 s watch: mission time now
     # runs at 1x whenever a watch's check is late (api.demo.pacer), so the outcome no longer
     # hangs on the machine's load; the trail printed with a failure lists the scene checks.
-    config = DemoConfig(seed=7, drones=5, patrols=1, duration_min=4, speedup=12, zones=("com-gushan",),
-                        incidents=5, hotline_share=1.0, reaction_s=10, wind_down_min=20,
-                        comply_share=0.2, leave_delay_s=(60.0, 90.0), watch_s=240.0,
-                        operator_accuracy=1.0,
-                        data_dir=tmp_path_factory.mktemp("demo") / "run")
-    demo = Demo(config)
+    return DemoConfig(seed=7, drones=5, patrols=1, duration_min=4, speedup=12,
+                      zones=("com-gushan",), incidents=5, hotline_share=1.0, reaction_s=10,
+                      wind_down_min=20, comply_share=0.2, leave_delay_s=(60.0, 90.0),
+                      watch_s=240.0, operator_accuracy=1.0, data_dir=data_dir)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    demo = Demo(persuasion_config(tmp_path_factory.mktemp("demo") / "run"))
     try:
         result = demo.run()
         with Session(demo.app.state.engine) as session:
