@@ -8,7 +8,8 @@ leave-one-style-out evaluation.
     dusk    simulators.dusk: 3-D boxes seen nadir to 35 deg oblique, ground of photographs
             (scikit-image's shipped images), dusk light, rain, motion blur, video compression
     varied  simulators.varied (training only): every colour, outline, proportion and count drawn
-            at random per scene, over noise, with a random sensor and oblique warp
+            at random per scene, over noise, with a random sensor and oblique warp; solids in
+            3-D as the warp's camera sees them
 
 The four share no drawing code; they share only the camera geometry (simulators.camera.geometry)
 and the label types below. ``bazaar`` and ``dusk`` draw one scene per seed, laid out around the

@@ -13,6 +13,12 @@ keep the same vehicles and canopies without the defining part: empty beds, beds 
 sacks, loose drums on the ground, café parasols in rows, a permitted market's identical stands
 inside painted lines.
 
+Things stand up: every shape has a height, and vehicles, drums, tanks, cargo, booths and people
+are solids. Each is drawn where the camera of the view sees it (``paint.view_camera``, the camera
+whose ground homography the view is): its top leans away from the nadir by r * h / (H - h), and
+the sides that face the camera are shaded under it, so a drum on a flatbed at the edge of a frame
+shows its side as a real one would.
+
 It is for training only: the leave-one-style-out score stays on town, bazaar and dusk. It shares
 no drawing code with them (shapes go straight to pixels with OpenCV; the ground is noise), only
 the camera intrinsics and the label types.

@@ -1,6 +1,7 @@
 """The varied style's scenes, drawn straight to pixels: a random look per scene (``Look``),
 forms of stall, fuel sale and look-alike built from it in metres (``Item``), laid out around an
-optional street, shadows, a random oblique warp and a random sensor."""
+optional street, shadows, a random oblique warp, solids in 3-D as the warp's camera sees them
+(``view_camera``, ``draw_items``) and a random sensor."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from simulators.town.objects import VIOLATION_CLASSES
 
 ALT_RANGE_M = (30.0, 95.0)
 DRUM_R_M = 0.29  # a 200 l drum is 0.58 m across
+DRUM_H_M = 0.88  # and 0.88 m tall
 STALL_FORMS = ("canopy", "tables", "mat", "cart", "rack")
 FUEL_FORMS = ("truck_drums", "tricycle_drums", "truck_tank", "van_tank")
 #: look-alikes that stand on the street or walk; a manhole is set into the road on its own
@@ -29,12 +31,15 @@ BGR = tuple[int, int, int]
 @dataclass
 class Shape:
     """A filled polygon, or with ``line_m`` a polyline that wide, in the item's frame (metres:
-    x along the item, y across it); ``height_m`` casts the shadow."""
+    x along the item, y across it), at ``height_m`` above the ground (its top: it casts the
+    shadow and leans away from the camera's nadir by its height). With ``depth_m`` it is a solid
+    that reaches that far down from its top, and the sides that face the camera are drawn."""
 
     pts: np.ndarray
     bgr: BGR
     height_m: float = 0.0
     line_m: float = 0.0
+    depth_m: float = 0.0
 
 
 @dataclass
@@ -89,6 +94,7 @@ class Look:
     outline: BGR | None
     shadow_dir: np.ndarray  # scene metres of shadow per metre of height
     shadow_k: float
+    side_k: float  # the sides of solids against their tops: darker, or now and then lighter
 
 
 def make_look(rng) -> Look:
@@ -110,6 +116,7 @@ def make_look(rng) -> Look:
         outline=_hsv(rng, s=(0, 0.3), v=(0.0, 0.25)) if rng.random() < 0.35 else None,
         shadow_dir=np.array([math.cos(az), math.sin(az)]) * length,
         shadow_k=float(rng.uniform(0.2, 0.65)),
+        side_k=float(rng.uniform(0.4, 0.9) if rng.random() < 0.85 else rng.uniform(1.05, 1.3)),
     )
 
 
@@ -152,12 +159,12 @@ def drum(rng, look: Look, x: float, y: float, height: float) -> list[Shape]:
                                ngon(DRUM_R_M, 10, -0.3, 0)[[2, 3, 4, 5, 6, 7, 8]]])
         c, s = math.cos(ang), math.sin(ang)
         body = body @ np.array([[c, s], [-s, c]]) + [x, y]
-        out = [Shape(body, col, height - 0.3)]
+        out = [Shape(body, col, height - 0.3, depth_m=2 * DRUM_R_M)]
         hoops = [np.array([[d, -DRUM_R_M], [d, DRUM_R_M]]) @ np.array([[c, s], [-s, c]]) + [x, y]
                  for d in (-0.15, 0.15)]
         out += [Shape(h, _shade(col, 0.6), height - 0.29, 0.04) for h in hoops]
         return out
-    out = [Shape(ngon(DRUM_R_M, 16, x, y), col, height)]
+    out = [Shape(ngon(DRUM_R_M, 16, x, y), col, height, depth_m=DRUM_H_M)]
     if "ring" in look.drum_top:
         out.append(Shape(np.vstack([ngon(DRUM_R_M * 0.86, 16, x, y), ngon(DRUM_R_M * 0.86, 16, x,
                                                                            y)[:1]]),
@@ -175,7 +182,7 @@ def tank(rng, look: Look, x: float, y: float, height: float) -> list[Shape]:
     """An IBC tote: a pale cube in a steel cage, a cap on top."""
     s = rng.uniform(1.0, 1.2)
     out = [Shape(rect(s, s * rng.uniform(0.83, 1.0), x, y), _jitter(rng, look.tank_colour, 10),
-                 height)]
+                 height, depth_m=s)]
     for k in np.linspace(-s / 2, s / 2, look.cage_bars + 2)[1:-1]:
         out.append(Shape(np.array([[x + k, y - s / 2], [x + k, y + s / 2]]), look.cage_colour,
                          height + 0.01, 0.04))
@@ -193,13 +200,14 @@ def truck_body(rng, look: Look, length: float, width: float) -> tuple[list[Shape
     body = _pick(rng, look.vehicle_colours)
     cab = rng.uniform(1.3, 2.0)
     front = length / 2
-    shapes = [Shape(rect(cab, width, front - cab / 2), body, 1.8),
+    shapes = [Shape(rect(cab, width, front - cab / 2), body, 1.8, depth_m=1.35),
               Shape(rect(cab * rng.uniform(0.25, 0.4), width * 0.85, front - cab * 0.2),
                     _hsv(rng, s=(0, 0.4), v=(0.05, 0.35)), 1.8)]  # windscreen
     bed = length - cab - 0.1
     floor = _jitter(rng, _shade(body, rng.uniform(0.5, 1.0)) if rng.random() < 0.6
                     else _hsv(rng, s=(0, 0.3)))
-    shapes.insert(0, Shape(rect(bed, width, -length / 2 + bed / 2), _shade(body, 0.85), 1.0))
+    shapes.insert(0, Shape(rect(bed, width, -length / 2 + bed / 2), _shade(body, 0.85), 1.0,
+                           depth_m=0.55))
     shapes.insert(1, Shape(rect(bed - 0.12, width - 0.12, -length / 2 + bed / 2), floor, 1.0))
     return shapes, -length / 2 + 0.1, -length / 2 + bed - 0.05
 
@@ -207,21 +215,21 @@ def truck_body(rng, look: Look, length: float, width: float) -> tuple[list[Shape
 def tricycle_body(rng, look: Look) -> tuple[list[Shape], float, float, float]:
     body = _pick(rng, look.vehicle_colours)
     bed_l, width = rng.uniform(1.3, 2.1), rng.uniform(1.0, 1.45)
-    shapes = [Shape(rect(bed_l, width, -bed_l / 2), body, 0.8),
+    shapes = [Shape(rect(bed_l, width, -bed_l / 2), body, 0.8, depth_m=0.4),
               Shape(rect(bed_l - 0.1, width - 0.1, -bed_l / 2),
                     _jitter(rng, _shade(body, 0.7)), 0.8)]
     if rng.random() < 0.5:  # an enclosed cab
-        shapes.append(Shape(rect(0.9, 0.9, 0.5), _shade(body, 1.1), 1.6))
+        shapes.append(Shape(rect(0.9, 0.9, 0.5), _shade(body, 1.1), 1.6, depth_m=1.0))
     else:  # open: a seat, the rider, handlebars
         shapes += [Shape(np.array([[0.0, -0.3], [0.9, 0.0], [0.0, 0.3]]), body, 0.8),
-                   Shape(ngon(0.22, 8, 0.35, 0), _hsv(rng, v=(0.05, 0.6)), 1.4),
+                   Shape(ngon(0.22, 8, 0.35, 0), _hsv(rng, v=(0.05, 0.6)), 1.4, depth_m=0.6),
                    Shape(np.array([[0.7, -0.35], [0.7, 0.35]]), (40, 40, 40), 1.0, 0.05)]
     return shapes, -bed_l + 0.05, -0.05, width
 
 
 def van_body(rng, look: Look, length: float, width: float) -> list[Shape]:
     body = _pick(rng, look.vehicle_colours)
-    shapes = [Shape(rect(length, width), body, 2.0),
+    shapes = [Shape(rect(length, width), body, 2.0, depth_m=1.7),
               Shape(rect(0.45, width * 0.85, length / 2 - 0.4), _hsv(rng, v=(0.05, 0.35)), 2.0)]
     for k in range(int(rng.integers(0, 4))):  # roof panels or rails
         shapes.append(Shape(np.array([[-length / 2 + 0.6 + k * 0.9, -width * 0.4],
@@ -234,8 +242,9 @@ def car(rng, look: Look) -> list[Shape]:
     length, width = rng.uniform(3.8, 4.9), rng.uniform(1.65, 1.9)
     body = _pick(rng, look.vehicle_colours)
     glass = _hsv(rng, s=(0, 0.3), v=(0.05, 0.35))
-    return [Shape(rect(length, width), body, 1.4),
-            Shape(rect(length * 0.5, width * 0.82, length * 0.02), _shade(body, 1.1), 1.45),
+    return [Shape(rect(length, width), body, 0.95, depth_m=0.65),
+            Shape(rect(length * 0.5, width * 0.82, length * 0.02), _shade(body, 1.1), 1.45,
+                  depth_m=0.5),
             Shape(rect(length * 0.12, width * 0.8, length * 0.3), glass, 1.46),
             Shape(rect(length * 0.1, width * 0.8, -length * 0.25), glass, 1.46)]
 
@@ -243,7 +252,7 @@ def car(rng, look: Look) -> list[Shape]:
 def motorbike(rng, look: Look) -> list[Shape]:
     body = _pick(rng, look.vehicle_colours)
     return [Shape(rect(1.9, 0.32), (35, 35, 35), 0.8), Shape(rect(0.9, 0.5, 0.1), body, 1.0),
-            Shape(ngon(0.2, 8, -0.05, 0), _hsv(rng, v=(0.05, 0.7)), 1.5)]
+            Shape(ngon(0.2, 8, -0.05, 0), _hsv(rng, v=(0.05, 0.7)), 1.5, depth_m=0.6)]
 
 
 # ---- the violations -------------------------------------------------------------------------
@@ -267,7 +276,7 @@ def fuel_sale(rng, look: Look, form: str) -> list[Shape]:
     shapes = van_body(rng, look, length, width)
     for side in (-1, 1):  # rear doors open
         shapes.append(Shape(rect(0.15, 0.85, -length / 2 - 0.1, side * (width / 2 - 0.3)),
-                            _shade(shapes[0].bgr, 0.9), 2.0))
+                            _shade(shapes[0].bgr, 0.9), 2.0, depth_m=1.7))
     return shapes + tank(rng, look, -length / 2 - 0.75, rng.uniform(-0.15, 0.15), 1.2)
 
 
@@ -407,7 +416,7 @@ def lookalike(rng, look: Look, kind: str) -> tuple[list[Shape], int]:
         for i in range(nx):
             for j in range(ny):
                 x, y = -w / 2 + 0.8 + s / 2 + i * (s + 0.6), -h / 2 + 1.0 + s / 2 + j * (s + 2.0)
-                out.append(Shape(rect(s, s, x, y), col, 2.3))
+                out.append(Shape(rect(s, s, x, y), col, 2.3, depth_m=2.0))
                 out.append(Shape(np.array([[x - s / 2, y - s / 2], [x + s / 2, y + s / 2]]),
                                  _shade(col, 0.75), 2.31, 0.05))
         return out, 1
@@ -420,7 +429,7 @@ def _cargo(rng, look: Look, b0: float, b1: float, width: float, height: float) -
     kind = rng.choice(["boxes", "sacks", "crates", "tarp"])
     col = _hsv(rng, s=(0.1, 0.6), v=(0.4, 0.95))
     if kind == "tarp":
-        return [Shape(rect(b1 - b0, width - 0.1, (b0 + b1) / 2), col, height)]
+        return [Shape(rect(b1 - b0, width - 0.1, (b0 + b1) / 2), col, height, depth_m=0.5)]
     out = []
     step = 0.5 if kind != "crates" else 0.6
     for x in np.arange(b0 + step / 2, b1 - step / 2 + 1e-6, step):
@@ -428,9 +437,11 @@ def _cargo(rng, look: Look, b0: float, b1: float, width: float, height: float) -
             if rng.random() < 0.8:
                 c = _jitter(rng, col, 15)
                 if kind == "sacks":
-                    out.append(Shape(ngon(0.25, 10, x, y) * [1, 0.7] + [0, y * 0.3], c, height))
+                    out.append(Shape(ngon(0.25, 10, x, y) * [1, 0.7] + [0, y * 0.3], c, height,
+                                     depth_m=0.3))
                 else:
-                    out.append(Shape(rect(step * 0.92, step * 0.92, x, y), c, height))
+                    out.append(Shape(rect(step * 0.92, step * 0.92, x, y), c, height,
+                                     depth_m=0.45))
                     if kind == "crates":
                         out.append(Shape(np.array([[x - 0.25, y], [x + 0.25, y]]),
                                          _shade(c, 0.6), height + 0.01, 0.03))
@@ -549,7 +560,8 @@ def build_items(rng, look: Look, ground: Ground, side_m: float, view_r_m: float,
         kind = "car" if rng.random() < 0.7 else "motorbike"
         put(kind, None, car(rng, look) if kind == "car" else motorbike(rng, look), 1)
     for _ in range(int(rng.integers(0, 15))):
-        put("pedestrian", None, [Shape(ngon(rng.uniform(0.18, 0.26), 8), _hsv(rng), 1.7)], 1)
+        put("pedestrian", None, [Shape(ngon(rng.uniform(0.18, 0.26), 8), _hsv(rng), 1.7,
+                                       depth_m=1.6)], 1)
     for _ in range(int(rng.integers(0, 10))):
         r = rng.uniform(1.2, 3.5)
         blob = ngon(r, 14) * rng.uniform(0.8, 1.2, (14, 1))
@@ -577,7 +589,9 @@ def _customer(rng, look: Look, sale: Item, items: list[Item]) -> None:
 
 def render_seed(seed: int, intrinsics: Intrinsics | None = None, with_ids: bool = False
                 ) -> StyleFrame:
-    """Frame ``seed``: a random look, 30-95 m up, nadir or warped as if up to ~35 deg oblique."""
+    """Frame ``seed``: a random look, 27-95 m up (30-95 m before the view's zoom of up to
+    1 / 0.9), nadir or up to about 16 deg oblique, every solid drawn in 3-D as that camera sees
+    it (its top leaning away from the nadir, the sides that face the camera shaded)."""
     intr = intrinsics or Intrinsics()
     rng = np.random.default_rng([seed, 0x7A2])
     alt = float(rng.uniform(*ALT_RANGE_M))
@@ -601,40 +615,106 @@ def render_seed(seed: int, intrinsics: Intrinsics | None = None, with_ids: bool 
     light = 1.0 - look.shadow_k * shade[..., None].astype(np.float32) / 255.0
     canvas = np.clip(ground.img * light, 0, 255).astype(np.uint8)
     del ground, light, shade
-    ids = np.zeros((side, side), np.uint16) if with_ids else None
-    order = sorted(range(len(items)), key=lambda i: items[i].layer)
-    for i in order:
-        for sh, q in zip(items[i].shapes, placed[i], strict=True):
-            pts = [_fix(q)]
-            if sh.line_m:
-                th = max(1, round(sh.line_m * ppm))
-                cv2.polylines(canvas, pts, False, sh.bgr, th, cv2.LINE_AA, _SHIFT)
-                if ids is not None:
-                    cv2.polylines(ids, pts, False, i + 1, th, cv2.LINE_8, _SHIFT)
-            else:
-                cv2.fillPoly(canvas, pts, sh.bgr, cv2.LINE_AA, _SHIFT)
-                if look.outline is not None:
-                    cv2.polylines(canvas, pts, True, look.outline, 1, cv2.LINE_AA, _SHIFT)
-                if ids is not None:
-                    cv2.fillPoly(ids, pts, i + 1, cv2.LINE_8, _SHIFT)
     # the view: a quad of the canvas mapped onto the frame (nadir: the frame itself, centred;
-    # oblique: the far edge wider), turned at random
-    H, pitch = _view(rng, w, h, side)
+    # oblique: the far edge wider), turned at random; and the camera that sees it so
+    H = _view(rng, w, h, side)
+    camera = view_camera(H, intr, ppm)
+    ids = np.zeros((side, side), np.uint16) if with_ids else None
+    outlines = draw_items(canvas, ids, items, placed, look, camera, ppm)
     image = cv2.warpPerspective(canvas, H, (w, h), flags=cv2.INTER_LINEAR)
     if ids is not None:
         ids = cv2.warpPerspective(ids, H, (w, h), flags=cv2.INTER_NEAREST)
     drawn = []
     for i, it in enumerate(items):
-        pts = cv2.perspectiveTransform(np.concatenate(placed[i])[None].astype(np.float64), H)[0]
+        pts = cv2.perspectiveTransform(np.concatenate(outlines[i])[None].astype(np.float64), H)[0]
         pad = max((sh.line_m * ppm / 2 for sh in it.shapes if sh.line_m), default=0.0)
         x0, y0 = pts.min(axis=0) - pad
         x1, y1 = pts.max(axis=0) + pad
         drawn.append(DrawnItem(i, it.kind, it.label, (float(x0), float(y0), float(x1), float(y1))))
     image = _sensor(image, rng)
     boxes = true_boxes(drawn, w, h, VIOLATION_CLASSES)
-    pose = CameraPose(0.0, 0.0, alt, float(rng.uniform(0, 360)), pitch)
+    pose = CameraPose(0.0, 0.0, camera.height_m, float(rng.uniform(0, 360)), camera.pitch_deg)
     aim = aim_at(drawn, w, h, rng, LOOKALIKE_KINDS, violation_share=0.55, lookalike_share=0.30)
     return StyleFrame(image, pose, boxes, drawn, aim, ids)
+
+
+@dataclass
+class ViewCamera:
+    """The pinhole camera whose ground homography is a view's: where it stands over the canvas
+    (``nadir_px``), how high (``height_m``), and its optical axis' pitch (-90: straight down)."""
+
+    nadir_px: np.ndarray
+    height_m: float
+    pitch_deg: float
+
+    def lift(self, pts_px: np.ndarray, height_m: float) -> np.ndarray:
+        """Canvas points of the ground under ``height_m`` of a thing: where the camera's ray
+        through that height meets the ground, so the homography draws it where the camera sees
+        it (relief displacement: away from the nadir by r * h / (H - h))."""
+        if height_m <= 0.0:
+            return pts_px
+        k = self.height_m / (self.height_m - min(height_m, 0.8 * self.height_m))
+        return self.nadir_px + (pts_px - self.nadir_px) * k
+
+
+def view_camera(H: np.ndarray, intr: Intrinsics, ppm: float) -> ViewCamera:
+    """The camera of a canvas-to-frame homography ``H`` (canvas at ``ppm`` px a metre): with
+    K the intrinsics, K^-1 H = s [r1 r2 t] (Zhang's decomposition of a plane's homography), the
+    camera centre is -R^T t."""
+    K = np.array([[intr.focal_px, 0.0, intr.width_px / 2], [0.0, intr.focal_px, intr.height_px / 2],
+                  [0.0, 0.0, 1.0]])
+    M = np.linalg.inv(K) @ np.asarray(H, float)
+    s = math.sqrt(np.linalg.norm(M[:, 0]) * np.linalg.norm(M[:, 1]))
+    if M[2, 2] < 0:  # the ground lies in front of the camera
+        s = -s
+    r1, r2 = M[:, 0] / np.linalg.norm(M[:, 0]), M[:, 1] / np.linalg.norm(M[:, 1])
+    r3 = np.cross(r1, r2)
+    r3 /= np.linalg.norm(r3)
+    R = np.stack([r1, r2, r3], axis=1)
+    centre = -R.T @ (M[:, 2] / s)
+    # the optical axis in canvas coordinates is R^T e3; its angle off the ground's normal
+    off_nadir = math.degrees(math.acos(min(1.0, abs(float(R[2, 2])))))
+    return ViewCamera(centre[:2].copy(), abs(float(centre[2])) / ppm, -90.0 + off_nadir)
+
+
+def draw_items(canvas: np.ndarray, ids: np.ndarray | None, items: list[Item],
+               placed: list[list[np.ndarray]], look: Look, camera: ViewCamera, ppm: float
+               ) -> list[list[np.ndarray]]:
+    """Paint ``items`` (their shapes' canvas pixels in ``placed``) onto the canvas as
+    ``camera`` sees them: each shape at its height, a solid's sides that face the camera (the
+    hull of its top and its base, in the look's side shade) under its top; items by layer, and
+    in a layer the farthest from the nadir first, since a nearer thing hides the foot of a
+    farther one. With ``ids`` each item's pixels take its index + 1. Returns each item's drawn
+    outlines (canvas px), for its box."""
+    outlines: list[list[np.ndarray]] = [[] for _ in items]
+
+    def far_first(i: int) -> tuple[int, float]:
+        return items[i].layer, -float(np.linalg.norm(placed[i][0].mean(axis=0) - camera.nadir_px))
+
+    for i in sorted(range(len(items)), key=far_first):
+        for sh, q in zip(items[i].shapes, placed[i], strict=True):
+            top = camera.lift(q, sh.height_m)
+            outlines[i].append(top)
+            if sh.line_m:
+                th = max(1, round(sh.line_m * ppm))
+                cv2.polylines(canvas, [_fix(top)], False, sh.bgr, th, cv2.LINE_AA, _SHIFT)
+                if ids is not None:
+                    cv2.polylines(ids, [_fix(top)], False, i + 1, th, cv2.LINE_8, _SHIFT)
+                continue
+            polys = [(top, sh.bgr)]
+            if sh.depth_m > 0:
+                base = camera.lift(q, sh.height_m - sh.depth_m)
+                hull = cv2.convexHull(np.vstack([base, top]).astype(np.float32))[:, 0]
+                polys.insert(0, (hull, _shade(sh.bgr, look.side_k)))
+                outlines[i].append(base)
+            for poly, bgr in polys:
+                pts = [_fix(poly)]
+                cv2.fillPoly(canvas, pts, bgr, cv2.LINE_AA, _SHIFT)
+                if look.outline is not None:
+                    cv2.polylines(canvas, pts, True, look.outline, 1, cv2.LINE_AA, _SHIFT)
+                if ids is not None:
+                    cv2.fillPoly(ids, pts, i + 1, cv2.LINE_8, _SHIFT)
+    return outlines
 
 
 def _fix(pts_px: np.ndarray) -> np.ndarray:
@@ -650,9 +730,10 @@ def _canvas_px(w: int, h: int) -> int:
     return int(2.05 * math.hypot(w / 2 + TILT_MAX * 0.6 * w, h / 2 + TILT_MAX * 0.3 * h))
 
 
-def _view(rng, w: int, h: int, side: int) -> tuple[np.ndarray, float]:
-    """The canvas-to-frame homography and the pitch it stands for: a w x h quad at the centre
-    of the canvas (nadir), or one with its far edge wider and further (oblique), turned."""
+def _view(rng, w: int, h: int, side: int) -> np.ndarray:
+    """The canvas-to-frame homography: a w x h quad at the centre of the canvas (nadir), or one
+    with its far edge up to 1.36 times the near one's width (oblique: the camera of such a view,
+    ``view_camera``, looks up to about 16 deg off nadir), turned."""
     tilt = 0.0 if rng.random() < 0.5 else rng.uniform(0.0, TILT_MAX)
     spread, lift = tilt * 0.6 * w, tilt * 0.3 * h
     src = np.float32([[-w / 2 - spread, -h / 2 - lift], [w / 2 + spread, -h / 2 - lift],
@@ -661,7 +742,7 @@ def _view(rng, w: int, h: int, side: int) -> tuple[np.ndarray, float]:
     rot = np.float32([[math.cos(ang), -math.sin(ang)], [math.sin(ang), math.cos(ang)]])
     src = src @ rot.T + side / 2
     dst = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    return cv2.getPerspectiveTransform(src.astype(np.float32), dst), -90.0 + 120.0 * tilt
+    return cv2.getPerspectiveTransform(src.astype(np.float32), dst)
 
 
 def _sensor(img: np.ndarray, rng) -> np.ndarray:

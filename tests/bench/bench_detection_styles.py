@@ -6,6 +6,8 @@ each scene style (town, bazaar, dusk), for
 - each leave-one-style-out model on the style it never saw (``--loso STYLE=WEIGHTS``), and
   the same trained with the training-only ``varied`` style added (``--loso-varied``),
 - any other weights on every style (``--also NAME=WEIGHTS``, e.g. a model of all three),
+- any other left-out model under a label of its own (``--cell LABEL:STYLE=WEIGHTS``, e.g. the
+  same cell trained on an earlier drawing of the varied style, as a baseline in the same run),
 
 and PyTorch against ONNX Runtime frames/s of the shipped weights on the same frames.
 
@@ -125,6 +127,8 @@ def plot(result: dict, out_png: Path) -> Path:
                       ("loso_varied", "left out (the other two + varied)")):
         if result.get(key):
             rows.append((name, {s: v["scores"] for s, v in result[key].items()}))
+    for name, per_style in result.get("cells", {}).items():
+        rows.append((name, {s: v["scores"] for s, v in per_style.items()}))
     for name, per_style in result.get("also", {}).items():
         rows.append((name, per_style))
     cols = [(s, c) for s in STYLES for c in VIOLATION_CLASSES]
@@ -167,6 +171,9 @@ def main() -> None:
                          "two plus the training-only varied style (scored on STYLE only)")
     ap.add_argument("--also", action="append", default=[],
                     help="NAME=WEIGHTS: other weights to score on every style")
+    ap.add_argument("--cell", action="append", default=[],
+                    help="LABEL:STYLE=WEIGHTS: another model that left STYLE out, scored on "
+                         "STYLE only and shown under LABEL")
     ap.add_argument("--cache", type=Path, help="keep the rendered test frames here")
     ap.add_argument("--plot", type=Path, help="write the matrix plot to this PNG")
     ap.add_argument("--tiled", action="store_true",
@@ -184,9 +191,16 @@ def main() -> None:
         return out
 
     loso, also, loso_v = pairs(args.loso), pairs(args.also), pairs(args.loso_varied)
-    bad = sorted((set(loso) | set(loso_v)) - set(STYLES))
+    labelled: dict[str, dict[str, Path]] = {}
+    for key, path in pairs(args.cell).items():
+        label, sep, style = key.rpartition(":")
+        if not sep or not label:
+            sys.exit(f"--cell {key!r}: give LABEL:STYLE=WEIGHTS")
+        labelled.setdefault(label, {})[style] = path
+    bad = sorted((set(loso) | set(loso_v) | {s for c in labelled.values() for s in c})
+                 - set(STYLES))
     if bad:
-        sys.exit(f"--loso {bad}: the styles are {', '.join(STYLES)}")
+        sys.exit(f"--loso, --loso-varied, --cell {bad}: the styles are {', '.join(STYLES)}")
     with contextlib.ExitStack() as stack:
         root = args.cache or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         # stdout is the one JSON line: ultralytics and ONNX Runtime talk on stderr
@@ -199,13 +213,19 @@ def main() -> None:
         base = Detector(args.weights)
         result["shipped"] = {s: score(base, ds) for s, ds in sets.items()}
 
-        def cells(weights_by_style: dict, extra: list[str]) -> dict:
-            """Each left-out model scored on the style it left out."""
-            return {s: {"weights": str(w), "trained_on": [x for x in STYLES if x != s] + extra,
-                        "scores": score(Detector(w), sets[s])} for s, w in weights_by_style.items()}
+        def cells(weights_by_style: dict, extra: list[str] | None) -> dict:
+            """Each left-out model scored on the style it left out (what it trained on: the
+            other styles and ``extra``; for a labelled cell, its label says)."""
+            out = {s: {"weights": str(w), "scores": score(Detector(w), sets[s])}
+                   for s, w in weights_by_style.items()}
+            if extra is not None:
+                for s, cell in out.items():
+                    cell["trained_on"] = [x for x in STYLES if x != s] + extra
+            return out
 
         result["loso"] = cells(loso, [])
         result["loso_varied"] = cells(loso_v, ["varied"])
+        result["cells"] = {label: cells(by_style, None) for label, by_style in labelled.items()}
         result["also"] = {n: {s: score(Detector(w), ds) for s, ds in sets.items()}
                           for n, w in also.items()}
         if args.tiled:
@@ -221,6 +241,9 @@ def main() -> None:
             for key, name in (("loso", "left out"), ("loso_varied", "left out, + varied")):
                 if s in result[key]:
                     line += f" | {name}: {compact(result[key][s]['scores'])}"
+            for label, by_style in result["cells"].items():
+                if s in by_style:
+                    line += f" | {label}: {compact(by_style[s]['scores'])}"
             print(line, file=sys.stderr)
     print(json.dumps(result))  # after the redirect has ended
 
