@@ -39,7 +39,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 import cv2
 
-from detection.loso import Tally, read_split
+from detection.loso import Tally, match_frame, read_split
 from detection.model import DEFAULT_WEIGHTS, Detector
 from simulators.camera.dataset import DEFAULT_SPLITS, SplitSpec, export_yolo
 from simulators.styles import STYLE_SPLITS, STYLES, export_style_yolo
@@ -82,14 +82,35 @@ def tiled_predict():
     return predict
 
 
-def score(detector: Detector, ds: Path, predict=None) -> dict:
-    """Recall and precision of ``detector`` on a style's test frames, by class and size."""
+def score(detector: Detector, ds: Path, predict=None, hits: list | None = None) -> dict:
+    """Recall and precision of ``detector`` on a style's test frames, by class and size; with
+    ``hits``, each true object's (class id, found) appended to it, in the frames' order."""
     tally = Tally(VIOLATION_CLASSES)
     for image, truth_xyxy, truth_cls in read_split(ds):
         bgr = cv2.imread(str(image))
         d = predict(detector, bgr) if predict else detector.predict([bgr])[0]
         tally.add(truth_xyxy, truth_cls, d.xyxy, d.class_id, d.confidence)
+        if hits is not None:
+            found, _ = match_frame(truth_xyxy, truth_cls, d.xyxy, d.class_id, d.confidence)
+            hits += [(int(c), bool(f)) for c, f in zip(truth_cls, found, strict=True)]
     return tally.summary()
+
+
+def paired(a: list, b: list, names: tuple[str, str] = ("a", "b")) -> dict:
+    """Two models' hits on the same objects, by class: how many only ``a`` found, how many
+    only ``b`` (``only_<name>``), and the exact McNemar p-value (a two-sided binomial test on those two counts:
+    the chance of a split at least that uneven if neither model were better)."""
+    from scipy.stats import binomtest
+
+    out = {}
+    for k, name in enumerate(VIOLATION_CLASSES):
+        pairs = [(fa, fb) for (ca, fa), (_, fb) in zip(a, b, strict=True) if ca == k]
+        only_a = sum(fa and not fb for fa, fb in pairs)
+        only_b = sum(fb and not fa for fa, fb in pairs)
+        p = binomtest(only_a, only_a + only_b).pvalue if only_a + only_b else 1.0
+        out[name] = {f"only_{names[0]}": only_a, f"only_{names[1]}": only_b,
+                     "mcnemar_p": round(float(p), 4)}
+    return out
 
 
 def frames_per_s(weights: Path, images: list, rounds: int = 2) -> dict:
@@ -213,19 +234,30 @@ def main() -> None:
         base = Detector(args.weights)
         result["shipped"] = {s: score(base, ds) for s, ds in sets.items()}
 
-        def cells(weights_by_style: dict, extra: list[str] | None) -> dict:
+        hits: dict = {}  # (cell kind, style) -> each true object's (class id, found)
+
+        def cells(weights_by_style: dict, extra: list[str] | None, kind: str) -> dict:
             """Each left-out model scored on the style it left out (what it trained on: the
             other styles and ``extra``; for a labelled cell, its label says)."""
-            out = {s: {"weights": str(w), "scores": score(Detector(w), sets[s])}
+            out = {s: {"weights": str(w),
+                       "scores": score(Detector(w), sets[s], hits=hits.setdefault((kind, s), []))}
                    for s, w in weights_by_style.items()}
             if extra is not None:
                 for s, cell in out.items():
                     cell["trained_on"] = [x for x in STYLES if x != s] + extra
             return out
 
-        result["loso"] = cells(loso, [])
-        result["loso_varied"] = cells(loso_v, ["varied"])
-        result["cells"] = {label: cells(by_style, None) for label, by_style in labelled.items()}
+        result["loso"] = cells(loso, [], "loso")
+        result["loso_varied"] = cells(loso_v, ["varied"], "loso_varied")
+        result["cells"] = {label: cells(by_style, None, label)
+                           for label, by_style in labelled.items()}
+        # a labelled cell is a baseline for the --loso-varied model of its style: object by
+        # object, which of the two found what
+        for label, by_style in result["cells"].items():
+            for s, cell in by_style.items():
+                if s in result["loso_varied"]:
+                    cell["paired_with_loso_varied"] = paired(
+                        hits[("loso_varied", s)], hits[(label, s)], ("loso_varied", "this"))
         result["also"] = {n: {s: score(Detector(w), ds) for s, ds in sets.items()}
                           for n, w in also.items()}
         if args.tiled:
