@@ -145,7 +145,7 @@ def plot(result: dict, out_png: Path) -> Path:
 
     rows = [("shipped (town only)", result["shipped"])]
     for key, name in (("loso", "left out (trained on the other two)"),
-                      ("loso_varied", "left out (the other two + varied)")):
+                      ("loso_varied", "left out (the other two + varied, in 3-D)")):
         if result.get(key):
             rows.append((name, {s: v["scores"] for s, v in result[key].items()}))
     for name, per_style in result.get("cells", {}).items():
