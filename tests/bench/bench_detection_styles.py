@@ -98,8 +98,9 @@ def score(detector: Detector, ds: Path, predict=None, hits: list | None = None) 
 
 def paired(a: list, b: list, names: tuple[str, str] = ("a", "b")) -> dict:
     """Two models' hits on the same objects, by class: how many only ``a`` found, how many
-    only ``b`` (``only_<name>``), and the exact McNemar p-value (a two-sided binomial test on those two counts:
-    the chance of a split at least that uneven if neither model were better)."""
+    only ``b`` (``only_<name>``), and the exact McNemar p-value (a two-sided binomial test on
+    those two counts: the chance of a split at least that uneven if neither model were better).
+    """
     from scipy.stats import binomtest
 
     out = {}
