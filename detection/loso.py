@@ -105,10 +105,12 @@ class Tally:
     found: dict = field(default_factory=dict)  # (class, bin) -> [found, truths]
     correct: dict = field(default_factory=dict)  # (class, bin) -> [correct, detections]
 
-    def add(self, truth_xyxy, truth_class, det_xyxy, det_class, det_conf) -> None:
+    def add(self, truth_xyxy, truth_class, det_xyxy, det_class, det_conf) -> np.ndarray:
+        """Count one frame; returns which of its true boxes were found (``match_frame``)."""
         found, correct = match_frame(truth_xyxy, truth_class, det_xyxy, det_class, det_conf)
         self._count(self.found, truth_xyxy, truth_class, found)
         self._count(self.correct, det_xyxy, det_class, correct)
+        return found
 
     def _count(self, table: dict, xyxy, classes, ok) -> None:
         """Each box's hit (``ok``) and total, under its class overall and its class and size."""

@@ -33,10 +33,10 @@ H.264 artefacts). They travel as wheels (device README), but not in one call: wi
 repository's 22 MB, polars (33 MB for 1.20, the last single-wheel release; 2.x is 55 MB) and av
 (36 MB) together pass the 64 MiB a call may carry. So two calls on the same warm machine (it
 keeps ignored folders between calls): the first installs the wheels into ``.site``, the second
-installs av beside them and runs. Fetch the wheels here once, with the device README's line
-(its "a Python package missing there" note; ``.whl`` and ``.whl-av`` in .git/info/exclude):
-ultralytics 8.4.190, ultralytics-thop 2.2.3, ultralytics-platform 0.1.99, polars 1.20.0 and
-shapely 2.2.0 into ``.whl``; av 18.1.0 into ``.whl-av``. Then, on the device:
+installs av beside them and runs. The wheels are put in place here once, as the device
+README's "a Python package missing there" note says (``.whl`` and ``.whl-av`` in
+.git/info/exclude): ultralytics 8.4.190, ultralytics-thop 2.2.3, ultralytics-platform 0.1.99,
+polars 1.20.0 and shapely 2.2.0 in ``.whl``; av 18.1.0 in ``.whl-av``. Then, on the device:
 
     run(carry=[".whl"], timeout_s=120): python3 -m pip install -q --no-index --no-deps --target .site .whl/*.whl
     run(carry=[".whl-av"], timeout_s=600): python3 -m pip install -q --no-index --no-deps --target .site \\
@@ -46,8 +46,8 @@ shapely 2.2.0 into ``.whl``; av 18.1.0 into ``.whl-av``. Then, on the device:
 
 Everything for the caller goes to ``--out``: ``log.txt``, ``<cell>.pt`` (each cell's best) and
 ``result.json`` (the matrix), and the last line printed is that JSON. It calls Python functions,
-not ``flyonce``, because the device machine holds only what the detector needs. Nothing is
-fetched at run time: the bazaar and dusk cells start from the committed
+not ``flyonce``, because the device machine holds only what the detector needs. No weights
+come from anywhere but the repository: the bazaar and dusk cells start from the committed
 ``detection/weights/flyonce-yolo.pt``, the town cell from ultralytics' bundled architecture file.
 
     python docs/gpu/loso.py --out $OUT                                # on the device, defaults

@@ -13,7 +13,7 @@ default val split, and fine-tunes the stage-6 weights on it in bfloat16 for a fi
 
 It calls the Python functions rather than the ``flyonce`` command because the lent machine holds
 only the packages the detector needs (its own torch, plus carried ultralytics, shapely and polars
-wheels), not the service's. It downloads nothing: the weights it starts from are a committed
+wheels), not the service's. It needs no network: the weights it starts from are a committed
 file (``--init-weights``). Everything it writes for the caller goes to ``--out``: the log,
 ``best.pt``, ``last.pt``, ``results.csv`` and ``result.json``.
 """

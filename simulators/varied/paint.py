@@ -653,6 +653,7 @@ class ViewCamera:
         it (relief displacement: away from the nadir by r * h / (H - h))."""
         if height_m <= 0.0:
             return pts_px
+        # nothing drawn stands within a fifth of the camera's height (trees: 5 m, views 27 m up)
         k = self.height_m / (self.height_m - min(height_m, 0.8 * self.height_m))
         return self.nadir_px + (pts_px - self.nadir_px) * k
 
@@ -661,9 +662,7 @@ def view_camera(H: np.ndarray, intr: Intrinsics, ppm: float) -> ViewCamera:
     """The camera of a canvas-to-frame homography ``H`` (canvas at ``ppm`` px a metre): with
     K the intrinsics, K^-1 H = s [r1 r2 t] (Zhang's decomposition of a plane's homography), the
     camera centre is -R^T t."""
-    K = np.array([[intr.focal_px, 0.0, intr.width_px / 2], [0.0, intr.focal_px, intr.height_px / 2],
-                  [0.0, 0.0, 1.0]])
-    M = np.linalg.inv(K) @ np.asarray(H, float)
+    M = np.linalg.inv(intr.matrix()) @ np.asarray(H, float)
     s = math.sqrt(np.linalg.norm(M[:, 0]) * np.linalg.norm(M[:, 1]))
     if M[2, 2] < 0:  # the ground lies in front of the camera
         s = -s
@@ -689,7 +688,8 @@ def draw_items(canvas: np.ndarray, ids: np.ndarray | None, items: list[Item],
     outlines: list[list[np.ndarray]] = [[] for _ in items]
 
     def far_first(i: int) -> tuple[int, float]:
-        return items[i].layer, -float(np.linalg.norm(placed[i][0].mean(axis=0) - camera.nadir_px))
+        where_px = np.array([items[i].x_m, items[i].y_m]) * ppm
+        return items[i].layer, -float(np.linalg.norm(where_px - camera.nadir_px))
 
     for i in sorted(range(len(items)), key=far_first):
         for sh, q in zip(items[i].shapes, placed[i], strict=True):

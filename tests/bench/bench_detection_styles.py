@@ -39,7 +39,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 import cv2
 
-from detection.loso import Tally, match_frame, read_split
+from detection.loso import Tally, read_split
 from detection.model import DEFAULT_WEIGHTS, Detector
 from simulators.camera.dataset import DEFAULT_SPLITS, SplitSpec, export_yolo
 from simulators.styles import STYLE_SPLITS, STYLES, export_style_yolo
@@ -89,9 +89,8 @@ def score(detector: Detector, ds: Path, predict=None, hits: list | None = None) 
     for image, truth_xyxy, truth_cls in read_split(ds):
         bgr = cv2.imread(str(image))
         d = predict(detector, bgr) if predict else detector.predict([bgr])[0]
-        tally.add(truth_xyxy, truth_cls, d.xyxy, d.class_id, d.confidence)
+        found = tally.add(truth_xyxy, truth_cls, d.xyxy, d.class_id, d.confidence)
         if hits is not None:
-            found, _ = match_frame(truth_xyxy, truth_cls, d.xyxy, d.class_id, d.confidence)
             hits += [(int(c), bool(f)) for c, f in zip(truth_cls, found, strict=True)]
     return tally.summary()
 
