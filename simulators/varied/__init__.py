@@ -19,13 +19,6 @@ whose ground homography the view is): its top leans away from the nadir by r * h
 the sides that face the camera are shaded under it, so a drum on a flatbed at the edge of a frame
 shows its side as a real one would.
 
-The view is a pinhole camera (``paint._view``): nadir half the time, else 5-35 deg off nadir and
-turned any way, over a canvas sized to hold all it sees, so an oblique frame takes in ground out
-to twice its altitude and more things, small ones far off. A quarter of the scenes are at night
-(``paint._night``): a bluish tenth to third of daylight, with pools of light from street lamps,
-bulbs over the stalls, a fuel seller's work lamp now and then and vehicles' headlights; the
-sensor adds rain streaks a fifth of the time and more noise at night.
-
 It is for training only: the leave-one-style-out score stays on town, bazaar and dusk. It shares
 no drawing code with them (shapes go straight to pixels with OpenCV; the ground is noise), only
 the camera intrinsics and the label types.

@@ -1,8 +1,7 @@
 """The varied style's scenes, drawn straight to pixels: a random look per scene (``Look``),
 forms of stall, fuel sale and look-alike built from it in metres (``Item``), laid out around an
-optional street, shadows, a random camera nadir to 35 deg oblique (``_view``), solids in 3-D as
-that camera sees them (``view_camera``, ``draw_items``), night under lamps a quarter of the time
-(``_night``) and a random sensor (rain, blur, noise, compression)."""
+optional street, shadows, a random oblique warp, solids in 3-D as the warp's camera sees them
+(``view_camera``, ``draw_items``) and a random sensor."""
 
 from __future__ import annotations
 
@@ -590,22 +589,21 @@ def _customer(rng, look: Look, sale: Item, items: list[Item]) -> None:
 
 def render_seed(seed: int, intrinsics: Intrinsics | None = None, with_ids: bool = False
                 ) -> StyleFrame:
-    """Frame ``seed``: a random look, 30-95 m up, nadir or up to 35 deg oblique, every solid
-    drawn in 3-D as that camera sees it (its top leaning away from the nadir, the sides that face
-    the camera shaded), by day or, a quarter of the time, at night under lamps."""
+    """Frame ``seed``: a random look, 27-95 m up (30-95 m before the view's zoom of up to
+    1 / 0.9), nadir or up to about 16 deg oblique, every solid drawn in 3-D as that camera sees
+    it (its top leaning away from the nadir, the sides that face the camera shaded)."""
     intr = intrinsics or Intrinsics()
     rng = np.random.default_rng([seed, 0x7A2])
     alt = float(rng.uniform(*ALT_RANGE_M))
     w, h = intr.width_px, intr.height_px
     ppm = intr.focal_px / alt  # pixels per metre at nadir
-    # the view first: an oblique one sees more ground, and the canvas must hold all of it
-    view = _view(rng, intr)
-    side, H = view.side_px, view.H
+    side = _canvas_px(w, h)
     look = make_look(rng)
     # the ground at half resolution, scaled up (four fifths of the time otherwise), then grain
     ground = make_ground(rng, side // 2, side // 2, ppm / 2)
     ground.img = cv2.resize(ground.img, (side, side), interpolation=cv2.INTER_LINEAR)
-    items = build_items(rng, look, ground, side / ppm, view.reach_px / ppm, view.seen_px2 / ppm ** 2)
+    view_r_m = 0.5 * math.hypot(w * (1 + 2 * TILT_MAX * 0.6), h * (1 + TILT_MAX * 0.3)) / ppm
+    items = build_items(rng, look, ground, side / ppm, view_r_m, w * h / ppm ** 2)
     # every shape's canvas pixels, once: for its shadow, its drawing and its item's box
     placed = [[it.place(sh.pts) * ppm for sh in it.shapes] for it in items]
     shade = np.zeros((side, side), np.uint8)
@@ -616,14 +614,13 @@ def render_seed(seed: int, intrinsics: Intrinsics | None = None, with_ids: bool 
                              cv2.LINE_AA, _SHIFT)
     light = 1.0 - look.shadow_k * shade[..., None].astype(np.float32) / 255.0
     canvas = np.clip(ground.img * light, 0, 255).astype(np.uint8)
-    road = ground.road
     del ground, light, shade
+    # the view: a quad of the canvas mapped onto the frame (nadir: the frame itself, centred;
+    # oblique: the far edge wider), turned at random; and the camera that sees it so
+    H = _view(rng, w, h, side)
     camera = view_camera(H, intr, ppm)
     ids = np.zeros((side, side), np.uint16) if with_ids else None
     outlines = draw_items(canvas, ids, items, placed, look, camera, ppm)
-    night = rng.random() < NIGHT_SHARE
-    if night:
-        canvas = _night(rng, canvas, items, road, view.reach_px / ppm, ppm)
     image = cv2.warpPerspective(canvas, H, (w, h), flags=cv2.INTER_LINEAR)
     if ids is not None:
         ids = cv2.warpPerspective(ids, H, (w, h), flags=cv2.INTER_NEAREST)
@@ -634,7 +631,7 @@ def render_seed(seed: int, intrinsics: Intrinsics | None = None, with_ids: bool 
         x0, y0 = pts.min(axis=0) - pad
         x1, y1 = pts.max(axis=0) + pad
         drawn.append(DrawnItem(i, it.kind, it.label, (float(x0), float(y0), float(x1), float(y1))))
-    image = _sensor(image, rng, night)
+    image = _sensor(image, rng)
     boxes = true_boxes(drawn, w, h, VIOLATION_CLASSES)
     pose = CameraPose(0.0, 0.0, camera.height_m, float(rng.uniform(0, 360)), camera.pitch_deg)
     aim = aim_at(drawn, w, h, rng, LOOKALIKE_KINDS, violation_share=0.55, lookalike_share=0.30)
@@ -724,129 +721,39 @@ def _fix(pts_px: np.ndarray) -> np.ndarray:
     return np.round(pts_px * (1 << _SHIFT)).astype(np.int32)
 
 
-#: how far off nadir the view's camera looks at most (half the views are nadir); dusk's range
-MAX_OFF_NADIR_DEG = 35.0
+#: the most an oblique view widens the far edge (a share of the width, each side) and lifts it
+TILT_MAX = 0.3
 
 
-@dataclass
-class View:
-    """A view of the canvas: its canvas-to-frame homography, the canvas side that holds what it
-    sees, how far from the canvas centre that reaches, and the ground area seen (canvas px)."""
-
-    H: np.ndarray
-    side_px: int
-    reach_px: float
-    seen_px2: float
+def _canvas_px(w: int, h: int) -> int:
+    """The side of the square canvas that holds any view of a w x h frame, turned any way."""
+    return int(2.05 * math.hypot(w / 2 + TILT_MAX * 0.6 * w, h / 2 + TILT_MAX * 0.3 * h))
 
 
-def _view(rng, intr: Intrinsics) -> View:
-    """A pinhole camera over the canvas (drawn at the nadir's ground resolution, f / altitude px a
-    metre, so the camera stands f canvas px up): nadir half the time, else looking 5-35 deg off
-    nadir toward the top of the frame, turned any way about the vertical. Its ground homography
-    is K [r1 r2 t] (canvas x right, y down, z into the ground), and the canvas is sized and the
-    camera placed so that everything it sees lies on the canvas."""
-    off = 0.0 if rng.random() < 0.5 else math.radians(rng.uniform(5.0, MAX_OFF_NADIR_DEG))
-    turn = rng.uniform(0, 2 * math.pi)
-    c, s = math.cos(off), math.sin(off)
-    tilt = np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])  # columns: the camera's axes
-    spin = np.array([[math.cos(turn), -math.sin(turn), 0.0],
-                     [math.sin(turn), math.cos(turn), 0.0], [0.0, 0.0, 1.0]])
-    R = (spin @ tilt).T  # canvas to camera
-    t = -R @ np.array([0.0, 0.0, -intr.focal_px])  # the camera f px above the nadir (0, 0)
-    H0 = intr.matrix() @ np.column_stack([R[:, 0], R[:, 1], t])
-    w, h = intr.width_px, intr.height_px
-    frame = np.float64([[[0, 0], [w, 0], [w, h], [0, h]]])
-    seen = cv2.perspectiveTransform(frame, np.linalg.inv(H0))[0]  # about the nadir
-    mid = (seen.min(axis=0) + seen.max(axis=0)) / 2
-    reach = float(np.linalg.norm(seen - mid, axis=1).max())
-    side = math.ceil(2.05 * reach)
-    nadir = side / 2 - mid
-    H = H0 @ np.array([[1.0, 0.0, -nadir[0]], [0.0, 1.0, -nadir[1]], [0.0, 0.0, 1.0]])
-    return View(H, side, reach, float(cv2.contourArea(seen.astype(np.float32))))
+def _view(rng, w: int, h: int, side: int) -> np.ndarray:
+    """The canvas-to-frame homography: a w x h quad at the centre of the canvas (nadir), or one
+    with its far edge up to 1.36 times the near one's width (oblique: the camera of such a view,
+    ``view_camera``, looks up to about 16 deg off nadir), turned."""
+    tilt = 0.0 if rng.random() < 0.5 else rng.uniform(0.0, TILT_MAX)
+    spread, lift = tilt * 0.6 * w, tilt * 0.3 * h
+    src = np.float32([[-w / 2 - spread, -h / 2 - lift], [w / 2 + spread, -h / 2 - lift],
+                      [w / 2, h / 2], [-w / 2, h / 2]]) * rng.uniform(0.9, 1.0)
+    ang = rng.uniform(0, 2 * math.pi)
+    rot = np.float32([[math.cos(ang), -math.sin(ang)], [math.sin(ang), math.cos(ang)]])
+    src = src @ rot.T + side / 2
+    dst = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    return cv2.getPerspectiveTransform(src.astype(np.float32), dst)
 
 
-#: the share of scenes at night, under lamps
-NIGHT_SHARE = 0.25
-
-
-def _night(rng, canvas: np.ndarray, items: list[Item], road, reach_m: float, ppm: float
-           ) -> np.ndarray:
-    """The canvas at night: a bluish tenth to third of daylight, and pools of light from street
-    lamps along the road (or scattered), the bulbs vendors hang over a stall, a fuel seller's
-    work lamp now and then, and vehicles' headlights thrown ahead of them."""
-    side = canvas.shape[0]
-    q = 4  # light is smooth: it is worked out at a quarter of the canvas resolution
-    n = max(1, side // q)
-    glow = np.zeros((n, n), np.float32)
-    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
-
-    def pool(x_m: float, y_m: float, r_m: float, k: float) -> None:
-        cx, cy, sig = x_m * ppm / q, y_m * ppm / q, max(1.0, r_m * ppm / q)
-        x0, x1 = max(0, int(cx - 3 * sig)), min(n, int(cx + 3 * sig) + 1)
-        y0, y1 = max(0, int(cy - 3 * sig)), min(n, int(cy + 3 * sig) + 1)
-        if x0 < x1 and y0 < y1:
-            d2 = (xx[y0:y1, x0:x1] - cx) ** 2 + (yy[y0:y1, x0:x1] - cy) ** 2
-            glow[y0:y1, x0:x1] += k * np.exp(-d2 / (2 * sig * sig))
-
-    mid = side / ppm / 2
-    if road is not None:
-        centre, along, half, walk = road
-        gap, edge = rng.uniform(15.0, 35.0), half + rng.uniform(0.0, walk)
-        across = np.array([-along[1], along[0]])
-        for i, t in enumerate(np.arange(-reach_m, reach_m, gap) + rng.uniform(0, gap)):
-            p = centre + t * along + (edge if i % 2 or rng.random() < 0.5 else -edge) * across
-            pool(p[0], p[1], rng.uniform(3.0, 6.0), rng.uniform(0.6, 1.3))
-    else:
-        for _ in range(int(rng.integers(2, 9))):
-            r, a = reach_m * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
-            pool(mid + r * math.cos(a), mid + r * math.sin(a), rng.uniform(3.0, 6.0),
-                 rng.uniform(0.6, 1.3))
-    for it in items:
-        if it.label == "street_stall" and rng.random() < 0.6:
-            pool(it.x_m, it.y_m, rng.uniform(1.0, 2.5), rng.uniform(0.5, 1.2))
-        elif it.label == "mobile_fuel_sale" and rng.random() < 0.25:
-            pool(it.x_m, it.y_m, rng.uniform(1.5, 3.0), rng.uniform(0.4, 1.0))
-        if it.kind in (*FUEL_FORMS, "empty_truck", "cargo_truck", "car") and rng.random() < 0.4:
-            ahead = it.radius_m() + 2.5
-            heading = it.turn_rad + (0.0 if rng.random() < 0.5 else math.pi)
-            pool(it.x_m + ahead * math.cos(heading), it.y_m + ahead * math.sin(heading),
-                 rng.uniform(1.5, 3.0), rng.uniform(0.5, 1.1))
-    ambient = rng.uniform(0.1, 0.35) * np.array([1.2, 1.0, 0.8], np.float32)  # BGR: blue
-    lamp = np.array([0.55, 0.8, 1.0] if rng.random() < 0.6 else [1.0, 1.0, 0.95], np.float32)
-    light = cv2.resize(glow, (side, side), interpolation=cv2.INTER_LINEAR)[..., None] * lamp
-    return np.clip(canvas * (ambient + light), 0, 255).astype(np.uint8)
-
-
-def _rain(rng, f: np.ndarray) -> np.ndarray:
-    """Rain: sparse bright drops smeared along one slant into streaks, the scene a little dim."""
-    h, w = f.shape[:2]
-    drops = (rng.random((h, w)) < rng.uniform(0.0005, 0.003)).astype(np.float32)
-    n = int(rng.integers(9, 27)) | 1
-    k = np.zeros((n, n), np.float32)
-    k[:, n // 2] = 1.0
-    k = cv2.warpAffine(k, cv2.getRotationMatrix2D((n // 2, n // 2), rng.uniform(-30, 30), 1.0),
-                       (n, n))
-    streaks = cv2.filter2D(drops, -1, k)
-    return f * 0.88 + np.minimum(streaks, 1.0)[..., None] * rng.uniform(40, 100)
-
-
-def _sensor(img: np.ndarray, rng, night: bool = False) -> np.ndarray:
-    """A random camera: exposure (at night its auto-exposure: a gain of up to 4 that lifts the
-    median to a fifth to a third of full scale, and noise that grows with it), gamma, colour cast,
-    dusk (not at night: that is dark already), rain, blur (focus or motion), noise, and JPEG or a
-    lower resolution scaled back."""
+def _sensor(img: np.ndarray, rng) -> np.ndarray:
+    """A random camera: exposure, gamma, colour cast, dusk, blur (focus or motion), noise, and
+    JPEG or a lower resolution scaled back."""
     f = img.astype(np.float32) / 255.0
-    gain = rng.uniform(0.6, 1.35)
-    if night:
-        median = float(np.median(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)))
-        gain = float(np.clip(rng.uniform(0.2, 0.33) / max(median, 1e-3), 1.0, 4.0))
-    f = np.power(np.clip(f * gain, 0, 1), rng.uniform(0.7, 1.4))
+    f = np.power(np.clip(f * rng.uniform(0.6, 1.35), 0, 1), rng.uniform(0.7, 1.4))
     f *= rng.uniform(0.8, 1.2, 3).astype(np.float32)
-    if rng.random() < 0.2 and not night:  # evening: dark, blue
+    if rng.random() < 0.2:  # evening: dark, blue
         f = f * rng.uniform(0.3, 0.6) * np.array([1.25, 1.0, 0.8], np.float32)
     f *= 255.0
-    if rng.random() < 0.2:
-        f = _rain(rng, f)
     u = rng.random()
     if u < 0.3:
         f = cv2.GaussianBlur(f, (0, 0), rng.uniform(0.4, 1.6))
@@ -856,8 +763,7 @@ def _sensor(img: np.ndarray, rng, night: bool = False) -> np.ndarray:
         k[n // 2, :] = 1.0 / n
         rot = cv2.getRotationMatrix2D((n / 2 - 0.5, n / 2 - 0.5), rng.uniform(0, 180), 1.0)
         f = cv2.filter2D(f, -1, cv2.warpAffine(k, rot, (n, n)))
-    f += rng.normal(0, rng.uniform(0, 8) + (gain * rng.uniform(1, 3) if night else 0.0),
-                    f.shape).astype(np.float32)
+    f += rng.normal(0, rng.uniform(0, 8), f.shape).astype(np.float32)
     out = np.clip(f, 0, 255).astype(np.uint8)
     if rng.random() < 0.25:
         s = rng.uniform(0.5, 0.8)
