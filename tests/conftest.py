@@ -33,3 +33,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         redis.Redis.from_url(os.environ["FLYONCE_TEST_REDIS_URL"]).ping()
     except Exception as exc:
         raise pytest.UsageError(f"Redis unreachable on CI: {exc}") from exc
+
+
+def pytest_configure(config):
+    # registered here, not in pyproject.toml, whose hash keys CI's venv
+    config.addinivalue_line(
+        "markers", "serial: runs alone after the parallel run (make test), never beside another test")
